@@ -1,0 +1,67 @@
+//! Credential kinds: where a secret comes from, and under which scheme it is sent.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+
+use crate::{AuthError, Secret};
+
+/// A source of one secret: a fixed value, or a token that expires and is refreshed.
+///
+/// The facade's token cache implements this for refreshable bearer tokens; fixed values (Proto's
+/// personal access token, an API key, a Platform28 LSID) use [`Credential::fixed`].
+pub trait TokenSource: Send + Sync + fmt::Debug + 'static {
+    /// The secret to send now. A refreshable source refreshes here when the token is due.
+    fn token(&self) -> BoxFuture<'_, Result<Secret, AuthError>>;
+
+    /// The server answered 401 to a request that carried `rejected`. A refreshable source
+    /// invalidates that token (unless it has already been replaced) and refreshes once; it
+    /// returns `true` when a different token is now available, so one replay is worthwhile.
+    fn rejected<'a>(&'a self, rejected: &'a Secret) -> BoxFuture<'a, bool> {
+        let _ = rejected;
+        Box::pin(async { false })
+    }
+}
+
+#[derive(Debug)]
+struct Fixed(Secret);
+
+impl TokenSource for Fixed {
+    fn token(&self) -> BoxFuture<'_, Result<Secret, AuthError>> {
+        let token = self.0.clone();
+        Box::pin(async move { Ok(token) })
+    }
+}
+
+/// A secret source bound to one security scheme, optionally under another parameter name than
+/// the spec's (Platform28's LSID and API key names are not public, so they are configurable).
+#[derive(Clone, Debug)]
+pub struct Credential {
+    pub(crate) source: Arc<dyn TokenSource>,
+    pub(crate) name: Option<Cow<'static, str>>,
+}
+
+impl Credential {
+    /// A secret that never changes.
+    pub fn fixed(secret: Secret) -> Self {
+        Credential::from_source(Arc::new(Fixed(secret)))
+    }
+
+    /// A secret from a source, e.g. a refreshable token.
+    pub fn from_source(source: Arc<dyn TokenSource>) -> Self {
+        Credential { source, name: None }
+    }
+
+    /// Sends the secret under `name` instead of the header or parameter name in the spec.
+    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// The source behind this credential.
+    pub fn source(&self) -> &Arc<dyn TokenSource> {
+        &self.source
+    }
+}

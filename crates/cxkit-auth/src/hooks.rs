@@ -1,0 +1,217 @@
+//! What the generated `ClientHooks` impls call. Each generated crate's impl is two one-line
+//! delegations to [`pre`] and [`exec`] (the impl itself must live in the generated crate: the
+//! orphan rule forbids it here).
+
+use std::time::{Instant, SystemTime};
+
+use reqwest::{Request, Response, StatusCode};
+use tracing::Instrument;
+
+use crate::placement;
+use crate::redact::scrub_url;
+use crate::retry::{is_retryable_error, is_retryable_status, retry_after};
+use crate::{ApiSecurity, Auth, AuthError, OperationDef};
+
+/// Looks up an operation, or explains that the generated table and the call disagree.
+fn operation<'a>(api: &'a ApiSecurity, id: &str) -> Result<&'a OperationDef, AuthError> {
+    api.operation(id).ok_or_else(|| {
+        AuthError::config(format!(
+            "{}: operation `{id}` is not in the generated security table; run `cargo xtask \
+             generate`",
+            api.api
+        ))
+    })
+}
+
+/// Prepares a request: drops progenitor's `api-version` header and applies the credentials the
+/// operation's `security` asks for. An error comes back as an [`AuthError`] encoded for
+/// progenitor's `Error::Custom` (see [`AuthError::to_hook_message`]).
+pub async fn pre(
+    auth: &Auth,
+    api: &ApiSecurity,
+    request: &mut Request,
+    operation_id: &str,
+) -> Result<(), String> {
+    authorize(auth, api, request, operation_id)
+        .await
+        .map_err(|e| e.to_hook_message())
+}
+
+/// Applies an operation's credentials to a request. Hand-written calls (multipart upload, SSE)
+/// use this directly, then send with [`exec`], so they get the same auth, retries and replay as
+/// generated ones.
+pub async fn authorize(
+    auth: &Auth,
+    api: &ApiSecurity,
+    request: &mut Request,
+    operation_id: &str,
+) -> Result<(), AuthError> {
+    request.headers_mut().remove("api-version");
+    let op = operation(api, operation_id)?;
+    for chosen in auth.choose(api, op)? {
+        let secret = chosen.credential.source.token().await?;
+        placement::apply(request, chosen.placement, chosen.name, &secret)?;
+    }
+    Ok(())
+}
+
+/// Sends a request prepared by [`pre`]: retries transient failures of idempotent operations with
+/// full-jitter backoff, `Retry-After` and a deadline; on a 401 tells the token sources which
+/// token was rejected and, if one of them has a new token, replays once. Errors and responses
+/// come back with every secret scrubbed from their URL.
+pub async fn exec(
+    auth: &Auth,
+    api: &ApiSecurity,
+    client: &reqwest::Client,
+    request: Request,
+    operation_id: &str,
+) -> reqwest::Result<Response> {
+    let span = tracing::debug_span!(
+        "cxkit.request",
+        api = api.api,
+        operation = operation_id,
+        method = %request.method(),
+        attempt = tracing::field::Empty,
+        status = tracing::field::Empty,
+        latency_ms = tracing::field::Empty,
+    );
+    send(auth, api, client, request, operation_id)
+        .instrument(span)
+        .await
+}
+
+async fn send(
+    auth: &Auth,
+    api: &ApiSecurity,
+    client: &reqwest::Client,
+    mut request: Request,
+    operation_id: &str,
+) -> reqwest::Result<Response> {
+    let op = api.operation(operation_id);
+    let idempotent = op.is_some_and(|op| op.idempotent);
+    let chosen = op
+        .and_then(|op| auth.choose(api, op).ok())
+        .unwrap_or_default();
+    let secret_names = auth.url_secret_names(api);
+    let policy = auth.retry_policy();
+    let started = Instant::now();
+    let span = tracing::Span::current();
+    let mut attempt = 1u32;
+    let mut replayed = false;
+
+    loop {
+        let spare = request.try_clone();
+        let sent_at = Instant::now();
+        span.record("attempt", attempt);
+        let result = client.execute(request).await;
+        span.record(
+            "latency_ms",
+            u64::try_from(sent_at.elapsed().as_millis()).unwrap_or(u64::MAX),
+        );
+
+        let (retryable, wait_hint) = match &result {
+            Ok(response) => {
+                span.record("status", response.status().as_u16());
+                if response.status() == StatusCode::UNAUTHORIZED
+                    && !replayed
+                    && let Some(mut next) = spare
+                {
+                    if replay_after_rejection(&chosen, &mut next).await {
+                        tracing::debug!("401: a fresh credential is available, replaying once");
+                        replayed = true;
+                        request = next;
+                        continue;
+                    }
+                    return Ok(scrubbed_response(result?, &secret_names));
+                }
+                (
+                    is_retryable_status(response.status()),
+                    retry_after(response.headers(), SystemTime::now()),
+                )
+            }
+            Err(error) => (is_retryable_error(error), None),
+        };
+
+        let next = spare.filter(|_| retryable && idempotent && attempt < policy.max_attempts);
+        let delay = next
+            .as_ref()
+            .and_then(|_| policy.delay(attempt, wait_hint))
+            .filter(|delay| started.elapsed() + *delay <= policy.deadline);
+        match (next, delay) {
+            (Some(next), Some(delay)) if auth.budget().try_spend() => {
+                tracing::debug!(
+                    delay_ms = delay.as_millis() as u64,
+                    "transient failure, retrying"
+                );
+                tokio::time::sleep(delay).await;
+                attempt += 1;
+                request = next;
+            }
+            _ => {
+                return match result {
+                    Ok(response) => {
+                        if response.status().is_success() {
+                            auth.budget().refund();
+                        }
+                        Ok(scrubbed_response(response, &secret_names))
+                    }
+                    Err(error) => Err(scrubbed_error(error, &secret_names)),
+                };
+            }
+        }
+    }
+}
+
+/// Tells each token source which token the server rejected; when one of them has a different
+/// token now, re-applies all credentials to `request` and returns `true`.
+async fn replay_after_rejection(chosen: &[crate::auth::Chosen<'_>], request: &mut Request) -> bool {
+    let mut renewed = false;
+    for c in chosen {
+        if let Some(used) = placement::read(request, c.placement, c.name) {
+            renewed |= c.credential.source.rejected(&used).await;
+        }
+    }
+    if !renewed {
+        return false;
+    }
+    for c in chosen {
+        let Ok(secret) = c.credential.source.token().await else {
+            return false;
+        };
+        if placement::apply(request, c.placement, c.name, &secret).is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+/// Rebuilds a response whose URL carries a secret so that its URL is scrubbed; progenitor prints
+/// a response's URL in `Error::UnexpectedResponse`.
+fn scrubbed_response(response: Response, secret_names: &[&str]) -> Response {
+    let clean = scrub_url(response.url(), secret_names);
+    if &clean == response.url() {
+        return response;
+    }
+    use reqwest::ResponseBuilderExt as _;
+    let http: http::Response<reqwest::Body> = response.into();
+    let (parts, body) = http.into_parts();
+    let mut builder = http::Response::builder()
+        .status(parts.status)
+        .version(parts.version)
+        .url(clean);
+    if let Some(headers) = builder.headers_mut() {
+        *headers = parts.headers;
+    }
+    match builder.body(body) {
+        Ok(rebuilt) => Response::from(rebuilt),
+        // Unreachable: status and version come from a valid response.
+        Err(_) => unreachable!("rebuilding a valid response cannot fail"),
+    }
+}
+
+fn scrubbed_error(error: reqwest::Error, secret_names: &[&str]) -> reqwest::Error {
+    match error.url().map(|url| scrub_url(url, secret_names)) {
+        Some(clean) => error.with_url(clean),
+        None => error,
+    }
+}

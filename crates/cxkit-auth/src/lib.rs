@@ -1,0 +1,31 @@
+//! The hand-written core every generated cxkit client depends on.
+//!
+//! - [`Auth`]: progenitor's inner type; holds one [`Credential`] per security scheme and the
+//!   [`RetryPolicy`].
+//! - [`ApiSecurity`]: the per-spec table `cargo xtask generate` emits from the spec's `security`
+//!   (progenitor itself ignores security).
+//! - [`hooks`]: what the generated `ClientHooks` impls delegate to: apply the credentials the
+//!   operation needs, strip progenitor's `api-version` header, retry transient failures, refresh
+//!   and replay once on a 401, and scrub secrets from URLs.
+//! - [`Secret`]: the one secret type; [`redact`]: URL scrubbing.
+//!
+//! Application code normally uses the `cxkit` facade rather than this crate.
+
+mod auth;
+mod clock;
+mod credential;
+mod error;
+pub mod hooks;
+mod placement;
+pub mod redact;
+pub mod retry;
+mod scheme;
+mod secret;
+
+pub use auth::{Auth, AuthBuilder};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use credential::{Credential, TokenSource};
+pub use error::{AuthError, AuthErrorKind};
+pub use retry::RetryPolicy;
+pub use scheme::{ApiSecurity, OperationDef, Placement, SchemeDef};
+pub use secret::Secret;

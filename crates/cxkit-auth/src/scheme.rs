@@ -1,0 +1,86 @@
+//! The security table `cargo xtask generate` emits into every generated crate.
+//!
+//! progenitor ignores `securitySchemes` and `security`; the xtask reads them and writes one
+//! [`ApiSecurity`] constant per spec, which the hooks consult on every request.
+
+/// Where a scheme's secret goes on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// `Authorization: Bearer <secret>`.
+    Bearer,
+    /// A request header with this name.
+    Header(&'static str),
+    /// A query pair with this name (`?name=secret`).
+    Query(&'static str),
+    /// A matrix parameter on the last path segment (`/path;name=secret`).
+    Matrix(&'static str),
+}
+
+impl Placement {
+    /// The header or parameter name the spec gives (empty for a bearer token).
+    pub fn name(self) -> &'static str {
+        match self {
+            Placement::Bearer => "",
+            Placement::Header(n) | Placement::Query(n) | Placement::Matrix(n) => n,
+        }
+    }
+
+    /// Whether the secret ends up in the URL (and so must be scrubbed before a URL is printed).
+    pub fn in_url(self) -> bool {
+        matches!(self, Placement::Query(_) | Placement::Matrix(_))
+    }
+}
+
+/// One entry of the spec's `components.securitySchemes`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SchemeDef {
+    /// The scheme's name in the spec, e.g. `ejentoToken`.
+    pub name: &'static str,
+    /// Where its secret goes by default.
+    pub placement: Placement,
+}
+
+/// One operation of the spec, as the hooks need it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OperationDef {
+    /// The spec's `operationId`.
+    pub id: &'static str,
+    /// The HTTP method, upper case.
+    pub method: &'static str,
+    /// The path template, e.g. `/api/v2/agents/{agent_id}`.
+    pub path: &'static str,
+    /// The spec's `security`: alternatives, each a list of scheme names that must all apply.
+    /// An empty alternative means "no credential needed".
+    pub security: &'static [&'static [&'static str]],
+    /// Whether a transient failure may be retried automatically.
+    pub idempotent: bool,
+    /// Whether the facade implements the call by hand (`x-cxkit-handwritten`), so the generated
+    /// client has no method for it.
+    pub handwritten: bool,
+}
+
+/// Everything the hooks know about one spec.
+#[derive(Clone, Copy, Debug)]
+pub struct ApiSecurity {
+    /// The system's name, e.g. `ejento-auth`.
+    pub api: &'static str,
+    /// The spec's security schemes.
+    pub schemes: &'static [SchemeDef],
+    /// All operations, sorted by `id`.
+    pub operations: &'static [OperationDef],
+}
+
+impl ApiSecurity {
+    /// Looks an operation up by its `operationId`.
+    pub fn operation(&self, id: &str) -> Option<&'static OperationDef> {
+        self.operations
+            .binary_search_by(|op| op.id.cmp(id))
+            .ok()
+            .map(|i| &self.operations[i])
+    }
+
+    /// Looks a scheme up by name.
+    pub fn scheme(&self, name: &str) -> Option<&'static SchemeDef> {
+        self.schemes.iter().find(|s| s.name == name)
+    }
+}

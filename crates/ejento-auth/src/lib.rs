@@ -1,0 +1,12 @@
+//! Client for Ejento's Authentication App, generated from `specs/ejento-auth.yaml` by
+//! `cargo xtask generate`. Use it through the `cxkit` facade, which hands it out already
+//! authorized (`Ejento::auth()`).
+//!
+//! Every request goes through the hooks at the bottom of `generated.rs`, which apply the
+//! credentials the spec's `security` names (see `cxkit_auth::hooks`).
+
+#[rustfmt::skip]
+#[allow(clippy::all, clippy::pedantic, missing_debug_implementations, unused_imports, dead_code)]
+mod generated;
+
+pub use generated::*;

@@ -1,0 +1,503 @@
+//! The spec lint: every curation rule of `specs/README.md`, and everything progenitor 0.15.1
+//! would panic on or silently mis-generate (see `../shared/notes/progenitor.md`), reported all at
+//! once, each problem naming the file, the operation and the fix.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use crate::spec::{Problem, Spec, op_label};
+
+/// Request media types progenitor can generate.
+const BODY_TYPES: [&str; 4] = [
+    "application/json",
+    "application/x-www-form-urlencoded",
+    "application/octet-stream",
+    "text/plain",
+];
+
+/// Runs every check; an empty result means the spec may be generated. `seed_titles` are the
+/// `summary` values this spec must contain (from `specs/seeds/operations.tsv`).
+pub fn lint(spec: &Spec, seed_titles: &[String]) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let doc = &spec.doc;
+    let mut top = |m: String| problems.push(spec.problem(None, m));
+
+    match doc.get("openapi").and_then(Value::as_str) {
+        Some(v) if v.starts_with("3.0.") => {}
+        _ => top(
+            "`openapi` must be a 3.0.x version such as `3.0.3`; progenitor reads OpenAPI 3.0 only"
+                .into(),
+        ),
+    }
+    for field in ["title", "version"] {
+        if doc
+            .pointer(&format!("/info/{field}"))
+            .and_then(Value::as_str)
+            .is_none()
+        {
+            top(format!(
+                "`info.{field}` is missing; every spec states its title and version"
+            ));
+        }
+    }
+    let schemes = check_schemes(spec, &mut problems);
+    check_operations(spec, &schemes, &mut problems);
+    check_schemas(spec, "", doc, false, &mut problems);
+    check_coverage(spec, seed_titles, &mut problems);
+    problems.sort();
+    problems.dedup();
+    problems
+}
+
+fn check_schemes(spec: &Spec, problems: &mut Vec<Problem>) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let Some(schemes) = spec
+        .doc
+        .pointer("/components/securitySchemes")
+        .and_then(Value::as_object)
+    else {
+        return names;
+    };
+    for (name, scheme) in schemes {
+        names.insert(name.clone());
+        let kind = scheme.get("type").and_then(Value::as_str);
+        let placed_in = scheme.get("in").and_then(Value::as_str);
+        let matrix = scheme.get("x-cxkit-placement").and_then(Value::as_str);
+        let fine = match (kind, placed_in) {
+            (Some("http"), _) => {
+                scheme
+                    .get("scheme")
+                    .and_then(Value::as_str)
+                    .map(str::to_ascii_lowercase)
+                    == Some("bearer".into())
+            }
+            (Some("apiKey"), Some("header")) => matrix.is_none(),
+            (Some("apiKey"), Some("query")) => matches!(matrix, None | Some("matrix")),
+            _ => false,
+        };
+        if !fine {
+            problems.push(spec.problem(
+                None,
+                format!(
+                    "security scheme `{name}` is not one the hooks can apply; use http bearer, \
+                     apiKey in header, or apiKey in query (optionally with \
+                     `x-cxkit-placement: matrix`)"
+                ),
+            ));
+        }
+        if scheme.get("name").is_none() && kind == Some("apiKey") {
+            problems.push(spec.problem(None, format!("security scheme `{name}` has no `name`")));
+        }
+    }
+    names
+}
+
+fn check_operations(spec: &Spec, schemes: &BTreeSet<String>, problems: &mut Vec<Problem>) {
+    let mut ids: BTreeMap<String, usize> = BTreeMap::new();
+    let paths = spec.doc.get("paths").and_then(Value::as_object);
+    if paths.is_none_or(|p| p.is_empty()) {
+        problems.push(spec.problem(
+            None,
+            "the spec has no `paths`; describe at least one operation",
+        ));
+    }
+    for (path, method, op) in spec.operations() {
+        let label = op_label(path, method, op);
+        let mut bad = |m: String| problems.push(spec.problem(Some(&label), m));
+
+        match op.get("operationId").and_then(Value::as_str) {
+            None => bad(
+                "has no `operationId`; add a stable snake_case one (it becomes the method name)"
+                    .into(),
+            ),
+            Some(id) => {
+                *ids.entry(id.to_owned()).or_default() += 1;
+                if !is_snake_case(id) {
+                    bad(format!(
+                        "`operationId` `{id}` is not snake_case; use lower-case words joined by `_`"
+                    ));
+                }
+            }
+        }
+        if op
+            .get("summary")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
+            bad("has no `summary`; use the title from specs/seeds/operations.tsv verbatim".into());
+        }
+        if op
+            .get("tags")
+            .and_then(Value::as_array)
+            .is_none_or(|t| t.is_empty())
+        {
+            bad("has no `tags`; tag it with its group in the vendor's docs".into());
+        }
+        match op.get("security").and_then(Value::as_array) {
+            None => bad("has no operation-level `security`; list its requirements, or `[{}]` when it needs no credential".into()),
+            Some(reqs) => {
+                for req in reqs {
+                    for name in req.as_object().into_iter().flat_map(|o| o.keys()) {
+                        if !schemes.contains(name) {
+                            bad(format!("`security` names `{name}`, which is not in `components.securitySchemes`; define it or fix the name"));
+                        }
+                    }
+                }
+            }
+        }
+        if op.get("x-cxkit-inferred").and_then(Value::as_bool) == Some(true)
+            && op
+                .get("description")
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+        {
+            bad("is marked `x-cxkit-inferred` but has no `description` saying what was inferred from what".into());
+        }
+        let handwritten = match op.get("x-cxkit-handwritten") {
+            None => false,
+            Some(Value::String(s)) if !s.is_empty() => true,
+            Some(_) => {
+                bad(
+                    "`x-cxkit-handwritten` must be a string saying why the call is hand-written"
+                        .into(),
+                );
+                true
+            }
+        };
+        if let Some(flag) = op.get("x-cxkit-idempotent") {
+            if !flag.is_boolean() {
+                bad("`x-cxkit-idempotent` must be true or false".into());
+            } else if !matches!(method, "post" | "patch") {
+                bad(format!(
+                    "`x-cxkit-idempotent` only matters on POST and PATCH; {} is idempotent already",
+                    method.to_uppercase()
+                ));
+            }
+        }
+        check_parameters(spec, path, op, &mut bad);
+        check_body(spec, op, handwritten, &mut bad);
+        check_responses(spec, op, handwritten, &mut bad);
+    }
+    for (id, count) in ids {
+        if count > 1 {
+            problems.push(spec.problem(
+                Some(&id),
+                format!("`operationId` `{id}` is used by {count} operations; operation ids must be unique"),
+            ));
+        }
+    }
+}
+
+fn check_parameters(spec: &Spec, path: &str, op: &Value, bad: &mut impl FnMut(String)) {
+    let path_level = spec
+        .doc
+        .pointer(&format!("/paths/{}/parameters", escape_pointer(path)))
+        .and_then(Value::as_array);
+    let params: Vec<&Value> = path_level
+        .into_iter()
+        .flatten()
+        .chain(
+            op.get("parameters")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten(),
+        )
+        .map(|p| resolve(spec, p))
+        .collect();
+    let templated: BTreeSet<&str> = path
+        .split('{')
+        .skip(1)
+        .filter_map(|s| s.split('}').next())
+        .collect();
+    let mut declared = BTreeSet::new();
+    for p in params {
+        let name = p.get("name").and_then(Value::as_str).unwrap_or("?");
+        let style = p.get("style").and_then(Value::as_str);
+        let schema = p.get("schema").map(|s| resolve(spec, s));
+        match p.get("in").and_then(Value::as_str) {
+            Some("path") => {
+                declared.insert(name);
+                if p.get("required").and_then(Value::as_bool) != Some(true) {
+                    bad(format!(
+                        "path parameter `{name}` must be `required: true` (progenitor panics on optional path parameters)"
+                    ));
+                }
+                if style.is_some_and(|s| s != "simple") {
+                    bad(format!(
+                        "path parameter `{name}` has style `{}`; only `simple` can be generated (send matrix parameters through a security scheme with `x-cxkit-placement: matrix`)",
+                        style.unwrap_or_default()
+                    ));
+                }
+            }
+            Some("query") => {
+                if style.is_some_and(|s| s != "form") {
+                    bad(format!(
+                        "query parameter `{name}` has style `{}`; only `form` can be generated",
+                        style.unwrap_or_default()
+                    ));
+                }
+                let ty = schema.and_then(|s| s.get("type")).and_then(Value::as_str);
+                let item_ty = schema
+                    .and_then(|s| s.get("items"))
+                    .map(|i| resolve(spec, i))
+                    .and_then(|i| i.get("type"))
+                    .and_then(Value::as_str);
+                if ty == Some("object")
+                    || (ty == Some("array") && matches!(item_ty, Some("object" | "array")))
+                {
+                    bad(format!(
+                        "query parameter `{name}` is an object; progenitor panics on those, so split it into primitive parameters"
+                    ));
+                }
+            }
+            Some("header") => {}
+            Some("cookie") => bad(format!(
+                "cookie parameter `{name}` cannot be generated; send it as a header or describe it in the facade"
+            )),
+            _ => bad(format!("parameter `{name}` has no valid `in`")),
+        }
+    }
+    for name in templated.difference(&declared) {
+        bad(format!(
+            "path `{path}` uses `{{{name}}}` but declares no path parameter `{name}`"
+        ));
+    }
+    for name in declared.difference(&templated) {
+        bad(format!(
+            "declares path parameter `{name}`, which path `{path}` does not contain"
+        ));
+    }
+}
+
+fn check_body(spec: &Spec, op: &Value, handwritten: bool, bad: &mut impl FnMut(String)) {
+    let Some(body) = op.get("requestBody").map(|b| resolve(spec, b)) else {
+        return;
+    };
+    let Some(content) = body.get("content").and_then(Value::as_object) else {
+        bad("`requestBody` has no `content`".into());
+        return;
+    };
+    if content.len() != 1 {
+        let kinds: Vec<_> = content.keys().map(String::as_str).collect();
+        bad(format!(
+            "`requestBody` offers {} media types ({}); progenitor panics on more than one, so keep the one clients send",
+            content.len(),
+            kinds.join(", ")
+        ));
+    }
+    for (media, item) in content {
+        if !BODY_TYPES.contains(&media.as_str()) && !handwritten {
+            bad(format!(
+                "request media type `{media}` cannot be generated; mark the operation `x-cxkit-handwritten: <why>` and implement it in the facade"
+            ));
+        }
+        if item.get("schema").is_none() {
+            bad(format!("request media type `{media}` has no `schema`"));
+        }
+        if media == "application/x-www-form-urlencoded"
+            && let Some(props) = item
+                .get("schema")
+                .map(|s| resolve(spec, s))
+                .and_then(|s| s.get("properties"))
+                .and_then(Value::as_object)
+        {
+            for (name, prop) in props {
+                if resolve(spec, prop).get("type").and_then(Value::as_str) == Some("array") {
+                    bad(format!(
+                        "form field `{name}` is an array; progenitor's form encoding fails on arrays at run time"
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn check_responses(spec: &Spec, op: &Value, handwritten: bool, bad: &mut impl FnMut(String)) {
+    let Some(responses) = op.get("responses").and_then(Value::as_object) else {
+        bad("has no `responses`".into());
+        return;
+    };
+    if responses.contains_key("default") {
+        bad("has a `default` response; progenitor treats it as both success and error and panics next to a typed 200, so list explicit status codes instead".into());
+    }
+    let mut successes = Vec::new();
+    let mut errors: Vec<(&str, Option<(String, String)>)> = Vec::new();
+    for (status, response) in responses {
+        let response = resolve(spec, response);
+        if response
+            .get("description")
+            .and_then(Value::as_str)
+            .is_none()
+        {
+            bad(format!("response `{status}` has no `description`"));
+        }
+        let content = response.get("content").and_then(Value::as_object);
+        let shape = match content.map(|c| c.iter().collect::<Vec<_>>()) {
+            None => None,
+            Some(items) if items.is_empty() => None,
+            Some(items) if items.len() > 1 => {
+                bad(format!(
+                    "response `{status}` offers {} media types; keep exactly one",
+                    items.len()
+                ));
+                continue;
+            }
+            Some(items) => {
+                let (media, item) = items[0];
+                let schema = item.get("schema");
+                if media.contains("json") && schema.is_none() {
+                    bad(format!(
+                        "response `{status}` is `{media}` with no `schema`; progenitor panics on that, so add one"
+                    ));
+                }
+                Some((
+                    media.clone(),
+                    schema.map(Value::to_string).unwrap_or_default(),
+                ))
+            }
+        };
+        if status.starts_with('3') && !handwritten {
+            bad(format!(
+                "answers `{status}`, a redirect, which the client does not follow; mark the operation `x-cxkit-handwritten` and read the `Location` in the facade"
+            ));
+        }
+        if status.starts_with('2') || status.starts_with('3') {
+            successes.push(status.as_str());
+        } else if status != "default" {
+            errors.push((status.as_str(), shape));
+        }
+    }
+    if successes.len() != 1 {
+        bad(format!(
+            "has {} success responses ({}); progenitor needs exactly one success shape, so keep one status and describe the others in its description",
+            successes.len(),
+            successes.join(", ")
+        ));
+    }
+    if let Some((first_status, first)) = errors.first()
+        && let Some((status, _)) = errors.iter().find(|(_, shape)| shape != first)
+    {
+        bad(format!(
+            "error responses `{first_status}` and `{status}` have different bodies; progenitor panics on mixed error kinds, so give every error response the same JSON schema"
+        ));
+    }
+}
+
+/// Walks every schema-like object in the document for constructs that generate badly.
+fn check_schemas(
+    spec: &Spec,
+    at: &str,
+    value: &Value,
+    in_parameter: bool,
+    problems: &mut Vec<Problem>,
+) {
+    match value {
+        Value::Object(map) => {
+            let mut bad = |m: String| problems.push(spec.problem(None, format!("at `#{at}`: {m}")));
+            if map.get("additionalProperties") == Some(&Value::Bool(false)) {
+                bad("`additionalProperties: false` makes decoding fail on any new server field; remove it".into());
+            }
+            if map.get("type").and_then(Value::as_str) == Some("integer")
+                && map.get("format").is_none()
+                && map
+                    .get("minimum")
+                    .and_then(Value::as_f64)
+                    .is_some_and(|m| m >= 1.0)
+            {
+                bad("an integer with `minimum` of 1 or more and no `format` becomes NonZeroU64; add `format: int64`".into());
+            }
+            if map.contains_key("enum") && !in_parameter {
+                bad("`enum` makes generated types reject any value the server adds later; use a plain string and list the values in `description`".into());
+            }
+            if map.get("x-cxkit-inferred").and_then(Value::as_bool) == Some(true)
+                && map
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .is_none_or(str::is_empty)
+                && !map.contains_key("operationId")
+            {
+                bad("is marked `x-cxkit-inferred` but has no `description` saying what was inferred from what".into());
+            }
+            for (key, child) in map {
+                let inside = in_parameter || key == "parameters";
+                check_schemas(
+                    spec,
+                    &format!("{at}/{}", escape_pointer(key)),
+                    child,
+                    inside,
+                    problems,
+                );
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                check_schemas(spec, &format!("{at}/{i}"), child, in_parameter, problems);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn check_coverage(spec: &Spec, seed_titles: &[String], problems: &mut Vec<Problem>) {
+    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+    for (_, _, op) in spec.operations() {
+        if let Some(summary) = op.get("summary").and_then(Value::as_str) {
+            *count.entry(summary).or_default() += 1;
+        }
+    }
+    for title in seed_titles {
+        match count.get(title.as_str()).copied().unwrap_or(0) {
+            0 => problems.push(spec.problem(None, format!("no operation has the seed title `{title}` (specs/seeds/operations.tsv) as its summary; add it, with the title verbatim"))),
+            1 => {}
+            n => problems.push(spec.problem(None, format!("{n} operations share the summary `{title}`; each seed title belongs to exactly one operation"))),
+        }
+    }
+}
+
+/// Follows a local `$ref` (`#/components/...`); anything else is returned as is.
+pub fn resolve<'a>(spec: &'a Spec, value: &'a Value) -> &'a Value {
+    let mut current = value;
+    for _ in 0..16 {
+        match current
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix('#'))
+        {
+            Some(pointer) => match spec.doc.pointer(pointer) {
+                Some(target) => current = target,
+                None => return current,
+            },
+            None => return current,
+        }
+    }
+    current
+}
+
+fn escape_pointer(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+fn is_snake_case(id: &str) -> bool {
+    let mut chars = id.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !id.contains("__")
+        && !id.ends_with('_')
+}
+
+/// The seed titles for one spec, from the `operations.tsv` text.
+pub fn seed_titles(tsv: &str, spec_name: &str) -> Vec<String> {
+    tsv.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let mut cols = line.split('\t');
+            let spec = cols.next()?;
+            let _group = cols.next()?;
+            let title = cols.next()?;
+            (spec == spec_name).then(|| title.to_owned())
+        })
+        .collect()
+}

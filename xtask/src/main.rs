@@ -1,0 +1,100 @@
+//! `cargo xtask`: cxkit's developer commands.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use xtask::systems;
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "cxkit's developer commands")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Lint the specs and (re)generate the client crates from them.
+    Generate {
+        /// Write nothing; fail if any generated file differs from what its spec gives.
+        #[arg(long)]
+        check: bool,
+        /// Systems to generate (default: all): ejento-auth, ejento-platform, proto, platform28.
+        systems: Vec<String>,
+    },
+    /// Lint the specs only.
+    Lint {
+        /// Systems to lint (default: all).
+        systems: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let root = xtask::workspace_root();
+    match cli.command {
+        Command::Lint { systems } => {
+            let problems = xtask::lint_all(&root, &systems::select(&systems)?);
+            Ok(report_problems(&problems, "lint"))
+        }
+        Command::Generate { check, systems } => {
+            let selected = systems::select(&systems)?;
+            let started = Instant::now();
+            let outputs = match xtask::build_all(&root, &selected) {
+                Ok(outputs) => outputs,
+                Err(problems) => return Ok(report_problems(&problems, "generate")),
+            };
+            if check {
+                let stale = xtask::stale_files(&root, &outputs);
+                if stale.is_empty() {
+                    println!("{} generated file(s) are up to date", outputs.len());
+                    return Ok(ExitCode::SUCCESS);
+                }
+                for s in &stale {
+                    eprintln!("stale: {}\n{}", s.path, s.diff);
+                }
+                eprintln!(
+                    "{} generated file(s) differ from their specs; run `cargo xtask generate` and commit the result",
+                    stale.len()
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+            let written = xtask::write_outputs(&root, &outputs)?;
+            for path in &written {
+                println!("wrote {path}");
+            }
+            println!(
+                "generated {} client(s), {} changed, in {} ms",
+                outputs.len(),
+                written.len(),
+                started.elapsed().as_millis()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn report_problems(problems: &[xtask::spec::Problem], what: &str) -> ExitCode {
+    if problems.is_empty() {
+        println!("{what}: no problems");
+        return ExitCode::SUCCESS;
+    }
+    for p in problems {
+        eprintln!("{p}");
+    }
+    eprintln!(
+        "{what}: {} problem(s); no generated file was changed",
+        problems.len()
+    );
+    ExitCode::FAILURE
+}

@@ -1,0 +1,42 @@
+//! The systems cxkit generates clients for: one spec, one crate each.
+
+/// One generated client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct System {
+    /// Short name, used on the command line and in the security table (`ejento-auth`).
+    pub name: &'static str,
+    /// The spec, relative to the workspace root.
+    pub spec: &'static str,
+    /// The generated file, relative to the workspace root.
+    pub output: &'static str,
+}
+
+/// Every system, in generation order.
+pub const SYSTEMS: &[System] = &[System {
+    name: "ejento-auth",
+    spec: "specs/ejento-auth.yaml",
+    output: "crates/ejento-auth/src/generated.rs",
+}];
+
+/// Finds systems by name; an unknown name is an error that lists the known ones.
+pub fn select(names: &[String]) -> anyhow::Result<Vec<System>> {
+    if names.is_empty() {
+        return Ok(SYSTEMS.to_vec());
+    }
+    names
+        .iter()
+        .map(|name| {
+            SYSTEMS
+                .iter()
+                .find(|s| s.name == name)
+                .copied()
+                .ok_or_else(|| {
+                    let known: Vec<_> = SYSTEMS.iter().map(|s| s.name).collect();
+                    anyhow::anyhow!(
+                        "unknown system `{name}`; known systems: {}",
+                        known.join(", ")
+                    )
+                })
+        })
+        .collect()
+}
