@@ -12,11 +12,23 @@ pub struct System {
 }
 
 /// Every system, in generation order.
-pub const SYSTEMS: &[System] = &[System {
-    name: "ejento-auth",
-    spec: "specs/ejento-auth.yaml",
-    output: "crates/ejento-auth/src/generated.rs",
-}];
+pub const SYSTEMS: &[System] = &[
+    System {
+        name: "ejento-auth",
+        spec: "specs/ejento-auth.yaml",
+        output: "crates/ejento-auth/src/generated.rs",
+    },
+    System {
+        name: "proto",
+        spec: "specs/proto.yaml",
+        output: "crates/proto/src/generated.rs",
+    },
+    System {
+        name: "platform28",
+        spec: "specs/platform28.yaml",
+        output: "crates/platform28/src/generated.rs",
+    },
+];
 
 /// Finds systems by name; an unknown name is an error that lists the known ones.
 pub fn select(names: &[String]) -> anyhow::Result<Vec<System>> {

@@ -1,0 +1,12 @@
+//! Client for the Platform28 Cloud API (Auth V2), generated from `specs/platform28.yaml` by
+//! `cargo xtask generate`. Use it through the `cxkit` facade (`Platform28`).
+//!
+//! The login session id (a `;lsid=` matrix parameter) and the API key (a query parameter) are
+//! never method arguments: the hooks at the bottom of `generated.rs` add them to each request,
+//! and scrub them from every URL an error could print (see `cxkit_auth::hooks`).
+
+#[rustfmt::skip]
+#[allow(clippy::all, clippy::pedantic, missing_debug_implementations, unused_imports, dead_code)]
+mod generated;
+
+pub use generated::*;
