@@ -1,0 +1,339 @@
+//! The token cache: one per session, shared by every client of that session.
+//!
+//! - Single flight: however many callers find the tokens due, one refresh runs; the others
+//!   wait for it and share its result. No lock is held while a caller uses a token.
+//! - Refresh ahead of expiry by [`RefreshConfig::margin`], on an injectable wall clock.
+//! - A failed refresh is never cached: the still-valid tokens keep being used (and the next
+//!   attempt waits [`RefreshConfig::retry_interval`]); once they expire, every call tries again.
+//! - Across processes: the refresh runs under the store's lock and re-reads the store first,
+//!   so a process that finds fresh tokens written by another adopts them instead of refreshing.
+//! - A 401 invalidates the rejected token (unless it was already replaced) and forces one
+//!   refresh.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use cxkit_auth::{AuthError, AuthErrorKind, Clock, Secret, TokenSource};
+use futures::future::BoxFuture;
+use tokio::sync::watch;
+
+use crate::store::TokenStore;
+use crate::token::{RefreshConfig, TokenSet};
+use crate::{Error, Result};
+
+/// Obtains new tokens from current ones (e.g. Ejento's refresh call).
+pub trait Refresher: Send + Sync + fmt::Debug + 'static {
+    /// Refreshes `current`. An error of kind [`Error::ReauthRequired`] ends the session.
+    fn refresh<'a>(&'a self, current: &'a TokenSet) -> BoxFuture<'a, Result<TokenSet>>;
+}
+
+#[derive(Default)]
+struct State {
+    tokens: Option<TokenSet>,
+    refresh_at: Option<SystemTime>,
+    forced: bool,
+    last_failure: Option<SystemTime>,
+}
+
+/// A session's tokens, refreshed on demand. See the module docs for the guarantees.
+pub struct TokenCache {
+    key: String,
+    store: Arc<dyn TokenStore>,
+    refresher: Arc<dyn Refresher>,
+    clock: Arc<dyn Clock>,
+    config: RefreshConfig,
+    state: Mutex<State>,
+    flight: tokio::sync::Mutex<()>,
+    updates: watch::Sender<Option<TokenSet>>,
+    refreshes: AtomicU64,
+}
+
+impl fmt::Debug for TokenCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenCache")
+            .field("key", &self.key)
+            .field("store", &self.store)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenCache {
+    /// A cache for the session `key`, persisted in `store`.
+    pub fn new(
+        key: impl Into<String>,
+        store: Arc<dyn TokenStore>,
+        refresher: Arc<dyn Refresher>,
+        clock: Arc<dyn Clock>,
+        config: RefreshConfig,
+    ) -> Self {
+        TokenCache {
+            key: key.into(),
+            store,
+            refresher,
+            clock,
+            config,
+            state: Mutex::new(State::default()),
+            flight: tokio::sync::Mutex::new(()),
+            updates: watch::channel(None).0,
+            refreshes: AtomicU64::new(0),
+        }
+    }
+
+    /// The session key.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// How many refresh calls this cache has made (for tests and metrics).
+    pub fn refresh_count(&self) -> u64 {
+        self.refreshes.load(Ordering::Relaxed)
+    }
+
+    /// Notified with the new tokens after every login and refresh, and with `None` on logout.
+    pub fn subscribe(&self) -> watch::Receiver<Option<TokenSet>> {
+        self.updates.subscribe()
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The tokens if they need no refresh now.
+    fn fresh(&self) -> Option<TokenSet> {
+        let state = self.state();
+        let now = self.clock.now();
+        match (&state.tokens, state.refresh_at) {
+            (Some(tokens), Some(at)) if !state.forced && now < at => Some(tokens.clone()),
+            _ => None,
+        }
+    }
+
+    /// Valid tokens, refreshing first if they are due. The fast path takes one uncontended
+    /// mutex and clones the set.
+    pub async fn current(&self) -> Result<TokenSet> {
+        if let Some(tokens) = self.fresh() {
+            return Ok(tokens);
+        }
+        let _flight = self.flight.lock().await;
+        if let Some(tokens) = self.fresh() {
+            return Ok(tokens);
+        }
+        self.refresh_locked(None).await
+    }
+
+    /// Refreshes now, whatever the expiry (e.g. after the user's roles changed).
+    pub async fn force_refresh(&self) -> Result<TokenSet> {
+        let _flight = self.flight.lock().await;
+        self.state().forced = true;
+        self.refresh_locked(None).await
+    }
+
+    /// The server rejected `token` (named `name` in the set). Returns whether different
+    /// tokens are available now, so that one replay is worthwhile.
+    pub async fn rejected(&self, name: &str, token: &Secret) -> bool {
+        let _flight = self.flight.lock().await;
+        let still_current = self
+            .state()
+            .tokens
+            .as_ref()
+            .is_some_and(|t| t.get(name) == Some(token));
+        if !still_current {
+            // Another caller already replaced it while this request was in flight.
+            return self.state().tokens.is_some();
+        }
+        self.state().forced = true;
+        match self.refresh_locked(Some((name, token))).await {
+            Ok(tokens) => tokens.get(name) != Some(token),
+            Err(_) => false,
+        }
+    }
+
+    /// Installs tokens from a login and persists them.
+    pub async fn set(&self, tokens: TokenSet) -> Result<()> {
+        let _flight = self.flight.lock().await;
+        let _lock = self.store.lock(&self.key).await?;
+        self.store.save(&self.key, &tokens).await?;
+        self.adopt(tokens);
+        Ok(())
+    }
+
+    /// Forgets the session here and in the store.
+    pub async fn clear(&self) -> Result<()> {
+        let _flight = self.flight.lock().await;
+        let _lock = self.store.lock(&self.key).await?;
+        self.store.delete(&self.key).await?;
+        *self.state() = State::default();
+        self.updates.send_replace(None);
+        Ok(())
+    }
+
+    /// The tokens held now, without refreshing (`None` before login or after logout).
+    pub fn peek(&self) -> Option<TokenSet> {
+        self.state().tokens.clone()
+    }
+
+    fn adopt(&self, tokens: TokenSet) {
+        let margin = self.config.margin(&tokens, rand::random::<f64>());
+        let refresh_at = tokens
+            .expires_at()
+            .checked_sub(margin)
+            .unwrap_or(tokens.expires_at());
+        {
+            let mut state = self.state();
+            state.refresh_at = Some(refresh_at);
+            state.forced = false;
+            state.last_failure = None;
+            state.tokens = Some(tokens.clone());
+        }
+        self.updates.send_replace(Some(tokens));
+    }
+
+    /// Runs with `flight` held: re-reads the store under its lock, adopts newer tokens found
+    /// there, and otherwise refreshes. `rejected` is a token the server refused, which must not
+    /// be adopted again even if the store still holds it.
+    async fn refresh_locked(&self, rejected: Option<(&str, &Secret)>) -> Result<TokenSet> {
+        let _lock = self.store.lock(&self.key).await?;
+        let now = self.clock.now();
+        let memory = self.state().tokens.clone();
+        let stored = match self.store.load(&self.key).await {
+            Ok(stored) => stored,
+            // A corrupt file while this process holds tokens: keep going on those (the save
+            // after the refresh replaces the file); without them the user must log in again.
+            Err(e) if memory.is_none() => return Err(e.into()),
+            Err(e) => {
+                tracing::warn!(session = %self.key, error = %e, "ignoring an unreadable token store");
+                None
+            }
+        };
+        let is_rejected =
+            |t: &TokenSet| rejected.is_some_and(|(name, token)| t.get(name) == Some(token));
+        let newest = [stored, memory]
+            .into_iter()
+            .flatten()
+            .max_by_key(TokenSet::obtained_at);
+        let Some(candidate) = newest else {
+            return Err(Error::reauth(
+                "not logged in (no stored session); log in first",
+            ));
+        };
+
+        // Another process refreshed (or this one is starting up): adopt what the store holds
+        // if it needs no refresh.
+        let forced = self.state().forced;
+        let margin = self.config.margin(&candidate, 0.0);
+        let due = candidate
+            .expires_at()
+            .checked_sub(margin)
+            .unwrap_or(candidate.expires_at());
+        let replaced = self.state().tokens.as_ref() != Some(&candidate);
+        if !is_rejected(&candidate) && now < due && (!forced || replaced) {
+            self.adopt(candidate.clone());
+            return Ok(candidate);
+        }
+
+        // A refresh failed recently while the tokens are still valid: keep using them.
+        let last_failure = self.state().last_failure;
+        if !forced
+            && candidate.is_valid_at(now)
+            && last_failure.is_some_and(|at| {
+                now.duration_since(at).unwrap_or_default() < self.config.retry_interval
+            })
+        {
+            return Ok(candidate);
+        }
+
+        self.refreshes.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(session = %self.key, forced, "refreshing tokens");
+        let attempt = tokio::time::timeout(
+            self.config.acquire_timeout,
+            self.refresher.refresh(&candidate),
+        )
+        .await;
+        let outcome = attempt.unwrap_or_else(|_| {
+            Err(Error::Transient {
+                message: format!(
+                    "refreshing the session took longer than {:?}",
+                    self.config.acquire_timeout
+                ),
+                status: None,
+            })
+        });
+        match outcome {
+            Ok(tokens) => {
+                if let Err(e) = self.store.save(&self.key, &tokens).await {
+                    tracing::warn!(session = %self.key, error = %e, "refreshed tokens could not be persisted");
+                }
+                self.adopt(tokens.clone());
+                Ok(tokens)
+            }
+            Err(e) => {
+                self.state().last_failure = Some(now);
+                if !e.is_reauth_required() && candidate.is_valid_at(now) && !is_rejected(&candidate)
+                {
+                    tracing::warn!(session = %self.key, error = %e, "refresh failed; the current tokens stay valid and are kept");
+                    self.state().forced = false;
+                    Ok(candidate)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
+/// Maps a cache error for the hooks, which speak [`AuthError`].
+pub(crate) fn to_auth_error(e: &Error) -> AuthError {
+    let kind = match e {
+        Error::ReauthRequired { .. } | Error::InvalidCredentials { .. } => {
+            AuthErrorKind::ReauthRequired
+        }
+        Error::Transient { .. } | Error::Decode { .. } => AuthErrorKind::Transient,
+        Error::Api { status, .. } if *status >= 500 => AuthErrorKind::Transient,
+        Error::Api { .. } => AuthErrorKind::ReauthRequired,
+        _ => AuthErrorKind::Config,
+    };
+    AuthError::new(kind, e.to_string())
+}
+
+/// One named token of a cached session, as a credential source for the hooks.
+#[derive(Debug, Clone)]
+pub struct CachedToken {
+    cache: Arc<TokenCache>,
+    name: &'static str,
+}
+
+impl CachedToken {
+    /// The token `name` of `cache`'s set.
+    pub fn new(cache: Arc<TokenCache>, name: &'static str) -> Self {
+        CachedToken { cache, name }
+    }
+}
+
+impl TokenSource for CachedToken {
+    fn token(&self) -> BoxFuture<'_, std::result::Result<Secret, AuthError>> {
+        Box::pin(async move {
+            let tokens = self.cache.current().await.map_err(|e| to_auth_error(&e))?;
+            tokens.get(self.name).cloned().ok_or_else(|| {
+                AuthError::reauth(format!(
+                    "the session holds no `{}` token; log in again",
+                    self.name
+                ))
+            })
+        })
+    }
+
+    fn rejected<'a>(&'a self, rejected: &'a Secret) -> BoxFuture<'a, bool> {
+        Box::pin(self.cache.rejected(self.name, rejected))
+    }
+}
+
+impl RefreshConfig {
+    /// Shorthand used by tests: no jitter.
+    pub fn without_jitter(mut self) -> Self {
+        self.jitter = 0.0;
+        self
+    }
+}

@@ -1,0 +1,646 @@
+//! Ejento: a session on the Authentication App, and the clients that share it.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use cxkit_auth::{Auth, Clock, Credential, RetryPolicy, Secret, SystemClock};
+use cxkit_ejento_auth as gen_auth;
+use futures::future::BoxFuture;
+use gen_auth::ClientInfo as _;
+use tokio::sync::watch;
+
+use crate::cache::{CachedToken, Refresher, TokenCache};
+use crate::http::{HttpConfig, base_url};
+use crate::store::{MemoryTokenStore, TokenStore};
+use crate::token::{RefreshConfig, TokenSet, jwt_expiry};
+use crate::{Error, Result};
+
+/// The name of the Authentication App access token in a session's [`TokenSet`].
+pub const AUTH_APP_TOKEN: &str = "auth_app";
+/// The name of the Ejento (platform) access token in a session's [`TokenSet`].
+pub const EJENTO_TOKEN: &str = "ejento";
+
+/// An identity provider for single sign-on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SsoProvider {
+    /// Google.
+    Google,
+    /// Microsoft.
+    Microsoft,
+    /// LinkedIn.
+    LinkedIn,
+    /// Okta.
+    Okta,
+}
+
+impl SsoProvider {
+    fn operation(self) -> (&'static str, &'static str) {
+        match self {
+            SsoProvider::Google => (
+                "initiate_google_sso_login",
+                "/auth-service/api/v2/sso/google/login",
+            ),
+            SsoProvider::Microsoft => (
+                "initiate_microsoft_sso_login",
+                "/auth-service/api/v2/sso/microsoft/login",
+            ),
+            SsoProvider::LinkedIn => (
+                "initiate_linkedin_sso_login",
+                "/auth-service/api/v2/sso/linkedin/login",
+            ),
+            SsoProvider::Okta => (
+                "initiate_okta_sso_login",
+                "/auth-service/api/v2/sso/okta/login",
+            ),
+        }
+    }
+}
+
+/// What is known about the current session, without its secrets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// When the tokens were obtained.
+    pub obtained_at: SystemTime,
+    /// When the first of the two tokens expires.
+    pub expires_at: SystemTime,
+}
+
+impl From<&TokenSet> for SessionInfo {
+    fn from(t: &TokenSet) -> Self {
+        SessionInfo {
+            obtained_at: t.obtained_at(),
+            expires_at: t.expires_at(),
+        }
+    }
+}
+
+/// Builds an [`Ejento`].
+#[derive(Debug)]
+pub struct EjentoBuilder {
+    auth_base: Option<String>,
+    platform_base: Option<String>,
+    subscription_key: Option<Secret>,
+    store: Option<Arc<dyn TokenStore>>,
+    session: String,
+    clock: Arc<dyn Clock>,
+    refresh: RefreshConfig,
+    retry: RetryPolicy,
+    http: HttpConfig,
+}
+
+impl Default for EjentoBuilder {
+    fn default() -> Self {
+        EjentoBuilder {
+            auth_base: None,
+            platform_base: None,
+            subscription_key: None,
+            store: None,
+            session: "default".to_owned(),
+            clock: Arc::new(SystemClock),
+            refresh: RefreshConfig::default(),
+            retry: RetryPolicy::default(),
+            http: HttpConfig::default(),
+        }
+    }
+}
+
+impl EjentoBuilder {
+    /// The gateway that serves both the auth-service (`/auth-service/...`) and the platform.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        let url = url.into();
+        self.auth_base = Some(url.clone());
+        self.platform_base = Some(url);
+        self
+    }
+
+    /// The Authentication App's base URL, when it differs from the platform's.
+    pub fn auth_base_url(mut self, url: impl Into<String>) -> Self {
+        self.auth_base = Some(url.into());
+        self
+    }
+
+    /// The platform's base URL, when it differs from the Authentication App's.
+    pub fn platform_base_url(mut self, url: impl Into<String>) -> Self {
+        self.platform_base = Some(url.into());
+        self
+    }
+
+    /// The `Ocp-Apim-Subscription-Key` the gateway may require; sent on every call.
+    pub fn subscription_key(mut self, key: Secret) -> Self {
+        self.subscription_key = Some(key);
+        self
+    }
+
+    /// Where tokens persist (default: memory only).
+    pub fn store(mut self, store: impl TokenStore) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// Where tokens persist, shared with other sessions.
+    pub fn shared_store(mut self, store: Arc<dyn TokenStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Names the session, so that one store can hold several users' sessions.
+    pub fn session_name(mut self, name: impl Into<String>) -> Self {
+        self.session = name.into();
+        self
+    }
+
+    /// The wall clock token expiry is measured on (tests pass a `ManualClock`).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// When to refresh ahead of expiry.
+    pub fn refresh(mut self, config: RefreshConfig) -> Self {
+        self.refresh = config;
+        self
+    }
+
+    /// How transient failures of idempotent calls are retried.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Timeouts and user agent.
+    pub fn http(mut self, config: HttpConfig) -> Self {
+        self.http = config;
+        self
+    }
+
+    /// Checks the configuration and builds the session. Nothing is sent yet; stored tokens are
+    /// read on first use.
+    pub fn build(self) -> Result<Ejento> {
+        let auth_base = base_url(
+            self.auth_base
+                .as_deref()
+                .ok_or_else(|| Error::config("no base URL: call `base_url` or `auth_base_url`"))?,
+            "the Ejento auth base URL",
+        )?;
+        let platform_base = base_url(
+            self.platform_base.as_deref().ok_or_else(|| {
+                Error::config("no platform base URL: call `base_url` or `platform_base_url`")
+            })?,
+            "the Ejento platform base URL",
+        )?;
+        if self.subscription_key.as_ref().is_some_and(Secret::is_empty) {
+            return Err(Error::config("the subscription key is empty"));
+        }
+        let http = self.http.client()?;
+        let store = self
+            .store
+            .unwrap_or_else(|| Arc::new(MemoryTokenStore::new()));
+        let key = format!("ejento|{auth_base}|{}", self.session);
+        let refresher = Arc::new(EjentoRefresher {
+            http: http.clone(),
+            auth_base: auth_base.clone(),
+            subscription_key: self.subscription_key.clone(),
+            retry: self.retry.clone(),
+            clock: self.clock.clone(),
+            default_lifetime: self.refresh.default_lifetime,
+        });
+        let cache = Arc::new(TokenCache::new(
+            key,
+            store,
+            refresher,
+            self.clock.clone(),
+            self.refresh.clone(),
+        ));
+
+        let auth = {
+            let mut b = Auth::builder().retry(self.retry.clone()).credential(
+                "authAppToken",
+                Credential::from_source(Arc::new(CachedToken::new(cache.clone(), AUTH_APP_TOKEN))),
+            );
+            if let Some(key) = &self.subscription_key {
+                b = b.credential("subscriptionKey", Credential::fixed(key.clone()));
+            }
+            b.build()
+        };
+        let platform_auth = {
+            let mut b = Auth::builder().retry(self.retry.clone()).credential(
+                "ejentoToken",
+                Credential::from_source(Arc::new(CachedToken::new(cache.clone(), EJENTO_TOKEN))),
+            );
+            if let Some(key) = &self.subscription_key {
+                b = b.credential("subscriptionKey", Credential::fixed(key.clone()));
+            }
+            b.build()
+        };
+        Ok(Ejento {
+            inner: Arc::new(Inner {
+                auth: gen_auth::Client::new_with_client(&auth_base, http.clone(), auth),
+                platform_auth,
+                platform_base,
+                http,
+                cache,
+                clock: self.clock,
+                default_lifetime: self.refresh.default_lifetime,
+            }),
+        })
+    }
+}
+
+/// A session with Ejento: logs in, keeps both tokens fresh, and hands out clients that use
+/// them. Cheap to clone; clones share the session.
+///
+/// ```no_run
+/// # async fn demo() -> cxkit::Result<()> {
+/// use cxkit::{Ejento, FileTokenStore, Secret};
+/// let ejento = Ejento::builder()
+///     .base_url("https://idejento.onedigital.com")
+///     .store(FileTokenStore::new("/var/lib/myapp/tokens"))
+///     .build()?;
+/// ejento.login_password("user@example.com", &Secret::new("password")).await?;
+/// let flags = ejento.auth().get_login_feature_flags().send().await?;
+/// # let _ = flags;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Ejento {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    auth: gen_auth::Client,
+    platform_auth: Auth,
+    platform_base: String,
+    http: reqwest::Client,
+    cache: Arc<TokenCache>,
+    clock: Arc<dyn Clock>,
+    default_lifetime: Duration,
+}
+
+impl Ejento {
+    /// Starts configuring a session.
+    pub fn builder() -> EjentoBuilder {
+        EjentoBuilder::default()
+    }
+
+    /// The Authentication App client, authorized with this session's tokens.
+    pub fn auth(&self) -> &gen_auth::Client {
+        &self.inner.auth
+    }
+
+    /// The auth handle platform clients use: the Ejento token, refreshed by this session, and
+    /// the subscription key.
+    pub fn platform_auth(&self) -> &Auth {
+        &self.inner.platform_auth
+    }
+
+    /// The platform base URL.
+    pub fn platform_base_url(&self) -> &str {
+        &self.inner.platform_base
+    }
+
+    /// The configured HTTP client, shared by every client of this session.
+    pub fn http_client(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    /// The session's token cache.
+    pub fn token_cache(&self) -> &Arc<TokenCache> {
+        &self.inner.cache
+    }
+
+    /// Logs in with a password ("Authenticate User"). Never retried automatically.
+    pub async fn login_password(&self, username: &str, password: &Secret) -> Result<SessionInfo> {
+        let answer = self
+            .inner
+            .auth
+            .login_access_token()
+            .body_map(|b| b.username(username).password(password.expose()))
+            .send()
+            .await;
+        self.install(credentials_answer(answer)?).await
+    }
+
+    /// Emails the user a single-use login code (valid 10 minutes).
+    pub async fn request_login_code(&self, email: &str) -> Result<()> {
+        self.inner
+            .auth
+            .request_passwordless_token()
+            .body_map(|b| b.email(email))
+            .send()
+            .await
+            .map_err(credentials_error)?;
+        Ok(())
+    }
+
+    /// Logs in with the emailed code. The code is single-use: never retried automatically.
+    pub async fn login_with_code(&self, code: &Secret) -> Result<SessionInfo> {
+        let answer = self
+            .inner
+            .auth
+            .exchange_passwordless_token()
+            .body_map(|b| b.code(code.expose()))
+            .send()
+            .await;
+        self.install(credentials_answer(answer)?).await
+    }
+
+    /// Emails a magic link and a one-time code; returns the OTP session id to pass to
+    /// [`Ejento::login_with_email_otp`].
+    pub async fn request_magic_link(&self, email: &str, next: Option<&str>) -> Result<String> {
+        let answer = self
+            .inner
+            .auth
+            .passwordless_auth()
+            .body_map(|b| b.email(email).next(next.map(str::to_owned)))
+            .send()
+            .await
+            .map_err(credentials_error)?
+            .into_inner();
+        answer
+            .data
+            .and_then(|d| d.otp_session_id)
+            .ok_or_else(|| Error::Decode {
+                message: "the answer holds no `data.otp_session_id`".into(),
+            })
+    }
+
+    /// Logs in with the code from a magic-link email ("Verify Email OTP").
+    pub async fn login_with_email_otp(
+        &self,
+        otp_session_id: &str,
+        code: &Secret,
+    ) -> Result<SessionInfo> {
+        let answer = self
+            .inner
+            .auth
+            .verify_email_otp()
+            .body_map(|b| b.otp_session_id(otp_session_id).code(code.expose()))
+            .send()
+            .await;
+        self.install(credentials_answer(answer)?).await
+    }
+
+    /// Creates an account ("Register User"). Log in afterwards to get tokens.
+    pub async fn sign_up(
+        &self,
+        email: &str,
+        password: &Secret,
+        full_name: Option<&str>,
+    ) -> Result<gen_auth::types::UserPublic> {
+        let full_name = full_name
+            .map(str::parse::<gen_auth::types::UserRegisterFullName>)
+            .transpose()
+            .map_err(|e| Error::config(format!("invalid full name: {e}")))?;
+        let user = self
+            .inner
+            .auth
+            .register_user()
+            .body_map(|b| {
+                b.email(email)
+                    .password(password.expose())
+                    .full_name(full_name)
+            })
+            .send()
+            .await?;
+        Ok(user.into_inner())
+    }
+
+    /// Changes the signed-in user's password ("Update Own Password").
+    pub async fn change_password(&self, current: &Secret, new: &Secret) -> Result<()> {
+        self.inner
+            .auth
+            .update_own_password()
+            .body_map(|b| {
+                b.current_password(current.expose())
+                    .new_password(new.expose())
+            })
+            .send()
+            .await
+            .map_err(credentials_error)?;
+        Ok(())
+    }
+
+    /// The URL to send the user's browser to for single sign-on, read from the auth-service's
+    /// redirect (which is not followed). After sign-in the provider returns to `next` with the
+    /// tokens; pass them to [`Ejento::adopt_tokens`].
+    pub async fn sso_login_url(&self, provider: SsoProvider, next: &str) -> Result<url::Url> {
+        let (operation, path) = provider.operation();
+        let client = &self.inner.auth;
+        let mut request = client
+            .client()
+            .get(format!("{}{path}", client.baseurl()))
+            .query(&[("next", next)])
+            .build()
+            .map_err(|e| Error::transport(&e))?;
+        cxkit_auth::hooks::authorize(client.inner(), &gen_auth::SECURITY, &mut request, operation)
+            .await?;
+        let response = cxkit_auth::hooks::exec(
+            client.inner(),
+            &gen_auth::SECURITY,
+            client.client(),
+            request,
+            operation,
+        )
+        .await
+        .map_err(|e| Error::transport(&e))?;
+        let status = response.status();
+        if !status.is_redirection() {
+            let body = response.bytes().await.unwrap_or_default();
+            return Err(Error::api(status.as_u16(), &body));
+        }
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| Error::Decode {
+                message: "the SSO redirect has no Location header".into(),
+            })?;
+        response.url().join(location).map_err(|_| Error::Decode {
+            message: "the SSO redirect's Location is not a URL".into(),
+        })
+    }
+
+    /// Installs tokens obtained outside this client (e.g. from an SSO redirect's query).
+    pub async fn adopt_tokens(
+        &self,
+        auth_app_token: Secret,
+        ejento_token: Secret,
+    ) -> Result<SessionInfo> {
+        let now = self.inner.clock.now();
+        self.install_set(token_set(
+            auth_app_token,
+            ejento_token,
+            now,
+            self.inner.default_lifetime,
+        ))
+        .await
+    }
+
+    /// Refreshes both tokens now, whatever their expiry.
+    pub async fn refresh(&self) -> Result<SessionInfo> {
+        Ok(SessionInfo::from(&self.inner.cache.force_refresh().await?))
+    }
+
+    /// Ends the session here: forgets the tokens in memory and in the store. (The vendor
+    /// documents no revocation call; the tokens stay valid on the server until they expire.)
+    pub async fn logout(&self) -> Result<()> {
+        self.inner.cache.clear().await
+    }
+
+    /// The current session (refreshing first if due), or [`Error::ReauthRequired`].
+    pub async fn session(&self) -> Result<SessionInfo> {
+        Ok(SessionInfo::from(&self.inner.cache.current().await?))
+    }
+
+    /// Notified after every login and refresh with the new tokens, and with `None` on logout.
+    pub fn subscribe(&self) -> watch::Receiver<Option<TokenSet>> {
+        self.inner.cache.subscribe()
+    }
+
+    async fn install(&self, answer: gen_auth::types::TokenEnvelope) -> Result<SessionInfo> {
+        let tokens =
+            tokens_from_answer(answer, self.inner.clock.now(), self.inner.default_lifetime)?;
+        self.install_set(tokens).await
+    }
+
+    async fn install_set(&self, tokens: TokenSet) -> Result<SessionInfo> {
+        let info = SessionInfo::from(&tokens);
+        self.inner.cache.set(tokens).await?;
+        Ok(info)
+    }
+}
+
+/// Maps a credential call's error: the server refusing the credentials is
+/// [`Error::InvalidCredentials`], not a generic API error.
+fn credentials_error<E: serde::Serialize>(e: gen_auth::Error<E>) -> Error {
+    match Error::from(e) {
+        Error::Api {
+            status: 400 | 401 | 403,
+            message,
+            ..
+        } => Error::InvalidCredentials {
+            message: message_text(message),
+        },
+        // A 401 here is the server refusing what was just sent, not an expired session.
+        Error::ReauthRequired { reason } => Error::InvalidCredentials { message: reason },
+        other => other,
+    }
+}
+
+fn message_text(m: impl Into<Option<String>>) -> String {
+    m.into().unwrap_or_else(|| "no reason given".to_owned())
+}
+
+fn credentials_answer(
+    answer: std::result::Result<
+        gen_auth::ResponseValue<gen_auth::types::TokenEnvelope>,
+        gen_auth::Error<gen_auth::types::AuthServiceError>,
+    >,
+) -> Result<gen_auth::types::TokenEnvelope> {
+    answer
+        .map(gen_auth::ResponseValue::into_inner)
+        .map_err(credentials_error)
+}
+
+/// Builds a token set from an answer, flat or enveloped.
+fn tokens_from_answer(
+    answer: gen_auth::types::TokenEnvelope,
+    now: SystemTime,
+    default_lifetime: Duration,
+) -> Result<TokenSet> {
+    let data = answer.data.unwrap_or_default();
+    let auth_app = data.access_token.or(answer.access_token);
+    let ejento = data.ejento_access_token.or(answer.ejento_access_token);
+    match (auth_app, ejento) {
+        (Some(a), Some(e)) if !a.is_empty() && !e.is_empty() => Ok(token_set(
+            Secret::new(a),
+            Secret::new(e),
+            now,
+            default_lifetime,
+        )),
+        _ => Err(Error::Decode {
+            message: "the answer holds no `access_token` and `ejento_access_token`".into(),
+        }),
+    }
+}
+
+/// The expiry of a token received at `now`: the lifetime it states (`exp - iat`) applied from
+/// `now`, which is immune to clock skew between client and server; else its absolute `exp`;
+/// else `now + default_lifetime`.
+fn expiry(token: &Secret, now: SystemTime, default_lifetime: Duration) -> SystemTime {
+    let issued = crate::token::jwt_issued_at(token.expose());
+    match (jwt_expiry(token.expose()), issued) {
+        (Some(exp), Some(iat)) if exp > iat => now + exp.duration_since(iat).unwrap_or_default(),
+        (Some(exp), _) => exp,
+        _ => now + default_lifetime,
+    }
+}
+
+fn token_set(
+    auth_app: Secret,
+    ejento: Secret,
+    now: SystemTime,
+    default_lifetime: Duration,
+) -> TokenSet {
+    let expires_at =
+        expiry(&auth_app, now, default_lifetime).min(expiry(&ejento, now, default_lifetime));
+    TokenSet::new(
+        [
+            (AUTH_APP_TOKEN.to_owned(), auth_app),
+            (EJENTO_TOKEN.to_owned(), ejento),
+        ],
+        now,
+        expires_at,
+    )
+}
+
+/// Refreshes an Ejento session with its Authentication App token. It calls the auth-service
+/// through a client authorized with the *current* token directly, not through the cache (which
+/// is mid-refresh and would wait on itself).
+#[derive(Debug)]
+struct EjentoRefresher {
+    http: reqwest::Client,
+    auth_base: String,
+    subscription_key: Option<Secret>,
+    retry: RetryPolicy,
+    clock: Arc<dyn Clock>,
+    default_lifetime: Duration,
+}
+
+impl Refresher for EjentoRefresher {
+    fn refresh<'a>(&'a self, current: &'a TokenSet) -> BoxFuture<'a, Result<TokenSet>> {
+        Box::pin(async move {
+            let token = current
+                .get(AUTH_APP_TOKEN)
+                .ok_or_else(|| Error::reauth("the session holds no Authentication App token"))?;
+            let mut auth = Auth::builder()
+                .retry(self.retry.clone())
+                .credential("authAppToken", Credential::fixed(token.clone()));
+            if let Some(key) = &self.subscription_key {
+                auth = auth.credential("subscriptionKey", Credential::fixed(key.clone()));
+            }
+            let client =
+                gen_auth::Client::new_with_client(&self.auth_base, self.http.clone(), auth.build());
+            let answer =
+                client
+                    .refresh_access_token()
+                    .send()
+                    .await
+                    .map_err(|e| match Error::from(e) {
+                        Error::ReauthRequired { reason } => {
+                            Error::reauth(format!("the refresh was rejected: {reason}"))
+                        }
+                        Error::Api {
+                            status, message, ..
+                        } if (400..500).contains(&status) => Error::reauth(format!(
+                            "the refresh was rejected ({status}): {}",
+                            message_text(message)
+                        )),
+                        other => other,
+                    })?;
+            tokens_from_answer(answer.into_inner(), self.clock.now(), self.default_lifetime)
+        })
+    }
+}

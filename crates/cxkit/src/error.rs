@@ -1,0 +1,334 @@
+//! The one error type every cxkit call returns. Its variants say what the caller may conclude,
+//! and none of its text can contain a secret: generated errors (which print URLs and whole
+//! bodies) are mapped here before anyone sees them.
+
+use cxkit_auth::{AuthError, AuthErrorKind};
+use serde_json::Value;
+
+/// A cxkit failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The session is over (expired, revoked, refresh rejected, missing or corrupt stored
+    /// tokens): log in again.
+    #[error("the session is over and the user must log in again: {reason}")]
+    ReauthRequired {
+        /// Why, free of secrets.
+        reason: String,
+    },
+    /// The server rejected the credentials themselves (wrong password, wrong or used code):
+    /// ask the user for them again. Retrying the same call will not help.
+    #[error("the credentials were rejected: {message}")]
+    InvalidCredentials {
+        /// The server's explanation, if it gave one.
+        message: String,
+    },
+    /// A network failure, timeout, or a server error that may pass: retry later. cxkit already
+    /// retried if the operation was safe to retry.
+    #[error("a transient failure, worth retrying later: {message}")]
+    Transient {
+        /// What failed, free of secrets and URLs with secrets.
+        message: String,
+        /// The HTTP status, if a response arrived.
+        status: Option<u16>,
+    },
+    /// cxkit is misconfigured (a missing credential, a plain-http base URL, an unusable
+    /// store): fix the setup.
+    #[error("configuration error: {message}")]
+    Config {
+        /// What to fix.
+        message: String,
+    },
+    /// The API answered with an error status. The body is redacted (anything that looks like
+    /// a secret is replaced) and truncated.
+    #[error("the API answered {status}{}", message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
+    Api {
+        /// The HTTP status.
+        status: u16,
+        /// The vendor's message (`message` or `detail`), if any.
+        message: Option<String>,
+        /// The redacted, truncated body.
+        body: String,
+    },
+    /// The server answered something cxkit cannot read (not the documented shape, a truncated
+    /// stream). Only the position of the problem is kept, never the text around it.
+    #[error("could not read the server's answer: {message}")]
+    Decode {
+        /// Where decoding failed.
+        message: String,
+    },
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Whether the same call may succeed if tried again later.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Transient { .. } => true,
+            Error::Api { status, .. } => cxkit_auth::retry::is_retryable_status(
+                reqwest::StatusCode::from_u16(*status).unwrap_or(reqwest::StatusCode::OK),
+            ),
+            _ => false,
+        }
+    }
+
+    /// Whether the user must log in again.
+    pub fn is_reauth_required(&self) -> bool {
+        matches!(self, Error::ReauthRequired { .. })
+    }
+
+    /// The HTTP status, when a response arrived.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Api { status, .. } => Some(*status),
+            Error::Transient { status, .. } => *status,
+            _ => None,
+        }
+    }
+
+    pub(crate) fn config(message: impl Into<String>) -> Self {
+        Error::Config {
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn reauth(reason: impl Into<String>) -> Self {
+        Error::ReauthRequired {
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn decode(error: &serde_json::Error) -> Self {
+        Error::Decode {
+            message: describe_json_error(error),
+        }
+    }
+
+    /// An error answer, with its body redacted and truncated.
+    pub(crate) fn api(status: u16, body: &[u8]) -> Self {
+        let parsed: Option<Value> = serde_json::from_slice(body).ok();
+        let message = parsed.as_ref().and_then(vendor_message);
+        let body = match parsed {
+            Some(mut value) => {
+                redact_json(&mut value);
+                truncate(&value.to_string())
+            }
+            None => truncate(&redact_text(&String::from_utf8_lossy(body))),
+        };
+        if status == 401 {
+            return Error::reauth(format!(
+                "the server answered 401{}",
+                message.map(|m| format!(" ({m})")).unwrap_or_default()
+            ));
+        }
+        if cxkit_auth::retry::is_retryable_status(
+            reqwest::StatusCode::from_u16(status).unwrap_or(reqwest::StatusCode::OK),
+        ) {
+            return Error::Transient {
+                message: format!(
+                    "the server answered {status}{}",
+                    message.map(|m| format!(" ({m})")).unwrap_or_default()
+                ),
+                status: Some(status),
+            };
+        }
+        Error::Api {
+            status,
+            message,
+            body,
+        }
+    }
+
+    /// Maps a transport error without its URL or source chain (both may name secrets).
+    pub(crate) fn transport(error: &reqwest::Error) -> Self {
+        let what = if error.is_timeout() {
+            "the request timed out"
+        } else if error.is_connect() {
+            "could not connect to the server"
+        } else if error.is_body() || error.is_decode() {
+            "the connection broke while reading the answer"
+        } else if error.is_builder() {
+            return Error::config("the request could not be built (check the base URL)");
+        } else {
+            "the request failed in transit"
+        };
+        Error::Transient {
+            message: what.to_owned(),
+            status: error.status().map(|s| s.as_u16()),
+        }
+    }
+}
+
+impl From<AuthError> for Error {
+    fn from(e: AuthError) -> Self {
+        let message = e.message().to_owned();
+        match e.kind() {
+            AuthErrorKind::ReauthRequired => Error::ReauthRequired { reason: message },
+            AuthErrorKind::InvalidCredentials => Error::InvalidCredentials { message },
+            AuthErrorKind::Transient => Error::Transient {
+                message,
+                status: None,
+            },
+            _ => Error::Config { message },
+        }
+    }
+}
+
+impl<E: serde::Serialize> From<progenitor_client::Error<E>> for Error {
+    /// Maps a generated client's error. Use `?` (or `.map_err(cxkit::Error::from)`) on every
+    /// generated call: the generated error's own `Display` prints URLs and whole bodies.
+    fn from(error: progenitor_client::Error<E>) -> Self {
+        use progenitor_client::Error as G;
+        match error {
+            G::InvalidRequest(m) => Error::config(format!("invalid request: {m}")),
+            G::CommunicationError(e) | G::InvalidUpgrade(e) | G::ResponseBodyError(e) => {
+                Error::transport(&e)
+            }
+            G::ErrorResponse(rv) => {
+                let status = rv.status().as_u16();
+                let body = serde_json::to_vec(rv.as_ref()).unwrap_or_default();
+                Error::api(status, &body)
+            }
+            G::InvalidResponsePayload(_, e) => Error::decode(&e),
+            G::UnexpectedResponse(r) => Error::api(r.status().as_u16(), b""),
+            G::Custom(m) => match AuthError::from_hook_message(&m) {
+                Some(auth) => auth.into(),
+                None => Error::config(m),
+            },
+        }
+    }
+}
+
+/// Describes a JSON error by kind and position only: serde_json's own text quotes the
+/// offending value, which may be a token.
+fn describe_json_error(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let kind = match e.classify() {
+        Category::Io => "an I/O error",
+        Category::Syntax => "malformed JSON",
+        Category::Data => "JSON of an unexpected shape",
+        Category::Eof => "JSON that ends too early",
+    };
+    format!("{kind} at line {} column {}", e.line(), e.column())
+}
+
+/// The vendor's own explanation: `message`, or FastAPI's `detail` (a string or a list of
+/// `{msg}`), redacted.
+fn vendor_message(value: &Value) -> Option<String> {
+    let text = match (value.get("message"), value.get("detail")) {
+        (Some(Value::String(m)), _) if !m.is_empty() => m.clone(),
+        (_, Some(Value::String(d))) => d.clone(),
+        (_, Some(Value::Array(items))) => items
+            .iter()
+            .filter_map(|i| i.get("msg").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join("; "),
+        _ => return None,
+    };
+    (!text.is_empty()).then(|| truncate(&redact_text(&text)))
+}
+
+const MAX_BODY: usize = 512;
+
+fn truncate(text: &str) -> String {
+    if text.len() <= MAX_BODY {
+        return text.to_owned();
+    }
+    let mut end = MAX_BODY;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes in all)", &text[..end], text.len())
+}
+
+/// Replaces the value of every key that looks like it holds a secret.
+pub(crate) fn redact_json(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map.iter_mut() {
+                if cxkit_auth::redact::is_sensitive_name(key) && !child.is_null() {
+                    *child = Value::String(cxkit_auth::redact::REDACTED.into());
+                } else {
+                    redact_json(child);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact_json),
+        _ => {}
+    }
+}
+
+/// Replaces anything in free text that looks like a bearer token or a JWT.
+pub(crate) fn redact_text(text: &str) -> String {
+    text.split_inclusive(char::is_whitespace)
+        .map(|word| {
+            let trimmed = word.trim_end();
+            let looks_secret = trimmed.matches('.').count() == 2 && trimmed.len() > 30
+                || trimmed.len() > 40
+                    && trimmed
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_=+/.".contains(c));
+            if looks_secret {
+                format!("{}{}", cxkit_auth::redact::REDACTED, &word[trimmed.len()..])
+            } else {
+                word.to_owned()
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_errors_redact_and_extract_the_vendor_message() {
+        let body =
+            br#"{"success":false,"message":"nope","data":{"access_token":"canary-1","n":1}}"#;
+        let e = Error::api(400, body);
+        let text = format!("{e} {e:?}");
+        assert!(!text.contains("canary-1"), "{text}");
+        assert!(text.contains("nope"));
+        assert!(matches!(e, Error::Api { status: 400, .. }));
+    }
+
+    #[test]
+    fn status_classes_map_to_what_the_caller_may_do() {
+        assert!(Error::api(401, b"{}").is_reauth_required());
+        assert!(Error::api(503, b"").is_retryable());
+        assert!(!Error::api(404, b"").is_retryable());
+    }
+
+    #[test]
+    fn fastapi_detail_lists_are_joined() {
+        let e = Error::api(
+            422,
+            br#"{"detail":[{"msg":"field required"},{"msg":"bad email"}]}"#,
+        );
+        assert_eq!(
+            e.to_string(),
+            "the API answered 422: field required; bad email"
+        );
+    }
+
+    #[test]
+    fn json_errors_keep_only_the_position() {
+        let err = serde_json::from_str::<u32>(r#""canary-jwt-value""#).unwrap_err();
+        let text = Error::decode(&err).to_string();
+        assert!(!text.contains("canary"), "{text}");
+        assert!(text.contains("line 1"));
+    }
+
+    #[test]
+    fn free_text_tokens_are_redacted_and_long_bodies_truncated() {
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+        assert_eq!(
+            redact_text(&format!("bad token {jwt} here")),
+            "bad token REDACTED here"
+        );
+        let long = "x ".repeat(1000);
+        assert!(truncate(&long).ends_with("(2000 bytes in all)"));
+    }
+}

@@ -1,0 +1,25 @@
+#![doc = include_str!("../README.md")]
+
+mod cache;
+mod ejento;
+mod error;
+mod http;
+mod store;
+mod token;
+
+pub use cache::{CachedToken, Refresher, TokenCache};
+pub use cxkit_auth::{
+    Auth, Clock, Credential, ManualClock, RetryPolicy, Secret, SystemClock, TokenSource,
+};
+pub use ejento::{AUTH_APP_TOKEN, EJENTO_TOKEN, Ejento, EjentoBuilder, SessionInfo, SsoProvider};
+pub use error::{Error, Result};
+pub use http::HttpConfig;
+pub use store::{FileTokenStore, MemoryTokenStore, StoreError, StoreLock, TokenStore};
+pub use token::{RefreshConfig, TokenSet, jwt_expiry};
+
+/// The generated clients, for their request and response types.
+pub mod clients {
+    pub use cxkit_ejento_auth as ejento_auth;
+    pub use cxkit_platform28 as platform28;
+    pub use cxkit_proto as proto;
+}
