@@ -6,6 +6,8 @@ use std::time::Instant;
 use clap::{Parser, Subcommand};
 use xtask::systems;
 
+mod ci;
+
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "cxkit's developer commands")]
 struct Cli {
@@ -28,6 +30,8 @@ enum Command {
         /// Systems to lint (default: all).
         systems: Vec<String>,
     },
+    /// Install what the tests need (npm tools) and run every check CI runs.
+    Test,
 }
 
 fn main() -> ExitCode {
@@ -43,6 +47,10 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let root = xtask::workspace_root();
     match cli.command {
+        Command::Test => {
+            ci::run(&root)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Lint { systems } => {
             let problems = xtask::lint_all(&root, &systems::select(&systems)?);
             Ok(report_problems(&problems, "lint"))

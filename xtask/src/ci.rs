@@ -1,0 +1,146 @@
+//! `cargo xtask test`: installs what the tests need and runs every check CI runs, in order,
+//! stopping at the first failure. `.ci/run` is exactly this command.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+
+/// The npm tools (Redocly, Prism) live here, pinned by its package-lock.json.
+const NODE_TOOLS: &str = "tests/node";
+
+/// Runs every step; returns an error naming the step that failed.
+pub fn run(root: &Path) -> anyhow::Result<()> {
+    let started = Instant::now();
+    ensure_npm(root)?;
+    step(
+        root,
+        "install the test tools (npm ci)",
+        "npm",
+        &[
+            "ci",
+            "--prefix",
+            NODE_TOOLS,
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+        ],
+    )?;
+    step(root, "format", "cargo", &["fmt", "--all", "--check"])?;
+    timed("generated clients are fresh", || {
+        let outputs = xtask::build_all(root, xtask::systems::SYSTEMS).map_err(|problems| {
+            anyhow::anyhow!(
+                problems
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        })?;
+        let stale = xtask::stale_files(root, &outputs);
+        if !stale.is_empty() {
+            for s in &stale {
+                eprintln!("stale: {}\n{}", s.path, s.diff);
+            }
+            bail!(
+                "generated files differ from their specs; run `cargo xtask generate` and commit the result"
+            );
+        }
+        Ok(())
+    })?;
+    step(
+        root,
+        "lint (clippy)",
+        "cargo",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+    let redocly = Path::new(NODE_TOOLS).join("node_modules/.bin/redocly");
+    let mut lint_args = vec!["lint".to_owned()];
+    lint_args.extend(xtask::systems::SYSTEMS.iter().map(|s| s.spec.to_owned()));
+    let lint_args: Vec<&str> = lint_args.iter().map(String::as_str).collect();
+    step(
+        root,
+        "validate the specs (redocly lint)",
+        redocly.to_str().unwrap_or_default(),
+        &lint_args,
+    )?;
+    step(
+        root,
+        "tests",
+        "cargo",
+        &["test", "--workspace", "--all-targets"],
+    )?;
+    step(
+        root,
+        "doc tests",
+        "cargo",
+        &["test", "--workspace", "--doc"],
+    )?;
+    println!("\nall checks passed in {:.0?}", started.elapsed());
+    Ok(())
+}
+
+fn timed(name: &str, f: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<()> {
+    println!("\n==> {name}");
+    let t = Instant::now();
+    f().with_context(|| format!("step failed: {name}"))?;
+    println!("==> {name}: ok in {:.1?}", t.elapsed());
+    Ok(())
+}
+
+fn step(root: &Path, name: &str, program: &str, args: &[&str]) -> anyhow::Result<()> {
+    timed(name, || {
+        let status = Command::new(program)
+            .args(args)
+            .current_dir(root)
+            // Tests that need the npm tools fail instead of skipping when this is set.
+            .env("CXKIT_REQUIRE_TOOLS", "1")
+            .env("REDOCLY_TELEMETRY", "off")
+            .env("NO_UPDATE_NOTIFIER", "1")
+            .status()
+            .with_context(|| format!("cannot run `{program}`"))?;
+        if !status.success() {
+            bail!("`{program} {}` exited with {status}", args.join(" "));
+        }
+        Ok(())
+    })
+}
+
+/// Node.js and npm are on every machine image here; on one without them, install them from
+/// Debian's packages when running as root, and otherwise say how.
+fn ensure_npm(root: &Path) -> anyhow::Result<()> {
+    let found = Command::new("npm")
+        .arg("--version")
+        .current_dir(root)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if found {
+        return Ok(());
+    }
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0"));
+    if !is_root {
+        bail!(
+            "npm is not installed; install Node.js and npm (e.g. `sudo apt-get install nodejs npm`) and run again"
+        );
+    }
+    step(
+        root,
+        "install Node.js and npm (apt-get)",
+        "sh",
+        &[
+            "-c",
+            "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm",
+        ],
+    )
+}
