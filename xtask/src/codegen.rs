@@ -1,6 +1,8 @@
 //! Turning one linted spec into the text of its `generated.rs`.
 
+use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Once;
 
 use proc_macro2::TokenStream;
 use progenitor::{GenerationSettings, Generator, InterfaceStyle, TagStyle};
@@ -59,16 +61,37 @@ fn settings() -> GenerationSettings {
     settings
 }
 
+thread_local! {
+    /// Whether this thread is inside progenitor, whose panics are reported as problems.
+    static IN_PROGENITOR: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Wraps the panic hook, once per process, so it stays silent for panics raised inside
+/// progenitor on the current thread and prints every other panic as before. (Swapping the
+/// global hook around each call instead races when generations run on several threads, as in
+/// parallel tests: another thread's panic goes unprinted, or the silent hook stays for good.)
+fn silence_progenitor_panics() {
+    static WRAP: Once = Once::new();
+    WRAP.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !IN_PROGENITOR.with(Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+}
+
 /// Runs progenitor, turning both its errors and its panics into a message.
 fn progenitor_tokens(openapi: &openapiv3::OpenAPI) -> Result<TokenStream, String> {
-    // progenitor reports many unsupported constructs with assert!/todo!; keep the default hook
-    // from printing those as if the xtask itself had crashed.
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
+    // progenitor reports many unsupported constructs with assert!/todo!; keep the hook from
+    // printing those as if the xtask itself had crashed.
+    silence_progenitor_panics();
+    IN_PROGENITOR.with(|f| f.set(true));
     let result = catch_unwind(AssertUnwindSafe(|| {
         Generator::new(&settings()).generate_tokens(openapi)
     }));
-    std::panic::set_hook(previous);
+    IN_PROGENITOR.with(|f| f.set(false));
     match result {
         Ok(Ok(tokens)) => Ok(tokens),
         Ok(Err(e)) => Err(format!("progenitor rejected it: {e}")),
