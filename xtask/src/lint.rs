@@ -398,14 +398,14 @@ fn check_schemas(
             if map.get("additionalProperties") == Some(&Value::Bool(false)) {
                 bad("`additionalProperties: false` makes decoding fail on any new server field; remove it".into());
             }
+            // typify 0.8 turns an integer whose smallest allowed value is exactly 1 into a
+            // NonZero type whatever its `format` (int32 -> NonZeroU32, otherwise NonZeroU64).
+            let exclusive = map.get("exclusiveMinimum") == Some(&Value::Bool(true));
+            let minimum = map.get("minimum").and_then(Value::as_f64);
             if map.get("type").and_then(Value::as_str) == Some("integer")
-                && map.get("format").is_none()
-                && map
-                    .get("minimum")
-                    .and_then(Value::as_f64)
-                    .is_some_and(|m| m >= 1.0)
+                && ((minimum == Some(1.0) && !exclusive) || (minimum == Some(0.0) && exclusive))
             {
-                bad("an integer with `minimum` of 1 or more and no `format` becomes NonZeroU64; add `format: int64`".into());
+                bad("an integer whose smallest allowed value is 1 becomes a NonZero type (NonZeroU64) whatever its `format`; drop `minimum` and say \"at least 1\" in `description`".into());
             }
             if map.contains_key("enum") && !in_parameter {
                 bad("`enum` makes generated types reject any value the server adds later; use a plain string and list the values in `description`".into());

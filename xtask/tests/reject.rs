@@ -1,0 +1,286 @@
+//! Rejection tests: each fixture under `tests/fixtures/bad/` breaks one curation rule (its
+//! leading YAML comment says which), and the lint must report exactly the expected lines, in the
+//! `specs/FILE: operation ID: what is wrong and how to fix it` form `cargo xtask` prints. All
+//! problems of a spec come back at once, sorted.
+
+use xtask::lint;
+use xtask::spec::Spec;
+
+/// The lint's problem lines for `tests/fixtures/bad/<name>.yaml`, given these seed titles.
+fn problems(name: &str, seed_titles: &[&str]) -> Vec<String> {
+    let file = format!("xtask/tests/fixtures/bad/{name}.yaml");
+    let bytes = std::fs::read(xtask::workspace_root().join(&file)).expect("fixture exists");
+    assert!(
+        bytes.starts_with(b"# Rejects"),
+        "{file} must start with a `# Rejects...` comment"
+    );
+    let spec = Spec::parse(&file, bytes).expect("fixture parses");
+    let titles: Vec<String> = seed_titles.iter().map(|t| (*t).to_owned()).collect();
+    lint::lint(&spec, &titles)
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+/// `file: operation OP: message` for the fixture `name`.
+fn op_line(name: &str, op: &str, message: &str) -> String {
+    format!("xtask/tests/fixtures/bad/{name}.yaml: operation {op}: {message}")
+}
+
+/// `file: message` for the fixture `name`.
+fn file_line(name: &str, message: &str) -> String {
+    format!("xtask/tests/fixtures/bad/{name}.yaml: {message}")
+}
+
+#[test]
+fn duplicate_operation_id() {
+    assert_eq!(
+        problems("duplicate_operation_id", &[]),
+        [op_line(
+            "duplicate_operation_id",
+            "get_thing",
+            "`operationId` `get_thing` is used by 2 operations; operation ids must be unique"
+        )]
+    );
+}
+
+#[test]
+fn json_200_and_empty_204_names_file_and_operation() {
+    let found = problems("json_200_and_empty_204", &[]);
+    assert_eq!(
+        found,
+        [op_line(
+            "json_200_and_empty_204",
+            "get_thing",
+            "has 2 success responses (200, 204); progenitor needs exactly one success shape, so keep one status and describe the others in its description"
+        )]
+    );
+    assert!(found[0].starts_with(
+        "xtask/tests/fixtures/bad/json_200_and_empty_204.yaml: operation get_thing: "
+    ));
+}
+
+#[test]
+fn default_response() {
+    assert_eq!(
+        problems("default_response", &[]),
+        [op_line(
+            "default_response",
+            "get_thing",
+            "has a `default` response; progenitor treats it as both success and error and panics next to a typed 200, so list explicit status codes instead"
+        )]
+    );
+}
+
+#[test]
+fn multipart_without_handwritten() {
+    assert_eq!(
+        problems("multipart_not_handwritten", &[]),
+        [op_line(
+            "multipart_not_handwritten",
+            "upload_file",
+            "request media type `multipart/form-data` cannot be generated; mark the operation `x-cxkit-handwritten: <why>` and implement it in the facade"
+        )]
+    );
+}
+
+#[test]
+fn optional_path_parameter() {
+    assert_eq!(
+        problems("optional_path_parameter", &[]),
+        [op_line(
+            "optional_path_parameter",
+            "get_thing",
+            "path parameter `thingId` must be `required: true` (progenitor panics on optional path parameters)"
+        )]
+    );
+}
+
+#[test]
+fn matrix_path_parameter() {
+    assert_eq!(
+        problems("matrix_path_parameter", &[]),
+        [op_line(
+            "matrix_path_parameter",
+            "get_session",
+            "path parameter `lsid` has style `matrix`; only `simple` can be generated (send matrix parameters through a security scheme with `x-cxkit-placement: matrix`)"
+        )]
+    );
+}
+
+#[test]
+fn object_query_parameters() {
+    let message = |name: &str| {
+        format!(
+            "query parameter `{name}` is an object; progenitor panics on those, so split it into primitive parameters"
+        )
+    };
+    assert_eq!(
+        problems("object_query_parameter", &[]),
+        [
+            op_line("object_query_parameter", "list_things", &message("filter")),
+            op_line("object_query_parameter", "list_things", &message("filters")),
+        ]
+    );
+}
+
+#[test]
+fn additional_properties_false() {
+    assert_eq!(
+        problems("additional_properties_false", &[]),
+        [file_line(
+            "additional_properties_false",
+            "at `#/components/schemas/Thing`: `additionalProperties: false` makes decoding fail on any new server field; remove it"
+        )]
+    );
+}
+
+#[test]
+fn schema_enum_but_not_parameter_enum() {
+    assert_eq!(
+        problems("enum", &[]),
+        [file_line(
+            "enum",
+            "at `#/components/schemas/Thing/properties/state`: `enum` makes generated types reject any value the server adds later; use a plain string and list the values in `description`"
+        )]
+    );
+}
+
+#[test]
+fn integer_with_minimum_one_whatever_its_format() {
+    let message = |prop: &str| {
+        format!(
+            "at `#/components/schemas/Page/properties/{prop}`: an integer whose smallest allowed value is 1 becomes a NonZero type (NonZeroU64) whatever its `format`; drop `minimum` and say \"at least 1\" in `description`"
+        )
+    };
+    assert_eq!(
+        problems("integer_minimum_one", &[]),
+        [
+            file_line("integer_minimum_one", &message("count")),
+            file_line("integer_minimum_one", &message("index")),
+        ]
+    );
+}
+
+#[test]
+fn missing_operation_id_summary_tags_security() {
+    let name = "missing_operation_fields";
+    assert_eq!(
+        problems(name, &[]),
+        [
+            op_line(
+                name,
+                "GET /nameless",
+                "has no `operationId`; add a stable snake_case one (it becomes the method name)"
+            ),
+            op_line(
+                name,
+                "bare_operation",
+                "has no `summary`; use the title from specs/seeds/operations.tsv verbatim"
+            ),
+            op_line(
+                name,
+                "bare_operation",
+                "has no `tags`; tag it with its group in the vendor's docs"
+            ),
+            op_line(
+                name,
+                "bare_operation",
+                "has no operation-level `security`; list its requirements, or `[{}]` when it needs no credential"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn security_naming_an_undefined_scheme() {
+    assert_eq!(
+        problems("undefined_security_scheme", &[]),
+        [op_line(
+            "undefined_security_scheme",
+            "get_thing",
+            "`security` names `tokn`, which is not in `components.securitySchemes`; define it or fix the name"
+        )]
+    );
+}
+
+#[test]
+fn seed_coverage() {
+    let name = "seed_coverage";
+    assert_eq!(
+        problems(name, &["Get a thing", "Delete a thing"]),
+        [
+            file_line(
+                name,
+                "2 operations share the summary `Get a thing`; each seed title belongs to exactly one operation"
+            ),
+            file_line(
+                name,
+                "no operation has the seed title `Delete a thing` (specs/seeds/operations.tsv) as its summary; add it, with the title verbatim"
+            ),
+        ]
+    );
+    // Without seed titles the same spec is clean: coverage is the only fault.
+    assert_eq!(problems(name, &[]), Vec::<String>::new());
+}
+
+#[test]
+fn seed_titles_are_read_per_spec_from_the_tsv() {
+    let tsv = "spec\tgroup\tsummary\tseed\n\
+               seed_coverage\tThings\tGet a thing\ts.txt\n\
+               other\tThings\tNot ours\ts.txt\n\
+               seed_coverage\tThings\tDelete a thing\ts.txt\n";
+    assert_eq!(
+        lint::seed_titles(tsv, "seed_coverage"),
+        ["Get a thing", "Delete a thing"]
+    );
+}
+
+#[test]
+fn several_faults_are_all_reported_at_once() {
+    let name = "several_faults";
+    let op = |m: &str| op_line(name, "updateThing", m);
+    assert_eq!(
+        problems(name, &[]),
+        [
+            file_line(
+                name,
+                "`info.version` is missing; every spec states its title and version"
+            ),
+            file_line(
+                name,
+                "security scheme `basicAuth` is not one the hooks can apply; use http bearer, apiKey in header, or apiKey in query (optionally with `x-cxkit-placement: matrix`)"
+            ),
+            op("`operationId` `updateThing` is not snake_case; use lower-case words joined by `_`"),
+            op(
+                "answers `303`, a redirect, which the client does not follow; mark the operation `x-cxkit-handwritten` and read the `Location` in the facade"
+            ),
+            op(
+                "cookie parameter `session` cannot be generated; send it as a header or describe it in the facade"
+            ),
+            op(
+                "error responses `400` and `500` have different bodies; progenitor panics on mixed error kinds, so give every error response the same JSON schema"
+            ),
+            op(
+                "form field `tags` is an array; progenitor's form encoding fails on arrays at run time"
+            ),
+            op(
+                "path `/things/{thingId}` uses `{thingId}` but declares no path parameter `thingId`"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn every_bad_fixture_has_a_test() {
+    let dir = xtask::workspace_root().join("xtask/tests/fixtures/bad");
+    let this = include_str!("reject.rs");
+    for entry in std::fs::read_dir(dir).expect("fixtures/bad exists") {
+        let name = entry.expect("readable").file_name();
+        let stem = name.to_string_lossy().trim_end_matches(".yaml").to_owned();
+        assert!(
+            this.contains(&format!("\"{stem}\"")),
+            "fixtures/bad/{stem}.yaml is not used by any test in reject.rs"
+        );
+    }
+}
