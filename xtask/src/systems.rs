@@ -19,6 +19,11 @@ pub const SYSTEMS: &[System] = &[
         output: "crates/ejento-auth/src/generated.rs",
     },
     System {
+        name: "ejento-platform",
+        spec: "specs/ejento-platform.yaml",
+        output: "crates/ejento-platform/src/generated.rs",
+    },
+    System {
         name: "proto",
         spec: "specs/proto.yaml",
         output: "crates/proto/src/generated.rs",

@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use cxkit_auth::{Auth, Clock, Credential, RetryPolicy, Secret, SystemClock};
 use cxkit_ejento_auth as gen_auth;
+use cxkit_ejento_platform as gen_platform;
 use futures::future::BoxFuture;
 use gen_auth::ClientInfo as _;
 use tokio::sync::watch;
@@ -236,6 +237,11 @@ impl EjentoBuilder {
         Ok(Ejento {
             inner: Arc::new(Inner {
                 auth: gen_auth::Client::new_with_client(&auth_base, http.clone(), auth),
+                platform: gen_platform::Client::new_with_client(
+                    &platform_base,
+                    http.clone(),
+                    platform_auth.clone(),
+                ),
                 platform_auth,
                 platform_base,
                 http,
@@ -270,6 +276,7 @@ pub struct Ejento {
 #[derive(Debug)]
 struct Inner {
     auth: gen_auth::Client,
+    platform: gen_platform::Client,
     platform_auth: Auth,
     platform_base: String,
     http: reqwest::Client,
@@ -287,6 +294,12 @@ impl Ejento {
     /// The Authentication App client, authorized with this session's tokens.
     pub fn auth(&self) -> &gen_auth::Client {
         &self.inner.auth
+    }
+
+    /// The platform client (agents, chat threads, responses, corpora, …), authorized with this
+    /// session's Ejento token.
+    pub fn platform(&self) -> &gen_platform::Client {
+        &self.inner.platform
     }
 
     /// The auth handle platform clients use: the Ejento token, refreshed by this session, and

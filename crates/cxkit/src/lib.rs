@@ -4,6 +4,8 @@ mod cache;
 mod ejento;
 mod error;
 mod http;
+pub mod platform28;
+pub mod proto;
 mod store;
 mod token;
 
@@ -14,12 +16,15 @@ pub use cxkit_auth::{
 pub use ejento::{AUTH_APP_TOKEN, EJENTO_TOKEN, Ejento, EjentoBuilder, SessionInfo, SsoProvider};
 pub use error::{Error, Result};
 pub use http::HttpConfig;
+pub use platform28::{Platform28, Platform28Builder, Platform28Session};
+pub use proto::{AccessTokenBridge, Proto, ProtoBuilder};
 pub use store::{FileTokenStore, MemoryTokenStore, StoreError, StoreLock, TokenStore};
 pub use token::{RefreshConfig, TokenSet, jwt_expiry};
 
 /// The generated clients, for their request and response types.
 pub mod clients {
     pub use cxkit_ejento_auth as ejento_auth;
+    pub use cxkit_ejento_platform as ejento_platform;
     pub use cxkit_platform28 as platform28;
     pub use cxkit_proto as proto;
 }

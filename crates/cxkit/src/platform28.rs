@@ -1,0 +1,326 @@
+//! Platform28 Cloud API (Auth V2): acting as a system (an API key, sent as a query parameter)
+//! or as a user (a login session id, sent as a `;lsid=` matrix parameter). Neither is ever a
+//! method argument of the generated client: the hooks add them, and scrub them from any URL an
+//! error could print.
+
+use std::sync::Arc;
+
+use cxkit_auth::{Auth, Credential, RetryPolicy, Secret};
+use cxkit_platform28 as gen_p28;
+use gen_p28::types::LoginSession;
+
+use crate::http::{HttpConfig, base_url};
+use crate::{Error, Result};
+
+/// The query parameter name assumed for the API key; the real one is not public (see
+/// `specs/README.md`), so [`Platform28Builder::api_key_param`] changes it.
+pub const DEFAULT_API_KEY_PARAM: &str = "apiKey";
+/// The matrix parameter name assumed for the login session id; see
+/// [`Platform28Builder::lsid_param`].
+pub const DEFAULT_LSID_PARAM: &str = "lsid";
+
+/// Builds a [`Platform28`].
+#[derive(Debug, Default)]
+pub struct Platform28Builder {
+    base_url: Option<String>,
+    api_key: Option<Secret>,
+    api_key_param: Option<String>,
+    lsid_param: Option<String>,
+    retry: RetryPolicy,
+    http: HttpConfig,
+}
+
+impl Platform28Builder {
+    /// The API's base URL (it is not public; ask Platform28 support).
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// The API key, for acting as the integrated system. Also sent (when set) on login.
+    pub fn api_key(mut self, key: Secret) -> Self {
+        self.api_key = Some(key);
+        self
+    }
+
+    /// The API key's query parameter name (default [`DEFAULT_API_KEY_PARAM`]).
+    pub fn api_key_param(mut self, name: impl Into<String>) -> Self {
+        self.api_key_param = Some(name.into());
+        self
+    }
+
+    /// The login session id's matrix parameter name (default [`DEFAULT_LSID_PARAM`]).
+    pub fn lsid_param(mut self, name: impl Into<String>) -> Self {
+        self.lsid_param = Some(name.into());
+        self
+    }
+
+    /// How transient failures of idempotent calls are retried.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Timeouts and user agent.
+    pub fn http(mut self, config: HttpConfig) -> Self {
+        self.http = config;
+        self
+    }
+
+    /// Checks the configuration and builds the handle.
+    pub fn build(self) -> Result<Platform28> {
+        let base = base_url(
+            self.base_url
+                .as_deref()
+                .ok_or_else(|| Error::config("no Platform28 base URL: call `base_url`"))?,
+            "the Platform28 base URL",
+        )?;
+        if self.api_key.as_ref().is_some_and(Secret::is_empty) {
+            return Err(Error::config("the Platform28 API key is empty"));
+        }
+        let names = [&self.api_key_param, &self.lsid_param];
+        if names.iter().any(|n| {
+            n.as_deref().is_some_and(|n| {
+                n.is_empty()
+                    || !n
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            })
+        }) {
+            return Err(Error::config(
+                "Platform28 parameter names must be non-empty ASCII letters, digits, `_` or `-`",
+            ));
+        }
+        Ok(Platform28 {
+            inner: Arc::new(Inner {
+                base,
+                http: self.http.client()?,
+                retry: self.retry,
+                api_key: self.api_key,
+                api_key_param: self
+                    .api_key_param
+                    .unwrap_or_else(|| DEFAULT_API_KEY_PARAM.to_owned()),
+                lsid_param: self
+                    .lsid_param
+                    .unwrap_or_else(|| DEFAULT_LSID_PARAM.to_owned()),
+            }),
+        })
+    }
+}
+
+/// The Platform28 Cloud API. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Platform28 {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    base: String,
+    http: reqwest::Client,
+    retry: RetryPolicy,
+    api_key: Option<Secret>,
+    api_key_param: String,
+    lsid_param: String,
+}
+
+impl Platform28 {
+    /// Starts configuring a handle.
+    pub fn builder() -> Platform28Builder {
+        Platform28Builder::default()
+    }
+
+    fn client(&self, lsid: Option<&Secret>) -> gen_p28::Client {
+        let inner = &self.inner;
+        let mut auth = Auth::builder().retry(inner.retry.clone());
+        if let Some(key) = &inner.api_key {
+            auth = auth.credential(
+                "apiKey",
+                Credential::fixed(key.clone()).named(inner.api_key_param.clone()),
+            );
+        }
+        if let Some(lsid) = lsid {
+            auth = auth.credential(
+                "loginSession",
+                Credential::fixed(lsid.clone()).named(inner.lsid_param.clone()),
+            );
+        }
+        gen_p28::Client::new_with_client(&inner.base, inner.http.clone(), auth.build())
+    }
+
+    /// A client acting as the integrated system, with the API key; `Error::Config` without one.
+    pub fn as_system(&self) -> Result<gen_p28::Client> {
+        if self.inner.api_key.is_none() {
+            return Err(Error::config(
+                "acting as a system needs an API key: call `api_key` on the builder",
+            ));
+        }
+        Ok(self.client(None))
+    }
+
+    /// Logs `username` in, creating a login session. Never retried automatically.
+    pub async fn login(&self, username: &str, password: &Secret) -> Result<Platform28Session> {
+        let answer = self
+            .client(None)
+            .create_login_session()
+            .username(username)
+            .body_map(|b| b.password(password.expose()))
+            .send()
+            .await
+            .map_err(|e| match Error::from(e) {
+                Error::Api {
+                    status: 400 | 401 | 403 | 404,
+                    message,
+                    ..
+                } => Error::InvalidCredentials {
+                    message: message.unwrap_or_else(|| "the login was refused".to_owned()),
+                },
+                Error::ReauthRequired { reason } => Error::InvalidCredentials { message: reason },
+                other => other,
+            })?;
+        self.session_from(answer.into_inner())
+    }
+
+    /// Resumes a login session whose id the application kept (e.g. across restarts).
+    pub fn resume(&self, lsid: Secret, session_id: Option<String>) -> Platform28Session {
+        let session_id = session_id.unwrap_or_else(|| lsid.expose().to_owned());
+        Platform28Session {
+            client: self.client(Some(&lsid)),
+            platform: self.clone(),
+            lsid,
+            session_id: Secret::new(session_id),
+        }
+    }
+
+    fn session_from(&self, answer: LoginSession) -> Result<Platform28Session> {
+        let lsid = answer
+            .lsid
+            .clone()
+            .or_else(|| answer.session_id.clone())
+            .filter(|s| !s.is_empty());
+        let Some(lsid) = lsid else {
+            return Err(Error::Decode {
+                message: "the login answer holds no `lsid` or `sessionId`".into(),
+            });
+        };
+        Ok(self.resume(
+            Secret::new(lsid),
+            answer.session_id.filter(|s| !s.is_empty()),
+        ))
+    }
+}
+
+/// A login session: acts for the logged-in user with its LSID. The session id may be the LSID
+/// itself, so both are kept as [`Secret`]s.
+#[derive(Debug)]
+pub struct Platform28Session {
+    client: gen_p28::Client,
+    platform: Platform28,
+    lsid: Secret,
+    session_id: Secret,
+}
+
+/// Maps errors of calls on this session: the server saying the session does not exist (404)
+/// or is invalid (401) means "log in again".
+fn session_error<E: serde::Serialize>(e: gen_p28::Error<E>) -> Error {
+    match Error::from(e) {
+        Error::Api { status: 404, .. } => Error::reauth("the login session no longer exists (404)"),
+        other => other,
+    }
+}
+
+impl Platform28Session {
+    /// The generated client, authorized with this session's LSID, for calls not wrapped here.
+    pub fn client(&self) -> &gen_p28::Client {
+        &self.client
+    }
+
+    /// The login session id, to persist and later [`Platform28::resume`].
+    pub fn lsid(&self) -> &Secret {
+        &self.lsid
+    }
+
+    /// The session's details. The LSID is removed from the answer, so it can be logged.
+    pub async fn info(&self) -> Result<LoginSession> {
+        let mut info = self
+            .client
+            .get_session()
+            .session_id(self.session_id.expose())
+            .send()
+            .await
+            .map_err(session_error)?
+            .into_inner();
+        info.lsid = None;
+        Ok(info)
+    }
+
+    /// Acts as another user from now on ("set the effective user").
+    pub async fn set_effective_user(&self, user_id: &str) -> Result<()> {
+        self.client
+            .set_effective_user()
+            .session_id(self.session_id.expose())
+            .body(user_id.to_owned())
+            .send()
+            .await
+            .map_err(session_error)?;
+        Ok(())
+    }
+
+    /// Acts within another organization from now on ("set the effective organization").
+    pub async fn set_effective_org(&self, org_id: &str) -> Result<()> {
+        self.client
+            .set_effective_org()
+            .session_id(self.session_id.expose())
+            .body(org_id.to_owned())
+            .send()
+            .await
+            .map_err(session_error)?;
+        Ok(())
+    }
+
+    /// Returns to the logged-in user's own identity.
+    pub async fn reset_assumed_identity(&self) -> Result<()> {
+        self.client
+            .reset_assumed_identity()
+            .session_id(self.session_id.expose())
+            .send()
+            .await
+            .map_err(session_error)?;
+        Ok(())
+    }
+
+    /// Creates a second login session for the same user. Never retried automatically.
+    pub async fn clone_session(&self) -> Result<Platform28Session> {
+        let answer = self
+            .client
+            .clone_session()
+            .session_id(self.session_id.expose())
+            .send()
+            .await
+            .map_err(session_error)?;
+        self.platform.session_from(answer.into_inner())
+    }
+
+    /// Terminates every session of `user_id` (needs the right to log other users out).
+    pub async fn terminate_user_sessions(&self, user_id: &str) -> Result<()> {
+        self.client
+            .terminate_user_sessions()
+            .user_id(user_id)
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Logs out: terminates this session, and every other session of the user when
+    /// `all_sessions` is true.
+    pub async fn terminate(self, all_sessions: bool) -> Result<()> {
+        self.client
+            .terminate_session()
+            .session_id(self.session_id.expose())
+            .body(all_sessions)
+            .send()
+            .await
+            .map_err(session_error)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,13 @@
+//! Client for the Ejento platform API (agents, chat threads, agent responses, corpora,
+//! documents, projects, teams, users, analytics, guardrails, feature flags, workflows …),
+//! generated from `specs/ejento-platform.yaml` by `cargo xtask generate`. Use it through the
+//! `cxkit` facade (`Ejento::platform()`), which authorizes it with the session's Ejento token.
+//!
+//! The SSE streams and the multipart document upload are hand-written in the facade over this
+//! client's hooks (`cxkit_auth::hooks`), since progenitor cannot type them.
+
+#[rustfmt::skip]
+#[allow(clippy::all, clippy::pedantic, missing_debug_implementations, unused_imports, dead_code)]
+mod generated;
+
+pub use generated::*;
