@@ -57,6 +57,8 @@ fn settings() -> GenerationSettings {
         .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
         .with_inner_type(quote!(::cxkit_auth::Auth))
+        // So applications can compare values in their own tests.
+        .with_derive("PartialEq")
         .with_hooks(progenitor::HooksMode::Expected);
     settings
 }

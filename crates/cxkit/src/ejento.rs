@@ -81,6 +81,7 @@ impl From<&TokenSet> for SessionInfo {
 pub struct EjentoBuilder {
     auth_base: Option<String>,
     platform_base: Option<String>,
+    indexing_base: Option<String>,
     subscription_key: Option<Secret>,
     store: Option<Arc<dyn TokenStore>>,
     session: String,
@@ -95,6 +96,7 @@ impl Default for EjentoBuilder {
         EjentoBuilder {
             auth_base: None,
             platform_base: None,
+            indexing_base: None,
             subscription_key: None,
             store: None,
             session: "default".to_owned(),
@@ -124,6 +126,13 @@ impl EjentoBuilder {
     /// The platform's base URL, when it differs from the Authentication App's.
     pub fn platform_base_url(mut self, url: impl Into<String>) -> Self {
         self.platform_base = Some(url.into());
+        self
+    }
+
+    /// The indexing service's base URL, when uploads go elsewhere than the platform (the
+    /// vendor's Slack app configures it separately; default: the platform base URL).
+    pub fn indexing_base_url(mut self, url: impl Into<String>) -> Self {
+        self.indexing_base = Some(url.into());
         self
     }
 
@@ -190,6 +199,10 @@ impl EjentoBuilder {
             })?,
             "the Ejento platform base URL",
         )?;
+        let indexing_base = match &self.indexing_base {
+            Some(url) => base_url(url, "the Ejento indexing base URL")?,
+            None => platform_base.clone(),
+        };
         if self.subscription_key.as_ref().is_some_and(Secret::is_empty) {
             return Err(Error::config("the subscription key is empty"));
         }
@@ -244,6 +257,7 @@ impl EjentoBuilder {
                 ),
                 platform_auth,
                 platform_base,
+                indexing_base,
                 http,
                 cache,
                 clock: self.clock,
@@ -279,6 +293,7 @@ struct Inner {
     platform: gen_platform::Client,
     platform_auth: Auth,
     platform_base: String,
+    indexing_base: String,
     http: reqwest::Client,
     cache: Arc<TokenCache>,
     clock: Arc<dyn Clock>,
@@ -475,6 +490,102 @@ impl Ejento {
         })
     }
 
+    /// Asks an agent and streams its answer ("Stream Agent Response (SSE)"). Not retried (a
+    /// POST); a 401 is refreshed and replayed once like any call.
+    pub async fn stream_agent_response(
+        &self,
+        agent_id: i64,
+        request: &gen_platform::types::AgentResponseRequest,
+    ) -> Result<crate::sse::AnswerStream> {
+        let path = format!("/response-service/api/v2/agents/{agent_id}/responses/stream");
+        self.stream("stream_agent_response", &path, request).await
+    }
+
+    /// Runs a workflow and streams its answer ("Stream Workflow Response (SSE)").
+    pub async fn stream_workflow_response(
+        &self,
+        workflow_id: i64,
+        request: &gen_platform::types::WorkflowResponseRequest,
+    ) -> Result<crate::sse::AnswerStream> {
+        let path = format!("/response-service/api/v2/workflows/{workflow_id}/responses/stream");
+        self.stream("stream_workflow_response", &path, request)
+            .await
+    }
+
+    async fn stream(
+        &self,
+        operation: &str,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> Result<crate::sse::AnswerStream> {
+        let client = &self.inner.platform;
+        let request = client
+            .client()
+            .post(format!("{}{path}", client.baseurl()))
+            .header(reqwest::header::ACCEPT, "text/event-stream")
+            .json(body)
+            .build()
+            .map_err(|e| Error::transport(&e))?;
+        let response = self.send_platform(operation, request).await?;
+        Ok(crate::sse::AnswerStream::from_response(response))
+    }
+
+    /// Uploads a document to a corpus ("Upload a Document to a Corpus") as a streamed multipart
+    /// body: memory stays constant whatever the file size. Not retried and not replayed (the
+    /// body is a stream); the token is refreshed first if it is due.
+    pub async fn upload_document(
+        &self,
+        corpus_id: i64,
+        upload: crate::upload::DocumentUpload,
+    ) -> Result<gen_platform::types::DocumentEnvelope> {
+        let url = format!(
+            "{}/indexing-service/api/v2/corpora/{corpus_id}/documents",
+            self.inner.indexing_base
+        );
+        let request = self
+            .inner
+            .platform
+            .client()
+            .post(url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .multipart(upload.into_form()?)
+            .build()
+            .map_err(|e| Error::transport(&e))?;
+        let response = self
+            .send_platform("upload_corpus_document", request)
+            .await?;
+        let bytes = response.bytes().await.map_err(|e| Error::transport(&e))?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::decode(&e))
+    }
+
+    /// Sends a hand-written platform request through the generated client's hooks (the same
+    /// credentials, retry policy, 401 replay and URL scrubbing as generated calls); a non-2xx
+    /// answer becomes an [`Error`].
+    async fn send_platform(
+        &self,
+        operation: &str,
+        mut request: reqwest::Request,
+    ) -> Result<reqwest::Response> {
+        let client = &self.inner.platform;
+        let security = &gen_platform::SECURITY;
+        cxkit_auth::hooks::authorize(client.inner(), security, &mut request, operation).await?;
+        let response = cxkit_auth::hooks::exec(
+            client.inner(),
+            security,
+            client.client(),
+            request,
+            operation,
+        )
+        .await
+        .map_err(|e| Error::transport(&e))?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let status = response.status().as_u16();
+        let body = read_capped(response, 64 * 1024).await;
+        Err(Error::api(status, &body))
+    }
+
     /// Installs tokens obtained outside this client (e.g. from an SSO redirect's query).
     pub async fn adopt_tokens(
         &self,
@@ -540,6 +651,19 @@ fn credentials_error<E: serde::Serialize>(e: gen_auth::Error<E>) -> Error {
         Error::ReauthRequired { reason } => Error::InvalidCredentials { message: reason },
         other => other,
     }
+}
+
+/// Reads at most `cap` bytes of an error body (enough for any error message; an error answer
+/// must not be able to make the client buffer gigabytes).
+async fn read_capped(mut response: reqwest::Response, cap: usize) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        body.extend_from_slice(&chunk[..chunk.len().min(cap - body.len())]);
+        if body.len() >= cap {
+            break;
+        }
+    }
+    body
 }
 
 fn message_text(m: impl Into<Option<String>>) -> String {

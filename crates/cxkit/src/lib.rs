@@ -4,10 +4,13 @@ mod cache;
 mod ejento;
 mod error;
 mod http;
+mod paging;
 pub mod platform28;
 pub mod proto;
+mod sse;
 mod store;
 mod token;
+mod upload;
 
 pub use cache::{CachedToken, Refresher, TokenCache};
 pub use cxkit_auth::{
@@ -16,10 +19,13 @@ pub use cxkit_auth::{
 pub use ejento::{AUTH_APP_TOKEN, EJENTO_TOKEN, Ejento, EjentoBuilder, SessionInfo, SsoProvider};
 pub use error::{Error, Result};
 pub use http::HttpConfig;
+pub use paging::{Page, paginate};
 pub use platform28::{Platform28, Platform28Builder, Platform28Session};
 pub use proto::{AccessTokenBridge, Proto, ProtoBuilder};
+pub use sse::{AnswerStream, BodyError, StreamEvent};
 pub use store::{FileTokenStore, MemoryTokenStore, StoreError, StoreLock, TokenStore};
 pub use token::{RefreshConfig, TokenSet, jwt_expiry};
+pub use upload::{DocumentUpload, Progress};
 
 /// The generated clients, for their request and response types.
 pub mod clients {

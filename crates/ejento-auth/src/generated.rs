@@ -11,7 +11,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///Inferred: the union of the two error shapes the vendor's clients read: `detail` (FastAPI, a string or a list of `{loc, msg, type}`) and `success`/`message` (the platform envelope).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AuthServiceError {
         ///A message, or a list of validation errors.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -27,7 +27,7 @@ pub mod types {
         }
     }
     ///Inferred: one boolean per sign-in method (for example `password`, `passwordless`, `google`, `microsoft`, `linkedin`, `okta`); the names are not documented.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(transparent)]
     pub struct LoginFeatureFlags(
         pub ::std::collections::HashMap<::std::string::String, bool>,
@@ -53,7 +53,7 @@ pub mod types {
         }
     }
     ///Inferred from the vendor's envelope.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct LoginFeatureFlagsEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<LoginFeatureFlags>,
@@ -68,7 +68,7 @@ pub mod types {
         }
     }
     ///The OAuth2 password form (seed 001: `username` and `password`). The optional OAuth2 fields come from the template lineage.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct LoginForm {
         ///Inferred from the OAuth2 password form.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -92,7 +92,7 @@ pub mod types {
         }
     }
     ///`MagicLinkRequest`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MagicLinkRequest {
         pub email: ::std::string::String,
         ///Where the magic link sends the browser after sign-in.
@@ -108,7 +108,7 @@ pub mod types {
         }
     }
     ///`MagicLinkToken`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MagicLinkToken {
         ///The token from the magic link's `x` query parameter.
         pub token: ::std::string::String,
@@ -119,7 +119,7 @@ pub mod types {
         }
     }
     ///Inferred from the vendor's `{success, message, data}` envelope; no data.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct MessageEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub message: ::std::option::Option<::std::string::String>,
@@ -132,7 +132,7 @@ pub mod types {
         }
     }
     ///`OtpSession`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct OtpSession {
         ///Pass it with the emailed code to "Verify Email OTP".
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -144,7 +144,7 @@ pub mod types {
         }
     }
     ///Inferred from the vendor's envelope; `data.otp_session_id` is known.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct OtpSessionEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<OtpSession>,
@@ -159,7 +159,7 @@ pub mod types {
         }
     }
     ///`PasswordlessExchange`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PasswordlessExchange {
         ///The opaque single-use code from the email (valid 10 minutes).
         pub code: ::std::string::String,
@@ -170,7 +170,7 @@ pub mod types {
         }
     }
     ///`PasswordlessRequest`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PasswordlessRequest {
         pub email: ::std::string::String,
     }
@@ -180,7 +180,7 @@ pub mod types {
         }
     }
     ///The vendor's envelope around the token pair (known for refresh and OTP verification). Inferred: that login and code exchange answer the same way; since the template lineage answers flat `{access_token, token_type}`, the pair's fields are accepted at the top level too. Every field is optional so either shape decodes; the facade checks that tokens came.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct TokenEnvelope {
         ///The Authentication App token, when the answer is flat.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -204,7 +204,7 @@ pub mod types {
         }
     }
     ///Both tokens. `access_token` is the Authentication App token and `ejento_access_token` the Ejento platform token (field names known from the vendor's clients, vendors.md A.2).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct TokenPair {
         ///The Authentication App access token (a JWT).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -222,7 +222,7 @@ pub mod types {
         }
     }
     ///Seed 001.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct UpdatePassword {
         pub current_password: ::std::string::String,
         pub new_password: UpdatePasswordNewPassword,
@@ -287,7 +287,7 @@ pub mod types {
         }
     }
     ///Inferred from the template lineage's `UserPublic` and the fields of seed 000's update example. `id` is a string because its type (integer or UUID) is unknown; a number is accepted by the facade's helpers.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct UserPublic {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
@@ -307,7 +307,7 @@ pub mod types {
         }
     }
     ///Seeds 000 and 001.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct UserRegister {
         pub email: UserRegisterEmail,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -486,7 +486,7 @@ pub mod types {
         }
     }
     ///Seed 000's update example; every field optional.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct UserUpdate {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
@@ -559,7 +559,7 @@ pub mod types {
         }
     }
     ///Inferred from the template lineage (`{data, count}`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct UsersPublic {
         ///The total number of users, for paging.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -573,7 +573,7 @@ pub mod types {
         }
     }
     ///`VerifyOtp`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct VerifyOtp {
         ///The six-character alphanumeric code from the email.
         pub code: ::std::string::String,

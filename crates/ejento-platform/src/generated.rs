@@ -11,7 +11,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///An agent. Only `id` (an integer: S4 `Number(agentId)`) and the `{success, message, data}` wrapping of "Get an Agent" are KNOWN (S4 `getAgent`); the other fields are inferred: they follow the naming of the KNOWN vendor objects (S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Agent {
         ///AgentType id.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -72,7 +72,7 @@ pub mod types {
         }
     }
     ///Who may use an agent. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentAccess {
         ///Agent id.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -98,7 +98,7 @@ pub mod types {
         }
     }
     ///Envelope around one AgentAccess (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentAccessEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<AgentAccess>,
@@ -113,7 +113,7 @@ pub mod types {
         }
     }
     ///Body of "Update Agent Access"; every field optional. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentAccessUpdate {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub is_public: ::std::option::Option<bool>,
@@ -132,7 +132,7 @@ pub mod types {
         }
     }
     ///An alternative name (slug) under which an agent can be addressed. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentAlias {
         ///Agent id.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -165,7 +165,7 @@ pub mod types {
         }
     }
     ///Body of "Create an Agent Alias". Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct AgentAliasCreate {
         ///Agent id.
         pub agent_id: i64,
@@ -180,7 +180,7 @@ pub mod types {
         }
     }
     ///Envelope around one AgentAlias (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentAliasEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<AgentAlias>,
@@ -195,7 +195,7 @@ pub mod types {
         }
     }
     ///List envelope with `data.agent_aliases[]`. Inferred: the wrapping is KNOWN (vendors.md A.1), the list key follows the KNOWN `data.chat_threads[]` / `data.documents[]` pattern (plural snake_case resource name).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentAliasListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<AgentAliasListEnvelopeData>,
@@ -210,7 +210,7 @@ pub mod types {
         }
     }
     ///`AgentAliasListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentAliasListEnvelopeData {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub agent_aliases: ::std::vec::Vec<AgentAlias>,
@@ -224,7 +224,7 @@ pub mod types {
         }
     }
     ///Body of "Update an Agent Alias"; every field optional. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentAliasUpdate {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub alias: ::std::option::Option<::std::string::String>,
@@ -239,7 +239,7 @@ pub mod types {
         }
     }
     ///A saved version (checkpoint) of an agent's configuration. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentCheckpoint {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub agent: ::std::option::Option<i64>,
@@ -265,7 +265,7 @@ pub mod types {
         }
     }
     ///List envelope with `data.history[]`. Inferred: the wrapping is KNOWN (vendors.md A.1), the list key follows the KNOWN `data.chat_threads[]` / `data.documents[]` pattern (plural snake_case resource name).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentCheckpointListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<AgentCheckpointListEnvelopeData>,
@@ -280,7 +280,7 @@ pub mod types {
         }
     }
     ///`AgentCheckpointListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentCheckpointListEnvelopeData {
         ///Total number of matching records, for paging. Inferred.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -300,7 +300,7 @@ pub mod types {
         }
     }
     ///A connection between an agent and a corpus. `corpus` (a nested Corpus with at least `id` and `name`) is KNOWN from S4 (`data.items.agent_corpus[].corpus`, fetched with `verbosity=medium`); the other fields are inferred.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentCorpusConnection {
         ///Agent id. Inferred.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -326,7 +326,7 @@ pub mod types {
         }
     }
     ///Envelope around one AgentCorpusConnection.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentCorpusConnectionEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<AgentCorpusConnection>,
@@ -341,7 +341,7 @@ pub mod types {
         }
     }
     ///The `data.items` object of "Get Agent-Corpus Connections". KNOWN key `agent_corpus` (S4 `chat.tsx`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentCorpusConnectionItems {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub agent_corpus: ::std::vec::Vec<AgentCorpusConnection>,
@@ -352,7 +352,7 @@ pub mod types {
         }
     }
     ///Envelope of agent-corpus connection lists: `data.items.agent_corpus[]` is KNOWN for "Get Agent-Corpus Connections" (S4); `count` and the reuse for the other connection lists are inferred.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentCorpusConnectionListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<AgentCorpusConnectionListEnvelopeData>,
@@ -367,7 +367,7 @@ pub mod types {
         }
     }
     ///`AgentCorpusConnectionListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentCorpusConnectionListEnvelopeData {
         ///Total number of connections. Inferred.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -381,7 +381,7 @@ pub mod types {
         }
     }
     ///Body of the single agent-corpus connection create/update; every field optional. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentCorpusConnectionSettings {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub is_default: ::std::option::Option<bool>,
@@ -394,7 +394,7 @@ pub mod types {
         }
     }
     ///Body of "Create a new Agent". Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct AgentCreate {
         ///AgentType id.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -422,7 +422,7 @@ pub mod types {
         }
     }
     ///Envelope around one Agent (KNOWN wrapping, S4 `getAgent`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<Agent>,
@@ -437,7 +437,7 @@ pub mod types {
         }
     }
     ///The filter options offered when browsing agents. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentFilter {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub agent_types: ::std::vec::Vec<AgentType>,
@@ -455,7 +455,7 @@ pub mod types {
         }
     }
     ///Envelope around one AgentFilter (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentFilterEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<AgentFilter>,
@@ -470,7 +470,7 @@ pub mod types {
         }
     }
     ///Body naming an agent (recent and starred agents). Inferred.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct AgentIdRequest {
         pub agent_id: i64,
     }
@@ -480,7 +480,7 @@ pub mod types {
         }
     }
     ///Body of "Generate an image for an agent based on the provided description". Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct AgentImageRequest {
         ///Agent to attach the image to (optional).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -494,7 +494,7 @@ pub mod types {
         }
     }
     ///List envelope with `data.agents[]`. Inferred: the wrapping is KNOWN (vendors.md A.1), the list key follows the KNOWN `data.chat_threads[]` / `data.documents[]` pattern (plural snake_case resource name).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<AgentListEnvelopeData>,
@@ -509,7 +509,7 @@ pub mod types {
         }
     }
     ///`AgentListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentListEnvelopeData {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub agents: ::std::vec::Vec<Agent>,
@@ -523,7 +523,7 @@ pub mod types {
         }
     }
     ///A version of an agent's custom instructions (system prompt). Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentPrompt {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub agent: ::std::option::Option<i64>,
@@ -545,7 +545,7 @@ pub mod types {
         }
     }
     ///Envelope around one AgentPrompt (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentPromptEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<AgentPrompt>,
@@ -560,7 +560,7 @@ pub mod types {
         }
     }
     ///List envelope with `data.prompts[]`. Inferred: the wrapping is KNOWN (vendors.md A.1), the list key follows the KNOWN `data.chat_threads[]` / `data.documents[]` pattern (plural snake_case resource name).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentPromptListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<AgentPromptListEnvelopeData>,
@@ -575,7 +575,7 @@ pub mod types {
         }
     }
     ///`AgentPromptListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentPromptListEnvelopeData {
         ///Total number of matching records, for paging. Inferred.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -589,7 +589,7 @@ pub mod types {
         }
     }
     ///A stored agent response (one question and its answer in a thread). Fields KNOWN from S4 `model.ts` (`ChatThreadAgentResponsesItemsV2`), except `steps` and `is_pinned` (inferred).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct AgentResponse {
         ///Chat log (trace) id; see "Get Chat Log Details".
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -642,7 +642,7 @@ pub mod types {
         }
     }
     ///The `response` object of a stored agent response. Fields KNOWN from S4 `model.ts` (`AgentChatResponse`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentResponseContent {
         ///Id of the stored agent response.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -680,7 +680,7 @@ pub mod types {
         }
     }
     ///Envelope around one AgentResponse.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentResponseEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<AgentResponse>,
@@ -695,7 +695,7 @@ pub mod types {
         }
     }
     ///List envelope: `data.agent_responses[]` is KNOWN for "Get Agent Responses for a Chat Thread" (S4 `getChatlogs`); the other agent-response lists reuse it (inferred). `count` is inferred.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentResponseListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<AgentResponseListEnvelopeData>,
@@ -710,7 +710,7 @@ pub mod types {
         }
     }
     ///`AgentResponseListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentResponseListEnvelopeData {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub agent_responses: ::std::vec::Vec<AgentResponse>,
@@ -724,7 +724,7 @@ pub mod types {
         }
     }
     ///Body of "Create Bulk Agent Response Logs". Inferred: a list of AgentResponseLogCreate.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct AgentResponseLogBulkCreate {
         pub logs: ::std::vec::Vec<AgentResponseLogCreate>,
     }
@@ -734,7 +734,7 @@ pub mod types {
         }
     }
     ///Body of "Create Agent Response Log": record a question and answer produced outside the response service (for example by a channel integration) so it shows in history and analytics. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct AgentResponseLogCreate {
         ///Agent id.
         pub agent_id: i64,
@@ -760,7 +760,7 @@ pub mod types {
         }
     }
     ///Retrieval and answer options. The keys are KNOWN from S4 `useChat.tsx` and S5 `ejentoApi.js` (vendors.md A.4). Keys commented out in S4 (`promptTemplate`, `excludeCategory`, `top`, `semantic_captions`, `mode_override`) are legacy and not modelled.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentResponseOverrides {
         ///Bypass the answer cache.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -790,7 +790,7 @@ pub mod types {
         }
     }
     ///Body of "Generate Agent Response (Non-Streaming)" and "Stream Agent Response (SSE)". Every field is KNOWN (S4 `useChat.tsx`, S5 `ejentoApi.js`; vendors.md A.4). There is no `stream` flag: streaming is chosen by the `/stream` endpoint.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct AgentResponseRequest {
         ///Allow a cached answer (S4 sends false when regenerating).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -821,7 +821,7 @@ pub mod types {
         }
     }
     ///A generated answer: `data` of "Generate Agent Response (Non-Streaming)" and the `output` of the SSE `end` event. `answer`, `references`, `followup_questions`, `thread_id`, `chat_thread_name` are KNOWN for both (S4/S5); `chatlog_id` is KNOWN for the non-streaming call; `agent_response_id`, `guardrail_triggered`, `blocked` and `message` are KNOWN on the stream `end` output and inferred on the non-streaming response (vendors.md A.4).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentResponseResult {
         ///Id of the stored agent response (for feedbacks and comments).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -861,7 +861,7 @@ pub mod types {
         }
     }
     ///Envelope of a generated answer (KNOWN: S5 returns `response.data.data`, S4 reads `data.answer`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentResponseResultEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<AgentResponseResult>,
@@ -876,7 +876,7 @@ pub mod types {
         }
     }
     ///One intermediate step of an answer (tool call, search, reflection). Inferred: S4 asks for `include_steps=true` but never reads the steps; the fields mirror the SSE events (AgentStreamEvent).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentResponseStep {
         ///Timestamp, an ISO 8601 string (kept a plain string: the zone format is not known).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -897,7 +897,7 @@ pub mod types {
         }
     }
     ///Thought process of an answer (what the SSE `tools_stream` deltas stream live). Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentResponseThoughts {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub steps: ::std::vec::Vec<AgentResponseStep>,
@@ -911,7 +911,7 @@ pub mod types {
         }
     }
     ///Envelope around one AgentResponseThoughts (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentResponseThoughtsEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<AgentResponseThoughts>,
@@ -926,7 +926,7 @@ pub mod types {
         }
     }
     ///Body of "Update an Agent Response". Inferred: the mutable flags of AgentResponse.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentResponseUpdate {
         ///Hide the response from the thread history.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -941,7 +941,7 @@ pub mod types {
         }
     }
     ///Readiness of an agent (for example while its corpora are indexing). Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentStatus {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub agent_id: ::std::option::Option<i64>,
@@ -959,7 +959,7 @@ pub mod types {
         }
     }
     ///Envelope around one AgentStatus (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentStatusEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<AgentStatus>,
@@ -974,7 +974,7 @@ pub mod types {
         }
     }
     ///The JSON payload of one SSE frame of "Stream Agent Response (SSE)" (`data: <json>` frames, no `event:` names). KNOWN from S4 `useChat.tsx` and S5 `streamingHelper.js` (vendors.md A.4). `step` tells the kind: `assistant_stream` (`delta` is an answer chunk), `tools_stream` (`delta` is a thought/tool chunk), `reflection_end` / `reflection_skip` (`message`), `error` (terminal: `message`, maybe `delta`, `output.error.details`, `output.blocked`), `end` (terminal: `success` and `output`; on failure `output.message`, `output.guardrail_triggered`, `output.blocked`). Any other step is a status text in `message` ("Thinking...", "Searching..."); those step names are not documented. OpenAPI 3.0 cannot type SSE frames, so no operation references this schema directly; the facade parses the stream with it.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentStreamEvent {
         ///Text chunk for `assistant_stream` and `tools_stream`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -997,7 +997,7 @@ pub mod types {
         }
     }
     ///Body of "Add or Remove Tags from an Agent". Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentTagsUpdate {
         ///Tags to add.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -1012,7 +1012,7 @@ pub mod types {
         }
     }
     ///A kind of agent (the newer S4 reads an "agent pattern" such as DeepAgent with `{id, name, description}`). Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentType {
         ///Timestamp, an ISO 8601 string (kept a plain string: the zone format is not known).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1038,7 +1038,7 @@ pub mod types {
         }
     }
     ///Envelope around one AgentType (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentTypeEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<AgentType>,
@@ -1053,7 +1053,7 @@ pub mod types {
         }
     }
     ///List envelope with `data.agent_types[]`. Inferred: the wrapping is KNOWN (vendors.md A.1), the list key follows the KNOWN `data.chat_threads[]` / `data.documents[]` pattern (plural snake_case resource name).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentTypeListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<AgentTypeListEnvelopeData>,
@@ -1068,7 +1068,7 @@ pub mod types {
         }
     }
     ///`AgentTypeListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentTypeListEnvelopeData {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub agent_types: ::std::vec::Vec<AgentType>,
@@ -1082,7 +1082,7 @@ pub mod types {
         }
     }
     ///Body of "Update a specific Agent Type"; every field optional. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentTypeUpdate {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
@@ -1099,7 +1099,7 @@ pub mod types {
         }
     }
     ///Body of "Update an Agent"; every field optional. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentUpdate {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub agent_type_id: ::std::option::Option<i64>,
@@ -1126,7 +1126,7 @@ pub mod types {
         }
     }
     ///An agent that took part in an answer (multi-agent patterns). KNOWN from S4 `model.ts` (`agents_used[{id, name}]`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentUsed {
         ///Agent id.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1141,7 +1141,7 @@ pub mod types {
         }
     }
     ///One data point of an analytics series: a date bucket or a category (indexing mode, vote type, entity) with a value. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AnalyticsPoint {
         ///Bucket date (YYYY-MM-DD).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1162,7 +1162,7 @@ pub mod types {
         }
     }
     ///An analytics result: the points and their total. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AnalyticsSeries {
         ///What is measured, e.g. `cost`, `query_count`, `tokens`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1181,7 +1181,7 @@ pub mod types {
         }
     }
     ///Envelope around one AnalyticsSeries (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AnalyticsSeriesEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<AnalyticsSeries>,
@@ -1196,7 +1196,7 @@ pub mod types {
         }
     }
     ///Body of "Annotate/Tag a Corpus" and "Annotate a Document". Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AnnotateRequest {
         ///Free-text note.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1211,7 +1211,7 @@ pub mod types {
         }
     }
     ///Body of "Create a new API tool". Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ApiToolCreate {
         ///Template to start from (optional).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1237,7 +1237,7 @@ pub mod types {
         }
     }
     ///A reusable template for API tools (method, URL, parameters). Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ApiToolTemplate {
         ///Email (or name) of the creator.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1273,7 +1273,7 @@ pub mod types {
         }
     }
     ///Body of "Create a new API Tool Template". Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ApiToolTemplateCreate {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
@@ -1293,7 +1293,7 @@ pub mod types {
         }
     }
     ///Envelope around one ApiToolTemplate (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ApiToolTemplateEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<ApiToolTemplate>,
@@ -1308,7 +1308,7 @@ pub mod types {
         }
     }
     ///List envelope with `data.api_tool_templates[]`. Inferred: the wrapping is KNOWN (vendors.md A.1), the list key follows the KNOWN `data.chat_threads[]` / `data.documents[]` pattern (plural snake_case resource name).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ApiToolTemplateListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<ApiToolTemplateListEnvelopeData>,
@@ -1323,7 +1323,7 @@ pub mod types {
         }
     }
     ///`ApiToolTemplateListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ApiToolTemplateListEnvelopeData {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub api_tool_templates: ::std::vec::Vec<ApiToolTemplate>,
@@ -1337,7 +1337,7 @@ pub mod types {
         }
     }
     ///Body of "Create an attachment tool". Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct AttachmentToolCreate {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
@@ -1349,7 +1349,7 @@ pub mod types {
         }
     }
     ///Body of the batch deletes. Inferred: a list of ids.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct BatchDeleteRequest {
         ///Ids to delete.
         pub ids: ::std::vec::Vec<i64>,
@@ -1360,7 +1360,7 @@ pub mod types {
         }
     }
     ///A text-to-speech voice an agent can use on calls. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct CharacterVoice {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub gender: ::std::option::Option<::std::string::String>,
@@ -1382,7 +1382,7 @@ pub mod types {
         }
     }
     ///List envelope with `data.character_voices[]`. Inferred: the wrapping is KNOWN (vendors.md A.1), the list key follows the KNOWN `data.chat_threads[]` / `data.documents[]` pattern (plural snake_case resource name).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct CharacterVoiceListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<CharacterVoiceListEnvelopeData>,
@@ -1397,7 +1397,7 @@ pub mod types {
         }
     }
     ///`CharacterVoiceListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct CharacterVoiceListEnvelopeData {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub character_voices: ::std::vec::Vec<CharacterVoice>,
@@ -1411,7 +1411,7 @@ pub mod types {
         }
     }
     ///One earlier question/answer pair. KNOWN format (S4 `formatChatData`; the azure-search-openai-demo pair format).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ChatHistoryTurn {
         ///The assistant answer.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1426,7 +1426,7 @@ pub mod types {
         }
     }
     ///The trace of one answer (prompt, retrieval, usage). `id` is the `chatlog_id` KNOWN on answers (S4/S5); the other fields are inferred: they follow the naming of the KNOWN vendor objects (S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ChatLog {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub agent: ::std::option::Option<i64>,
@@ -1464,7 +1464,7 @@ pub mod types {
         }
     }
     ///Envelope around one ChatLog (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ChatLogEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<ChatLog>,
@@ -1479,7 +1479,7 @@ pub mod types {
         }
     }
     ///List envelope with `data.chat_logs[]`. Inferred: the wrapping is KNOWN (vendors.md A.1), the list key follows the KNOWN `data.chat_threads[]` / `data.documents[]` pattern (plural snake_case resource name).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ChatLogListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<ChatLogListEnvelopeData>,
@@ -1494,7 +1494,7 @@ pub mod types {
         }
     }
     ///`ChatLogListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ChatLogListEnvelopeData {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub chat_logs: ::std::vec::Vec<ChatLog>,
@@ -1508,7 +1508,7 @@ pub mod types {
         }
     }
     ///One retrieved chunk of a chat log. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ChatLogSearchResult {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub content: ::std::option::Option<::std::string::String>,
@@ -1529,7 +1529,7 @@ pub mod types {
         }
     }
     ///List envelope with `data.search_results[]`. Inferred: the wrapping is KNOWN (vendors.md A.1), the list key follows the KNOWN `data.chat_threads[]` / `data.documents[]` pattern (plural snake_case resource name).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ChatLogSearchResultListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<ChatLogSearchResultListEnvelopeData>,
@@ -1544,7 +1544,7 @@ pub mod types {
         }
     }
     ///`ChatLogSearchResultListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ChatLogSearchResultListEnvelopeData {
         ///Total number of matching records, for paging. Inferred.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1558,7 +1558,7 @@ pub mod types {
         }
     }
     ///A chat thread of an agent. Every field is KNOWN from S4 `model.ts` (`ChatThreadResponse`) and the create-thread example in vendors.md A.3; `id` is what the response calls take as `chat_thread_id`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ChatThread {
         ///Agent id.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1599,7 +1599,7 @@ pub mod types {
         }
     }
     ///A connection between a chat thread and a corpus (the thread's attachment corpus). The path is KNOWN (S5 `createCorpusThreadConnection`, which sends `{}` and reads nothing back); the fields are inferred.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ChatThreadCorpusConnection {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub chat_thread: ::std::option::Option<i64>,
@@ -1619,7 +1619,7 @@ pub mod types {
         }
     }
     ///Envelope around one ChatThreadCorpusConnection (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1). Inferred: S5 reads nothing back from the connection call.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ChatThreadCorpusConnectionEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<ChatThreadCorpusConnection>,
@@ -1634,7 +1634,7 @@ pub mod types {
         }
     }
     ///List envelope with `data.corpora[]`. Inferred: the wrapping is KNOWN (vendors.md A.1), the list key follows the KNOWN `data.chat_threads[]` / `data.documents[]` pattern (plural snake_case resource name).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ChatThreadCorpusConnectionListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<ChatThreadCorpusConnectionListEnvelopeData>,
@@ -1649,7 +1649,7 @@ pub mod types {
         }
     }
     ///`ChatThreadCorpusConnectionListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ChatThreadCorpusConnectionListEnvelopeData {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub corpora: ::std::vec::Vec<ChatThreadCorpusConnection>,
@@ -1663,7 +1663,7 @@ pub mod types {
         }
     }
     ///Body of "Create Chat Thread for an Agent". Both fields are KNOWN and optional: S4 sends `{agent, created_by}`, S5 sends `{}` (vendors.md A.3).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ChatThreadCreate {
         ///Agent id (the same as the path parameter).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1678,7 +1678,7 @@ pub mod types {
         }
     }
     ///Envelope around one ChatThread (KNOWN for create: S4 `createChatThread`, S5 `newThread.data.id`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ChatThreadEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<ChatThread>,
@@ -1693,7 +1693,7 @@ pub mod types {
         }
     }
     ///List envelope: `data.chat_threads[]` is KNOWN for "Get Chat Threads of an Agent" (S4/S5); "Get Chat Threads based on various filters" reuses it (inferred). `count` is inferred.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ChatThreadListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<ChatThreadListEnvelopeData>,
@@ -1708,7 +1708,7 @@ pub mod types {
         }
     }
     ///`ChatThreadListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ChatThreadListEnvelopeData {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub chat_threads: ::std::vec::Vec<ChatThread>,
@@ -1722,7 +1722,7 @@ pub mod types {
         }
     }
     ///Body of "Update Chat Thread". `title` is KNOWN (S4 renames threads with `{title}`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ChatThreadUpdate {
         ///New thread title.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1734,7 +1734,7 @@ pub mod types {
         }
     }
     ///The content of a cited file (what a Reference `url` points to). Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct CitationContent {
         ///File content (text, or base64 for binary files).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1753,7 +1753,7 @@ pub mod types {
         }
     }
     ///Envelope around one CitationContent (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct CitationContentEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<CitationContent>,
@@ -1768,7 +1768,7 @@ pub mod types {
         }
     }
     ///A comment (the vendor calls agent-response comments "reviews"). `id`, `comment`, `created_by`, `created_on`, `workflow_response`, `response` and `comments` are KNOWN from S4 `model.ts` (`ChatReviewResponse`); `agent` and `modified_on` are inferred for the agent comments of "Agents / Agent Comment".
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Comment {
         ///Agent the comment belongs to (agent comments). Inferred from the "Agent Comment" titles.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1804,7 +1804,7 @@ pub mod types {
         }
     }
     ///Body of a comment or review creation. `{comment, created_by}` is KNOWN for agent-response comments (S4 `handleComment`); the agent-comment and workflow-review calls reuse it (inferred).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct CommentCreate {
         ///Comment text.
         pub comment: ::std::string::String,
@@ -1818,7 +1818,7 @@ pub mod types {
         }
     }
     ///Envelope around one Comment (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1). The comment object is KNOWN (S4); that the calls echo it in `data` is inferred.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct CommentEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<Comment>,
@@ -1833,7 +1833,7 @@ pub mod types {
         }
     }
     ///List envelope with `data.comments[]`. Inferred: the wrapping is KNOWN (vendors.md A.1), the list key follows the KNOWN `data.chat_threads[]` / `data.documents[]` pattern (plural snake_case resource name).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct CommentListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<CommentListEnvelopeData>,
@@ -1848,7 +1848,7 @@ pub mod types {
         }
     }
     ///`CommentListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct CommentListEnvelopeData {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub comments: ::std::vec::Vec<Comment>,
@@ -1862,7 +1862,7 @@ pub mod types {
         }
     }
     ///Body of "Update a Comment". Inferred: the editable field of CommentCreate.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct CommentUpdate {
         ///New comment text.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1874,7 +1874,7 @@ pub mod types {
         }
     }
     ///An organization configuration (model and platform settings). Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Configuration {
         ///Timestamp, an ISO 8601 string (kept a plain string: the zone format is not known).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1900,7 +1900,7 @@ pub mod types {
         }
     }
     ///Envelope around one Configuration (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ConfigurationEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<Configuration>,
@@ -1915,7 +1915,7 @@ pub mod types {
         }
     }
     ///List envelope with `data.configurations[]`. Inferred: the wrapping is KNOWN (vendors.md A.1), the list key follows the KNOWN `data.chat_threads[]` / `data.documents[]` pattern (plural snake_case resource name).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ConfigurationListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<ConfigurationListEnvelopeData>,
@@ -1930,7 +1930,7 @@ pub mod types {
         }
     }
     ///`ConfigurationListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ConfigurationListEnvelopeData {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub configurations: ::std::vec::Vec<Configuration>,
@@ -1944,7 +1944,7 @@ pub mod types {
         }
     }
     ///A suggested first question shown for an agent, corpus or document. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ConversationStarter {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub agent: ::std::option::Option<i64>,
@@ -1976,7 +1976,7 @@ pub mod types {
         }
     }
     ///Body of "Create a new Conversation Starter.". Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ConversationStarterCreate {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub agent_id: ::std::option::Option<i64>,
@@ -1993,7 +1993,7 @@ pub mod types {
         }
     }
     ///Envelope around one ConversationStarter (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ConversationStarterEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<ConversationStarter>,
@@ -2008,7 +2008,7 @@ pub mod types {
         }
     }
     ///List envelope with `data.conversation_starters[]`. Inferred: the wrapping is KNOWN (vendors.md A.1), the list key follows the KNOWN `data.chat_threads[]` / `data.documents[]` pattern (plural snake_case resource name).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ConversationStarterListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<ConversationStarterListEnvelopeData>,
@@ -2023,7 +2023,7 @@ pub mod types {
         }
     }
     ///`ConversationStarterListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ConversationStarterListEnvelopeData {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub conversation_starters: ::std::vec::Vec<ConversationStarter>,
@@ -2037,7 +2037,7 @@ pub mod types {
         }
     }
     ///A corpus (knowledge base). `id` (S5 reads `data.id` after creation) and `name` (S4 reads `item.corpus.name`) are KNOWN; `description`, `indexing_mode_id` and `corpus_type` are the KNOWN creation fields (S5) and their echo here is inferred; the other fields are inferred.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Corpus {
         ///Kind, e.g. `attachment` (server-owned values).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2078,7 +2078,7 @@ pub mod types {
         }
     }
     ///Body of "Create a Corpus". The four fields are KNOWN (S5 `createCorpus`: `{name, description, indexing_mode_id: 3, corpus_type: "attachment"}`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct CorpusCreate {
         ///Corpus kind, e.g. `attachment`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2096,7 +2096,7 @@ pub mod types {
         }
     }
     ///Envelope around one Corpus (KNOWN for creation: S5 reads `data.id`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct CorpusEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<Corpus>,
@@ -2111,7 +2111,7 @@ pub mod types {
         }
     }
     ///Body of the multi-connection calls of an agent. Inferred by analogy with the KNOWN `{document_ids}` body of "Delete Document(s) from a Corpus".
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct CorpusIdsRequest {
         ///Corpus ids.
         pub corpus_ids: ::std::vec::Vec<i64>,
@@ -2122,7 +2122,7 @@ pub mod types {
         }
     }
     ///List envelope with `data.corpora[]`. Inferred: the wrapping is KNOWN (vendors.md A.1), the list key follows the KNOWN `data.chat_threads[]` / `data.documents[]` pattern (plural snake_case resource name).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct CorpusListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<CorpusListEnvelopeData>,
@@ -2137,7 +2137,7 @@ pub mod types {
         }
     }
     ///`CorpusListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct CorpusListEnvelopeData {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub corpora: ::std::vec::Vec<Corpus>,
@@ -2151,7 +2151,7 @@ pub mod types {
         }
     }
     ///A user's or team's access to a corpus. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct CorpusPermission {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub corpus: ::std::option::Option<i64>,
@@ -2176,7 +2176,7 @@ pub mod types {
         }
     }
     ///Body of "Create a new Permission for a Corpus". Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct CorpusPermissionCreate {
         pub role: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2190,7 +2190,7 @@ pub mod types {
         }
     }
     ///Envelope around one CorpusPermission (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct CorpusPermissionEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<CorpusPermission>,
@@ -2205,7 +2205,7 @@ pub mod types {
         }
     }
     ///List envelope with `data.permissions[]`. Inferred: the wrapping is KNOWN (vendors.md A.1), the list key follows the KNOWN `data.chat_threads[]` / `data.documents[]` pattern (plural snake_case resource name).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct CorpusPermissionListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<CorpusPermissionListEnvelopeData>,
@@ -2220,7 +2220,7 @@ pub mod types {
         }
     }
     ///`CorpusPermissionListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct CorpusPermissionListEnvelopeData {
         ///Total number of matching records, for paging. Inferred.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2234,7 +2234,7 @@ pub mod types {
         }
     }
     ///Body of "Update a Corpus"; every field optional. Inferred: the CorpusCreate fields plus `refresh_enabled`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct CorpusUpdate {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
@@ -2251,7 +2251,7 @@ pub mod types {
         }
     }
     ///Body of "Create Custom Instructions for an Agent". Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct CustomInstructionsCreate {
         ///The instructions.
         pub instructions: ::std::string::String,
@@ -2262,7 +2262,7 @@ pub mod types {
         }
     }
     ///A document of a corpus. `id` (S5 reads `data.id` after upload), `step` and `is_failed` (S5 polls "Get a Document" until `step` is `uploaded` or `completed`, or `is_failed` is true) are KNOWN; the other fields are inferred (the upload form fields and the vendor naming).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Document {
         ///Uploaded as a chat attachment (KNOWN form field). Inferred echo.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2316,7 +2316,7 @@ pub mod types {
         }
     }
     ///Body of "Check Duplicate Documents in a Corpus". KNOWN (S5 sends `{documents: [<file name>]}`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DocumentDuplicateCheck {
         ///File names to check.
         pub documents: ::std::vec::Vec<::std::string::String>,
@@ -2327,7 +2327,7 @@ pub mod types {
         }
     }
     ///Envelope around one Document (KNOWN for "Get a Document" and the upload, S5).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct DocumentEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<Document>,
@@ -2342,7 +2342,7 @@ pub mod types {
         }
     }
     ///Body of "Delete Document(s) from a Corpus". KNOWN (S4/S5 `{document_ids: [int]}`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DocumentIdsRequest {
         ///Document ids.
         pub document_ids: ::std::vec::Vec<i64>,
@@ -2353,7 +2353,7 @@ pub mod types {
         }
     }
     ///List envelope: `data.documents[]` is KNOWN for "Get all Documents for a Corpus" (S4/S5 usage, vendors.md A.5); the other document lists reuse it (inferred). `count` is inferred.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct DocumentListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<DocumentListEnvelopeData>,
@@ -2368,7 +2368,7 @@ pub mod types {
         }
     }
     ///`DocumentListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct DocumentListEnvelopeData {
         ///Total number of matching records, for paging. Inferred.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2382,7 +2382,7 @@ pub mod types {
         }
     }
     ///Body of "Update a Document"; every field optional. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct DocumentUpdate {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
@@ -2397,7 +2397,7 @@ pub mod types {
         }
     }
     ///Multipart form of "Upload a Document to a Corpus". Every field is KNOWN (S5 `attachmentHandler.js`; vendors.md A.5).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DocumentUpload {
         ///`true` for chat attachments.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2420,7 +2420,7 @@ pub mod types {
         }
     }
     ///Result of the duplicate check. `duplicate_files` is KNOWN (S5 checks its length); the item shape is not seen, so items are left untyped.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct DuplicateCheckResult {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub duplicate_files: ::std::vec::Vec<::serde_json::Value>,
@@ -2431,7 +2431,7 @@ pub mod types {
         }
     }
     ///Envelope around one DuplicateCheckResult (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1). KNOWN: S5 reads `data.duplicate_files`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct DuplicateCheckResultEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<DuplicateCheckResult>,
@@ -2446,7 +2446,7 @@ pub mod types {
         }
     }
     ///Body that switches something on or off (guardrail types, organization guardrails). Inferred.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct EnabledToggle {
         pub is_enabled: bool,
     }
@@ -2456,7 +2456,7 @@ pub mod types {
         }
     }
     ///Numbers of entities in the organization. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct EntityCounts {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub agents: ::std::option::Option<i64>,
@@ -2479,7 +2479,7 @@ pub mod types {
         }
     }
     ///Envelope around one EntityCounts (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct EntityCountsEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<EntityCounts>,
@@ -2494,7 +2494,7 @@ pub mod types {
         }
     }
     ///Error body of platform, response-service and indexing-service calls. `success: false` plus a `message` is KNOWN (S4 reads `error.response.data.message`, vendors.md A.1). `detail` is the FastAPI-style `{"detail": ...}` body the auth-service uses (S4); whether platform errors can carry it is inferred, so it is left untyped (a string or a list of validation errors).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ErrorEnvelope {
         ///FastAPI-style error detail: a string, or a list of `{loc, msg, type}` validation errors. Inferred from the FastAPI lineage (vendors.md A.1, A.2).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2512,7 +2512,7 @@ pub mod types {
         }
     }
     ///A set of questions with expected answers used to evaluate an agent or a workflow. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct EvaluationDataset {
         ///Agent id (agent datasets).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2549,7 +2549,7 @@ pub mod types {
         }
     }
     ///Body of the evaluation dataset creations. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct EvaluationDatasetCreate {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
@@ -2563,7 +2563,7 @@ pub mod types {
         }
     }
     ///Envelope around one EvaluationDataset (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct EvaluationDatasetEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<EvaluationDataset>,
@@ -2578,7 +2578,7 @@ pub mod types {
         }
     }
     ///One row of an evaluation dataset. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct EvaluationDatasetItem {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub context: ::std::option::Option<::std::string::String>,
@@ -2595,7 +2595,7 @@ pub mod types {
         }
     }
     ///List envelope with `data.evaluation_datasets[]`. Inferred: the wrapping is KNOWN (vendors.md A.1), the list key follows the KNOWN `data.chat_threads[]` / `data.documents[]` pattern (plural snake_case resource name).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct EvaluationDatasetListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<EvaluationDatasetListEnvelopeData>,
@@ -2610,7 +2610,7 @@ pub mod types {
         }
     }
     ///`EvaluationDatasetListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct EvaluationDatasetListEnvelopeData {
         ///Total number of matching records, for paging. Inferred.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2624,7 +2624,7 @@ pub mod types {
         }
     }
     ///Body of the evaluation dataset updates; every field optional. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct EvaluationDatasetUpdate {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
@@ -2639,7 +2639,7 @@ pub mod types {
         }
     }
     ///One evaluation of an agent or workflow against a dataset. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct EvaluationRun {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub agent: ::std::option::Option<i64>,
@@ -2685,7 +2685,7 @@ pub mod types {
         }
     }
     ///Body of the evaluation run creations. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct EvaluationRunCreate {
         ///EvaluationDataset id.
         pub dataset_id: i64,
@@ -2701,7 +2701,7 @@ pub mod types {
         }
     }
     ///Envelope around one EvaluationRun (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct EvaluationRunEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<EvaluationRun>,
@@ -2716,7 +2716,7 @@ pub mod types {
         }
     }
     ///List envelope with `data.evaluation_runs[]`. Inferred: the wrapping is KNOWN (vendors.md A.1), the list key follows the KNOWN `data.chat_threads[]` / `data.documents[]` pattern (plural snake_case resource name).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct EvaluationRunListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<EvaluationRunListEnvelopeData>,
@@ -2731,7 +2731,7 @@ pub mod types {
         }
     }
     ///`EvaluationRunListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct EvaluationRunListEnvelopeData {
         ///Total number of matching records, for paging. Inferred.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2745,7 +2745,7 @@ pub mod types {
         }
     }
     ///The outcome of one dataset row in an evaluation run. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct EvaluationRunResult {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub answer: ::std::option::Option<::std::string::String>,
@@ -2768,7 +2768,7 @@ pub mod types {
         }
     }
     ///Body of the evaluation run updates; every field optional. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct EvaluationRunUpdate {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
@@ -2781,7 +2781,7 @@ pub mod types {
         }
     }
     ///A feature flag (the auth-service has a similar "Get Login Feature Flags"). Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct FeatureFlag {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
@@ -2798,7 +2798,7 @@ pub mod types {
         }
     }
     ///Envelope around one FeatureFlag (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct FeatureFlagEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<FeatureFlag>,
@@ -2813,7 +2813,7 @@ pub mod types {
         }
     }
     ///List envelope with `data.feature_flags[]`. Inferred: the wrapping is KNOWN (vendors.md A.1), the list key follows the KNOWN `data.chat_threads[]` / `data.documents[]` pattern (plural snake_case resource name).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct FeatureFlagListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<FeatureFlagListEnvelopeData>,
@@ -2828,7 +2828,7 @@ pub mod types {
         }
     }
     ///`FeatureFlagListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct FeatureFlagListEnvelopeData {
         ///Total number of matching records, for paging. Inferred.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2842,7 +2842,7 @@ pub mod types {
         }
     }
     ///An up/down vote on an agent or workflow response. Fields KNOWN from S4 `model.ts` (`chatFeedbackResponse`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Feedback {
         ///Voter email.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2867,7 +2867,7 @@ pub mod types {
         }
     }
     ///Body of a feedback (vote) on a response. `vote_type` is KNOWN (S4 `handleUpvote`/`handleDownvote`); its values are not seen: `upvote` / `downvote` are inferred.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct FeedbackCreate {
         ///Vote: `upvote` or `downvote` (values inferred).
         pub vote_type: ::std::string::String,
@@ -2878,7 +2878,7 @@ pub mod types {
         }
     }
     ///Envelope around one Feedback (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1). The feedback object is KNOWN (S4); that the call echoes it in `data` is inferred.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct FeedbackEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<Feedback>,
@@ -2893,7 +2893,7 @@ pub mod types {
         }
     }
     ///A generated agent image (DALL-E; see the dall_e feature flag). Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct GeneratedImage {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub image_url: ::std::option::Option<::std::string::String>,
@@ -2906,7 +2906,7 @@ pub mod types {
         }
     }
     ///Envelope around one GeneratedImage (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct GeneratedImageEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<GeneratedImage>,
@@ -2921,7 +2921,7 @@ pub mod types {
         }
     }
     ///A configured guardrail (agent or organization level). The answer fields `guardrail_triggered` and `blocked` are KNOWN (AgentResponseResult). Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Guardrail {
         ///Server-owned action, e.g. `block`, `redact`, `warn`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2960,7 +2960,7 @@ pub mod types {
         }
     }
     ///Body of "Apply Guardrails on Input Text". Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct GuardrailApplyRequest {
         ///Text to check.
         pub text: ::std::string::String,
@@ -2971,7 +2971,7 @@ pub mod types {
         }
     }
     ///Result of applying guardrails. `guardrail_triggered` and `blocked` mirror the KNOWN answer fields; the rest is inferred.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct GuardrailApplyResult {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub blocked: ::std::option::Option<bool>,
@@ -2989,7 +2989,7 @@ pub mod types {
         }
     }
     ///Envelope around one GuardrailApplyResult (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct GuardrailApplyResultEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<GuardrailApplyResult>,
@@ -3004,7 +3004,7 @@ pub mod types {
         }
     }
     ///Body of "Create Guardrail in Organization". Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct GuardrailCreate {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub action: ::std::option::Option<::std::string::String>,
@@ -3023,7 +3023,7 @@ pub mod types {
         }
     }
     ///Envelope around one Guardrail (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct GuardrailEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<Guardrail>,
@@ -3038,7 +3038,7 @@ pub mod types {
         }
     }
     ///List envelope with `data.guardrails[]`. Inferred: the wrapping is KNOWN (vendors.md A.1), the list key follows the KNOWN `data.chat_threads[]` / `data.documents[]` pattern (plural snake_case resource name).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct GuardrailListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<GuardrailListEnvelopeData>,
@@ -3053,7 +3053,7 @@ pub mod types {
         }
     }
     ///`GuardrailListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct GuardrailListEnvelopeData {
         ///Total number of matching records, for paging. Inferred.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3067,7 +3067,7 @@ pub mod types {
         }
     }
     ///One entry of "Update Guardrails". Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct GuardrailSetting {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub action: ::std::option::Option<::std::string::String>,
@@ -3085,7 +3085,7 @@ pub mod types {
         }
     }
     ///A kind of guardrail (for example PII redaction, jailbreak or topic filters) and whether it is on for an agent. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct GuardrailType {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
@@ -3102,7 +3102,7 @@ pub mod types {
         }
     }
     ///Envelope around one GuardrailType (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct GuardrailTypeEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<GuardrailType>,
@@ -3117,7 +3117,7 @@ pub mod types {
         }
     }
     ///List envelope with `data.guardrail_types[]`. Inferred: the wrapping is KNOWN (vendors.md A.1), the list key follows the KNOWN `data.chat_threads[]` / `data.documents[]` pattern (plural snake_case resource name).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct GuardrailTypeListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<GuardrailTypeListEnvelopeData>,
@@ -3132,7 +3132,7 @@ pub mod types {
         }
     }
     ///`GuardrailTypeListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct GuardrailTypeListEnvelopeData {
         ///Total number of matching records, for paging. Inferred.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3146,7 +3146,7 @@ pub mod types {
         }
     }
     ///One guardrail that fired. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct GuardrailViolation {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub action: ::std::option::Option<::std::string::String>,
@@ -3161,7 +3161,7 @@ pub mod types {
         }
     }
     ///Body of "Update Guardrails". Inferred: a list of GuardrailSetting.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct GuardrailsUpdate {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub guardrails: ::std::vec::Vec<GuardrailSetting>,
@@ -3172,7 +3172,7 @@ pub mod types {
         }
     }
     ///Body of the older guide's "Create Agent Response" (`POST /api/agent/{agent_id}/response`, S1). Only `chat_thread_id` is KNOWN (the `id` of "Create New Chat Thread"); everything else is inferred from the legacy fields left commented out in S4 (`stream`, `approach`, `overrides`, `history`, the azure-search-openai-demo request shape) and from the current request (vendors.md A.4 OLD).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct LegacyAgentResponseRequest {
         ///Retrieval approach, e.g. `rrr`. Inferred from commented-out S4 code.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3200,7 +3200,7 @@ pub mod types {
         }
     }
     ///The language-model settings of an agent. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct LlmConfiguration {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub agent: ::std::option::Option<i64>,
@@ -3223,7 +3223,7 @@ pub mod types {
         }
     }
     ///Envelope around one LlmConfiguration (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct LlmConfigurationEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<LlmConfiguration>,
@@ -3238,7 +3238,7 @@ pub mod types {
         }
     }
     ///Body of "Update the LLM configuration for an Agent"; every field optional. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct LlmConfigurationUpdate {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub max_tokens: ::std::option::Option<i64>,
@@ -3257,7 +3257,7 @@ pub mod types {
         }
     }
     ///The `{success, message, data}` envelope (KNOWN, vendors.md A.1) for calls whose `data` is not modelled: deletes, toggles, links. Inferred: these calls return the envelope at all, and the content of `data` (often null or the affected object).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct MessageEnvelope {
         ///Payload, if any; not modelled (any JSON value or null).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3275,7 +3275,7 @@ pub mod types {
         }
     }
     ///The model deployment an organization uses (the gateway is Azure API Management, so Azure OpenAI deployments are likely). Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ModelDeployment {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_version: ::std::option::Option<::std::string::String>,
@@ -3296,7 +3296,7 @@ pub mod types {
         }
     }
     ///Envelope around one ModelDeployment (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ModelDeploymentEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<ModelDeployment>,
@@ -3311,7 +3311,7 @@ pub mod types {
         }
     }
     ///An in-app notification. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Notification {
         ///Timestamp, an ISO 8601 string (kept a plain string: the zone format is not known).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3338,7 +3338,7 @@ pub mod types {
         }
     }
     ///Body of "Create a new Notification". Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct NotificationCreate {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub link: ::std::option::Option<::std::string::String>,
@@ -3356,7 +3356,7 @@ pub mod types {
         }
     }
     ///Envelope around one Notification (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct NotificationEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<Notification>,
@@ -3371,7 +3371,7 @@ pub mod types {
         }
     }
     ///List envelope with `data.notifications[]`. Inferred: the wrapping is KNOWN (vendors.md A.1), the list key follows the KNOWN `data.chat_threads[]` / `data.documents[]` pattern (plural snake_case resource name).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct NotificationListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<NotificationListEnvelopeData>,
@@ -3386,7 +3386,7 @@ pub mod types {
         }
     }
     ///`NotificationListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct NotificationListEnvelopeData {
         ///Total number of matching records, for paging. Inferred.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3403,7 +3403,7 @@ pub mod types {
         }
     }
     ///Body of the notification updates; every field optional. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct NotificationUpdate {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub is_read: ::std::option::Option<bool>,
@@ -3418,7 +3418,7 @@ pub mod types {
         }
     }
     ///A user as listed by an organization (a User plus the organization role). Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct OrganizationUser {
         ///Timestamp, an ISO 8601 string (kept a plain string: the zone format is not known).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3447,7 +3447,7 @@ pub mod types {
         }
     }
     ///Body of "Create a User in an Organization" (the older guide's signup takes `email`, `full_name`, `password`; the platform side is not documented). Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct OrganizationUserCreate {
         pub email: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3463,7 +3463,7 @@ pub mod types {
         }
     }
     ///Envelope around one OrganizationUser (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct OrganizationUserEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<OrganizationUser>,
@@ -3478,7 +3478,7 @@ pub mod types {
         }
     }
     ///List envelope with `data.users[]`. Inferred: the wrapping is KNOWN (vendors.md A.1), the list key follows the KNOWN `data.chat_threads[]` / `data.documents[]` pattern (plural snake_case resource name).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct OrganizationUserListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<OrganizationUserListEnvelopeData>,
@@ -3493,7 +3493,7 @@ pub mod types {
         }
     }
     ///`OrganizationUserListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct OrganizationUserListEnvelopeData {
         ///Total number of matching records, for paging. Inferred.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3507,7 +3507,7 @@ pub mod types {
         }
     }
     ///A project (a folder of agents and workflows owned by a team). Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Project {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub agent_count: ::std::option::Option<i64>,
@@ -3540,7 +3540,7 @@ pub mod types {
         }
     }
     ///Envelope around one Project (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ProjectEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<Project>,
@@ -3555,7 +3555,7 @@ pub mod types {
         }
     }
     ///Body naming a project (recent projects). Inferred.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ProjectIdRequest {
         pub project_id: i64,
     }
@@ -3565,7 +3565,7 @@ pub mod types {
         }
     }
     ///List envelope with `data.projects[]`. Inferred: the wrapping is KNOWN (vendors.md A.1), the list key follows the KNOWN `data.chat_threads[]` / `data.documents[]` pattern (plural snake_case resource name).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ProjectListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<ProjectListEnvelopeData>,
@@ -3580,7 +3580,7 @@ pub mod types {
         }
     }
     ///`ProjectListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ProjectListEnvelopeData {
         ///Total number of matching records, for paging. Inferred.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3594,7 +3594,7 @@ pub mod types {
         }
     }
     ///Body of "Update a Project"; every field optional. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ProjectUpdate {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
@@ -3609,7 +3609,7 @@ pub mod types {
         }
     }
     ///Body of "Create a new RAG tool in an Organization". Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct RagToolCreate {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub corpus_ids: ::std::vec::Vec<i64>,
@@ -3623,7 +3623,7 @@ pub mod types {
         }
     }
     ///A user's star rating of an agent. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Rating {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub agent: ::std::option::Option<i64>,
@@ -3647,7 +3647,7 @@ pub mod types {
         }
     }
     ///Envelope around one Rating (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct RatingEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<Rating>,
@@ -3662,7 +3662,7 @@ pub mod types {
         }
     }
     ///List envelope with `data.ratings[]`. Inferred: the wrapping is KNOWN (vendors.md A.1), the list key follows the KNOWN `data.chat_threads[]` / `data.documents[]` pattern (plural snake_case resource name).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct RatingListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<RatingListEnvelopeData>,
@@ -3677,7 +3677,7 @@ pub mod types {
         }
     }
     ///`RatingListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct RatingListEnvelopeData {
         ///Mean rating. Inferred.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3694,7 +3694,7 @@ pub mod types {
         }
     }
     ///Body of "Update Agent Rating". Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct RatingUpdate {
         ///Stars, usually 1 to 5.
         pub rating: i64,
@@ -3705,7 +3705,7 @@ pub mod types {
         }
     }
     ///A citation of an answer. KNOWN from S4 `model.ts` (`references[{order, url, number}]`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Reference {
         ///Citation marker number used in the answer text.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3723,7 +3723,7 @@ pub mod types {
         }
     }
     ///A written review of an agent. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Review {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub agent: ::std::option::Option<i64>,
@@ -3756,7 +3756,7 @@ pub mod types {
         }
     }
     ///Body of "Create a new Review". Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ReviewCreate {
         ///Stars, usually 1 to 5.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3770,7 +3770,7 @@ pub mod types {
         }
     }
     ///Envelope around one Review (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ReviewEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<Review>,
@@ -3785,7 +3785,7 @@ pub mod types {
         }
     }
     ///List envelope with `data.reviews[]`. Inferred: the wrapping is KNOWN (vendors.md A.1), the list key follows the KNOWN `data.chat_threads[]` / `data.documents[]` pattern (plural snake_case resource name).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ReviewListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<ReviewListEnvelopeData>,
@@ -3800,7 +3800,7 @@ pub mod types {
         }
     }
     ///`ReviewListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ReviewListEnvelopeData {
         ///Total number of matching records, for paging. Inferred.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3814,7 +3814,7 @@ pub mod types {
         }
     }
     ///Body of "Update a Review"; every field optional. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ReviewUpdate {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub rating: ::std::option::Option<i64>,
@@ -3827,7 +3827,7 @@ pub mod types {
         }
     }
     ///A sitemap whose pages are indexed into a corpus. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Sitemap {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub corpus: ::std::option::Option<i64>,
@@ -3858,7 +3858,7 @@ pub mod types {
         }
     }
     ///Envelope around one Sitemap (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct SitemapEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<Sitemap>,
@@ -3873,7 +3873,7 @@ pub mod types {
         }
     }
     ///List envelope with `data.sitemaps[]`. Inferred: the wrapping is KNOWN (vendors.md A.1), the list key follows the KNOWN `data.chat_threads[]` / `data.documents[]` pattern (plural snake_case resource name).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct SitemapListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<SitemapListEnvelopeData>,
@@ -3888,7 +3888,7 @@ pub mod types {
         }
     }
     ///`SitemapListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct SitemapListEnvelopeData {
         ///Total number of matching records, for paging. Inferred.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3902,7 +3902,7 @@ pub mod types {
         }
     }
     ///The `output.error` object of an SSE `error` event. KNOWN: S4 reads `output.error.details`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct StreamErrorDetail {
         ///Error details (a string or an object).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3914,7 +3914,7 @@ pub mod types {
         }
     }
     ///Headline numbers of the analytics dashboards. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct SummaryStatistics {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub active_users: ::std::option::Option<i64>,
@@ -3937,7 +3937,7 @@ pub mod types {
         }
     }
     ///Envelope around one SummaryStatistics (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct SummaryStatisticsEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<SummaryStatistics>,
@@ -3952,7 +3952,7 @@ pub mod types {
         }
     }
     ///Supporting content (retrieved data points) of an answer; S4 requests `retrieve_data_points: true`. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct SupportingContent {
         ///Retrieved text chunks.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -3969,7 +3969,7 @@ pub mod types {
         }
     }
     ///Envelope around one SupportingContent (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct SupportingContentEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<SupportingContent>,
@@ -3984,7 +3984,7 @@ pub mod types {
         }
     }
     ///A team (a group of users that owns projects). Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Team {
         ///Email (or name) of the creator.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4013,7 +4013,7 @@ pub mod types {
         }
     }
     ///Body naming a team (recent teams). Inferred.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct TeamIdRequest {
         pub team_id: i64,
     }
@@ -4023,7 +4023,7 @@ pub mod types {
         }
     }
     ///List envelope with `data.teams[]`. Inferred: the wrapping is KNOWN (vendors.md A.1), the list key follows the KNOWN `data.chat_threads[]` / `data.documents[]` pattern (plural snake_case resource name).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct TeamListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<TeamListEnvelopeData>,
@@ -4038,7 +4038,7 @@ pub mod types {
         }
     }
     ///`TeamListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct TeamListEnvelopeData {
         ///Total number of matching records, for paging. Inferred.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4052,7 +4052,7 @@ pub mod types {
         }
     }
     ///A user's role on a team. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct TeamPermission {
         ///Timestamp, an ISO 8601 string (kept a plain string: the zone format is not known).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4075,7 +4075,7 @@ pub mod types {
         }
     }
     ///Body of "Grant multiple permissions on a team". Inferred: a list of TeamPermissionCreate.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct TeamPermissionBulkCreate {
         pub permissions: ::std::vec::Vec<TeamPermissionCreate>,
     }
@@ -4085,7 +4085,7 @@ pub mod types {
         }
     }
     ///Body of "Grant permission on a team". Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct TeamPermissionCreate {
         ///Role to grant, e.g. `editor`.
         pub role: ::std::string::String,
@@ -4097,7 +4097,7 @@ pub mod types {
         }
     }
     ///Envelope around one TeamPermission (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct TeamPermissionEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<TeamPermission>,
@@ -4112,7 +4112,7 @@ pub mod types {
         }
     }
     ///List envelope with `data.permissions[]`. Inferred: the wrapping is KNOWN (vendors.md A.1), the list key follows the KNOWN `data.chat_threads[]` / `data.documents[]` pattern (plural snake_case resource name).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct TeamPermissionListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<TeamPermissionListEnvelopeData>,
@@ -4127,7 +4127,7 @@ pub mod types {
         }
     }
     ///`TeamPermissionListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct TeamPermissionListEnvelopeData {
         ///Total number of matching records, for paging. Inferred.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4141,7 +4141,7 @@ pub mod types {
         }
     }
     ///Body of "Update a permission on a team". Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct TeamPermissionUpdate {
         ///New role.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4153,7 +4153,7 @@ pub mod types {
         }
     }
     ///A tool agents can call (API, RAG, web search, attachment). Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Tool {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_tool_template: ::std::option::Option<i64>,
@@ -4193,7 +4193,7 @@ pub mod types {
         }
     }
     ///Envelope around one Tool (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ToolEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<Tool>,
@@ -4208,7 +4208,7 @@ pub mod types {
         }
     }
     ///List envelope with `data.tools[]`. Inferred: the wrapping is KNOWN (vendors.md A.1), the list key follows the KNOWN `data.chat_threads[]` / `data.documents[]` pattern (plural snake_case resource name).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ToolListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<ToolListEnvelopeData>,
@@ -4223,7 +4223,7 @@ pub mod types {
         }
     }
     ///`ToolListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ToolListEnvelopeData {
         ///Total number of matching records, for paging. Inferred.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4237,7 +4237,7 @@ pub mod types {
         }
     }
     ///Body of "Update Tool by ID"; every field optional. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ToolUpdate {
         ///Tool configuration.
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
@@ -4253,7 +4253,7 @@ pub mod types {
         }
     }
     ///A platform user. `email`, `first_name`, `last_name`, `name`, `is_staff`, `is_superuser` are KNOWN (S4 `ConfigContext.tsx` and the sidebar read them from "Get authenticated User"); `id` is KNOWN to be an integer (S4 `model.ts`, S5 `user_id`); the other fields are inferred.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct User {
         ///Inferred (vendor naming).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4289,7 +4289,7 @@ pub mod types {
         }
     }
     ///Envelope around one User (KNOWN for "Get authenticated User": S4 reads `data.first_name`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct UserEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<User>,
@@ -4304,7 +4304,7 @@ pub mod types {
         }
     }
     ///Body of "Update a User"; every field optional. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct UserUpdate {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
@@ -4323,7 +4323,7 @@ pub mod types {
         }
     }
     ///A user's vote on an agent. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Vote {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub agent: ::std::option::Option<i64>,
@@ -4344,7 +4344,7 @@ pub mod types {
         }
     }
     ///Body of "Vote on an Agent". Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct VoteCreate {
         ///`upvote` or `downvote` (values inferred, as for FeedbackCreate).
         pub vote_type: ::std::string::String,
@@ -4355,7 +4355,7 @@ pub mod types {
         }
     }
     ///Envelope around one Vote (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct VoteEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<Vote>,
@@ -4370,7 +4370,7 @@ pub mod types {
         }
     }
     ///Vote counts of an agent and the caller's own vote. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct VoteSummary {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub agent: ::std::option::Option<i64>,
@@ -4388,7 +4388,7 @@ pub mod types {
         }
     }
     ///Envelope around one VoteSummary (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct VoteSummaryEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<VoteSummary>,
@@ -4403,7 +4403,7 @@ pub mod types {
         }
     }
     ///Body of "Create a Web Search Tool in an Organization". Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct WebSearchToolCreate {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
@@ -4417,7 +4417,7 @@ pub mod types {
         }
     }
     ///A workflow (a multi-step or multi-agent flow). Agent responses and feedback rows reference a `workflow` / `workflow_response` (S4 `model.ts`), so agents run as workflows internally. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Workflow {
         ///Agent ids used.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -4454,7 +4454,7 @@ pub mod types {
         }
     }
     ///A chat thread of a workflow. Inferred: the ChatThread fields (KNOWN for agents, S4) with `workflow` in place of `agent`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct WorkflowChatThread {
         ///Email (or name) of the creator.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4485,7 +4485,7 @@ pub mod types {
         }
     }
     ///Body of "Create a Workflow Chat Thread". Inferred by analogy with ChatThreadCreate.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct WorkflowChatThreadCreate {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub created_by: ::std::option::Option<::std::string::String>,
@@ -4498,7 +4498,7 @@ pub mod types {
         }
     }
     ///Envelope around one WorkflowChatThread (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct WorkflowChatThreadEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<WorkflowChatThread>,
@@ -4513,7 +4513,7 @@ pub mod types {
         }
     }
     ///List envelope with `data.chat_threads[]`. Inferred: the wrapping is KNOWN (vendors.md A.1), the list key follows the KNOWN `data.chat_threads[]` / `data.documents[]` pattern (plural snake_case resource name).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct WorkflowChatThreadListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<WorkflowChatThreadListEnvelopeData>,
@@ -4528,7 +4528,7 @@ pub mod types {
         }
     }
     ///`WorkflowChatThreadListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct WorkflowChatThreadListEnvelopeData {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub chat_threads: ::std::vec::Vec<WorkflowChatThread>,
@@ -4542,7 +4542,7 @@ pub mod types {
         }
     }
     ///Body of "Update a Workflow Chat Thread". Inferred by analogy with ChatThreadUpdate.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct WorkflowChatThreadUpdate {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub title: ::std::option::Option<::std::string::String>,
@@ -4553,7 +4553,7 @@ pub mod types {
         }
     }
     ///Body of "Create a Workflow". Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct WorkflowCreate {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub agents: ::std::vec::Vec<i64>,
@@ -4572,7 +4572,7 @@ pub mod types {
         }
     }
     ///Envelope around one Workflow (the `{success, message, data}` wrapping is KNOWN, vendors.md A.1).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct WorkflowEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<Workflow>,
@@ -4587,7 +4587,7 @@ pub mod types {
         }
     }
     ///List envelope with `data.workflows[]`. Inferred: the wrapping is KNOWN (vendors.md A.1), the list key follows the KNOWN `data.chat_threads[]` / `data.documents[]` pattern (plural snake_case resource name).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct WorkflowListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<WorkflowListEnvelopeData>,
@@ -4602,7 +4602,7 @@ pub mod types {
         }
     }
     ///`WorkflowListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct WorkflowListEnvelopeData {
         ///Total number of matching records, for paging. Inferred.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4616,7 +4616,7 @@ pub mod types {
         }
     }
     ///A stored workflow response. Inferred: the AgentResponse fields (KNOWN, S4), since agent feedback rows point at a `workflow_response`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct WorkflowResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub comments: ::std::vec::Vec<Comment>,
@@ -4648,7 +4648,7 @@ pub mod types {
         }
     }
     ///List envelope with `data.workflow_responses[]`. Inferred: the wrapping is KNOWN (vendors.md A.1), the list key follows the KNOWN `data.chat_threads[]` / `data.documents[]` pattern (plural snake_case resource name).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct WorkflowResponseListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<WorkflowResponseListEnvelopeData>,
@@ -4663,7 +4663,7 @@ pub mod types {
         }
     }
     ///`WorkflowResponseListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct WorkflowResponseListEnvelopeData {
         ///Total number of matching records, for paging. Inferred.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4677,7 +4677,7 @@ pub mod types {
         }
     }
     ///Body of "Create a Workflow Chat Response" and "Stream Workflow Response (SSE)". Inferred by analogy with AgentResponseRequest (KNOWN), plus free-form `inputs`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct WorkflowResponseRequest {
         ///Workflow chat thread; null lets the server create one.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4704,7 +4704,7 @@ pub mod types {
         }
     }
     ///A data table produced or used by a workflow. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct WorkflowTable {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub columns: ::std::vec::Vec<::std::string::String>,
@@ -4726,7 +4726,7 @@ pub mod types {
         }
     }
     ///List envelope with `data.workflow_tables[]`. Inferred: the wrapping is KNOWN (vendors.md A.1), the list key follows the KNOWN `data.chat_threads[]` / `data.documents[]` pattern (plural snake_case resource name).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct WorkflowTableListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<WorkflowTableListEnvelopeData>,
@@ -4741,7 +4741,7 @@ pub mod types {
         }
     }
     ///`WorkflowTableListEnvelopeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct WorkflowTableListEnvelopeData {
         ///Total number of matching records, for paging. Inferred.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4755,7 +4755,7 @@ pub mod types {
         }
     }
     ///Body of "Update a Workflow"; every field optional. Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct WorkflowUpdate {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub agents: ::std::vec::Vec<i64>,

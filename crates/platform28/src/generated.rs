@@ -14,7 +14,7 @@ pub mod types {
 path `/authenticate/block/{username}`; the seed shows no response body. Every field is
 optional.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct LoginBlockStatus {
         ///Whether the account is blocked from logging in.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -31,7 +31,7 @@ optional.
     /**The login form. Inferred: the seed shows no login body; vendors.md C.1 notes that the
 password calls send hashes, so the server may expect a password hash here instead.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct LoginRequest {
         ///The account's password.
         pub password: ::std::string::String,
@@ -46,7 +46,7 @@ session calls' descriptions and vendors.md C.1 ("session info (likely userId, or
 effective user/org, created/expiry)"). Every field is optional, so a differently shaped
 session still decodes; the server is expected to send the LSID as `sessionId` or `lsid`.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct LoginSession {
         /**Whether the session currently acts as an identity other than its own (cleared by
 `reset_assumed_identity`).
@@ -120,7 +120,7 @@ calls and the value of the `lsid` matrix parameter.
     /**A password reset request. The field names are inferred (camelCase, vendors.md C.1); the
 descriptions are the seed's. Which fields are required is unknown, so none is.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct PasswordResetRequest {
         ///Email address of the user
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -158,7 +158,7 @@ descriptions are the seed's. Which fields are required is unknown, so none is.
     /**A password reset with a token. The field names and which are required are inferred
 (camelCase, vendors.md C.1); the descriptions are the seed's.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PasswordResetWithToken {
         ///New password hash of the user
         #[serde(rename = "newPasswordHash")]
@@ -178,7 +178,7 @@ descriptions are the seed's. Which fields are required is unknown, so none is.
 vendors.md C.1); the descriptions are the seed's. Give `oldPasswordHash`, or
 `adminPasswordHash` for a change forced by an admin.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PasswordUpdate {
         ///Password hash of the admin who is trying to force a password change
         #[serde(
@@ -204,7 +204,7 @@ vendors.md C.1); the descriptions are the seed's. Give `oldPasswordHash`, or
     /**The error body of every error response. The whole schema is inferred: the seed shows no
 error body. Every field is optional, so any JSON object decodes.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Platform28Error {
         /**A machine-readable error code, if sent. Its type is unknown (string or number), so
 any JSON value is accepted.

@@ -15,7 +15,7 @@ required is inferred: `id` and `fullname` (required on create) are; the others m
 absent. Fields that the sample shows with a value but that are optional on create
 (`email`, `uid`) are nullable by inference.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Human {
         ///End user's access token.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -65,7 +65,7 @@ optional on create).
         }
     }
     ///The request body of Create Human, field by field from the seed's table.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct HumanCreate {
         /**End user's access token. `nullable` is inferred from Get Human's sample, which shows
 null for it.
@@ -104,7 +104,7 @@ user (as `humanUid` in `Proto.init` or through `Proto.setHumanUid`).
         }
     }
     ///The response of Get Human, `{"result": Human}`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct HumanEnvelope {
         pub result: Human,
     }
@@ -114,7 +114,7 @@ user (as `humanUid` in `Proto.init` or through `Proto.setHumanUid`).
         }
     }
     ///The response of Create Human and Update Human, `{"result": {"id": ...}}`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct HumanIdEnvelope {
         pub result: HumanRef,
     }
@@ -124,7 +124,7 @@ user (as `humanUid` in `Proto.init` or through `Proto.setHumanUid`).
         }
     }
     ///A reference to a human, as returned by Create Human and Update Human.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct HumanRef {
         /**The human id (e.g. `eu_KM8dKoKB5HJN`). Store it: it is the `human_id` of Get Human
 and Update Human.
@@ -140,7 +140,7 @@ and Update Human.
 as `{id: string, value: string}`, the id found on the Human > Settings page); the seed
 itself never shows a tag. Both fields are optional so an unexpected shape still decodes.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct HumanTag {
         ///The tag ID.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -157,7 +157,7 @@ itself never shows a tag. Both fields are optional so an unexpected shape still 
     /**The request body of Update Human, field by field from the seed's table; every field is
 optional. The seed's table has no `tag_ids`, so it is left out.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct HumanUpdate {
         /**End user's access token; it expires based on the web app's login status. `nullable`
 is inferred from Get Human's sample, which shows null for it.
@@ -193,7 +193,7 @@ shows null for it.
 an error response of this gateway (vendors.md B.1 "Errors"). It accepts the two likely
 shapes, `{"message": "..."}` and `{"error": ...}`; every field is optional.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ProtoError {
         /**An error value, if the gateway sends one: a string or an object, so any JSON value
 is accepted.
