@@ -170,6 +170,57 @@ impl TokenCache {
         Ok(())
     }
 
+    /// How long until the held tokens are due for refresh (`None` without tokens).
+    pub fn time_until_refresh(&self) -> Option<std::time::Duration> {
+        let state = self.state();
+        let at = state.refresh_at?;
+        state.tokens.as_ref()?;
+        Some(at.duration_since(self.clock.now()).unwrap_or_default())
+    }
+
+    /// Opt-in proactive refresh: a future that refreshes the tokens when they come due, so that
+    /// no request waits for a refresh. Spawn it on your runtime (`tokio::spawn(...)`); it ends
+    /// by itself once the cache is dropped. Failures are logged and retried after
+    /// [`RefreshConfig::retry_interval`]; the lazy path still covers every request meanwhile.
+    pub fn background_refresh(
+        self: &Arc<Self>,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let weak = Arc::downgrade(self);
+        let mut updates = self.subscribe();
+        async move {
+            loop {
+                let Some(cache) = weak.upgrade() else { return };
+                let wait = cache.time_until_refresh();
+                let retry = cache.config.retry_interval;
+                drop(cache);
+                match wait {
+                    // Wake at the refresh point, or earlier if the tokens change meanwhile.
+                    Some(wait) => {
+                        tokio::select! {
+                            () = tokio::time::sleep(wait) => {}
+                            changed = updates.changed() => {
+                                if changed.is_err() { return }
+                                continue;
+                            }
+                        }
+                    }
+                    None => {
+                        if updates.changed().await.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                }
+                let Some(cache) = weak.upgrade() else { return };
+                if let Err(e) = cache.current().await {
+                    tracing::warn!(session = %cache.key, error = %e, "background refresh failed");
+                    drop(cache);
+                    tokio::time::sleep(retry).await;
+                }
+            }
+        }
+    }
+
     /// The tokens held now, without refreshing (`None` before login or after logout).
     pub fn peek(&self) -> Option<TokenSet> {
         self.state().tokens.clone()
@@ -335,5 +386,160 @@ impl RefreshConfig {
     pub fn without_jitter(mut self) -> Self {
         self.jitter = 0.0;
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use cxkit_auth::ManualClock;
+
+    use super::*;
+    use crate::MemoryTokenStore;
+
+    #[derive(Debug)]
+    struct Counting {
+        calls: AtomicUsize,
+        clock: Arc<ManualClock>,
+        fail: bool,
+    }
+
+    impl Refresher for Counting {
+        fn refresh<'a>(&'a self, _: &'a TokenSet) -> BoxFuture<'a, Result<TokenSet>> {
+            Box::pin(async move {
+                let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+                if self.fail {
+                    return Err(Error::Transient {
+                        message: "down".into(),
+                        status: Some(503),
+                    });
+                }
+                Ok(set(self.clock.now(), n))
+            })
+        }
+    }
+
+    fn set(now: SystemTime, n: usize) -> TokenSet {
+        TokenSet::new(
+            [("t".to_owned(), Secret::new(format!("token-{n}")))],
+            now,
+            now + Duration::from_secs(3600),
+        )
+    }
+
+    fn cache(fail: bool) -> (Arc<TokenCache>, Arc<Counting>, Arc<ManualClock>) {
+        let clock = Arc::new(ManualClock::new(
+            UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+        ));
+        let refresher = Arc::new(Counting {
+            calls: AtomicUsize::new(0),
+            clock: clock.clone(),
+            fail,
+        });
+        let config = RefreshConfig::default().without_jitter();
+        let cache = Arc::new(TokenCache::new(
+            "k",
+            Arc::new(MemoryTokenStore::new()),
+            refresher.clone(),
+            clock.clone(),
+            config,
+        ));
+        (cache, refresher, clock)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn background_refresh_refreshes_at_the_refresh_point_once() {
+        let (cache, refresher, clock) = cache(false);
+        cache.set(set(clock.now(), 0)).await.unwrap();
+        // One hour of lifetime, 6-minute margin: due after 54 minutes.
+        assert_eq!(
+            cache.time_until_refresh(),
+            Some(Duration::from_secs(54 * 60))
+        );
+        let task = tokio::spawn(cache.background_refresh());
+        tokio::time::sleep(Duration::from_secs(53 * 60)).await;
+        assert_eq!(refresher.calls.load(Ordering::SeqCst), 0);
+        clock.advance(Duration::from_secs(54 * 60));
+        tokio::time::sleep(Duration::from_secs(2 * 60)).await;
+        assert_eq!(refresher.calls.load(Ordering::SeqCst), 1);
+        assert_eq!(cache.peek().unwrap().get("t").unwrap().expose(), "token-1");
+        drop(cache);
+        // The task ends by itself once the cache is gone.
+        tokio::time::timeout(Duration::from_secs(3600 * 2), task)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_failed_refresh_keeps_the_valid_token_and_is_not_cached() {
+        let (cache, refresher, clock) = cache(true);
+        cache.set(set(clock.now(), 0)).await.unwrap();
+        clock.advance(Duration::from_secs(55 * 60));
+        // Due, the refresh fails, the still-valid token is served.
+        assert_eq!(
+            cache.current().await.unwrap().get("t").unwrap().expose(),
+            "token-0"
+        );
+        assert_eq!(refresher.calls.load(Ordering::SeqCst), 1);
+        // Within the retry interval: no new attempt.
+        clock.advance(Duration::from_secs(10));
+        cache.current().await.unwrap();
+        assert_eq!(refresher.calls.load(Ordering::SeqCst), 1);
+        // After it: a new attempt.
+        clock.advance(Duration::from_secs(30));
+        cache.current().await.unwrap();
+        assert_eq!(refresher.calls.load(Ordering::SeqCst), 2);
+        // Expired: the failure surfaces.
+        clock.advance(Duration::from_secs(3600));
+        assert!(matches!(
+            cache.current().await,
+            Err(Error::Transient { .. })
+        ));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_callers_share_one_refresh() {
+        let (cache, refresher, clock) = cache(false);
+        cache.set(set(clock.now(), 0)).await.unwrap();
+        clock.advance(Duration::from_secs(59 * 60));
+        let calls: Vec<_> = (0..200)
+            .map(|_| {
+                let cache = cache.clone();
+                tokio::spawn(async move {
+                    cache
+                        .current()
+                        .await
+                        .map(|t| t.get("t").unwrap().expose().to_owned())
+                })
+            })
+            .collect();
+        for call in calls {
+            assert_eq!(call.await.unwrap().unwrap(), "token-1");
+        }
+        assert_eq!(refresher.calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_rejected_token_forces_one_refresh_and_a_replaced_one_none() {
+        let (cache, refresher, clock) = cache(false);
+        cache.set(set(clock.now(), 0)).await.unwrap();
+        let old = Secret::new("token-0");
+        assert!(
+            cache.rejected("t", &old).await,
+            "a fresh token is available"
+        );
+        assert_eq!(refresher.calls.load(Ordering::SeqCst), 1);
+        // A second request that carried the same old token: already replaced, no refresh.
+        assert!(cache.rejected("t", &old).await);
+        assert_eq!(refresher.calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn no_session_means_log_in() {
+        let (cache, _, _) = cache(false);
+        assert!(cache.current().await.unwrap_err().is_reauth_required());
     }
 }

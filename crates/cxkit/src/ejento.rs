@@ -618,6 +618,12 @@ impl Ejento {
         Ok(SessionInfo::from(&self.inner.cache.current().await?))
     }
 
+    /// Opt-in proactive refresh (see [`TokenCache::background_refresh`]): spawn the returned
+    /// future on your runtime, e.g. `tokio::spawn(ejento.background_refresh())`.
+    pub fn background_refresh(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        self.inner.cache.background_refresh()
+    }
+
     /// Notified after every login and refresh with the new tokens, and with `None` on logout.
     pub fn subscribe(&self) -> watch::Receiver<Option<TokenSet>> {
         self.inner.cache.subscribe()
