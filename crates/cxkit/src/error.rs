@@ -260,18 +260,28 @@ pub(crate) fn redact_json(value: &mut Value) {
     }
 }
 
-/// Replaces anything in free text that looks like a bearer token or a JWT.
+/// Replaces anything in free text that looks like a credential: a JWT, or any word of 16 or
+/// more token characters that mixes letters and digits (API keys, Fernet tokens, LSIDs, UUIDs).
+/// A server that echoes a token in its error message must not get it printed.
 pub(crate) fn redact_text(text: &str) -> String {
+    let token_char = |c: char| c.is_ascii_alphanumeric() || "-_=+/.~".contains(c);
     text.split_inclusive(char::is_whitespace)
         .map(|word| {
-            let trimmed = word.trim_end();
-            let looks_secret = trimmed.matches('.').count() == 2 && trimmed.len() > 30
-                || trimmed.len() > 40
-                    && trimmed
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "-_=+/.".contains(c));
-            if looks_secret {
-                format!("{}{}", cxkit_auth::redact::REDACTED, &word[trimmed.len()..])
+            let start = word.find(token_char).unwrap_or(word.len());
+            let end = word.rfind(token_char).map_or(start, |i| i + 1).max(start);
+            let core = &word[start..end];
+            let jwt = core.matches('.').count() == 2 && core.len() > 30;
+            let mixed = core.len() >= 16
+                && core.chars().all(token_char)
+                && core.chars().any(|c| c.is_ascii_digit())
+                && core.chars().any(|c| c.is_ascii_alphabetic());
+            if jwt || mixed {
+                format!(
+                    "{}{}{}",
+                    &word[..start],
+                    cxkit_auth::redact::REDACTED,
+                    &word[end..]
+                )
             } else {
                 word.to_owned()
             }
