@@ -280,6 +280,13 @@ impl TokenCache {
             .checked_sub(margin)
             .unwrap_or(candidate.expires_at());
         let replaced = self.state().tokens.as_ref() != Some(&candidate);
+        // The tokens this cache already holds are due at their jittered refresh point (drawn
+        // when they were adopted); re-adopting them here against the unjittered margin would
+        // postpone every refresh to that margin and defeat the jitter.
+        let due = match self.state().refresh_at {
+            Some(at) if !replaced => at.min(due),
+            _ => due,
+        };
         if !is_rejected(&candidate) && now < due && (!forced || replaced) {
             self.adopt(candidate.clone());
             return Ok(candidate);
@@ -326,6 +333,11 @@ impl TokenCache {
                 {
                     tracing::warn!(session = %self.key, error = %e, "refresh failed; the current tokens stay valid and are kept");
                     self.state().forced = false;
+                    if forced && rejected.is_none() {
+                        // An explicit `force_refresh`: its caller must learn that nothing was
+                        // refreshed. The session keeps the still-valid tokens all the same.
+                        return Err(e);
+                    }
                     Ok(candidate)
                 } else {
                     Err(e)

@@ -243,12 +243,16 @@ fn truncate(text: &str) -> String {
     format!("{}… ({} bytes in all)", &text[..end], text.len())
 }
 
-/// Replaces the value of every key that looks like it holds a secret.
+/// Replaces the value of every key that looks like it holds a secret, and anything that looks
+/// like a credential in the remaining strings. FastAPI's validation errors echo the offending
+/// request value under `input` (a password, say), so `input` is always replaced too.
 pub(crate) fn redact_json(value: &mut Value) {
     match value {
         Value::Object(map) => {
             for (key, child) in map.iter_mut() {
-                if cxkit_auth::redact::is_sensitive_name(key) && !child.is_null() {
+                if (cxkit_auth::redact::is_sensitive_name(key) || key == "input")
+                    && !child.is_null()
+                {
                     *child = Value::String(cxkit_auth::redact::REDACTED.into());
                 } else {
                     redact_json(child);
@@ -256,6 +260,7 @@ pub(crate) fn redact_json(value: &mut Value) {
             }
         }
         Value::Array(items) => items.iter_mut().for_each(redact_json),
+        Value::String(text) => *text = redact_text(text),
         _ => {}
     }
 }

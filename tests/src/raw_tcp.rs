@@ -1,0 +1,97 @@
+//! A TCP server that speaks just enough HTTP/1.1 to break connections in chosen ways, for
+//! testing how torn connections are classified and retried.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// How every connection is broken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Reads the request head, then closes without answering (the client sees an incomplete
+    /// message before any response arrived).
+    CloseBeforeResponse,
+    /// Answers `200` with `Content-Length: 100`, sends 10 bytes of body, then closes (the
+    /// response arrived, its body is torn).
+    TornBody,
+}
+
+/// A running fault server; stops when dropped.
+#[derive(Debug)]
+pub struct FaultServer {
+    base_url: String,
+    accepted: Arc<AtomicUsize>,
+    task: JoinHandle<()>,
+}
+
+impl FaultServer {
+    /// Starts a server on `127.0.0.1:0` that breaks every connection with `fault`.
+    pub async fn start(fault: Fault) -> FaultServer {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a loopback port");
+        let base_url = format!("http://{}", listener.local_addr().expect("local address"));
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = accepted.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match socket.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    if fault == Fault::TornBody {
+                        let _ = socket
+                            .write_all(
+                                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                                  content-length: 100\r\n\r\n{\"success\"",
+                            )
+                            .await;
+                        let _ = socket.flush().await;
+                    }
+                    // Dropping the socket closes the connection.
+                });
+            }
+        });
+        FaultServer {
+            base_url,
+            accepted,
+            task,
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// How many connections were accepted.
+    pub fn connections(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for FaultServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A loopback URL nothing listens on (a port that was bound and released), so connecting is
+/// refused.
+pub async fn refused_base_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let addr = listener.local_addr().expect("local address");
+    drop(listener);
+    format!("http://{addr}")
+}
