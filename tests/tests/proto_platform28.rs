@@ -1,0 +1,387 @@
+//! Proto and Platform28 over real HTTP on loopback: the exact wire format of each credential
+//! (`X-SINITIC-TOKEN` header, `;lsid=` matrix parameter, API key query pair), the seed's
+//! sample requests and responses through the generated types, the session lifecycle, and the
+//! Proto bridge that mirrors an Ejento session's token into a human.
+
+use std::time::Duration;
+
+use cxkit::clients::platform28::types::LoginSession;
+use cxkit::clients::proto::types::{Human, HumanCreate, HumanIdEnvelope};
+use cxkit::{Ejento, Error, Platform28, Proto, RetryPolicy, Secret};
+use cxkit_tests::fake_ejento::{FakeEjento, PASSWORD_OF_USER, USER};
+use serde_json::{Value, json};
+
+const PAT: &str = "gAAAAAB-canary-pat-4fd1";
+const API_KEY: &str = "canary-api-key-77a0";
+const LSID: &str = "canary-lsid-3b2e";
+
+/// Seed 002's Get Human sample response, verbatim but for the obfuscated email.
+const SEED_GET_HUMAN: &str = r#"{
+  "result": {
+    "access_token": null,
+    "created_at": "2020-10-19T03:33:30.207384+00:00",
+    "email": "test1@example.com",
+    "fullname": "Test 1",
+    "human_id": "eu_KM8dKoKB5HJN",
+    "id": "eu_KM8dKoKB5HJN",
+    "notes": null,
+    "phone_number": null,
+    "profile_pic_id": null,
+    "tags": null,
+    "uid": "f2067462-67d1-4688-b78f-68d563665756",
+    "updated_at": "2020-10-19T03:33:30.207384+00:00"
+  }
+}"#;
+
+/// Seed 002's sample create request body.
+const SEED_CREATE_BODY: &str = r#"{"email":"test1@example.com","fullname":"Test 1", "uid": "f2067462-67d1-4688-b78f-68d563665756", "phone_number":"", "access_token":""}"#;
+
+/// Seed 002's create and update sample response.
+const SEED_ID_RESULT: &str = r#"{"result": {"id": "eu_KM8dKoKB5HJN"}}"#;
+
+const JSON: &[(&str, &str)] = &[("content-type", "application/json")];
+
+fn proto(base: &str) -> Proto {
+    Proto::builder()
+        .base_url(format!("{base}/gateway"))
+        .company_id("c1")
+        .bot_id("b1")
+        .personal_access_token(Secret::new(PAT))
+        .retry(RetryPolicy::never())
+        .build()
+        .unwrap()
+}
+
+fn without_nulls(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, without_nulls(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+#[test]
+fn seed_samples_round_trip_through_the_generated_types() {
+    let human: cxkit::clients::proto::types::HumanEnvelope =
+        serde_json::from_str(SEED_GET_HUMAN).unwrap();
+    assert_eq!(human.result.id, "eu_KM8dKoKB5HJN");
+    assert_eq!(human.result.fullname, "Test 1");
+    // chrono writes the same instants as `Z` rather than the sample's `+00:00`.
+    let back = serde_json::to_string(&human)
+        .unwrap()
+        .replace("Z\"", "+00:00\"");
+    assert_eq!(
+        without_nulls(serde_json::from_str(&back).unwrap()),
+        without_nulls(serde_json::from_str(SEED_GET_HUMAN).unwrap())
+    );
+
+    let create: HumanCreate = serde_json::from_str(SEED_CREATE_BODY).unwrap();
+    assert_eq!(create.fullname, "Test 1");
+    assert_eq!(
+        serde_json::to_value(&create).unwrap(),
+        serde_json::from_str::<Value>(SEED_CREATE_BODY).unwrap()
+    );
+
+    let id: HumanIdEnvelope = serde_json::from_str(SEED_ID_RESULT).unwrap();
+    assert_eq!(id.result.id, "eu_KM8dKoKB5HJN");
+    assert_eq!(
+        serde_json::to_value(&id).unwrap(),
+        serde_json::from_str::<Value>(SEED_ID_RESULT).unwrap()
+    );
+}
+
+#[tokio::test]
+async fn proto_sends_the_token_in_x_sinitic_token_and_unwraps_the_envelope() {
+    let server = FakeEjento::start().await;
+    let p = proto(server.base_url());
+    let human_path = "/gateway/c1/b1/crm/human/eu_KM8dKoKB5HJN";
+    server.script(
+        "POST",
+        "/gateway/c1/b1/crm/human",
+        200,
+        JSON,
+        SEED_ID_RESULT,
+    );
+    server.script("GET", human_path, 200, JSON, SEED_GET_HUMAN);
+    server.script("PUT", human_path, 200, JSON, SEED_ID_RESULT);
+
+    let id = p
+        .create_human(serde_json::from_str(SEED_CREATE_BODY).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(id, "eu_KM8dKoKB5HJN");
+    let human: Human = p.get_human(&id).await.unwrap();
+    assert_eq!(
+        human.uid.as_deref(),
+        Some("f2067462-67d1-4688-b78f-68d563665756")
+    );
+    let update = cxkit::clients::proto::types::HumanUpdate {
+        uid: Some("very-special-unique-id".into()),
+        ..Default::default()
+    };
+    assert_eq!(p.update_human(&id, update).await.unwrap(), id);
+
+    let seen = server.requests();
+    assert_eq!(seen.len(), 3);
+    for r in &seen {
+        assert_eq!(r.header("x-sinitic-token"), Some(PAT), "{r:?}");
+        assert_eq!(r.header("authorization"), None);
+        assert_eq!(
+            r.header("api-version"),
+            None,
+            "progenitor's api-version header is stripped"
+        );
+        assert!(!r.path.contains(PAT) && !r.query.clone().unwrap_or_default().contains(PAT));
+    }
+    assert_eq!(
+        (seen[0].method.as_str(), seen[0].path.as_str()),
+        ("POST", "/gateway/c1/b1/crm/human")
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&seen[0].body).unwrap(),
+        serde_json::from_str::<Value>(SEED_CREATE_BODY).unwrap()
+    );
+    assert_eq!(seen[0].header("content-type"), Some("application/json"));
+    assert_eq!(seen[2].method, "PUT");
+    assert_eq!(
+        serde_json::from_str::<Value>(&seen[2].body).unwrap(),
+        json!({"uid": "very-special-unique-id"})
+    );
+}
+
+#[tokio::test]
+async fn proto_errors_are_typed_and_never_show_the_token() {
+    let server = FakeEjento::start().await;
+    let p = proto(server.base_url());
+    server.script(
+        "GET",
+        "/gateway/c1/b1/crm/human/nope",
+        404,
+        JSON,
+        r#"{"message":"human not found"}"#,
+    );
+    let err = p.get_human("nope").await.unwrap_err();
+    assert!(matches!(err, Error::Api { status: 404, .. }), "{err:?}");
+    assert!(err.to_string().contains("human not found"));
+    // A server that echoes the token in its message must not get it printed.
+    let echo = format!(r#"{{"message":"bad token {PAT}"}}"#);
+    server.script("GET", "/gateway/c1/b1/crm/human/x", 401, JSON, &echo);
+    let err = p.get_human("x").await.unwrap_err();
+    assert!(err.is_reauth_required(), "{err:?}");
+    for text in [
+        err.to_string(),
+        format!("{err:?}"),
+        format!("{err:#?}"),
+        format!("{p:?}"),
+    ] {
+        assert!(!text.contains(PAT), "{text}");
+    }
+}
+
+fn platform28(base: &str) -> cxkit::Platform28Builder {
+    Platform28::builder()
+        .base_url(format!("{base}/api"))
+        .retry(RetryPolicy::never())
+}
+
+#[tokio::test]
+async fn platform28_lsid_is_a_matrix_parameter_and_the_api_key_a_query_pair() {
+    let server = FakeEjento::start().await;
+    let p28 = platform28(server.base_url())
+        .api_key(Secret::new(API_KEY))
+        .build()
+        .unwrap();
+    let login = json!({"lsid": LSID, "sessionId": "S1", "userId": "u1"}).to_string();
+    let info = json!({"sessionId": "S1", "lsid": LSID, "userId": "u1", "effectiveUserId": "u2"});
+    server.script("POST", "/api/authenticate/alice", 200, JSON, &login);
+    server.script("GET", "/api/session/S1", 200, JSON, &info.to_string());
+    server.script("POST", "/api/session/S1/setEffectiveUser", 200, &[], "");
+    server.script("DELETE", "/api/session/S1", 200, &[], "");
+
+    let session = p28.login("alice", &Secret::new("pw-hash")).await.unwrap();
+    let info: LoginSession = session.info().await.unwrap();
+    assert_eq!(info.effective_user_id.as_deref(), Some("u2"));
+    assert_eq!(
+        info.lsid, None,
+        "the LSID is removed from what the caller gets"
+    );
+    session.set_effective_user("u2").await.unwrap();
+    session.terminate(true).await.unwrap();
+
+    let seen = server.requests();
+    assert_eq!(seen.len(), 4);
+    // Login: no session yet, so the API key goes along as a query pair; the password is a form
+    // field.
+    assert_eq!(seen[0].path, "/api/authenticate/alice");
+    assert_eq!(
+        seen[0].query.as_deref(),
+        Some(&*format!("apiKey={API_KEY}"))
+    );
+    assert_eq!(seen[0].body, "password=pw-hash");
+    // Session calls: the LSID as a matrix parameter on the last segment, and no API key.
+    assert_eq!(seen[1].path, format!("/api/session/S1;lsid={LSID}"));
+    assert_eq!(seen[1].query, None);
+    assert_eq!(
+        seen[2].path,
+        format!("/api/session/S1/setEffectiveUser;lsid={LSID}")
+    );
+    assert_eq!(seen[2].body, "\"u2\"");
+    assert_eq!(
+        (seen[3].method.as_str(), seen[3].body.as_str()),
+        ("DELETE", "true")
+    );
+    for r in &seen {
+        assert_eq!(r.header("authorization"), None);
+        assert_eq!(r.header("api-version"), None);
+    }
+}
+
+#[tokio::test]
+async fn platform28_parameter_names_are_configurable() {
+    let server = FakeEjento::start().await;
+    let p28 = platform28(server.base_url())
+        .api_key(Secret::new(API_KEY))
+        .api_key_param("key")
+        .lsid_param("sid")
+        .build()
+        .unwrap();
+    server.script("POST", "/api/authenticate/block/bob", 200, &[], "");
+    p28.as_system()
+        .unwrap()
+        .block_login()
+        .username("bob")
+        .send()
+        .await
+        .map_err(Error::from)
+        .unwrap();
+    let session = p28.resume(Secret::new(LSID), Some("S9".into()));
+    let clone = json!({"sessionId": "S10", "lsid": "canary-lsid-clone"}).to_string();
+    server.script("POST", "/api/session/S9/clone", 200, JSON, &clone);
+    let clone = session.clone_session().await.unwrap();
+    assert_eq!(clone.lsid().expose(), "canary-lsid-clone");
+    let seen = server.requests();
+    assert_eq!(seen[0].query.as_deref(), Some(&*format!("key={API_KEY}")));
+    assert_eq!(seen[1].path, format!("/api/session/S9/clone;sid={LSID}"));
+}
+
+#[tokio::test]
+async fn a_session_the_server_says_is_gone_means_log_in_again() {
+    let server = FakeEjento::start().await;
+    let p28 = platform28(server.base_url()).build().unwrap();
+    let session = p28.resume(Secret::new(LSID), Some("S1".into()));
+    let gone = r#"{"message":"Specified session does not exist"}"#;
+    server.script("GET", "/api/session/S1", 404, JSON, gone);
+    let err = session.info().await.unwrap_err();
+    assert!(err.is_reauth_required(), "{err:?}");
+    server.script("GET", "/api/session/S1", 401, JSON, "{}");
+    assert!(session.info().await.unwrap_err().is_reauth_required());
+    // Wrong password at login: bad credentials, not a generic error.
+    let not_found = r#"{"message":"A user with the given ID and Password was not found"}"#;
+    server.script("POST", "/api/authenticate/alice", 404, JSON, not_found);
+    assert!(matches!(
+        p28.login("alice", &Secret::new("x")).await,
+        Err(Error::InvalidCredentials { .. })
+    ));
+    // Acting as a system without an API key is a configuration error.
+    assert!(matches!(p28.as_system(), Err(Error::Config { .. })));
+}
+
+#[tokio::test]
+async fn secrets_in_urls_never_reach_error_text() {
+    // Nothing listens on this port: the connection is refused with the LSID and API key in the
+    // URL.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let p28 = Platform28::builder()
+        .base_url(format!("http://{dead}/api"))
+        .api_key(Secret::new(API_KEY))
+        .retry(RetryPolicy::never())
+        .build()
+        .unwrap();
+    let session = p28.resume(Secret::new(LSID), Some("S1".into()));
+    let err = session.info().await.unwrap_err();
+    assert!(matches!(err, Error::Transient { .. }), "{err:?}");
+    // Even the generated client's own error (which prints its URL) has the secrets scrubbed.
+    let raw = session
+        .client()
+        .get_session()
+        .session_id("S1")
+        .send()
+        .await
+        .unwrap_err();
+    let raw_system = p28
+        .as_system()
+        .unwrap()
+        .get_session()
+        .session_id("S1")
+        .send()
+        .await
+        .unwrap_err();
+    let texts = [
+        err.to_string(),
+        format!("{err:?}"),
+        raw.to_string(),
+        format!("{raw:?}"),
+        raw_system.to_string(),
+        format!("{raw_system:?}"),
+        format!("{session:?}"),
+        format!("{p28:?}"),
+    ];
+    for text in texts {
+        assert!(!text.contains(LSID) && !text.contains(API_KEY), "{text}");
+    }
+    assert!(raw.to_string().contains("lsid=REDACTED"), "{raw}");
+}
+
+#[tokio::test]
+async fn the_bridge_mirrors_the_ejento_token_into_the_proto_human() {
+    let ejento_server = FakeEjento::start().await;
+    let proto_server = FakeEjento::start().await;
+    let ejento = Ejento::builder()
+        .base_url(ejento_server.base_url())
+        .build()
+        .unwrap();
+    let p = proto(proto_server.base_url());
+    let path = "/gateway/c1/b1/crm/human/eu_1";
+    for _ in 0..3 {
+        proto_server.script("PUT", path, 200, JSON, r#"{"result":{"id":"eu_1"}}"#);
+    }
+    let bridge = p.bridge_access_token("eu_1", &ejento);
+    // Not logged in yet: the human is left alone.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(proto_server.count(path), 0);
+
+    ejento
+        .login_password(USER, &Secret::new(PASSWORD_OF_USER))
+        .await
+        .unwrap();
+    proto_server.wait_for(path, 1).await;
+    let first = ejento_server.last_issued();
+    ejento.refresh().await.unwrap();
+    proto_server.wait_for(path, 2).await;
+    let second = ejento_server.last_issued();
+    assert_ne!(first.ejento, second.ejento);
+    ejento.logout().await.unwrap();
+    proto_server.wait_for(path, 3).await;
+
+    let bodies: Vec<Value> = proto_server
+        .requests_to(path)
+        .iter()
+        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .collect();
+    assert_eq!(
+        bodies,
+        vec![
+            json!({"access_token": first.ejento}),
+            json!({"access_token": second.ejento}),
+            json!({"access_token": ""})
+        ]
+    );
+    drop(bridge);
+}
