@@ -212,12 +212,21 @@ impl Platform28 {
 
 /// A login session: acts for the logged-in user with its LSID. The session id may be the LSID
 /// itself, so both are kept as [`Secret`]s.
-#[derive(Debug)]
 pub struct Platform28Session {
     client: gen_p28::Client,
     platform: Platform28,
     lsid: Secret,
     session_id: Secret,
+}
+
+impl std::fmt::Debug for Platform28Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Platform28Session")
+            .field("base_url", &self.platform.inner.base)
+            .field("lsid", &self.lsid)
+            .field("session_id", &self.session_id)
+            .finish()
+    }
 }
 
 /// Maps errors of calls on this session: the server saying the session does not exist (404)
