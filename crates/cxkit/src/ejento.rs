@@ -227,26 +227,17 @@ impl EjentoBuilder {
             self.refresh.clone(),
         ));
 
-        let auth = {
-            let mut b = Auth::builder().retry(self.retry.clone()).credential(
-                "authAppToken",
-                Credential::from_source(Arc::new(CachedToken::new(cache.clone(), AUTH_APP_TOKEN))),
-            );
-            if let Some(key) = &self.subscription_key {
-                b = b.credential("subscriptionKey", Credential::fixed(key.clone()));
-            }
-            b.build()
-        };
-        let platform_auth = {
-            let mut b = Auth::builder().retry(self.retry.clone()).credential(
-                "ejentoToken",
-                Credential::from_source(Arc::new(CachedToken::new(cache.clone(), EJENTO_TOKEN))),
-            );
-            if let Some(key) = &self.subscription_key {
-                b = b.credential("subscriptionKey", Credential::fixed(key.clone()));
-            }
-            b.build()
-        };
+        let key = self.subscription_key.as_ref();
+        let session_token =
+            |name| Credential::from_source(Arc::new(CachedToken::new(cache.clone(), name)));
+        let auth = ejento_auth(
+            &self.retry,
+            "authAppToken",
+            session_token(AUTH_APP_TOKEN),
+            key,
+        );
+        let platform_auth =
+            ejento_auth(&self.retry, "ejentoToken", session_token(EJENTO_TOKEN), key);
         Ok(Ejento {
             inner: Arc::new(Inner {
                 auth: gen_auth::Client::new_with_client(&auth_base, http.clone(), auth),
@@ -739,6 +730,23 @@ fn token_set(
     )
 }
 
+/// An auth handle with `credential` for the bearer `scheme`, plus the subscription key (which
+/// the vendor's own clients send on every call) when one is configured.
+fn ejento_auth(
+    retry: &RetryPolicy,
+    scheme: &'static str,
+    credential: Credential,
+    subscription_key: Option<&Secret>,
+) -> Auth {
+    let mut auth = Auth::builder()
+        .retry(retry.clone())
+        .credential(scheme, credential);
+    if let Some(key) = subscription_key {
+        auth = auth.credential("subscriptionKey", Credential::fixed(key.clone()));
+    }
+    auth.build()
+}
+
 /// Refreshes an Ejento session with its Authentication App token. It calls the auth-service
 /// through a client authorized with the *current* token directly, not through the cache (which
 /// is mid-refresh and would wait on itself).
@@ -758,14 +766,14 @@ impl Refresher for EjentoRefresher {
             let token = current
                 .get(AUTH_APP_TOKEN)
                 .ok_or_else(|| Error::reauth("the session holds no Authentication App token"))?;
-            let mut auth = Auth::builder()
-                .retry(self.retry.clone())
-                .credential("authAppToken", Credential::fixed(token.clone()));
-            if let Some(key) = &self.subscription_key {
-                auth = auth.credential("subscriptionKey", Credential::fixed(key.clone()));
-            }
+            let auth = ejento_auth(
+                &self.retry,
+                "authAppToken",
+                Credential::fixed(token.clone()),
+                self.subscription_key.as_ref(),
+            );
             let client =
-                gen_auth::Client::new_with_client(&self.auth_base, self.http.clone(), auth.build());
+                gen_auth::Client::new_with_client(&self.auth_base, self.http.clone(), auth);
             let answer =
                 client
                     .refresh_access_token()
