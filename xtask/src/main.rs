@@ -6,6 +6,7 @@ use std::time::Instant;
 use clap::{Parser, Subcommand};
 use xtask::systems;
 
+mod bench;
 mod ci;
 
 #[derive(Parser)]
@@ -32,6 +33,9 @@ enum Command {
     },
     /// Install what the tests need (npm tools) and run every check CI runs.
     Test,
+    /// Time generation, run the facade benchmarks (`cargo bench -p cxkit-tests --bench facade`)
+    /// and print one table of the figures, each target marked met (✓) or missed (✗).
+    Bench,
 }
 
 fn main() -> ExitCode {
@@ -49,6 +53,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Test => {
             ci::run(&root)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench => {
+            bench::run(&root)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Lint { systems } => {

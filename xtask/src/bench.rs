@@ -1,0 +1,461 @@
+//! `cargo xtask bench`: times code generation in-process, runs the facade benchmarks
+//! (`cargo bench -p cxkit-tests --bench facade`, which writes `target/cxkit-bench/results.json`),
+//! and prints one markdown table of every figure, each target met marked ✓ and each missed one
+//! ✗, followed by the machine it ran on. Missed targets do not fail the command: the figures
+//! depend on the machine.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+/// How many times the specs are generated; the median is reported.
+const GENERATION_RUNS: usize = 5;
+
+/// Runs everything and prints the table.
+pub fn run(root: &Path) -> anyhow::Result<()> {
+    eprintln!("==> generating all specs in-process, {GENERATION_RUNS} runs");
+    let generation = generation(root);
+
+    let results_path = target_dir(root).join("cxkit-bench/results.json");
+    // A stale file from an earlier run must not pass for this run's figures.
+    let _ = std::fs::remove_file(&results_path);
+    eprintln!("==> cargo bench -p cxkit-tests --bench facade");
+    let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .args(["bench", "-p", "cxkit-tests", "--bench", "facade"])
+        .current_dir(root)
+        .env("CXKIT_BENCH_OUT", &results_path)
+        // Criterion's report goes to stderr, so that stdout holds the table alone.
+        .stdout(Stdio::from(std::io::stderr()))
+        .status()
+        .context("cannot run `cargo bench`")?;
+    if !status.success() {
+        bail!("`cargo bench -p cxkit-tests --bench facade` exited with {status}");
+    }
+    let text = std::fs::read_to_string(&results_path)
+        .with_context(|| format!("cannot read {}", results_path.display()))?;
+    let json: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not JSON", results_path.display()))?;
+    let figures: BTreeMap<String, f64> = json
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_f64()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+
+    println!();
+    print!("{}", table(&generation, &Figures(figures)));
+    println!();
+    print!("{}", machine(root));
+    Ok(())
+}
+
+// ---- generation -------------------------------------------------------------------------------
+
+/// The median generation time of all specs, with what was generated.
+#[derive(Debug)]
+struct Generation {
+    outcome: Result<(Duration, usize, usize), String>,
+}
+
+fn generation(root: &Path) -> Generation {
+    let mut times = Vec::new();
+    let mut generated = (0, 0);
+    for _ in 0..GENERATION_RUNS {
+        let started = Instant::now();
+        match xtask::build_all(root, xtask::systems::SYSTEMS) {
+            Ok(outputs) => {
+                times.push(started.elapsed());
+                generated = (
+                    outputs.len(),
+                    outputs.iter().map(|o| o.contents.lines().count()).sum(),
+                );
+            }
+            Err(problems) => {
+                return Generation {
+                    outcome: Err(format!("generation failed: {} problem(s)", problems.len())),
+                };
+            }
+        }
+    }
+    times.sort();
+    Generation {
+        outcome: Ok((times[times.len() / 2], generated.0, generated.1)),
+    }
+}
+
+// ---- the table --------------------------------------------------------------------------------
+
+/// The figures `results.json` holds, by name.
+struct Figures(BTreeMap<String, f64>);
+
+impl Figures {
+    fn get(&self, name: &str) -> Option<f64> {
+        self.0.get(name).copied()
+    }
+}
+
+/// `✓` or `✗`, or nothing when the figure is missing.
+fn mark(ok: Option<bool>) -> &'static str {
+    match ok {
+        Some(true) => "✓",
+        Some(false) => "✗",
+        None => "",
+    }
+}
+
+fn time_ns(ns: f64) -> String {
+    if ns >= 1e9 {
+        format!("{:.2} s", ns / 1e9)
+    } else if ns >= 1e6 {
+        format!("{:.1} ms", ns / 1e6)
+    } else if ns >= 1e3 {
+        format!("{:.1} µs", ns / 1e3)
+    } else {
+        format!("{ns:.0} ns")
+    }
+}
+
+fn mib(bytes: f64) -> String {
+    format!("{:.2} MiB", bytes / f64::from(1 << 20))
+}
+
+/// Thousands separators: 1234567 → 1,234,567.
+fn grouped(n: f64) -> String {
+    let digits = format!("{:.0}", n.abs());
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0.0 { format!("-{out}") } else { out }
+}
+
+fn table(generation: &Generation, f: &Figures) -> String {
+    let mut rows: Vec<[String; 4]> = Vec::new();
+    let mut row = |what: &str, figure: String, target: &str, ok: Option<bool>| {
+        rows.push([
+            what.to_owned(),
+            figure,
+            target.to_owned(),
+            mark(ok).to_owned(),
+        ]);
+    };
+    let na = || "n/a".to_owned();
+
+    // Generation.
+    match &generation.outcome {
+        Ok((median, files, lines)) => row(
+            &format!(
+                "Generation, all {files} specs (median of {GENERATION_RUNS}, in-process, {} profile)",
+                if cfg!(debug_assertions) {
+                    "dev"
+                } else {
+                    "release"
+                }
+            ),
+            format!(
+                "{:.2} s, {} lines generated",
+                median.as_secs_f64(),
+                grouped(*lines as f64)
+            ),
+            "",
+            None,
+        ),
+        Err(e) => row("Generation, all specs", e.clone(), "", None),
+    }
+
+    // (a) Per request.
+    let bare = f.get("per_request_bare_median_ns");
+    let facade = f.get("per_request_facade_median_ns");
+    row(
+        "Per request, bare reqwest (criterion median)",
+        bare.map(time_ns).unwrap_or_else(na),
+        "",
+        None,
+    );
+    row(
+        "Per request, facade `get_current_user` (criterion median)",
+        facade.map(time_ns).unwrap_or_else(na),
+        "",
+        None,
+    );
+    let overhead = f.get("per_request_overhead_pct");
+    row(
+        "Facade overhead at the median",
+        match (f.get("per_request_overhead_ns"), overhead) {
+            (Some(ns), Some(pct)) => format!("{:+.1} µs ({pct:+.1} %)", ns / 1e3),
+            _ => na(),
+        },
+        "≤ 5 %",
+        overhead.map(|p| p <= 5.0),
+    );
+    let paired = f.get("per_request_paired_overhead_pct");
+    row(
+        "Facade overhead, interleaved paired cross-check (median of per-round ratios)",
+        paired.map(|p| format!("{p:+.1} %")).unwrap_or_else(na),
+        "≤ 5 %",
+        paired.map(|p| p <= 5.0),
+    );
+    row(
+        "Client CPU per request, bare → facade",
+        match (
+            f.get("per_request_bare_client_cpu_ns"),
+            f.get("per_request_facade_client_cpu_ns"),
+        ) {
+            (Some(b), Some(a)) => format!(
+                "{} → {} ({:+.1} µs, {:+.1} %)",
+                time_ns(b),
+                time_ns(a),
+                (a - b) / 1e3,
+                (a - b) / b * 100.0
+            ),
+            _ => na(),
+        },
+        "",
+        None,
+    );
+
+    // (b) The herd.
+    for (prefix, label) in [
+        ("herd_loopback", "loopback"),
+        ("herd_latency", "simulated server latency"),
+    ] {
+        let get = |k: &str| f.get(&format!("{prefix}_{k}"));
+        let callers = get("callers").map(grouped).unwrap_or_else(na);
+        let latency = get("latency_ms").unwrap_or(0.0);
+        let label = if latency > 0.0 {
+            format!("{label} {latency:.0} ms on refresh and call")
+        } else {
+            label.to_owned()
+        };
+        let ratio = get("ratio_vs_single");
+        row(
+            &format!(
+                "Herd: {callers} callers across expiry vs one call with a fresh token ({label})"
+            ),
+            match (get("across_expiry_ns"), get("single_call_ns"), ratio) {
+                (Some(h), Some(s), Some(r)) => {
+                    let mut text = format!("{} vs {} = {r:.2}×", time_ns(h), time_ns(s));
+                    // With latency, the refresh and the herd's calls are two round trips that
+                    // cannot overlap: the floor is their sum.
+                    if let Some(floor) = get("floor_ratio_vs_single").filter(|_| latency > 0.0) {
+                        text.push_str(&format!(" (refresh + fresh-token herd alone: {floor:.2}×)"));
+                    }
+                    text
+                }
+                _ => na(),
+            },
+            "≤ 3×",
+            ratio.map(|r| r <= 3.0),
+        );
+        row(
+            &format!("Herd vs the same herd with fresh tokens ({label})"),
+            match (
+                get("across_expiry_ns"),
+                get("fresh_herd_ns"),
+                get("ratio_vs_fresh_herd"),
+                get("refresh_done_ns"),
+            ) {
+                (Some(h), Some(fr), Some(r), Some(done)) => format!(
+                    "{} vs {} = {r:.2}×; refresh done at {}",
+                    time_ns(h),
+                    time_ns(fr),
+                    time_ns(done)
+                ),
+                _ => na(),
+            },
+            "",
+            None,
+        );
+        let (min, max) = (get("refreshes_min"), get("refreshes_max"));
+        row(
+            &format!("Refreshes per herd ({label})"),
+            match (min, max) {
+                (Some(a), Some(b)) if a == b => format!("{a:.0} in every herd"),
+                (Some(a), Some(b)) => format!("{a:.0} to {b:.0}"),
+                _ => na(),
+            },
+            "exactly 1",
+            min.zip(max).map(|(a, b)| a == 1.0 && b == 1.0),
+        );
+    }
+
+    // (c) SSE.
+    row(
+        &format!(
+            "SSE through `stream_agent_response`: {} frames, {:.1} MB",
+            f.get("sse_frames").map(grouped).unwrap_or_else(na),
+            f.get("sse_body_bytes").unwrap_or(f64::NAN) / 1e6
+        ),
+        match (f.get("sse_events_per_s"), f.get("sse_mb_per_s")) {
+            (Some(e), Some(m)) => format!("{} events/s, {m:.1} MB/s", grouped(e)),
+            _ => na(),
+        },
+        "",
+        None,
+    );
+    let sse_peak = f.get("sse_peak_heap_bytes");
+    row(
+        "SSE peak heap during consumption",
+        sse_peak.map(mib).unwrap_or_else(na),
+        "< 16 MiB (constant)",
+        sse_peak.map(|p| p < f64::from(16 << 20)),
+    );
+
+    // (d) Upload.
+    let file = f.get("upload_file_bytes");
+    row(
+        &format!(
+            "Upload through `upload_document`: a {} file",
+            file.map(mib).unwrap_or_else(na)
+        ),
+        f.get("upload_mb_per_s")
+            .map(|m| format!("{m:.0} MB/s"))
+            .unwrap_or_else(na),
+        "",
+        None,
+    );
+    let upload_peak = f.get("upload_peak_heap_bytes");
+    row(
+        "Upload peak heap vs file size",
+        match (upload_peak, file) {
+            (Some(p), Some(size)) => {
+                format!("{} vs {} ({:.2} %)", mib(p), mib(size), p / size * 100.0)
+            }
+            _ => na(),
+        },
+        "< 16 MiB",
+        upload_peak.map(|p| p < f64::from(16 << 20)),
+    );
+
+    let mut out = String::from("| Measurement | Result | Target | |\n|---|---|---|---|\n");
+    for [what, figure, target, ok] in rows {
+        out.push_str(&format!("| {what} | {figure} | {target} | {ok} |\n"));
+    }
+    if let Some(s) = f.get("bench_wall_s") {
+        out.push_str(&format!(
+            "\nThe benchmark binary ran for {s:.0} s. MB = 10⁶ bytes; heap figures are peak bytes \
+             allocated above the phase's starting point, in-process servers included.\n"
+        ));
+    }
+    out
+}
+
+// ---- the machine ------------------------------------------------------------------------------
+
+fn machine(root: &Path) -> String {
+    let nproc = command_line(root, "nproc", &[]).unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|_| "?".into())
+    });
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            let kb: f64 = text
+                .lines()
+                .find(|l| l.starts_with("MemTotal:"))?
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            Some(format!("{:.1} GiB", kb / f64::from(1 << 20)))
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let rustc = command_line(root, "rustc", &["--version"]).unwrap_or_else(|| "unknown".into());
+    format!("Machine: {nproc} CPUs (nproc), {cpu}, {memory} memory, {rustc}\n",)
+}
+
+/// The first line a command prints, if it runs.
+fn command_line(root: &Path, program: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(root)
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .map(|l| l.trim().to_owned())
+}
+
+/// Cargo's target directory: `$CARGO_TARGET_DIR` (relative to the root if relative), else
+/// `<root>/target`.
+fn target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_grouped() {
+        assert_eq!(grouped(0.0), "0");
+        assert_eq!(grouped(999.0), "999");
+        assert_eq!(grouped(1000.0), "1,000");
+        assert_eq!(grouped(1_234_567.4), "1,234,567");
+        assert_eq!(grouped(-12_345.0), "-12,345");
+    }
+
+    #[test]
+    fn a_missing_results_file_leaves_every_figure_unmarked() {
+        let table = table(
+            &Generation {
+                outcome: Err("generation failed: 1 problem(s)".into()),
+            },
+            &Figures(BTreeMap::new()),
+        );
+        assert!(table.starts_with("| Measurement |"));
+        assert!(!table.contains('✓') && !table.contains('✗'), "{table}");
+        assert!(table.contains("n/a"));
+    }
+
+    #[test]
+    fn targets_are_marked() {
+        let figures = Figures(BTreeMap::from([
+            ("per_request_overhead_pct".to_owned(), 2.0),
+            ("per_request_overhead_ns".to_owned(), 2000.0),
+            ("upload_peak_heap_bytes".to_owned(), 64.0 * 1048576.0),
+            ("upload_file_bytes".to_owned(), 128.0 * 1048576.0),
+        ]));
+        let table = table(
+            &Generation {
+                outcome: Ok((Duration::from_millis(1500), 4, 100_000)),
+            },
+            &figures,
+        );
+        let line = |needle: &str| {
+            table
+                .lines()
+                .find(|l| l.contains(needle))
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert!(line("overhead at the median").ends_with("| ✓ |"), "{table}");
+        assert!(line("Upload peak heap").ends_with("| ✗ |"), "{table}");
+        assert!(line("Generation").contains("100,000 lines"), "{table}");
+    }
+}
