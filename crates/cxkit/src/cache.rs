@@ -46,6 +46,10 @@ pub struct TokenCache {
     config: RefreshConfig,
     state: Mutex<State>,
     flight: tokio::sync::Mutex<()>,
+    /// Bumped whenever a holder of `flight` lets go, so that callers who found a refresh
+    /// under way wait for its end together (a broadcast) instead of filing through the mutex
+    /// one by one.
+    landed: watch::Sender<u64>,
     updates: watch::Sender<Option<TokenSet>>,
     refreshes: AtomicU64,
 }
@@ -77,6 +81,7 @@ impl TokenCache {
             config,
             state: Mutex::new(State::default()),
             flight: tokio::sync::Mutex::new(()),
+            landed: watch::channel(0).0,
             updates: watch::channel(None).0,
             refreshes: AtomicU64::new(0),
         }
@@ -111,22 +116,49 @@ impl TokenCache {
         }
     }
 
+    /// Takes the single-flight lock; releasing it wakes every caller waiting in
+    /// [`TokenCache::current`].
+    async fn take_flight(&self) -> Flight<'_> {
+        Flight {
+            _guard: self.flight.lock().await,
+            landed: &self.landed,
+        }
+    }
+
     /// Valid tokens, refreshing first if they are due. The fast path takes one uncontended
-    /// mutex and clones the set.
+    /// mutex and clones the set. When a refresh is already under way, callers wait for it to
+    /// land and all wake at once; only if the tokens are still due then do they queue for the
+    /// lock (after a failed refresh, say).
     pub async fn current(&self) -> Result<TokenSet> {
         if let Some(tokens) = self.fresh() {
             return Ok(tokens);
         }
-        let _flight = self.flight.lock().await;
+        // Subscribe before trying the lock, so a refresh that lands in between is not missed.
+        let mut landed = self.landed.subscribe();
+        let flight = match self.flight.try_lock() {
+            Ok(guard) => Flight {
+                _guard: guard,
+                landed: &self.landed,
+            },
+            Err(_) => {
+                let _ = landed.changed().await;
+                if let Some(tokens) = self.fresh() {
+                    return Ok(tokens);
+                }
+                self.take_flight().await
+            }
+        };
         if let Some(tokens) = self.fresh() {
             return Ok(tokens);
         }
-        self.refresh_locked(None).await
+        let result = self.refresh_locked(None).await;
+        drop(flight);
+        result
     }
 
     /// Refreshes now, whatever the expiry (e.g. after the user's roles changed).
     pub async fn force_refresh(&self) -> Result<TokenSet> {
-        let _flight = self.flight.lock().await;
+        let _flight = self.take_flight().await;
         self.state().forced = true;
         self.refresh_locked(None).await
     }
@@ -134,7 +166,7 @@ impl TokenCache {
     /// The server rejected `token` (named `name` in the set). Returns whether different
     /// tokens are available now, so that one replay is worthwhile.
     pub async fn rejected(&self, name: &str, token: &Secret) -> bool {
-        let _flight = self.flight.lock().await;
+        let _flight = self.take_flight().await;
         let still_current = self
             .state()
             .tokens
@@ -153,7 +185,7 @@ impl TokenCache {
 
     /// Installs tokens from a login and persists them.
     pub async fn set(&self, tokens: TokenSet) -> Result<()> {
-        let _flight = self.flight.lock().await;
+        let _flight = self.take_flight().await;
         let _lock = self.store.lock(&self.key).await?;
         self.store.save(&self.key, &tokens).await?;
         self.adopt(tokens);
@@ -162,7 +194,7 @@ impl TokenCache {
 
     /// Forgets the session here and in the store.
     pub async fn clear(&self) -> Result<()> {
-        let _flight = self.flight.lock().await;
+        let _flight = self.take_flight().await;
         let _lock = self.store.lock(&self.key).await?;
         self.store.delete(&self.key).await?;
         *self.state() = State::default();
@@ -344,6 +376,18 @@ impl TokenCache {
                 }
             }
         }
+    }
+}
+
+/// The single-flight lock, held; dropping it announces that the flight has landed.
+struct Flight<'a> {
+    _guard: tokio::sync::MutexGuard<'a, ()>,
+    landed: &'a watch::Sender<u64>,
+}
+
+impl Drop for Flight<'_> {
+    fn drop(&mut self) {
+        self.landed.send_modify(|n| *n = n.wrapping_add(1));
     }
 }
 
