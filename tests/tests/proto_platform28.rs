@@ -385,3 +385,75 @@ async fn the_bridge_mirrors_the_ejento_token_into_the_proto_human() {
     );
     drop(bridge);
 }
+
+#[tokio::test]
+async fn short_secrets_a_server_echoes_are_scrubbed_from_errors() {
+    let server = FakeEjento::start().await;
+    // Ejento: a password too short for any pattern, echoed in the login failure.
+    let ejento = Ejento::builder()
+        .base_url(server.base_url())
+        .retry(RetryPolicy::never())
+        .build()
+        .unwrap();
+    let login = "/auth-service/api/v2/login/access-token";
+    server.script(
+        "POST",
+        login,
+        400,
+        JSON,
+        r#"{"detail":"wrong password hunter2 for user"}"#,
+    );
+    let err = ejento
+        .login_password(USER, &Secret::new("hunter2"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidCredentials { .. }), "{err:?}");
+    // An emailed code, echoed.
+    let exchange = "/auth-service/api/v2/login/passwordless/exchange-tokens";
+    server.script(
+        "POST",
+        exchange,
+        401,
+        JSON,
+        r#"{"detail":"code 4821 already used"}"#,
+    );
+    let err2 = ejento
+        .login_with_code(&Secret::new("4821"))
+        .await
+        .unwrap_err();
+
+    // Platform28: a short LSID and the password, echoed.
+    let p28 = platform28(server.base_url()).build().unwrap();
+    server.script(
+        "POST",
+        "/api/authenticate/alice",
+        404,
+        JSON,
+        r#"{"message":"no user alice with pw-42"}"#,
+    );
+    let err3 = p28.login("alice", &Secret::new("pw-42")).await.unwrap_err();
+    let session = p28.resume(Secret::new("abc123"), Some("S1".into()));
+    server.script(
+        "GET",
+        "/api/session/S1",
+        500,
+        JSON,
+        r#"{"message":"session abc123 broke"}"#,
+    );
+    let err4 = session.info().await.unwrap_err();
+
+    for (e, secret) in [
+        (&err, "hunter2"),
+        (&err2, "4821"),
+        (&err3, "pw-42"),
+        (&err4, "abc123"),
+    ] {
+        for text in [e.to_string(), format!("{e:?}"), format!("{e:#?}")] {
+            assert!(!text.contains(secret), "{text}");
+            assert!(
+                text.contains("REDACTED"),
+                "the message survives, minus the secret: {text}"
+            );
+        }
+    }
+}

@@ -11,6 +11,7 @@ use gen_auth::ClientInfo as _;
 use tokio::sync::watch;
 
 use crate::cache::{CachedToken, Refresher, TokenCache};
+use crate::error::checked;
 use crate::http::{HttpConfig, base_url};
 use crate::store::{MemoryTokenStore, TokenStore};
 use crate::token::{RefreshConfig, TokenSet, jwt_expiry};
@@ -338,18 +339,24 @@ impl Ejento {
             .body_map(|b| b.username(username).password(password.expose()))
             .send()
             .await;
-        self.install(credentials_answer(answer)?).await
+        self.install(
+            credentials_answer(answer)
+                .await
+                .map_err(|e| e.without(&[password]))?,
+        )
+        .await
     }
 
     /// Emails the user a single-use login code (valid 10 minutes).
     pub async fn request_login_code(&self, email: &str) -> Result<()> {
-        self.inner
+        let answer = self
+            .inner
             .auth
             .request_passwordless_token()
             .body_map(|b| b.email(email))
             .send()
-            .await
-            .map_err(credentials_error)?;
+            .await;
+        checked(answer).await.map_err(credentials_error)?;
         Ok(())
     }
 
@@ -362,7 +369,12 @@ impl Ejento {
             .body_map(|b| b.code(code.expose()))
             .send()
             .await;
-        self.install(credentials_answer(answer)?).await
+        self.install(
+            credentials_answer(answer)
+                .await
+                .map_err(|e| e.without(&[code]))?,
+        )
+        .await
     }
 
     /// Emails a magic link and a one-time code; returns the OTP session id to pass to
@@ -374,9 +386,8 @@ impl Ejento {
             .passwordless_auth()
             .body_map(|b| b.email(email).next(next.map(str::to_owned)))
             .send()
-            .await
-            .map_err(credentials_error)?
-            .into_inner();
+            .await;
+        let answer = checked(answer).await.map_err(credentials_error)?;
         answer
             .data
             .and_then(|d| d.otp_session_id)
@@ -398,7 +409,12 @@ impl Ejento {
             .body_map(|b| b.otp_session_id(otp_session_id).code(code.expose()))
             .send()
             .await;
-        self.install(credentials_answer(answer)?).await
+        self.install(
+            credentials_answer(answer)
+                .await
+                .map_err(|e| e.without(&[code]))?,
+        )
+        .await
     }
 
     /// Creates an account ("Register User"). Log in afterwards to get tokens.
@@ -412,7 +428,7 @@ impl Ejento {
             .map(str::parse::<gen_auth::types::UserRegisterFullName>)
             .transpose()
             .map_err(|e| Error::config(format!("invalid full name: {e}")))?;
-        let user = self
+        let answer = self
             .inner
             .auth
             .register_user()
@@ -422,13 +438,14 @@ impl Ejento {
                     .full_name(full_name)
             })
             .send()
-            .await?;
-        Ok(user.into_inner())
+            .await;
+        checked(answer).await.map_err(|e| e.without(&[password]))
     }
 
     /// Changes the signed-in user's password ("Update Own Password").
     pub async fn change_password(&self, current: &Secret, new: &Secret) -> Result<()> {
-        self.inner
+        let answer = self
+            .inner
             .auth
             .update_own_password()
             .body_map(|b| {
@@ -436,8 +453,10 @@ impl Ejento {
                     .new_password(new.expose())
             })
             .send()
+            .await;
+        checked(answer)
             .await
-            .map_err(credentials_error)?;
+            .map_err(|e| credentials_error(e).without(&[current, new]))?;
         Ok(())
     }
 
@@ -466,7 +485,7 @@ impl Ejento {
         .map_err(|e| Error::transport(&e))?;
         let status = response.status();
         if !status.is_redirection() {
-            let body = response.bytes().await.unwrap_or_default();
+            let body = crate::error::read_capped(response).await;
             return Err(Error::api(status.as_u16(), &body));
         }
         let location = response
@@ -573,7 +592,7 @@ impl Ejento {
             return Ok(response);
         }
         let status = response.status().as_u16();
-        let body = read_capped(response, 64 * 1024).await;
+        let body = crate::error::read_capped(response).await;
         Err(Error::api(status, &body))
     }
 
@@ -635,8 +654,8 @@ impl Ejento {
 
 /// Maps a credential call's error: the server refusing the credentials is
 /// [`Error::InvalidCredentials`], not a generic API error.
-fn credentials_error<E: serde::Serialize>(e: gen_auth::Error<E>) -> Error {
-    match Error::from(e) {
+fn credentials_error(e: Error) -> Error {
+    match e {
         Error::Api {
             status: 400 | 401 | 403,
             message,
@@ -650,32 +669,18 @@ fn credentials_error<E: serde::Serialize>(e: gen_auth::Error<E>) -> Error {
     }
 }
 
-/// Reads at most `cap` bytes of an error body (enough for any error message; an error answer
-/// must not be able to make the client buffer gigabytes).
-async fn read_capped(mut response: reqwest::Response, cap: usize) -> Vec<u8> {
-    let mut body = Vec::new();
-    while let Ok(Some(chunk)) = response.chunk().await {
-        body.extend_from_slice(&chunk[..chunk.len().min(cap - body.len())]);
-        if body.len() >= cap {
-            break;
-        }
-    }
-    body
-}
-
 fn message_text(m: impl Into<Option<String>>) -> String {
     m.into().unwrap_or_else(|| "no reason given".to_owned())
 }
 
-fn credentials_answer(
+/// A token-returning credential call's answer, or its error mapped by [`credentials_error`].
+async fn credentials_answer(
     answer: std::result::Result<
         gen_auth::ResponseValue<gen_auth::types::TokenEnvelope>,
         gen_auth::Error<gen_auth::types::AuthServiceError>,
     >,
 ) -> Result<gen_auth::types::TokenEnvelope> {
-    answer
-        .map(gen_auth::ResponseValue::into_inner)
-        .map_err(credentials_error)
+    checked(answer).await.map_err(credentials_error)
 }
 
 /// Builds a token set from an answer, flat or enveloped.

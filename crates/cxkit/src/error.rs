@@ -2,7 +2,7 @@
 //! and none of its text can contain a secret: generated errors (which print URLs and whole
 //! bodies) are mapped here before anyone sees them.
 
-use cxkit_auth::{AuthError, AuthErrorKind};
+use cxkit_auth::{AuthError, AuthErrorKind, Secret};
 use serde_json::Value;
 
 /// A cxkit failure.
@@ -85,6 +85,48 @@ impl Error {
             Error::Api { status, .. } => Some(*status),
             Error::Transient { status, .. } => *status,
             _ => None,
+        }
+    }
+
+    /// Removes the exact values of `secrets` from every text this error carries. The facade
+    /// calls it with the secrets it just sent (a password, an emailed code, a PAT, an API key,
+    /// an LSID), since a server may echo a short one that no pattern recognises.
+    pub(crate) fn without(self, secrets: &[&Secret]) -> Self {
+        let scrub = |mut text: String| {
+            for secret in secrets {
+                let value = secret.expose();
+                if !value.is_empty() {
+                    text = text.replace(value, cxkit_auth::redact::REDACTED);
+                }
+            }
+            text
+        };
+        match self {
+            Error::ReauthRequired { reason } => Error::ReauthRequired {
+                reason: scrub(reason),
+            },
+            Error::InvalidCredentials { message } => Error::InvalidCredentials {
+                message: scrub(message),
+            },
+            Error::Transient { message, status } => Error::Transient {
+                message: scrub(message),
+                status,
+            },
+            Error::Config { message } => Error::Config {
+                message: scrub(message),
+            },
+            Error::Api {
+                status,
+                message,
+                body,
+            } => Error::Api {
+                status,
+                message: message.map(scrub),
+                body: scrub(body),
+            },
+            Error::Decode { message } => Error::Decode {
+                message: scrub(message),
+            },
         }
     }
 
@@ -201,6 +243,44 @@ impl<E: serde::Serialize> From<progenitor_client::Error<E>> for Error {
     }
 }
 
+impl Error {
+    /// Like `From`, but reads the body of an answer whose status the spec does not list
+    /// (progenitor leaves it unread), so the vendor's message is kept; at most 64 KiB is read.
+    pub async fn from_generated<E: serde::Serialize>(error: progenitor_client::Error<E>) -> Error {
+        match error {
+            progenitor_client::Error::UnexpectedResponse(response) => {
+                let status = response.status().as_u16();
+                Error::api(status, &read_capped(response).await)
+            }
+            other => other.into(),
+        }
+    }
+}
+
+/// A generated call's value, or its error mapped by [`Error::from_generated`].
+pub(crate) async fn checked<T, E: serde::Serialize>(
+    answer: std::result::Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>>,
+) -> Result<T> {
+    match answer {
+        Ok(value) => Ok(value.into_inner()),
+        Err(e) => Err(Error::from_generated(e).await),
+    }
+}
+
+/// Reads at most 64 KiB of an error body: enough for any error message, and an error answer
+/// cannot make the client buffer gigabytes.
+pub(crate) async fn read_capped(mut response: reqwest::Response) -> Vec<u8> {
+    const CAP: usize = 64 * 1024;
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        body.extend_from_slice(&chunk[..chunk.len().min(CAP - body.len())]);
+        if body.len() >= CAP {
+            break;
+        }
+    }
+    body
+}
+
 /// Describes a JSON error by kind and position only: serde_json's own text quotes the
 /// offending value, which may be a token.
 fn describe_json_error(e: &serde_json::Error) -> String {
@@ -307,6 +387,24 @@ mod tests {
         assert!(!text.contains("canary-1"), "{text}");
         assert!(text.contains("nope"));
         assert!(matches!(e, Error::Api { status: 400, .. }));
+    }
+
+    #[test]
+    fn without_scrubs_short_echoed_secrets_everywhere() {
+        let pw = Secret::new("hunter2");
+        let e = Error::api(
+            400,
+            br#"{"detail":"wrong password hunter2","input":"x","note":"hunter2"}"#,
+        )
+        .without(&[&pw]);
+        let text = format!("{e} {e:?}");
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("wrong password REDACTED"), "{text}");
+        let e = Error::InvalidCredentials {
+            message: "bad hunter2".into(),
+        }
+        .without(&[&pw, &Secret::new("")]);
+        assert_eq!(e.to_string(), "the credentials were rejected: bad REDACTED");
     }
 
     #[test]

@@ -166,8 +166,10 @@ impl Platform28 {
             .username(username)
             .body_map(|b| b.password(password.expose()))
             .send()
+            .await;
+        let answer = crate::error::checked(answer)
             .await
-            .map_err(|e| match Error::from(e) {
+            .map_err(|e| match e {
                 Error::Api {
                     status: 400 | 401 | 403 | 404,
                     message,
@@ -177,8 +179,18 @@ impl Platform28 {
                 },
                 Error::ReauthRequired { reason } => Error::InvalidCredentials { message: reason },
                 other => other,
-            })?;
-        self.session_from(answer.into_inner())
+            })
+            .map_err(|e| e.without(&[password]))
+            .map_err(|e| self.scrubbed(e))?;
+        self.session_from(answer)
+    }
+
+    /// Removes the API key from an error's text, should the server echo it.
+    fn scrubbed(&self, e: Error) -> Error {
+        match &self.inner.api_key {
+            Some(key) => e.without(&[key]),
+            None => e,
+        }
     }
 
     /// Resumes a login session whose id the application kept (e.g. across restarts).
@@ -231,14 +243,29 @@ impl std::fmt::Debug for Platform28Session {
 
 /// Maps errors of calls on this session: the server saying the session does not exist (404)
 /// or is invalid (401) means "log in again".
-fn session_error<E: serde::Serialize>(e: gen_p28::Error<E>) -> Error {
-    match Error::from(e) {
+fn session_error(e: Error) -> Error {
+    match e {
         Error::Api { status: 404, .. } => Error::reauth("the login session no longer exists (404)"),
         other => other,
     }
 }
 
 impl Platform28Session {
+    /// A generated call's value, or its error (undocumented bodies read; for calls on this
+    /// session, a vanished session mapped by [`session_error`]) with the LSID, the session id
+    /// and the API key scrubbed from its text.
+    async fn checked<T, E: serde::Serialize>(
+        &self,
+        answer: std::result::Result<gen_p28::ResponseValue<T>, gen_p28::Error<E>>,
+        on_this_session: bool,
+    ) -> Result<T> {
+        crate::error::checked(answer).await.map_err(|e| {
+            let e = if on_this_session { session_error(e) } else { e };
+            self.platform
+                .scrubbed(e.without(&[&self.lsid, &self.session_id]))
+        })
+    }
+
     /// The generated client, authorized with this session's LSID, for calls not wrapped here.
     pub fn client(&self) -> &gen_p28::Client {
         &self.client
@@ -251,50 +278,52 @@ impl Platform28Session {
 
     /// The session's details. The LSID is removed from the answer, so it can be logged.
     pub async fn info(&self) -> Result<LoginSession> {
-        let mut info = self
+        let answer = self
             .client
             .get_session()
             .session_id(self.session_id.expose())
             .send()
-            .await
-            .map_err(session_error)?
-            .into_inner();
+            .await;
+        let mut info = self.checked(answer, true).await?;
         info.lsid = None;
         Ok(info)
     }
 
     /// Acts as another user from now on ("set the effective user").
     pub async fn set_effective_user(&self, user_id: &str) -> Result<()> {
-        self.client
+        let answer = self
+            .client
             .set_effective_user()
             .session_id(self.session_id.expose())
             .body(user_id.to_owned())
             .send()
-            .await
-            .map_err(session_error)?;
+            .await;
+        self.checked(answer, true).await?;
         Ok(())
     }
 
     /// Acts within another organization from now on ("set the effective organization").
     pub async fn set_effective_org(&self, org_id: &str) -> Result<()> {
-        self.client
+        let answer = self
+            .client
             .set_effective_org()
             .session_id(self.session_id.expose())
             .body(org_id.to_owned())
             .send()
-            .await
-            .map_err(session_error)?;
+            .await;
+        self.checked(answer, true).await?;
         Ok(())
     }
 
     /// Returns to the logged-in user's own identity.
     pub async fn reset_assumed_identity(&self) -> Result<()> {
-        self.client
+        let answer = self
+            .client
             .reset_assumed_identity()
             .session_id(self.session_id.expose())
             .send()
-            .await
-            .map_err(session_error)?;
+            .await;
+        self.checked(answer, true).await?;
         Ok(())
     }
 
@@ -305,31 +334,35 @@ impl Platform28Session {
             .clone_session()
             .session_id(self.session_id.expose())
             .send()
-            .await
-            .map_err(session_error)?;
-        self.platform.session_from(answer.into_inner())
+            .await;
+        let answer = self.checked(answer, true).await?;
+        self.platform.session_from(answer)
     }
 
     /// Terminates every session of `user_id` (needs the right to log other users out).
     pub async fn terminate_user_sessions(&self, user_id: &str) -> Result<()> {
-        self.client
+        let answer = self
+            .client
             .terminate_user_sessions()
             .user_id(user_id)
             .send()
-            .await?;
+            .await;
+        // Another user's sessions: a 404 here is about them, not this session.
+        self.checked(answer, false).await?;
         Ok(())
     }
 
     /// Logs out: terminates this session, and every other session of the user when
     /// `all_sessions` is true.
     pub async fn terminate(self, all_sessions: bool) -> Result<()> {
-        self.client
+        let answer = self
+            .client
             .terminate_session()
             .session_id(self.session_id.expose())
             .body(all_sessions)
             .send()
-            .await
-            .map_err(session_error)?;
+            .await;
+        self.checked(answer, true).await?;
         Ok(())
     }
 }

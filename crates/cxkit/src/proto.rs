@@ -82,13 +82,14 @@ impl ProtoBuilder {
             .ok_or_else(|| Error::config("no Proto personal access token"))?;
         let auth = Auth::builder()
             .retry(self.retry)
-            .credential("siniticToken", Credential::fixed(token))
+            .credential("siniticToken", Credential::fixed(token.clone()))
             .build();
         Ok(Proto {
             inner: Arc::new(ProtoInner {
                 client: gen_proto::Client::new_with_client(&base, self.http.client()?, auth),
                 company_id,
                 bot_id,
+                token,
             }),
         })
     }
@@ -106,6 +107,8 @@ struct ProtoInner {
     client: gen_proto::Client,
     company_id: String,
     bot_id: String,
+    /// Kept to scrub it from error text, should the gateway echo it.
+    token: Secret,
 }
 
 impl Proto {
@@ -119,6 +122,17 @@ impl Proto {
         &self.inner.client
     }
 
+    /// A generated call's value, or its error (undocumented bodies read) with the personal
+    /// access token scrubbed from its text, should the gateway echo it.
+    async fn checked<T, E: serde::Serialize>(
+        &self,
+        answer: std::result::Result<gen_proto::ResponseValue<T>, gen_proto::Error<E>>,
+    ) -> Result<T> {
+        crate::error::checked(answer)
+            .await
+            .map_err(|e| e.without(&[&self.inner.token]))
+    }
+
     /// Creates a human ("Create Human API") and returns its id (e.g. `eu_KM8dKoKB5HJN`).
     pub async fn create_human(&self, human: HumanCreate) -> Result<String> {
         let answer = self
@@ -129,8 +143,8 @@ impl Proto {
             .bot_id(&self.inner.bot_id)
             .body(human)
             .send()
-            .await?;
-        Ok(answer.into_inner().result.id)
+            .await;
+        Ok(self.checked(answer).await?.result.id)
     }
 
     /// Reads a human's profile ("Get Human API").
@@ -143,8 +157,8 @@ impl Proto {
             .bot_id(&self.inner.bot_id)
             .human_id(human_id)
             .send()
-            .await?;
-        Ok(answer.into_inner().result)
+            .await;
+        Ok(self.checked(answer).await?.result)
     }
 
     /// Updates a human ("Update Human API"); fields left `None` are unchanged. Returns the id.
@@ -158,8 +172,8 @@ impl Proto {
             .human_id(human_id)
             .body(update)
             .send()
-            .await?;
-        Ok(answer.into_inner().result.id)
+            .await;
+        Ok(self.checked(answer).await?.result.id)
     }
 
     /// Keeps a human's `access_token` in step with an Ejento session: it is set now (when the
