@@ -179,6 +179,28 @@ fn check_operations(spec: &Spec, schemes: &BTreeSet<String>, problems: &mut Vec<
         check_body(spec, op, handwritten, &mut bad);
         check_responses(spec, op, handwritten, &mut bad);
     }
+    // Distinct ids can still collide in generated code: progenitor names each operation's
+    // builder struct in PascalCase (`get_v2` and `get_v_2` are both `GetV2`), and a few method
+    // names are taken by the client itself.
+    let mut builders: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for id in ids.keys() {
+        builders.entry(pascal_case(id)).or_default().push(id);
+        if RESERVED_METHODS.contains(&id.as_str()) {
+            problems.push(spec.problem(
+                Some(id),
+                format!("`operationId` `{id}` clashes with the generated client's own `{id}` method; rename the operation"),
+            ));
+        }
+    }
+    for (name, same) in builders.iter().filter(|(_, same)| same.len() > 1) {
+        problems.push(spec.problem(
+            Some(same[0]),
+            format!(
+                "`operationId`s {} all become the builder type `{name}` in generated code; rename all but one",
+                same.iter().map(|id| format!("`{id}`")).collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
     for (id, count) in ids {
         if count > 1 {
             problems.push(spec.problem(
@@ -478,6 +500,29 @@ fn escape_pointer(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 
+/// Methods every generated `Client` has, which an operation must not shadow.
+const RESERVED_METHODS: [&str; 6] = [
+    "new",
+    "new_with_client",
+    "baseurl",
+    "client",
+    "inner",
+    "api_version",
+];
+
+/// progenitor's builder type name for an operation id: each `_`-separated word capitalized.
+fn pascal_case(id: &str) -> String {
+    id.split('_')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
 fn is_snake_case(id: &str) -> bool {
     let mut chars = id.chars();
     chars.next().is_some_and(|c| c.is_ascii_lowercase())
@@ -500,4 +545,45 @@ pub fn seed_titles(tsv: &str, spec_name: &str) -> Vec<String> {
             (spec == spec_name).then(|| title.to_owned())
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec_with(ids: &[&str]) -> Spec {
+        let mut paths = String::new();
+        for (i, id) in ids.iter().enumerate() {
+            paths.push_str(&format!(
+                "  /p{i}:\n    get:\n      operationId: {id}\n      summary: s{i}\n      tags: [t]\n      security: []\n      responses:\n        '204':\n          description: done\n"
+            ));
+        }
+        let text = format!("openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\npaths:\n{paths}");
+        Spec::parse("specs/x.yaml", text.into_bytes()).unwrap()
+    }
+
+    #[test]
+    fn ids_that_collide_in_generated_code_are_rejected() {
+        let problems: Vec<String> =
+            lint(&spec_with(&["get_v2", "get_v_2", "new", "list_items"]), &[])
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+        assert_eq!(
+            problems,
+            [
+                "specs/x.yaml: operation get_v2: `operationId`s `get_v2`, `get_v_2` all become the builder type `GetV2` in generated code; rename all but one",
+                "specs/x.yaml: operation new: `operationId` `new` clashes with the generated client's own `new` method; rename the operation",
+            ]
+        );
+    }
+
+    #[test]
+    fn pascal_case_matches_progenitors_builder_names() {
+        assert_eq!(
+            pascal_case("create_agent_chat_thread"),
+            "CreateAgentChatThread"
+        );
+        assert_eq!(pascal_case("get_v_2"), "GetV2");
+    }
 }
