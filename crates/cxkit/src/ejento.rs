@@ -655,18 +655,7 @@ impl Ejento {
 /// Maps a credential call's error: the server refusing the credentials is
 /// [`Error::InvalidCredentials`], not a generic API error.
 fn credentials_error(e: Error) -> Error {
-    match e {
-        Error::Api {
-            status: 400 | 401 | 403,
-            message,
-            ..
-        } => Error::InvalidCredentials {
-            message: message_text(message),
-        },
-        // A 401 here is the server refusing what was just sent, not an expired session.
-        Error::ReauthRequired { reason } => Error::InvalidCredentials { message: reason },
-        other => other,
-    }
+    e.into_refused_credentials(&[400, 401, 403], "no reason given")
 }
 
 fn message_text(m: impl Into<Option<String>>) -> String {

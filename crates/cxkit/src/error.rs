@@ -130,6 +130,26 @@ impl Error {
         }
     }
 
+    /// For a call that sent credentials (login, code exchange, password change): the server
+    /// answering one of `refusal_statuses`, or 401, refused what was just sent, so the error is
+    /// [`Error::InvalidCredentials`] (with `default_message` when the server gave none), not an
+    /// API error or an expired session.
+    pub(crate) fn into_refused_credentials(
+        self,
+        refusal_statuses: &[u16],
+        default_message: &str,
+    ) -> Self {
+        match self {
+            Error::Api {
+                status, message, ..
+            } if refusal_statuses.contains(&status) => Error::InvalidCredentials {
+                message: message.unwrap_or_else(|| default_message.to_owned()),
+            },
+            Error::ReauthRequired { reason } => Error::InvalidCredentials { message: reason },
+            other => other,
+        }
+    }
+
     pub(crate) fn config(message: impl Into<String>) -> Self {
         Error::Config {
             message: message.into(),

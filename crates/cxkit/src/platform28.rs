@@ -169,17 +169,7 @@ impl Platform28 {
             .await;
         let answer = crate::error::checked(answer)
             .await
-            .map_err(|e| match e {
-                Error::Api {
-                    status: 400 | 401 | 403 | 404,
-                    message,
-                    ..
-                } => Error::InvalidCredentials {
-                    message: message.unwrap_or_else(|| "the login was refused".to_owned()),
-                },
-                Error::ReauthRequired { reason } => Error::InvalidCredentials { message: reason },
-                other => other,
-            })
+            .map_err(|e| e.into_refused_credentials(&[400, 401, 403, 404], "the login was refused"))
             .map_err(|e| e.without(&[password]))
             .map_err(|e| self.scrubbed(e))?;
         self.session_from(answer)
