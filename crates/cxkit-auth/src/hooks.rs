@@ -8,7 +8,7 @@ use reqwest::{Request, Response, StatusCode};
 use tracing::Instrument;
 
 use crate::placement;
-use crate::redact::scrub_url;
+use crate::redact::{may_carry_secrets, scrub_url};
 use crate::retry::{is_retryable_error, is_retryable_status, retry_after};
 use crate::{ApiSecurity, Auth, AuthError, OperationDef};
 
@@ -188,6 +188,9 @@ async fn replay_after_rejection(chosen: &[crate::auth::Chosen<'_>], request: &mu
 /// Rebuilds a response whose URL carries a secret so that its URL is scrubbed; progenitor prints
 /// a response's URL in `Error::UnexpectedResponse`.
 fn scrubbed_response(response: Response, secret_names: &[&str]) -> Response {
+    if !may_carry_secrets(response.url()) {
+        return response;
+    }
     let clean = scrub_url(response.url(), secret_names);
     if &clean == response.url() {
         return response;

@@ -26,6 +26,15 @@ pub fn is_sensitive_name(name: &str) -> bool {
     MARKERS.iter().any(|m| lower.contains(m))
 }
 
+/// Whether `url` has anywhere a secret could be (user info, a query, a matrix parameter), so
+/// that clean URLs, the common case, skip [`scrub_url`]'s copy.
+pub fn may_carry_secrets(url: &Url) -> bool {
+    !url.username().is_empty()
+        || url.password().is_some()
+        || url.query().is_some()
+        || url.path().contains(';')
+}
+
 /// Returns `url` with every secret removed: user info, the values of sensitive query pairs, and
 /// the values of every matrix parameter (`;name=value`) in the path. `extra` names more
 /// parameters to treat as sensitive.
@@ -100,6 +109,12 @@ mod tests {
     fn leaves_clean_urls_alone() {
         let url = Url::parse("https://h/api/v2/agents/5?skip=0&limit=10").unwrap();
         assert_eq!(scrub_url(&url, &[]), url);
+        assert!(!may_carry_secrets(
+            &Url::parse("https://h/api/v2/agents/5").unwrap()
+        ));
+        for risky in ["https://h/p?k=v", "https://u@h/p", "https://h/s/1;lsid=x"] {
+            assert!(may_carry_secrets(&Url::parse(risky).unwrap()), "{risky}");
+        }
     }
 
     #[test]
