@@ -37,6 +37,27 @@ fn question(thread: Option<i64>) -> AgentResponseRequest {
         .unwrap()
 }
 
+/// Asks agent 7 and asserts the stream yields exactly `delta`, then a Transient error (the
+/// stream ended, cleanly or not, before its `end` event).
+async fn assert_one_delta_then_cut(ejento: &Ejento, delta: &str) {
+    let events: Vec<_> = ejento
+        .stream_agent_response(7, &question(None))
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(
+        events[0].as_ref().unwrap(),
+        &StreamEvent::AnswerDelta(delta.into())
+    );
+    assert!(
+        matches!(events[1], Err(Error::Transient { .. })),
+        "{:?}",
+        events[1]
+    );
+}
+
 #[tokio::test]
 async fn the_older_guides_two_step_flow_passes_the_thread_id_on() {
     let server = FakeEjento::start().await;
@@ -149,22 +170,7 @@ async fn a_stream_cut_mid_event_is_an_error_not_a_silent_end() {
         SSE,
         "data: {\"step\":\"assistant_stream\",\"delta\":\"20 \"}\n\ndata: {\"step\":\"assis",
     );
-    let events: Vec<_> = ejento
-        .stream_agent_response(7, &question(None))
-        .await
-        .unwrap()
-        .collect()
-        .await;
-    assert_eq!(events.len(), 2, "{events:?}");
-    assert_eq!(
-        events[0].as_ref().unwrap(),
-        &StreamEvent::AnswerDelta("20 ".into())
-    );
-    assert!(
-        matches!(events[1], Err(Error::Transient { .. })),
-        "{:?}",
-        events[1]
-    );
+    assert_one_delta_then_cut(&ejento, "20 ").await;
 
     // The same through `into_answer`.
     server.script(
@@ -257,22 +263,7 @@ async fn a_connection_aborted_mid_stream_is_transient() {
         .login_password(USER, &Secret::new(PASSWORD_OF_USER))
         .await
         .unwrap();
-    let events: Vec<_> = ejento
-        .stream_agent_response(7, &question(None))
-        .await
-        .unwrap()
-        .collect()
-        .await;
-    assert_eq!(events.len(), 2, "{events:?}");
-    assert_eq!(
-        events[0].as_ref().unwrap(),
-        &StreamEvent::AnswerDelta("hi".into())
-    );
-    assert!(
-        matches!(events[1], Err(Error::Transient { .. })),
-        "{:?}",
-        events[1]
-    );
+    assert_one_delta_then_cut(&ejento, "hi").await;
 }
 
 #[tokio::test]
