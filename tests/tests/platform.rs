@@ -276,7 +276,8 @@ async fn a_document_uploads_as_a_streamed_multipart_form_with_progress() {
         path,
         200,
         JSON,
-        r#"{"success":true,"message":"uploaded","data":{"id":77,"name":"policy.txt"}}"#,
+        // The answer as the vendor's "Indexing API Migration" guide shows it.
+        r#"{"success":true,"message":"Document has been queued for indexing","data":{"id":77,"source":"policy.txt","access_url":"https://storage.example.com/policy.txt","step":"pending"}}"#,
     );
 
     let dir = tempfile::tempdir().unwrap();
@@ -289,13 +290,17 @@ async fn a_document_uploads_as_a_streamed_multipart_form_with_progress() {
         .await
         .unwrap()
         .user_id("42")
+        .tags("finance,report")
         .attachment(true)
         .on_progress(move |sent, total| {
             assert_eq!(total, Some(64_000));
             seen.store(sent, Ordering::SeqCst);
         });
     let answer = ejento.upload_document(5, upload).await.unwrap();
-    assert_eq!(answer.data.and_then(|d| d.id), Some(77));
+    let document = answer.data.unwrap();
+    assert_eq!(document.id, Some(77));
+    assert_eq!(document.step.as_deref(), Some("pending"));
+    assert_eq!(document.source.as_deref(), Some("policy.txt"));
     assert_eq!(
         reported.load(Ordering::SeqCst),
         content.len() as u64,
@@ -314,6 +319,7 @@ async fn a_document_uploads_as_a_streamed_multipart_form_with_progress() {
         "name=\"upload_from\"\r\n\r\nweb",
         "name=\"attachment\"\r\n\r\ntrue",
         "name=\"user_id\"\r\n\r\n42",
+        "name=\"tags\"\r\n\r\nfinance,report",
     ] {
         assert!(sent.body.contains(field), "missing {field:?}");
     }

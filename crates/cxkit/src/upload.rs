@@ -25,6 +25,7 @@ pub struct DocumentUpload {
     pub(crate) length: Option<u64>,
     pub(crate) reader: Pin<Box<dyn AsyncRead + Send + Sync>>,
     pub(crate) user_id: Option<String>,
+    pub(crate) tags: Option<String>,
     pub(crate) attachment: bool,
     pub(crate) progress: Option<Progress>,
 }
@@ -35,6 +36,7 @@ impl fmt::Debug for DocumentUpload {
             .field("file_name", &self.file_name)
             .field("mime", &self.mime)
             .field("length", &self.length)
+            .field("tags", &self.tags)
             .field("attachment", &self.attachment)
             .finish_non_exhaustive()
     }
@@ -70,6 +72,7 @@ impl DocumentUpload {
             length,
             reader: Box::pin(reader),
             user_id: None,
+            tags: None,
             attachment: false,
             progress: None,
         }
@@ -78,6 +81,13 @@ impl DocumentUpload {
     /// The uploader's Ejento user id (the vendor's own client sends it).
     pub fn user_id(mut self, id: impl Into<String>) -> Self {
         self.user_id = Some(id.into());
+        self
+    }
+
+    /// Comma-separated tags for the document, e.g. `finance,report` (the vendor's "Indexing
+    /// API Migration" guide lists this optional form field for the indexing service).
+    pub fn tags(mut self, tags: impl Into<String>) -> Self {
+        self.tags = Some(tags.into());
         self
     }
 
@@ -125,6 +135,9 @@ impl DocumentUpload {
             .text("attachment", if self.attachment { "true" } else { "false" });
         if let Some(user) = self.user_id {
             form = form.text("user_id", user);
+        }
+        if let Some(tags) = self.tags {
+            form = form.text("tags", tags);
         }
         Ok(form.part("source", part))
     }
