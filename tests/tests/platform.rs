@@ -131,7 +131,10 @@ async fn the_older_guides_two_step_flow_passes_the_thread_id_on() {
         json!(55),
         "the thread's `id` is the response's `chat_thread_id`"
     );
-    assert_eq!(body["history"], json!([{"user": "How many days of leave?"}]));
+    assert_eq!(
+        body["history"],
+        json!([{"user": "How many days of leave?"}])
+    );
 }
 
 #[tokio::test]
