@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use cxkit::clients::ejento_platform::types::{
-    AgentResponseRequest, ChatThreadCreate, LegacyAgentResponseRequest,
+    AgentResponseRequest, ChatHistoryTurn, ChatThreadCreate, LegacyAgentResponseRequest,
 };
 use cxkit::{DocumentUpload, Ejento, Error, RetryPolicy, Secret, StreamEvent};
 use cxkit_tests::fake_ejento::{FakeEjento, PASSWORD_OF_USER, USER};
@@ -65,16 +65,16 @@ async fn the_older_guides_two_step_flow_passes_the_thread_id_on() {
     server.script(
         "POST",
         "/api/agent/7/chat-thread",
-        200,
+        201,
         JSON,
-        r#"{"id":55,"agent":7,"title":"New Chat"}"#,
+        r#"{"success":true,"message":"Chat Thread created successfully.","data":{"id":55,"agent":7,"title":"New Chat"}}"#,
     );
     server.script(
         "POST",
         "/api/agent/7/response",
         200,
         JSON,
-        r#"{"answer":"20 days","thread_id":55}"#,
+        r#"{"success":true,"message":"Agent Response Created Successfully.","data":{"answer":"20 days"}}"#,
     );
 
     let thread = ejento
@@ -90,9 +90,14 @@ async fn the_older_guides_two_step_flow_passes_the_thread_id_on() {
         .map_err(Error::from)
         .unwrap()
         .into_inner();
+    let thread_id = thread.data.expect("the new thread is in `data`").id;
+    // The legacy body carries the question as the last `history` turn, without a `bot` answer.
     let request: LegacyAgentResponseRequest = LegacyAgentResponseRequest::builder()
-        .chat_thread_id(thread.id)
-        .user_query(Some("How many days of leave?".to_owned()))
+        .chat_thread_id(thread_id)
+        .history(vec![ChatHistoryTurn {
+            user: Some("How many days of leave?".to_owned()),
+            bot: None,
+        }])
         .try_into()
         .unwrap();
     let answer = ejento
@@ -105,7 +110,10 @@ async fn the_older_guides_two_step_flow_passes_the_thread_id_on() {
         .map_err(Error::from)
         .unwrap()
         .into_inner();
-    assert_eq!(answer.answer.as_deref(), Some("20 days"));
+    assert_eq!(
+        answer.data.and_then(|d| d.answer).as_deref(),
+        Some("20 days")
+    );
 
     let ejento_token = server.last_issued().ejento;
     let thread_req = &server.requests_to("/api/agent/7/chat-thread")[0];
@@ -122,6 +130,10 @@ async fn the_older_guides_two_step_flow_passes_the_thread_id_on() {
         body["chat_thread_id"],
         json!(55),
         "the thread's `id` is the response's `chat_thread_id`"
+    );
+    assert_eq!(
+        body["history"],
+        json!([{"user": "How many days of leave?"}])
     );
 }
 

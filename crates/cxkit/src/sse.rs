@@ -1,8 +1,10 @@
 //! "Stream Agent Response (SSE)" and "Stream Workflow Response (SSE)": the answer as a
 //! [`Stream`] of typed events.
 //!
-//! The vendor's stream is plain `data: <json>` frames with no `event:` names; each payload has a
-//! `step` that says what it is (see `AgentStreamEvent` in `specs/ejento-platform.yaml`). The
+//! The vendor's page shows `event: <name>` + `data: <json>` frames (`start`, `status`, `token`,
+//! `error`, `end`), and its own clients read only the `data:` lines; so does this parser, because
+//! each payload has a `step` that says what it is (see `AgentStreamEvent` in
+//! `specs/ejento-platform.yaml`) and frames without an `event:` name must work too. The
 //! frames are parsed by `eventsource-stream` as they arrive, so memory stays constant however
 //! long the answer; there is no total timeout (only the HTTP client's read timeout between
 //! chunks); dropping the stream closes the connection; and a stream that ends before its `end`
@@ -236,6 +238,47 @@ mod tests {
         let owned: Vec<std::result::Result<Vec<u8>, std::convert::Infallible>> =
             parts.iter().map(|p| Ok(p.as_bytes().to_vec())).collect();
         AnswerStream::from_bytes(futures::stream::iter(owned))
+    }
+
+    /// The vendor page's own example stream (https://api.ejento.ai/v2/stream-agent-response),
+    /// with its `event:` names, decodes by `step` like unnamed frames.
+    #[tokio::test]
+    async fn the_vendor_pages_named_events_are_typed_by_step() {
+        let s = chunks(&[
+            "event: start\ndata: {\"message\":\"Analyzing...\",\"step\":\"start\"}\n\n",
+            "event: status\ndata: {\"message\":\"Processing query...\",\"step\":\"query_rewrite_start\"}\n\n",
+            "event: token\ndata: {\"delta\":\"Hello\",\"step\":\"assistant_stream\"}\n\n",
+            "event: token\ndata: {\"delta\":\"!\",\"step\":\"assistant_stream\"}\n\n",
+            "event: end\ndata: {\"message\":\"Finished.\",\"step\":\"end\",\"output\":{\"answer\":\"Hello! ...\",",
+            "\"thread_id\":1,\"agent_response_id\":1,\"references\":[],\"chat_thread_name\":\"Greeting Exchange\",",
+            "\"blocked\":false,\"cache_hit\":false},\"success\":true}\n\n",
+        ]);
+        let events: Vec<StreamEvent> = s.map(|e| e.unwrap()).collect().await;
+        assert_eq!(events.len(), 5, "{events:?}");
+        assert_eq!(
+            events[0],
+            StreamEvent::Status {
+                step: "start".into(),
+                message: Some("Analyzing...".into())
+            }
+        );
+        assert!(
+            matches!(&events[1], StreamEvent::Status { step, .. } if step == "query_rewrite_start")
+        );
+        assert_eq!(events[2], StreamEvent::AnswerDelta("Hello".into()));
+        assert_eq!(events[3], StreamEvent::AnswerDelta("!".into()));
+        match &events[4] {
+            StreamEvent::End {
+                success: true,
+                output: Some(o),
+            } => {
+                assert_eq!(o.answer.as_deref(), Some("Hello! ..."));
+                assert_eq!(o.thread_id, Some(1));
+                assert_eq!(o.agent_response_id, Some(1));
+                assert_eq!(o.blocked, Some(false));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[tokio::test]
