@@ -302,3 +302,37 @@ fn a_token_set() -> cxkit::TokenSet {
         t0() + LIFETIME,
     )
 }
+
+/// The same guarantees hold for sessions sharing one `MemoryTokenStore` (the trait's contract,
+/// not a file-store special).
+#[tokio::test]
+async fn sessions_sharing_a_memory_store_honour_logouts_and_identities() {
+    const BOB: &str = "bob@example.com";
+    let fake = FakeEjento::start().await;
+    fake.add_user(BOB, "bobs-password");
+    let clock = clock();
+    let store: Arc<dyn TokenStore> = Arc::new(cxkit::MemoryTokenStore::new());
+    let session = || {
+        builder(&fake, &clock)
+            .shared_store(store.clone())
+            .session_name(SESSION)
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (session(), session());
+    login(&a, USER, PASSWORD_OF_USER).await;
+    b.session().await.unwrap();
+    a.logout().await.unwrap();
+    clock.advance(REFRESH_POINT + Duration::from_secs(1));
+    assert!(users_call(&b).await.unwrap_err().is_reauth_required());
+    assert_eq!(fake.refresh_calls(), 0);
+
+    login(&a, USER, PASSWORD_OF_USER).await;
+    clock.advance(Duration::from_secs(60));
+    login(&b, BOB, "bobs-password").await;
+    // Alice's tokens are due, Bob's newer ones are not.
+    clock.advance(REFRESH_POINT - Duration::from_secs(30));
+    let err = users_call(&a).await.unwrap_err();
+    assert!(err.to_string().contains("another user"), "{err}");
+    assert!(fake.requests_to(USERS).is_empty());
+}
