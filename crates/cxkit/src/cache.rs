@@ -23,7 +23,7 @@ use cxkit_auth::{AuthError, AuthErrorKind, Clock, Secret, TokenSource};
 use futures::future::BoxFuture;
 use tokio::sync::watch;
 
-use crate::store::{StoreError, TokenStore};
+use crate::store::{StoreError, StoreLock, TokenStore};
 use crate::token::{RefreshConfig, TokenSet};
 use crate::{Error, Result};
 
@@ -214,12 +214,12 @@ impl TokenCache {
 
     /// Takes the store's lock for this session, waiting at most the acquire timeout. The outer
     /// timeout (with a second of grace) only guards against a store that ignores the wait.
-    async fn lock_store(&self) -> Result<Box<dyn crate::store::StoreLock>> {
+    async fn lock_store(&self) -> Result<Box<dyn StoreLock>> {
         let wait = self.config.acquire_timeout;
         let grace = wait + std::time::Duration::from_secs(1);
         match tokio::time::timeout(grace, self.store.lock(&self.key, wait)).await {
             Ok(lock) => Ok(lock?),
-            Err(_) => Err(crate::store::StoreError::LockTimeout {
+            Err(_) => Err(StoreError::LockTimeout {
                 lock: format!("of session `{}` in {:?}", self.key, self.store),
                 waited: grace,
             }
