@@ -6,10 +6,14 @@
 //! store's file lock and re-read make the second adopt what the first wrote. The fake rotates
 //! the Authentication App token on refresh, so a child that refreshed with the stale token
 //! would be refused. Works under `cargo test` and under nextest (one process per test).
+//!
+//! A logout in one process sticks for another: a child logs the shared session out, and the
+//! parent, which still holds valid tokens, gets `ReauthRequired` at its refresh point instead
+//! of refreshing the session back to life.
 
 mod support;
 
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -23,6 +27,8 @@ const TOKEN_DIR: &str = "CXKIT_TOKEN_DIR";
 const CLOCK_SECS: &str = "CXKIT_CLOCK_SECS";
 const SESSION: &str = "shared";
 const CHILD_OK: &str = "CXKIT-CHILD-OK";
+/// What the child does: a bearer call (the default) or `logout`.
+const ACTION: &str = "CXKIT_CHILD_ACTION";
 
 fn session(base: &str, dir: &std::path::Path, clock: Arc<ManualClock>) -> Ejento {
     Ejento::builder()
@@ -49,11 +55,89 @@ fn child_calls_a_bearer_op() {
         .enable_all()
         .build()
         .unwrap();
+    let logout = std::env::var(ACTION).is_ok_and(|a| a == "logout");
     runtime.block_on(async {
         let ejento = session(&base, dir.as_ref(), clock);
-        users_call(&ejento).await.expect("the bearer call succeeds");
+        if logout {
+            ejento.logout().await.expect("the logout succeeds");
+        } else {
+            users_call(&ejento).await.expect("the bearer call succeeds");
+        }
     });
     println!("{CHILD_OK}");
+}
+
+/// Runs this test binary as a child doing `action` on the shared session.
+fn spawn_child(base: &str, dir: &std::path::Path, now_secs: u64, action: &str) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_calls_a_bearer_op",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD, "1")
+        .env(ACTION, action)
+        .env(FAKE_URL, base)
+        .env(TOKEN_DIR, dir)
+        .env(CLOCK_SECS, now_secs.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+async fn child_succeeded(child: Child) {
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains(CHILD_OK),
+        "child failed: {}\nstdout:\n{stdout}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logout_in_another_process_sticks() {
+    if std::env::var_os(CHILD).is_some() {
+        return;
+    }
+    let fake = FakeEjento::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let parent = session(fake.base_url(), dir.path(), clock.clone());
+    parent
+        .login_password(
+            cxkit_tests::fake_ejento::USER,
+            &cxkit::Secret::new(cxkit_tests::fake_ejento::PASSWORD_OF_USER),
+        )
+        .await
+        .unwrap();
+
+    child_succeeded(spawn_child(
+        fake.base_url(),
+        dir.path(),
+        T0_SECS + 60,
+        "logout",
+    ))
+    .await;
+
+    // The parent's tokens are still valid, but due: it must not refresh them back to life.
+    clock.advance(REFRESH_POINT + Duration::from_secs(60));
+    let err = users_call(&parent).await.unwrap_err();
+    assert!(err.is_reauth_required(), "{err:?}");
+    assert_eq!(fake.refresh_calls(), 0);
+    assert!(fake.requests_to(USERS).is_empty());
+    let key = format!("ejento|{}|{SESSION}", fake.base_url());
+    let stored = FileTokenStore::new(dir.path()).load(&key).await;
+    assert!(
+        stored.is_err_and(|e| cxkit::Error::from(e).is_reauth_required()),
+        "the store still says logged out"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -80,38 +164,11 @@ async fn two_processes_sharing_a_token_file_refresh_once() {
     // Both children stand 55 minutes after the login: past the refresh point (54 min), before
     // expiry (60 min).
     let child_now = T0_SECS + REFRESH_POINT.as_secs() + 60;
-    let exe = std::env::current_exe().unwrap();
     let children: Vec<_> = (0..2)
-        .map(|_| {
-            Command::new(&exe)
-                .args([
-                    "--exact",
-                    "child_calls_a_bearer_op",
-                    "--nocapture",
-                    "--test-threads=1",
-                ])
-                .env(CHILD, "1")
-                .env(FAKE_URL, fake.base_url())
-                .env(TOKEN_DIR, dir.path())
-                .env(CLOCK_SECS, child_now.to_string())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
+        .map(|_| spawn_child(fake.base_url(), dir.path(), child_now, "call"))
         .collect();
     for child in children {
-        let output = tokio::task::spawn_blocking(move || child.wait_with_output())
-            .await
-            .unwrap()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            output.status.success() && stdout.contains(CHILD_OK),
-            "child failed: {}\nstdout:\n{stdout}\nstderr:\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
+        child_succeeded(child).await;
     }
 
     assert_eq!(fake.refresh_calls(), 1);

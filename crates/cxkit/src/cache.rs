@@ -7,6 +7,10 @@
 //!   attempt waits [`RefreshConfig::retry_interval`]); once they expire, every call tries again.
 //! - Across processes: the refresh runs under the store's lock and re-reads the store first,
 //!   so a process that finds fresh tokens written by another adopts them instead of refreshing.
+//!   Taking the lock waits at most [`RefreshConfig::acquire_timeout`]. A logout in any process
+//!   sharing the store ends the session in all of them (at their next refresh), and a session
+//!   never adopts tokens the store holds for another identity: both are
+//!   [`Error::ReauthRequired`].
 //! - A 401 invalidates the rejected token (unless it was already replaced) and forces one
 //!   refresh.
 
@@ -19,7 +23,7 @@ use cxkit_auth::{AuthError, AuthErrorKind, Clock, Secret, TokenSource};
 use futures::future::BoxFuture;
 use tokio::sync::watch;
 
-use crate::store::TokenStore;
+use crate::store::{StoreError, StoreLock, TokenStore};
 use crate::token::{RefreshConfig, TokenSet};
 use crate::{Error, Result};
 
@@ -183,23 +187,44 @@ impl TokenCache {
         }
     }
 
-    /// Installs tokens from a login and persists them.
+    /// Installs tokens from a login and persists them (which ends a logout).
     pub async fn set(&self, tokens: TokenSet) -> Result<()> {
         let _flight = self.take_flight().await;
-        let _lock = self.store.lock(&self.key).await?;
+        let _lock = self.lock_store().await?;
         self.store.save(&self.key, &tokens).await?;
         self.adopt(tokens);
         Ok(())
     }
 
-    /// Forgets the session here and in the store.
+    /// Forgets the session here and in the store, leaving the store's logout marker so that
+    /// other processes sharing it do not refresh the session back to life.
     pub async fn clear(&self) -> Result<()> {
         let _flight = self.take_flight().await;
-        let _lock = self.store.lock(&self.key).await?;
+        let _lock = self.lock_store().await?;
         self.store.delete(&self.key).await?;
+        self.forget();
+        Ok(())
+    }
+
+    /// Drops the tokens held in memory, and tells subscribers.
+    fn forget(&self) {
         *self.state() = State::default();
         self.updates.send_replace(None);
-        Ok(())
+    }
+
+    /// Takes the store's lock for this session, waiting at most the acquire timeout. The outer
+    /// timeout (with a second of grace) only guards against a store that ignores the wait.
+    async fn lock_store(&self) -> Result<Box<dyn StoreLock>> {
+        let wait = self.config.acquire_timeout;
+        let grace = wait + std::time::Duration::from_secs(1);
+        match tokio::time::timeout(grace, self.store.lock(&self.key, wait)).await {
+            Ok(lock) => Ok(lock?),
+            Err(_) => Err(StoreError::LockTimeout {
+                lock: format!("of session `{}` in {:?}", self.key, self.store),
+                waited: grace,
+            }
+            .into()),
+        }
     }
 
     /// How long until the held tokens are due for refresh (`None` without tokens).
@@ -278,19 +303,42 @@ impl TokenCache {
     /// there, and otherwise refreshes. `rejected` is a token the server refused, which must not
     /// be adopted again even if the store still holds it.
     async fn refresh_locked(&self, rejected: Option<(&str, &Secret)>) -> Result<TokenSet> {
-        let _lock = self.store.lock(&self.key).await?;
+        let _lock = self.lock_store().await?;
         let now = self.clock.now();
         let memory = self.state().tokens.clone();
         let stored = match self.store.load(&self.key).await {
             Ok(stored) => stored,
+            // Logged out (here or by another process sharing the store): the tokens this
+            // process still holds must not refresh the session back to life.
+            Err(e @ StoreError::LoggedOut(_)) => {
+                self.forget();
+                return Err(e.into());
+            }
             // A corrupt file while this process holds tokens: keep going on those (the save
             // after the refresh replaces the file); without them the user must log in again.
-            Err(e) if memory.is_none() => return Err(e.into()),
-            Err(e) => {
+            // A store that refuses to be used (`Insecure`) is never ignored.
+            Err(e @ (StoreError::Corrupt(_) | StoreError::Io(_))) if memory.is_some() => {
                 tracing::warn!(session = %self.key, error = %e, "ignoring an unreadable token store");
                 None
             }
+            Err(e) => return Err(e.into()),
         };
+        // Another user logged in under this session's key: never adopt (or overwrite) their
+        // tokens. Sets without an identity (older files) cannot be told apart and are adopted.
+        if let (Some(mine), Some(theirs)) = (
+            memory.as_ref().and_then(TokenSet::identity),
+            stored.as_ref().and_then(TokenSet::identity),
+        ) && mine != theirs
+        {
+            let reason = format!(
+                "the shared token store's entry for session `{}` now holds another user's \
+                 session, not `{mine}`'s; log in again, and give each user's session its own \
+                 session name",
+                self.key
+            );
+            self.forget();
+            return Err(Error::reauth(reason));
+        }
         let is_rejected =
             |t: &TokenSet| rejected.is_some_and(|(name, token)| t.get(name) == Some(token));
         let newest = [stored, memory]

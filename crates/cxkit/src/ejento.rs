@@ -14,7 +14,7 @@ use crate::cache::{CachedToken, Refresher, TokenCache};
 use crate::error::checked;
 use crate::http::{HttpConfig, base_url};
 use crate::store::{MemoryTokenStore, TokenStore};
-use crate::token::{RefreshConfig, TokenSet, jwt_expiry};
+use crate::token::{RefreshConfig, TokenSet, jwt_expiry, jwt_subject};
 use crate::{Error, Result};
 
 /// The name of the Authentication App access token in a session's [`TokenSet`].
@@ -339,12 +339,19 @@ impl Ejento {
             .body_map(|b| b.username(username).password(password.expose()))
             .send()
             .await;
-        self.install(
+        let tokens = tokens_from_answer(
             credentials_answer(answer)
                 .await
                 .map_err(|e| e.without(&[password]))?,
-        )
-        .await
+            self.inner.clock.now(),
+            self.inner.default_lifetime,
+        )?;
+        // Tokens that do not name their subject belong to the user who logged in.
+        let tokens = match tokens.identity() {
+            Some(_) => tokens,
+            None => tokens.with_identity(username),
+        };
+        self.install_set(tokens).await
     }
 
     /// Emails the user a single-use login code (valid 10 minutes).
@@ -700,7 +707,10 @@ fn tokens_from_answer(
 fn expiry(token: &Secret, now: SystemTime, default_lifetime: Duration) -> SystemTime {
     let issued = crate::token::jwt_issued_at(token.expose());
     match (jwt_expiry(token.expose()), issued) {
-        (Some(exp), Some(iat)) if exp > iat => now + exp.duration_since(iat).unwrap_or_default(),
+        // A lifetime no clock can hold falls back to the absolute `exp` (never a panic).
+        (Some(exp), Some(iat)) if exp > iat => now
+            .checked_add(exp.duration_since(iat).unwrap_or_default())
+            .unwrap_or(exp),
         (Some(exp), _) => exp,
         _ => now + default_lifetime,
     }
@@ -714,14 +724,20 @@ fn token_set(
 ) -> TokenSet {
     let expires_at =
         expiry(&auth_app, now, default_lifetime).min(expiry(&ejento, now, default_lifetime));
-    TokenSet::new(
+    // Whose session it is, for the shared-store check: the subject the tokens name.
+    let identity = jwt_subject(auth_app.expose()).or_else(|| jwt_subject(ejento.expose()));
+    let tokens = TokenSet::new(
         [
             (AUTH_APP_TOKEN.to_owned(), auth_app),
             (EJENTO_TOKEN.to_owned(), ejento),
         ],
         now,
         expires_at,
-    )
+    );
+    match identity {
+        Some(identity) => tokens.with_identity(identity),
+        None => tokens,
+    }
 }
 
 /// An auth handle with `credential` for the bearer `scheme`, plus the subscription key (which
@@ -785,7 +801,13 @@ impl Refresher for EjentoRefresher {
                         )),
                         other => other,
                     })?;
-            tokens_from_answer(answer.into_inner(), self.clock.now(), self.default_lifetime)
+            let tokens =
+                tokens_from_answer(answer.into_inner(), self.clock.now(), self.default_lifetime)?;
+            // A refresh continues the same user's session.
+            Ok(match (tokens.identity(), current.identity()) {
+                (None, Some(identity)) => tokens.with_identity(identity),
+                _ => tokens,
+            })
         })
     }
 }

@@ -24,13 +24,39 @@ pub enum StoreError {
     /// The store itself failed (permissions, disk full).
     #[error("the token store failed: {0}")]
     Io(String),
+    /// The session was logged out (by this process or another sharing the store), and nobody
+    /// has logged in since: the user must log in again.
+    #[error("the session was logged out ({0}); log in again")]
+    LoggedOut(String),
+    /// The store is set up so that another user could read or replace the tokens (a directory
+    /// others can write, a file another user owns, a symbolic link): fix what the text says.
+    #[error("the token store is not safe to use: {0}")]
+    Insecure(String),
+    /// Another holder kept the session's lock longer than the caller would wait.
+    #[error(
+        "gave up after {waited:?} waiting for the token store lock {lock}, which another process \
+         holds; retry later, or find and stop the process that holds it (for a lock file: `fuser` \
+         or `lsof` on it)"
+    )]
+    LockTimeout {
+        /// The lock: for a file store, the lock file's path.
+        lock: String,
+        /// How long the caller waited.
+        waited: Duration,
+    },
 }
 
 impl From<StoreError> for crate::Error {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Corrupt(_) => crate::Error::reauth(e.to_string()),
-            StoreError::Io(_) => crate::Error::config(e.to_string()),
+            StoreError::Corrupt(_) | StoreError::LoggedOut(_) => {
+                crate::Error::reauth(e.to_string())
+            }
+            StoreError::Io(_) | StoreError::Insecure(_) => crate::Error::config(e.to_string()),
+            StoreError::LockTimeout { .. } => crate::Error::Transient {
+                message: e.to_string(),
+                status: None,
+            },
         }
     }
 }
@@ -39,26 +65,48 @@ impl From<StoreError> for crate::Error {
 /// second takes the lock after the first, re-reads the store, and finds fresh tokens.
 pub trait StoreLock: Send + fmt::Debug {}
 
-/// Persists token sets by session key.
+/// Persists token sets by session key, shared by every process (or host) that uses the same
+/// store.
+///
+/// The session's token cache calls [`save`](TokenStore::save) and
+/// [`delete`](TokenStore::delete), and the [`load`](TokenStore::load) that decides whether to
+/// refresh, only while it holds [`lock`](TokenStore::lock) for the key; an implementation may
+/// rely on that (the file store removes a killed writer's leftovers when it takes the lock).
+///
+/// A [`TokenSet`] may name whose session it is ([`TokenSet::identity`]); a store keeps that
+/// name with the tokens, so that a session never adopts another user's tokens from a shared
+/// entry.
 pub trait TokenStore: Send + Sync + fmt::Debug + 'static {
-    /// The tokens stored under `key`, if any.
+    /// The tokens stored under `key`, if any. After a [`delete`](TokenStore::delete) (logout),
+    /// and until the next [`save`](TokenStore::save), [`StoreError::LoggedOut`].
     fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<TokenSet>, StoreError>>;
-    /// Stores `tokens` under `key`, replacing what was there.
+    /// Stores `tokens` under `key`, replacing what was there (a login or a refresh); this also
+    /// ends a logout of `key`.
     fn save<'a>(
         &'a self,
         key: &'a str,
         tokens: &'a TokenSet,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
-    /// Forgets `key` (logout).
+    /// Logs `key` out: forgets its tokens and leaves a marker, so that every process sharing
+    /// the store learns of the logout from [`load`](TokenStore::load) (instead of refreshing
+    /// the tokens it still holds back to life) until someone logs in again.
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
-    /// Takes the lock for `key`; dropping the guard releases it.
-    fn lock<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Box<dyn StoreLock>, StoreError>>;
+    /// Takes the lock for `key`, waiting at most `wait` for another holder to let go (then
+    /// [`StoreError::LockTimeout`], naming the lock); dropping the guard releases it. Dropping
+    /// the returned future must stop waiting and leave the lock free.
+    fn lock<'a>(
+        &'a self,
+        key: &'a str,
+        wait: Duration,
+    ) -> BoxFuture<'a, Result<Box<dyn StoreLock>, StoreError>>;
 }
 
-/// Keeps tokens in memory only: nothing survives a restart.
+/// Keeps tokens in memory only: nothing survives a restart. Sessions that share one (through
+/// [`crate::EjentoBuilder::shared_store`]) see each other's logins, refreshes and logouts.
 #[derive(Debug, Default)]
 pub struct MemoryTokenStore {
-    tokens: Mutex<HashMap<String, TokenSet>>,
+    /// `None` is a logout marker.
+    tokens: Mutex<HashMap<String, Option<TokenSet>>>,
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
@@ -71,17 +119,22 @@ impl MemoryTokenStore {
     pub fn new() -> Self {
         Self::default()
     }
+
+    fn tokens(&self) -> std::sync::MutexGuard<'_, HashMap<String, Option<TokenSet>>> {
+        self.tokens.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl TokenStore for MemoryTokenStore {
     fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<TokenSet>, StoreError>> {
-        let found = self
-            .tokens
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(key)
-            .cloned();
-        Box::pin(async move { Ok(found) })
+        let found = match self.tokens().get(key) {
+            None => Ok(None),
+            Some(Some(tokens)) => Ok(Some(tokens.clone())),
+            Some(None) => Err(StoreError::LoggedOut(format!(
+                "session `{key}` in the memory store"
+            ))),
+        };
+        Box::pin(async move { found })
     }
 
     fn save<'a>(
@@ -89,22 +142,20 @@ impl TokenStore for MemoryTokenStore {
         key: &'a str,
         tokens: &'a TokenSet,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.tokens
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key.to_owned(), tokens.clone());
+        self.tokens().insert(key.to_owned(), Some(tokens.clone()));
         Box::pin(async { Ok(()) })
     }
 
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.tokens
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(key);
+        self.tokens().insert(key.to_owned(), None);
         Box::pin(async { Ok(()) })
     }
 
-    fn lock<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Box<dyn StoreLock>, StoreError>> {
+    fn lock<'a>(
+        &'a self,
+        key: &'a str,
+        wait: Duration,
+    ) -> BoxFuture<'a, Result<Box<dyn StoreLock>, StoreError>> {
         let mutex = self
             .locks
             .lock()
@@ -112,9 +163,15 @@ impl TokenStore for MemoryTokenStore {
             .entry(key.to_owned())
             .or_default()
             .clone();
-        Box::pin(
-            async move { Ok(Box::new(MemoryLock(mutex.lock_owned().await)) as Box<dyn StoreLock>) },
-        )
+        Box::pin(async move {
+            match tokio::time::timeout(wait, mutex.lock_owned()).await {
+                Ok(guard) => Ok(Box::new(MemoryLock(guard)) as Box<dyn StoreLock>),
+                Err(_) => Err(StoreError::LockTimeout {
+                    lock: format!("of session `{key}` in the memory store"),
+                    waited: wait,
+                }),
+            }
+        })
     }
 }
 
@@ -123,18 +180,31 @@ impl TokenStore for MemoryTokenStore {
 /// Files are created with mode 0600 (never created open and narrowed later), written to a
 /// temporary file and renamed over the old one (a crash leaves the old or the new file, never
 /// half of one), and refreshes take an OS file lock on a sibling `.lock` file so that processes
-/// sharing the directory refresh once. A corrupt or foreign file is [`StoreError::Corrupt`].
+/// sharing the directory refresh once; taking the lock waits at most the session's
+/// [`acquire_timeout`](crate::RefreshConfig::acquire_timeout). A corrupt or foreign file is
+/// [`StoreError::Corrupt`].
+///
+/// On a shared host the store refuses ([`StoreError::Insecure`], a configuration error that
+/// says what to fix) a directory that other users can write, a token file that another user
+/// owns, and a token or lock file that is a symbolic link (files are opened with
+/// `O_NOFOLLOW`). Temporary files left by a writer that was killed mid-write are removed when
+/// the lock is next taken. Logout replaces the token file with a `.logout` marker that every
+/// process sharing the directory honours until the next login.
 #[derive(Debug, Clone)]
 pub struct FileTokenStore {
     dir: PathBuf,
 }
 
+/// The file format. Fields added since (`identity`) are optional, so files written before them
+/// still load, and earlier readers ignore them.
 const FORMAT: &str = "cxkit-tokens/1";
 
 #[derive(Serialize, Deserialize)]
 struct OnDisk {
     format: String,
     key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    identity: Option<String>,
     obtained_at: f64,
     expires_at: f64,
     tokens: HashMap<String, String>,
@@ -156,8 +226,43 @@ impl FileTokenStore {
         self.dir.join(format!("{name}.json"))
     }
 
+    /// The marker a logout of `key` leaves.
+    fn marker_for(&self, key: &str) -> PathBuf {
+        self.path_for(key).with_extension("logout")
+    }
+
     fn io(what: &str, path: &Path, e: std::io::Error) -> StoreError {
         StoreError::Io(format!("{what} {}: {e}", path.display()))
+    }
+
+    /// An error opening `path` with `O_NOFOLLOW`: a symbolic link is refused, anything else is
+    /// an I/O error.
+    fn open_error(what: &str, path: &Path, e: std::io::Error) -> StoreError {
+        #[cfg(unix)]
+        if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
+            return StoreError::Insecure(format!(
+                "{} is a symbolic link, which could point the tokens anywhere; remove it (`rm {}`) \
+                 and log in again",
+                path.display(),
+                path.display()
+            ));
+        }
+        Self::io(what, path, e)
+    }
+
+    /// Options that never follow a symbolic link in the last path component and create files
+    /// with mode 0600.
+    fn options() -> std::fs::OpenOptions {
+        #[allow(unused_mut)]
+        let mut options = std::fs::OpenOptions::new();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options.mode(0o600);
+            // The flag's bits fit an `i32` (they are a C `int`).
+            options.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+        }
+        options
     }
 
     fn create_dir(&self) -> Result<(), StoreError> {
@@ -167,41 +272,93 @@ impl FileTokenStore {
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
         builder
             .create(&self.dir)
-            .map_err(|e| Self::io("cannot create", &self.dir, e))
+            .map_err(|e| Self::io("cannot create", &self.dir, e))?;
+        self.check_dir().map(drop)
     }
 
-    fn load_sync(&self, key: &str) -> Result<Option<TokenSet>, StoreError> {
-        let path = self.path_for(key);
-        let bytes = match std::fs::read(&path) {
-            Ok(bytes) => Zeroizing::new(bytes),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Self::io("cannot read", &path, e)),
+    /// Refuses a directory that users other than its owner can write: they could replace or
+    /// remove the token files, or plant links in their place. Returns whether it exists.
+    fn check_dir(&self) -> Result<bool, StoreError> {
+        let metadata = match std::fs::metadata(&self.dir) {
+            Ok(metadata) => metadata,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(Self::io("cannot inspect", &self.dir, e)),
         };
-        let disk: OnDisk = serde_json::from_slice(&bytes).map_err(|e| {
-            StoreError::Corrupt(format!(
-                "{} is not a cxkit token file ({})",
-                path.display(),
-                e.classify_name()
-            ))
-        })?;
-        if disk.format != FORMAT || disk.key != key {
-            return Err(StoreError::Corrupt(format!(
-                "{} belongs to another format or session",
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = metadata.permissions().mode() & 0o7777;
+            if mode & 0o022 != 0 {
+                return Err(StoreError::Insecure(format!(
+                    "the token directory {} can be written by other users (mode {mode:o}), who \
+                     could replace the token files; run `chmod 700 {}` or choose a directory of \
+                     your own",
+                    self.dir.display(),
+                    self.dir.display()
+                )));
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = metadata;
+        Ok(true)
+    }
+
+    /// Refuses a token file that another user owns (they could have written any tokens into
+    /// it), or that is not a regular file.
+    fn check_file(path: &Path, file: &std::fs::File) -> Result<(), StoreError> {
+        let metadata = file
+            .metadata()
+            .map_err(|e| Self::io("cannot inspect", path, e))?;
+        if !metadata.is_file() {
+            return Err(StoreError::Insecure(format!(
+                "{} is not a regular file; remove it and log in again",
                 path.display()
             )));
         }
-        let at = |secs: f64| {
-            (secs.is_finite() && secs >= 0.0)
-                .then(|| UNIX_EPOCH + Duration::from_secs_f64(secs))
-                .ok_or_else(|| {
-                    StoreError::Corrupt(format!("{} has an invalid time", path.display()))
-                })
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt as _;
+            let me = rustix::process::geteuid().as_raw();
+            if metadata.uid() != me {
+                return Err(StoreError::Insecure(format!(
+                    "{} is owned by uid {}, not by this process's user (uid {me}); remove it \
+                     (`rm {}`) and log in again, or run as the user who owns it",
+                    path.display(),
+                    metadata.uid(),
+                    path.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn load_sync(&self, key: &str) -> Result<Option<TokenSet>, StoreError> {
+        use std::io::Read as _;
+        if !self.check_dir()? {
+            return Ok(None);
+        }
+        let marker = self.marker_for(key);
+        match std::fs::symlink_metadata(&marker) {
+            Ok(_) => {
+                return Err(StoreError::LoggedOut(format!(
+                    "marker {}",
+                    marker.display()
+                )));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Self::io("cannot inspect", &marker, e)),
+        }
+        let path = self.path_for(key);
+        let mut file = match Self::options().read(true).open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Self::open_error("cannot read", &path, e)),
         };
-        Ok(Some(TokenSet::new(
-            disk.tokens.into_iter().map(|(k, v)| (k, Secret::new(v))),
-            at(disk.obtained_at)?,
-            at(disk.expires_at)?,
-        )))
+        Self::check_file(&path, &file)?;
+        let mut bytes = Zeroizing::new(Vec::new());
+        file.read_to_end(&mut bytes)
+            .map_err(|e| Self::io("cannot read", &path, e))?;
+        parse(&bytes, key, &path).map(Some)
     }
 
     fn save_sync(&self, key: &str, tokens: &TokenSet) -> Result<(), StoreError> {
@@ -215,6 +372,7 @@ impl FileTokenStore {
         let disk = OnDisk {
             format: FORMAT.to_owned(),
             key: key.to_owned(),
+            identity: tokens.identity().map(str::to_owned),
             obtained_at: secs(tokens.obtained_at()),
             expires_at: secs(tokens.expires_at()),
             tokens: tokens
@@ -233,10 +391,8 @@ impl FileTokenStore {
             std::process::id(),
             rand::random::<u32>()
         ));
-        let mut options = std::fs::OpenOptions::new();
+        let mut options = Self::options();
         options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let write = || -> std::io::Result<()> {
             let mut file = options.open(&tmp)?;
             file.write_all(&text)?;
@@ -246,21 +402,133 @@ impl FileTokenStore {
         write().map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
             Self::io("cannot write", &path, e)
-        })
+        })?;
+        // A login ends a logout. Removed only after the tokens are in place: a crash in
+        // between leaves the session logged out, never a logout undone.
+        remove_if_present(&self.marker_for(key))
     }
 
-    fn lock_sync(&self, key: &str) -> Result<FileLock, StoreError> {
+    fn delete_sync(&self, key: &str) -> Result<(), StoreError> {
+        use std::io::Write as _;
+        self.create_dir()?;
+        // The marker first: a crash before the token file is gone still reads as logged out.
+        let marker = self.marker_for(key);
+        let mut file = Self::options()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&marker)
+            .map_err(|e| Self::open_error("cannot write", &marker, e))?;
+        // For whoever looks at the directory; readers only test that the marker exists.
+        file.write_all(b"logged out; the next login removes this file\n")
+            .map_err(|e| Self::io("cannot write", &marker, e))?;
+        remove_if_present(&self.path_for(key))
+    }
+
+    /// Opens (creating) the lock file of `key`, refusing a symbolic link.
+    fn open_lock(&self, key: &str) -> Result<(std::fs::File, PathBuf), StoreError> {
         self.create_dir()?;
         let path = self.path_for(key).with_extension("lock");
-        let mut options = std::fs::OpenOptions::new();
-        options.read(true).write(true).create(true).truncate(false);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options
+        let file = Self::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
             .open(&path)
-            .map_err(|e| Self::io("cannot open", &path, e))?;
-        file.lock().map_err(|e| Self::io("cannot lock", &path, e))?;
+            .map_err(|e| Self::open_error("cannot open", &path, e))?;
+        Ok((file, path))
+    }
+
+    /// With the lock of `key` held: removes the temporary files a writer killed between
+    /// creating and renaming them left behind. Every writer writes under the lock, so any such
+    /// file now is a leftover.
+    fn remove_leftovers(&self, key: &str) -> Result<(), StoreError> {
+        let prefix = self
+            .path_for(key)
+            .with_extension("json.tmp-")
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let entries =
+            std::fs::read_dir(&self.dir).map_err(|e| Self::io("cannot list", &self.dir, e))?;
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                remove_if_present(&entry.path())?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn lock_async(&self, key: &str, wait: Duration) -> Result<FileLock, StoreError> {
+        let this = self.clone();
+        let owned = key.to_owned();
+        let (file, path) = blocking(move || this.open_lock(&owned)).await?;
+        // Polled rather than a blocking `lock()`: a blocked thread could not be given up on
+        // when the wait is over (or the caller goes away), and would take the lock later.
+        let started = tokio::time::Instant::now();
+        let mut pause = Duration::from_millis(2);
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) => {}
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(Self::io("cannot lock", &path, e));
+                }
+            }
+            let waited = started.elapsed();
+            if waited >= wait {
+                return Err(StoreError::LockTimeout {
+                    lock: path.display().to_string(),
+                    waited,
+                });
+            }
+            tokio::time::sleep(pause.min(wait - waited)).await;
+            pause = (pause * 2).min(Duration::from_millis(100));
+        }
+        let (this, key) = (self.clone(), key.to_owned());
+        blocking(move || this.remove_leftovers(&key)).await?;
         Ok(FileLock(file))
+    }
+}
+
+/// Reads a token file's bytes as the tokens of `key`; anything else (not JSON, another shape,
+/// another format or key, a time out of range) is [`StoreError::Corrupt`], never a panic.
+fn parse(bytes: &[u8], key: &str, path: &Path) -> Result<TokenSet, StoreError> {
+    let disk: OnDisk = serde_json::from_slice(bytes).map_err(|e| {
+        StoreError::Corrupt(format!(
+            "{} is not a cxkit token file ({})",
+            path.display(),
+            e.classify_name()
+        ))
+    })?;
+    if disk.format != FORMAT || disk.key != key {
+        return Err(StoreError::Corrupt(format!(
+            "{} belongs to another format or session",
+            path.display()
+        )));
+    }
+    let at = |secs: f64| {
+        Duration::try_from_secs_f64(secs)
+            .ok()
+            .and_then(|since| UNIX_EPOCH.checked_add(since))
+            .ok_or_else(|| StoreError::Corrupt(format!("{} has an invalid time", path.display())))
+    };
+    let tokens = TokenSet::new(
+        disk.tokens.into_iter().map(|(k, v)| (k, Secret::new(v))),
+        at(disk.obtained_at)?,
+        at(disk.expires_at)?,
+    );
+    Ok(match disk.identity {
+        Some(identity) => tokens.with_identity(identity),
+        None => tokens,
+    })
+}
+
+fn remove_if_present(path: &Path) -> Result<(), StoreError> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(FileTokenStore::io("cannot remove", path, e)),
     }
 }
 
@@ -303,18 +571,17 @@ impl TokenStore for FileTokenStore {
     }
 
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        let path = self.path_for(key);
-        Box::pin(blocking(move || match std::fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(Self::io("cannot delete", &path, e)),
-        }))
+        let (this, key) = (self.clone(), key.to_owned());
+        Box::pin(blocking(move || this.delete_sync(&key)))
     }
 
-    fn lock<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Box<dyn StoreLock>, StoreError>> {
-        let (this, key) = (self.clone(), key.to_owned());
+    fn lock<'a>(
+        &'a self,
+        key: &'a str,
+        wait: Duration,
+    ) -> BoxFuture<'a, Result<Box<dyn StoreLock>, StoreError>> {
         Box::pin(async move {
-            let lock = blocking(move || this.lock_sync(&key)).await?;
+            let lock = self.lock_async(key, wait).await?;
             Ok(Box::new(lock) as Box<dyn StoreLock>)
         })
     }
@@ -363,9 +630,53 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 1, "{names:?}");
+        // Logout removes the tokens and leaves a marker, until the next save.
         store.delete("k").await.unwrap();
         store.delete("k").await.unwrap();
-        assert!(store.load("k").await.unwrap().is_none());
+        assert!(!store.path_for("k").exists());
+        let err = store.load("k").await.unwrap_err();
+        assert!(matches!(err, StoreError::LoggedOut(_)), "{err:?}");
+        assert!(crate::Error::from(err).is_reauth_required());
+        store.save("k", &tokens()).await.unwrap();
+        assert_eq!(store.load("k").await.unwrap(), Some(tokens()));
+    }
+
+    #[tokio::test]
+    async fn identities_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileTokenStore::new(dir.path());
+        store
+            .save("k", &tokens().with_identity("alice@example.com"))
+            .await
+            .unwrap();
+        let loaded = store.load("k").await.unwrap().unwrap();
+        assert_eq!(loaded.identity(), Some("alice@example.com"));
+        let text = std::fs::read_to_string(store.path_for("k")).unwrap();
+        assert!(text.contains(r#""identity":"alice@example.com""#), "{text}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_memory_store_keeps_logouts_and_bounds_its_lock() {
+        let store = MemoryTokenStore::new();
+        store.save("k", &tokens()).await.unwrap();
+        store.delete("k").await.unwrap();
+        assert!(matches!(
+            store.load("k").await,
+            Err(StoreError::LoggedOut(_))
+        ));
+        store.save("k", &tokens()).await.unwrap();
+        assert_eq!(store.load("k").await.unwrap(), Some(tokens()));
+
+        let held = store.lock("k", Duration::from_secs(1)).await.unwrap();
+        let err = store.lock("k", Duration::from_secs(5)).await.unwrap_err();
+        assert!(
+            matches!(err, StoreError::LockTimeout { waited, .. } if waited == Duration::from_secs(5)),
+            "{err:?}"
+        );
+        // Another key is not held.
+        store.lock("other", Duration::ZERO).await.unwrap();
+        drop(held);
+        store.lock("k", Duration::ZERO).await.unwrap();
     }
 
     #[tokio::test]
@@ -399,5 +710,115 @@ mod tests {
         std::fs::write(store.path_for("k"), text).unwrap();
         let err = store.load("k").await.unwrap_err();
         assert!(!format!("{err} {err:?}").contains("canary"));
+    }
+
+    /// What `cxkit-tokens/1` files written before identities and logout markers look like
+    /// (byte for byte what that version wrote); they must keep loading.
+    const TODAYS_FILE: &str = r#"{"format":"cxkit-tokens/1","key":"k","obtained_at":1700000000.0,"expires_at":1700003600.0,"tokens":{"a":"canary-a","b":"canary-b"}}"#;
+
+    #[test]
+    fn a_file_in_the_format_without_identity_still_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileTokenStore::new(dir.path());
+        std::fs::write(store.path_for("k"), TODAYS_FILE).unwrap();
+        assert_eq!(store.load_sync("k").unwrap(), Some(tokens()));
+    }
+
+    /// Numbers that parse as JSON but are no time (too large for a `Duration`, negative, or
+    /// beyond what `SystemTime` holds).
+    #[test]
+    fn out_of_range_times_mean_log_in_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileTokenStore::new(dir.path());
+        for time in ["1e300", "-1", "1.8e19", "18446744073709551615"] {
+            let text = TODAYS_FILE.replace("1700003600.0", time);
+            std::fs::write(store.path_for("k"), text).unwrap();
+            let err = store.load_sync("k").unwrap_err();
+            assert!(matches!(err, StoreError::Corrupt(_)), "{time}: {err:?}");
+        }
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// Loads `bytes` as the file of key `k`: it must be tokens or `Corrupt`, never a panic
+        /// or another error.
+        fn check(bytes: &[u8]) -> Result<(), TestCaseError> {
+            let dir = tempfile::tempdir().unwrap();
+            let store = FileTokenStore::new(dir.path());
+            std::fs::write(store.path_for("k"), bytes).unwrap();
+            match store.load_sync("k") {
+                Ok(Some(_)) => Ok(()),
+                Err(e @ StoreError::Corrupt(_)) => {
+                    prop_assert!(crate::Error::from(e).is_reauth_required());
+                    Ok(())
+                }
+                other => Err(TestCaseError::fail(format!("{other:?}"))),
+            }
+        }
+
+        /// A file of the right shape with arbitrary values in each field.
+        fn shaped_file() -> impl Strategy<Value = String> {
+            let number = prop_oneof![
+                any::<f64>().prop_map(|f| serde_json::to_string(&f).unwrap()),
+                any::<u64>().prop_map(|n| n.to_string()),
+                any::<i64>().prop_map(|n| n.to_string()),
+                Just("1e400".to_owned()),
+                Just("\"1700000000\"".to_owned()),
+                Just("null".to_owned()),
+            ];
+            (
+                prop_oneof![Just("cxkit-tokens/1".to_owned()), ".{0,20}"],
+                prop_oneof![Just("k".to_owned()), ".{0,8}"],
+                number.clone(),
+                number,
+                proptest::collection::hash_map(".{0,8}", ".{0,16}", 0..4),
+                proptest::option::of(".{0,16}"),
+            )
+                .prop_map(|(format, key, obtained, expires, tokens, identity)| {
+                    let mut value = serde_json::json!({
+                        "format": format,
+                        "key": key,
+                        "tokens": tokens,
+                    });
+                    if let Some(identity) = identity {
+                        value["identity"] = identity.into();
+                    }
+                    let text = value.to_string();
+                    // Splice the numbers in as raw text, so that out-of-range literals reach
+                    // the parser too.
+                    format!(
+                        "{},\"obtained_at\":{obtained},\"expires_at\":{expires}}}",
+                        &text[..text.len() - 1]
+                    )
+                })
+        }
+
+        proptest! {
+            // CI-sized: each case writes and reads one small file.
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+                check(&bytes)?;
+            }
+
+            #[test]
+            fn arbitrary_field_values_never_panic(text in shaped_file()) {
+                check(text.as_bytes())?;
+            }
+
+            #[test]
+            fn a_truncated_or_flipped_valid_file_never_panics(cut in 0..TODAYS_FILE.len(), flip in any::<(usize, u8)>()) {
+                let mut bytes = TODAYS_FILE.as_bytes()[..cut].to_vec();
+                if !bytes.is_empty() {
+                    let at = flip.0 % bytes.len();
+                    bytes[at] ^= flip.1;
+                }
+                check(&bytes)?;
+            }
+        }
     }
 }

@@ -12,6 +12,7 @@ use cxkit_auth::Secret;
 #[derive(Clone, PartialEq, Eq)]
 pub struct TokenSet {
     tokens: BTreeMap<String, Secret>,
+    identity: Option<String>,
     obtained_at: SystemTime,
     expires_at: SystemTime,
 }
@@ -20,6 +21,7 @@ impl fmt::Debug for TokenSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenSet")
             .field("tokens", &self.tokens.keys().collect::<Vec<_>>())
+            .field("identity", &self.identity)
             .field("obtained_at", &self.obtained_at)
             .field("expires_at", &self.expires_at)
             .finish()
@@ -35,9 +37,24 @@ impl TokenSet {
     ) -> Self {
         TokenSet {
             tokens: tokens.into_iter().collect(),
+            identity: None,
             obtained_at,
             expires_at,
         }
+    }
+
+    /// The same tokens, marked as the session of `identity` (a user name, an email, a token's
+    /// `sub`: whatever names the user to the issuer). A session refuses to adopt tokens of
+    /// another identity from a shared store; sets without one (written before identities were
+    /// recorded) are adopted as before.
+    pub fn with_identity(mut self, identity: impl Into<String>) -> Self {
+        self.identity = Some(identity.into());
+        self
+    }
+
+    /// Whose session these tokens are, if known. Not a secret.
+    pub fn identity(&self) -> Option<&str> {
+        self.identity.as_deref()
     }
 
     /// One token by name.
@@ -84,14 +101,27 @@ pub fn jwt_issued_at(token: &str) -> Option<SystemTime> {
     jwt_claim(token, "iat")
 }
 
-fn jwt_claim(token: &str, claim: &str) -> Option<SystemTime> {
+/// The subject (`sub`) a JWT names, if it is a non-empty string: whose token it is.
+pub fn jwt_subject(token: &str) -> Option<String> {
+    let subject = jwt_claims(token)?.get("sub")?.as_str()?.to_owned();
+    (!subject.is_empty()).then_some(subject)
+}
+
+fn jwt_claims(token: &str) -> Option<serde_json::Value> {
     let payload = token.split('.').nth(1)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))
         .ok()?;
-    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    let at = claims.get(claim)?.as_f64()?;
-    (at > 0.0 && at.is_finite()).then(|| UNIX_EPOCH + Duration::from_secs_f64(at))
+    serde_json::from_slice(&bytes).ok()
+}
+
+fn jwt_claim(token: &str, claim: &str) -> Option<SystemTime> {
+    let at = jwt_claims(token)?.get(claim)?.as_f64()?;
+    // A time no `SystemTime` can hold is no time at all (and must not panic).
+    Duration::try_from_secs_f64(at)
+        .ok()
+        .filter(|_| at > 0.0)
+        .and_then(|since| UNIX_EPOCH.checked_add(since))
 }
 
 /// When to refresh ahead of expiry.
@@ -195,6 +225,8 @@ mod tests {
             Some(UNIX_EPOCH + Duration::from_secs(1_700_000_000))
         );
         assert_eq!(jwt_expiry("opaque-token"), None);
+        let huge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"exp":1e300}"#);
+        assert_eq!(jwt_expiry(&format!("h.{huge}.s")), None);
         assert_eq!(jwt_expiry("a.!!!.c"), None);
     }
 
