@@ -22,6 +22,7 @@ struct Inner {
     credentials: BTreeMap<Cow<'static, str>, Credential>,
     retry: RetryPolicy,
     budget: RetryBudget,
+    api_version: Option<Cow<'static, str>>,
 }
 
 impl fmt::Debug for Auth {
@@ -32,6 +33,7 @@ impl fmt::Debug for Auth {
                 &self.inner.credentials.keys().collect::<Vec<_>>(),
             )
             .field("retry", &self.inner.retry)
+            .field("api_version", &self.inner.api_version)
             .finish()
     }
 }
@@ -53,6 +55,20 @@ impl Auth {
     /// The retry policy.
     pub fn retry_policy(&self) -> &RetryPolicy {
         &self.inner.retry
+    }
+
+    /// The `X-API-Version` value that replaces the spec's for every operation that sends one
+    /// (see [`AuthBuilder::api_version`]).
+    pub fn api_version(&self) -> Option<&str> {
+        self.inner.api_version.as_deref()
+    }
+
+    /// The `X-API-Version` value to send with `operation`: the override, else the spec's;
+    /// `None` for operations that opt out (legacy paths).
+    pub fn api_version_for(&self, operation: &OperationDef) -> Option<&str> {
+        operation
+            .api_version
+            .map(|spec| self.api_version().unwrap_or(spec))
     }
 
     pub(crate) fn budget(&self) -> &RetryBudget {
@@ -130,6 +146,7 @@ pub struct AuthBuilder {
     credentials: BTreeMap<Cow<'static, str>, Credential>,
     retry: RetryPolicy,
     budget: Option<u32>,
+    api_version: Option<Cow<'static, str>>,
 }
 
 impl fmt::Debug for AuthBuilder {
@@ -163,6 +180,14 @@ impl AuthBuilder {
         self
     }
 
+    /// Sends `version` as `X-API-Version` instead of the version the spec was curated against,
+    /// on every operation that sends the header (operations that opt out stay without it).
+    /// For trying a newer minor version of the vendor's API before the spec is re-curated.
+    pub fn api_version(mut self, version: impl Into<Cow<'static, str>>) -> Self {
+        self.api_version = Some(version.into());
+        self
+    }
+
     /// Finishes the handle.
     pub fn build(self) -> Auth {
         Auth {
@@ -170,6 +195,7 @@ impl AuthBuilder {
                 credentials: self.credentials,
                 retry: self.retry,
                 budget: self.budget.map(RetryBudget::new).unwrap_or_default(),
+                api_version: self.api_version,
             }),
         }
     }
