@@ -186,7 +186,9 @@ fn check_operations(spec: &Spec, schemes: &BTreeSet<String>, problems: &mut Vec<
         if let Some(v) = op.get("x-cxkit-api-version") {
             let valid = v == &Value::Bool(false) || v.as_str().is_some_and(is_api_version);
             if !valid {
-                bad(format!("`x-cxkit-api-version` is {v}; use `false` for a legacy operation that must not send `X-API-Version`, or a quoted MAJOR.MINOR string such as '2.0'"));
+                bad(format!(
+                    "`x-cxkit-api-version` is {v}; use `false` for a legacy operation that must not send `X-API-Version`, or a quoted MAJOR.MINOR string such as '2.0'"
+                ));
             } else if spec.doc.pointer("/info/x-cxkit-api-version").is_none() {
                 bad("has `x-cxkit-api-version` but the spec declares no `info.x-cxkit-api-version`; declare the version the spec was curated against there first".into());
             }

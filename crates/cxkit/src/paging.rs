@@ -131,10 +131,7 @@ where
                 .await
                 {
                     Ok((got, meta)) => {
-                        let current = meta
-                            .as_ref()
-                            .and_then(|m| m.current_page)
-                            .unwrap_or(page);
+                        let current = meta.as_ref().and_then(|m| m.current_page).unwrap_or(page);
                         let more = match meta.as_ref().and_then(|m| m.num_pages) {
                             Some(num_pages) => current < num_pages,
                             None => got.len() as i64 >= items_per_page,

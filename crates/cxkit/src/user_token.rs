@@ -86,7 +86,10 @@ impl UserTokenMinter {
         let answer = self
             .client
             .mint_user_token()
-            .body_map(|b| b.email(self.email.clone()).full_name(self.full_name.clone()))
+            .body_map(|b| {
+                b.email(self.email.clone())
+                    .full_name(self.full_name.clone())
+            })
             .send()
             .await;
         let minted = checked(answer).await.map_err(|e| {
