@@ -10,7 +10,16 @@ use cxkit_live::{CheckConfig, Outcome, Report, System};
 
 /// Checks the read-only operations of a real deployment against the specs, or applies a report.
 #[derive(Parser, Debug)]
-#[command(name = "cargo xtask verify-live")]
+#[command(
+    name = "cargo xtask verify-live",
+    bin_name = "cargo xtask verify-live",
+    after_help = "Credentials (environment, never printed):\n  \
+        EJENTO_ACCESS_TOKEN        the Ejento (platform) access token; a leading `Bearer ` is dropped\n  \
+        EJENTO_AUTH_APP_TOKEN      optional: the Authentication App token, for auth-service GETs\n  \
+        EJENTO_USERNAME, EJENTO_PASSWORD   instead of a token: log in with a password on --base-url\n  \
+        EJENTO_SUBSCRIPTION_KEY    the gateway's Ocp-Apim-Subscription-Key, if it needs one\n\n\
+        Exit status: 0 when nothing deviates, 2 when a route is missing or a body does not decode."
+)]
 struct Cli {
     /// The system to check: `ejento`.
     #[arg(long, required_unless_present = "apply")]
@@ -68,6 +77,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         anyhow::bail!("give --system and --base-url, or --apply REPORT");
     };
     let system = System::parse(&system)?;
+    cxkit_live::wire::checked_url(&base_url)?;
     let credentials = match system {
         System::Ejento => cxkit_live::ejento_credentials_from_env(&base_url).await?,
         _ => anyhow::bail!("no credentials source for {}", system.name()),
