@@ -128,7 +128,10 @@ fn verify_live(root: &std::path::Path, args: &[String]) -> anyhow::Result<ExitCo
             u8::try_from(status.code().unwrap_or(1)).unwrap_or(1),
         ));
     }
-    if args.iter().any(|a| a == "--apply" || a.starts_with("--apply=")) {
+    if args
+        .iter()
+        .any(|a| a == "--apply" || a.starts_with("--apply="))
+    {
         let outputs = match xtask::build_all(root, &systems::select(&[])?) {
             Ok(outputs) => outputs,
             Err(problems) => return Ok(report_problems(&problems, "generate")),
