@@ -36,6 +36,8 @@ use crate::wire::{GetRequest, LiveClient};
 pub enum System {
     /// Ejento: the platform API and the Authentication App.
     Ejento,
+    /// Proto AICX: the CRM humans API (`X-SINITIC-TOKEN`).
+    Proto,
 }
 
 impl System {
@@ -43,8 +45,9 @@ impl System {
     pub fn parse(name: &str) -> anyhow::Result<System> {
         match name {
             "ejento" => Ok(System::Ejento),
+            "proto" => Ok(System::Proto),
             other => anyhow::bail!(
-                "unknown system `{other}`; the live check supports `ejento` (Proto and Platform28 are not supported yet)"
+                "unknown system `{other}`; the live check supports `ejento` and `proto` (Platform28, whose credentials go in the URL, is not supported yet)"
             ),
         }
     }
@@ -53,6 +56,7 @@ impl System {
     pub fn name(self) -> &'static str {
         match self {
             System::Ejento => "ejento",
+            System::Proto => "proto",
         }
     }
 
@@ -60,6 +64,7 @@ impl System {
     pub fn specs(self) -> &'static [&'static str] {
         match self {
             System::Ejento => &["specs/ejento-platform.yaml", "specs/ejento-auth.yaml"],
+            System::Proto => &["specs/proto.yaml"],
         }
     }
 }
@@ -87,6 +92,9 @@ pub struct CheckConfig {
     pub credentials: Credentials,
     /// The date written into the report (`YYYY-MM-DD`).
     pub date: String,
+    /// Path parameter values given up front (`--param company_id=...`), for ids no list
+    /// answer provides; they win over harvested ones.
+    pub params: BTreeMap<String, String>,
 }
 
 /// The outcome for one operation.
@@ -420,6 +428,23 @@ fn harvest_ids(path: &str, body: &Value, pool: &mut BTreeMap<String, String>) {
     fields(body, pool);
 }
 
+/// What must be escaped inside one path segment (RFC 3986 `pchar` keeps `-`, `_`, `.`, `~`,
+/// letters and digits as they are, which ids are made of).
+const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b';')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'\\')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
+
 fn fill_path(
     path: &str,
     params: &[String],
@@ -430,9 +455,7 @@ fn fill_path(
         let value = pool
             .get(name)
             .ok_or_else(|| format!("no `{name}` available from earlier answers"))?;
-        let encoded =
-            percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC)
-                .to_string();
+        let encoded = percent_encoding::utf8_percent_encode(value, PATH_SEGMENT).to_string();
         filled = filled.replace(&format!("{{{name}}}"), &encoded);
     }
     Ok(filled)
@@ -458,7 +481,7 @@ pub async fn check(config: CheckConfig) -> anyhow::Result<Report> {
     let spec_name = |i: usize| spec_paths[i].to_string_lossy().replace('\\', "/");
 
     let mut reports: Vec<Option<OperationReport>> = vec![None; ops.len()];
-    let mut pool: BTreeMap<String, String> = BTreeMap::new();
+    let mut pool: BTreeMap<String, String> = config.params.clone();
     let skipped = |op: &Op, reason: String| OperationReport {
         spec: spec_name(op.spec),
         operation_id: op.id.clone(),
@@ -783,6 +806,18 @@ pub async fn ejento_credentials_from_env(base_url: &str) -> anyhow::Result<Crede
     )
     .await?;
     Ok(credentials)
+}
+
+/// Reads Proto's credential from the environment: `PROTO_TOKEN` (a personal access token, sent
+/// as `X-SINITIC-TOKEN`).
+pub fn proto_credentials_from_env() -> anyhow::Result<Credentials> {
+    let token = std::env::var("PROTO_TOKEN")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .context("no Proto credential: set PROTO_TOKEN to a personal access token")?;
+    Ok(Credentials {
+        by_scheme: BTreeMap::from([("siniticToken".to_owned(), Secret::new(token.trim()))]),
+    })
 }
 
 /// Logs in with a password through the facade and keeps both tokens as credentials.

@@ -17,11 +17,12 @@ use cxkit_live::{CheckConfig, Outcome, Report, System};
         EJENTO_ACCESS_TOKEN        the Ejento (platform) access token; a leading `Bearer ` is dropped\n  \
         EJENTO_AUTH_APP_TOKEN      optional: the Authentication App token, for auth-service GETs\n  \
         EJENTO_USERNAME, EJENTO_PASSWORD   instead of a token: log in with a password on --base-url\n  \
-        EJENTO_SUBSCRIPTION_KEY    the gateway's Ocp-Apim-Subscription-Key, if it needs one\n\n\
+        EJENTO_SUBSCRIPTION_KEY    the gateway's Ocp-Apim-Subscription-Key, if it needs one\n  \
+        PROTO_TOKEN                Proto: a personal access token (X-SINITIC-TOKEN); give --param company_id=.. --param bot_id=..\n\n\
         Exit status: 0 when nothing deviates, 2 when a route is missing or a body does not decode."
 )]
 struct Cli {
-    /// The system to check: `ejento`.
+    /// The system to check: `ejento` or `proto`.
     #[arg(long, required_unless_present = "apply")]
     system: Option<String>,
     /// The deployment's base URL (https; plain http only to loopback).
@@ -30,6 +31,10 @@ struct Cli {
     /// Check these spec files instead of the system's (repeatable; relative to the workspace).
     #[arg(long = "spec")]
     specs: Vec<PathBuf>,
+    /// A path parameter value no list answer provides, e.g. `--param company_id=acme` for Proto
+    /// (repeatable).
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    params: Vec<String>,
     /// Where the report goes (relative to the workspace).
     #[arg(long, default_value = "target/verify-live")]
     out: PathBuf,
@@ -80,8 +85,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     cxkit_live::wire::checked_url(&base_url)?;
     let credentials = match system {
         System::Ejento => cxkit_live::ejento_credentials_from_env(&base_url).await?,
+        System::Proto => cxkit_live::proto_credentials_from_env()?,
         _ => anyhow::bail!("no credentials source for {}", system.name()),
     };
+    let mut params = std::collections::BTreeMap::new();
+    for pair in &cli.params {
+        let (name, value) = pair
+            .split_once('=')
+            .with_context(|| format!("`--param {pair}`: write NAME=VALUE"))?;
+        params.insert(name.trim().to_owned(), value.to_owned());
+    }
     let date = chrono::Utc::now().format("%Y-%m-%d").to_string();
     let report = cxkit_live::check(CheckConfig {
         system,
@@ -90,6 +103,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         root: cli.root.clone(),
         credentials,
         date: date.clone(),
+        params,
     })
     .await?;
     let dir = cli.root.join(&cli.out);

@@ -184,6 +184,7 @@ async fn run(server: &FakeEjento, root: &Path, credentials: Credentials) -> Repo
         root: root.to_owned(),
         credentials,
         date: "2026-11-30".into(),
+        params: BTreeMap::new(),
     })
     .await
     .unwrap()
@@ -371,4 +372,41 @@ fn the_binary_logs_in_checks_and_writes_a_report_without_printing_secrets() {
         }
     }
     drop(server);
+}
+
+#[tokio::test]
+async fn proto_ids_come_from_params_and_the_token_goes_in_its_header() {
+    let server = FakeEjento::start().await;
+    server.script(
+        "GET",
+        "/acme/bot-1/crm/human/eu_1",
+        200,
+        JSON,
+        r#"{"result":{"id":"eu_1","fullname":"Test 1","email":null,"loyalty_tier":"gold"}}"#,
+    );
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let report = cxkit_live::check(CheckConfig {
+        system: System::Proto,
+        base_url: server.base_url().to_owned(),
+        specs: Vec::new(),
+        root,
+        credentials: Credentials {
+            by_scheme: BTreeMap::from([("siniticToken".to_owned(), Secret::new(TOKEN))]),
+        },
+        date: "2026-11-30".into(),
+        params: BTreeMap::from([
+            ("company_id".to_owned(), "acme".to_owned()),
+            ("bot_id".to_owned(), "bot-1".to_owned()),
+            ("human_id".to_owned(), "eu_1".to_owned()),
+        ]),
+    })
+    .await
+    .unwrap();
+    let human = by_id(&report, "get_human");
+    assert_eq!(human.spec, "specs/proto.yaml");
+    assert_eq!(human.outcome, Outcome::Ok, "{human:?}");
+    assert_eq!(human.undocumented_fields, ["$.result.loyalty_tier"]);
+    let requests = server.requests();
+    assert!(requests.iter().all(|r| r.method == "GET"));
+    assert_eq!(requests[0].header("x-sinitic-token"), Some(TOKEN));
 }
