@@ -291,6 +291,24 @@ async fn the_older_guides_users_api_goes_to_its_own_host() {
             .all(|r| !r.path.starts_with("/api/users")),
         "nothing of the users API reaches the gateway"
     );
+
+    // The users API's operations on the gateway client (and the reverse) are refused before
+    // anything is sent, naming the client to use.
+    let before = gateway.requests().len();
+    let wrong = Error::from(ejento.auth().read_all_users().send().await.unwrap_err());
+    assert!(matches!(wrong, Error::Config { .. }), "{wrong:?}");
+    assert!(wrong.to_string().contains("Ejento::users()"), "{wrong}");
+    let wrong = Error::from(
+        ejento
+            .users()
+            .get_login_feature_flags()
+            .send()
+            .await
+            .unwrap_err(),
+    );
+    assert!(matches!(wrong, Error::Config { .. }), "{wrong:?}");
+    assert_eq!(gateway.requests().len(), before);
+    assert_eq!(users_host.requests().len(), 2);
     assert_eq!(
         cxkit::DEFAULT_USERS_BASE_URL,
         "https://webapp-idamigo-od-eastus2-001.azurewebsites.net"

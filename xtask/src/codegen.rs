@@ -253,6 +253,10 @@ fn security_table(system: &System, spec: &Spec) -> Result<TokenStream, Problem> 
             Some(v) => quote!(::core::option::Option::Some(#v)),
             None => quote!(::core::option::Option::None),
         };
+        let server = match op.get("x-cxkit-server").and_then(Value::as_str) {
+            Some(name) => quote!(::core::option::Option::Some(#name)),
+            None => quote!(::core::option::Option::None),
+        };
         ops.push((
             id.to_owned(),
             quote! {
@@ -264,6 +268,7 @@ fn security_table(system: &System, spec: &Spec) -> Result<TokenStream, Problem> 
                     idempotent: #idempotent,
                     handwritten: #handwritten,
                     api_version: #api_version,
+                    server: #server,
                 }
             },
         ));

@@ -193,6 +193,13 @@ fn check_operations(spec: &Spec, schemes: &BTreeSet<String>, problems: &mut Vec<
                 bad("has `x-cxkit-api-version` but the spec declares no `info.x-cxkit-api-version`; declare the version the spec was curated against there first".into());
             }
         }
+        if let Some(server) = op.get("x-cxkit-server")
+            && !server.as_str().is_some_and(is_snake_case)
+        {
+            bad(format!(
+                "`x-cxkit-server` is {server}; it must name the operation's host in snake_case (e.g. `users`), for clients bound to that host"
+            ));
+        }
         check_parameters(spec, path, op, &mut bad);
         check_body(spec, op, handwritten, &mut bad);
         check_responses(spec, op, handwritten, &mut bad);
@@ -622,6 +629,18 @@ mod tests {
                 .iter()
                 .any(|p| p.contains("`info.x-cxkit-api-version` is 2;")),
             "{problems:?}"
+        );
+
+        let wrong_server = text.replace(
+            "x-cxkit-api-version: false\n",
+            "x-cxkit-api-version: false\n      x-cxkit-server: Users Host\n",
+        );
+        let spec = Spec::parse("specs/x.yaml", wrong_server.into_bytes()).unwrap();
+        assert!(
+            lint(&spec, &[])
+                .iter()
+                .any(|p| p.to_string().contains("operation b: `x-cxkit-server`")),
+            "a host name must be snake_case"
         );
 
         let fixed = text.replace("x-cxkit-api-version: 2}", "x-cxkit-api-version: '2.0'}");

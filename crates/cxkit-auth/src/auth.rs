@@ -23,6 +23,7 @@ struct Inner {
     retry: RetryPolicy,
     budget: RetryBudget,
     api_version: Option<Cow<'static, str>>,
+    server: Option<Option<Cow<'static, str>>>,
 }
 
 impl fmt::Debug for Auth {
@@ -69,6 +70,29 @@ impl Auth {
         operation
             .api_version
             .map(|spec| self.api_version().unwrap_or(spec))
+    }
+
+    /// Checks that `operation` lives on the host this handle is bound to (see
+    /// [`AuthBuilder::server`]); an unbound handle serves every operation.
+    pub(crate) fn check_server(
+        &self,
+        api: &ApiSecurity,
+        operation: &OperationDef,
+    ) -> Result<(), AuthError> {
+        let Some(bound) = &self.inner.server else {
+            return Ok(());
+        };
+        if bound.as_deref() == operation.server {
+            return Ok(());
+        }
+        let here = bound.as_deref().unwrap_or("default");
+        let there = operation.server.unwrap_or("default");
+        Err(AuthError::config(format!(
+            "{}: operation `{}` lives on the `{there}` host, but this client is bound to the \
+             `{here}` host; call it through the client for that host (for Ejento's users API: \
+             `Ejento::users()`)",
+            api.api, operation.id
+        )))
     }
 
     pub(crate) fn budget(&self) -> &RetryBudget {
@@ -147,6 +171,7 @@ pub struct AuthBuilder {
     retry: RetryPolicy,
     budget: Option<u32>,
     api_version: Option<Cow<'static, str>>,
+    server: Option<Option<Cow<'static, str>>>,
 }
 
 impl fmt::Debug for AuthBuilder {
@@ -188,6 +213,15 @@ impl AuthBuilder {
         self
     }
 
+    /// Binds the handle to one host: `None` for the spec's default server, `Some(name)` for the
+    /// operations marked `x-cxkit-server: <name>`. Operations of other hosts are then refused
+    /// with a configuration error instead of being sent to the wrong host. Unbound (the default),
+    /// the handle serves every operation on whatever base URL its client has.
+    pub fn server(mut self, server: Option<impl Into<Cow<'static, str>>>) -> Self {
+        self.server = Some(server.map(Into::into));
+        self
+    }
+
     /// Finishes the handle.
     pub fn build(self) -> Auth {
         Auth {
@@ -196,6 +230,7 @@ impl AuthBuilder {
                 retry: self.retry,
                 budget: self.budget.map(RetryBudget::new).unwrap_or_default(),
                 api_version: self.api_version,
+                server: self.server,
             }),
         }
     }

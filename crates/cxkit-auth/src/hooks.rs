@@ -49,6 +49,7 @@ pub async fn authorize(
 ) -> Result<(), AuthError> {
     request.headers_mut().remove("api-version");
     let op = operation(api, operation_id)?;
+    auth.check_server(api, op)?;
     match auth.api_version_for(op) {
         Some(version) => {
             let value = reqwest::header::HeaderValue::from_str(version).map_err(|_| {

@@ -62,6 +62,11 @@ pub struct OperationDef {
     /// `x-cxkit-api-version: false` (and for every operation of a spec that declares none).
     /// An [`crate::AuthBuilder::api_version`] override replaces the value, never the `None`.
     pub api_version: Option<&'static str>,
+    /// The host the operation lives on when it is not the spec's default server: the name the
+    /// spec gives with `x-cxkit-server` (e.g. `users` for the older guide's users API). A handle
+    /// bound to a server ([`crate::AuthBuilder::server`]) refuses operations of other hosts, so a
+    /// call cannot silently go to the wrong one.
+    pub server: Option<&'static str>,
 }
 
 /// The request header that pins an operation to an API version (Ejento's versioning page:

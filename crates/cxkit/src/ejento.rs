@@ -82,6 +82,9 @@ impl From<&TokenSet> for SessionInfo {
 /// of its own, apart from the gateway. See [`EjentoBuilder::users_base_url`].
 pub const DEFAULT_USERS_BASE_URL: &str = "https://webapp-idamigo-od-eastus2-001.azurewebsites.net";
 
+/// The `x-cxkit-server` name of the users API's operations in `specs/ejento-auth.yaml`.
+const USERS_SERVER: &str = "users";
+
 /// Builds an [`Ejento`].
 ///
 /// Settings beyond the base URLs: [`EjentoBuilder::subscription_key`] (the gateway's API key),
@@ -334,13 +337,26 @@ impl EjentoBuilder {
         let key = self.subscription_key.as_ref();
         let session_token =
             |name| Credential::from_source(Arc::new(CachedToken::new(cache.clone(), name)));
-        let auth = ejento_auth(
+        // `auth()` and `users()` share the session's Authentication App token but are bound to
+        // their hosts, so calling a users-API operation on `auth()` (or the reverse) is a clear
+        // error rather than a request to the wrong host.
+        let auth = ejento_auth_builder(
             &self.retry,
             "authAppToken",
             session_token(AUTH_APP_TOKEN),
             key,
             api_version,
         );
+        let users_auth = ejento_auth_builder(
+            &self.retry,
+            "authAppToken",
+            session_token(AUTH_APP_TOKEN),
+            key,
+            api_version,
+        )
+        .server(Some(USERS_SERVER))
+        .build();
+        let auth = auth.server(None::<&'static str>).build();
         let platform_auth = ejento_auth(
             &self.retry,
             "ejentoToken",
@@ -350,7 +366,7 @@ impl EjentoBuilder {
         );
         Ok(Ejento {
             inner: Arc::new(Inner {
-                users: gen_auth::Client::new_with_client(&users_base, http.clone(), auth.clone()),
+                users: gen_auth::Client::new_with_client(&users_base, http.clone(), users_auth),
                 auth: gen_auth::Client::new_with_client(&auth_base, http.clone(), auth),
                 platform: gen_platform::Client::new_with_client(
                     &platform_base,
@@ -859,6 +875,17 @@ pub(crate) fn ejento_auth(
     subscription_key: Option<&Secret>,
     api_version: Option<&str>,
 ) -> Auth {
+    ejento_auth_builder(retry, scheme, credential, subscription_key, api_version).build()
+}
+
+/// [`ejento_auth`], left open for more settings (the host binding of `auth()` and `users()`).
+fn ejento_auth_builder(
+    retry: &RetryPolicy,
+    scheme: &'static str,
+    credential: Credential,
+    subscription_key: Option<&Secret>,
+    api_version: Option<&str>,
+) -> cxkit_auth::AuthBuilder {
     let mut auth = Auth::builder()
         .retry(retry.clone())
         .credential(scheme, credential);
@@ -868,7 +895,7 @@ pub(crate) fn ejento_auth(
     if let Some(version) = api_version {
         auth = auth.api_version(version.to_owned());
     }
-    auth.build()
+    auth
 }
 
 /// Refreshes an Ejento session with its Authentication App token. It calls the auth-service

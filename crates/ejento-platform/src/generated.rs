@@ -67063,6 +67063,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "add_recent_project",
@@ -67072,6 +67073,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "annotate_corpus",
@@ -67081,6 +67083,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "annotate_document",
@@ -67090,6 +67093,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "apply_agent_guardrails",
@@ -67099,6 +67103,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "batch_delete_agent_evaluation_datasets",
@@ -67108,6 +67113,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "batch_delete_agent_evaluation_runs",
@@ -67117,6 +67123,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "batch_delete_workflow_evaluation_datasets",
@@ -67126,6 +67133,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "batch_delete_workflow_evaluation_runs",
@@ -67135,6 +67143,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "check_corpus_document_duplicates",
@@ -67144,6 +67153,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_agent",
@@ -67153,6 +67163,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_agent_alias",
@@ -67162,6 +67173,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_agent_chat_thread",
@@ -67171,6 +67183,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_agent_comment",
@@ -67180,6 +67193,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_agent_corpus_connection",
@@ -67189,6 +67203,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_agent_corpus_connections",
@@ -67198,6 +67213,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_agent_custom_instructions",
@@ -67207,6 +67223,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_agent_evaluation_dataset",
@@ -67216,6 +67233,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_agent_evaluation_run",
@@ -67225,6 +67243,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_agent_response_comment",
@@ -67234,6 +67253,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_agent_response_feedback",
@@ -67243,6 +67263,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_agent_response_log",
@@ -67252,6 +67273,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_agent_response_logs_bulk",
@@ -67261,6 +67283,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_agent_review",
@@ -67270,6 +67293,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_api_tool",
@@ -67279,6 +67303,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_api_tool_template",
@@ -67288,6 +67313,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_attachment_tool",
@@ -67297,6 +67323,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_chat_thread_corpus",
@@ -67306,6 +67333,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_conversation_starter",
@@ -67315,6 +67343,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_corpus",
@@ -67324,6 +67353,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_corpus_permission",
@@ -67333,6 +67363,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_notification",
@@ -67342,6 +67373,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_organization_guardrail",
@@ -67351,6 +67383,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_organization_user",
@@ -67360,6 +67393,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_rag_tool",
@@ -67369,6 +67403,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_recent_agent",
@@ -67378,6 +67413,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_recent_team",
@@ -67387,6 +67423,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_starred_agent",
@@ -67396,6 +67433,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_web_search_tool",
@@ -67405,6 +67443,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_workflow",
@@ -67414,6 +67453,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_workflow_chat_response",
@@ -67423,6 +67463,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_workflow_chat_thread",
@@ -67432,6 +67473,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_workflow_evaluation_dataset",
@@ -67441,6 +67483,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_workflow_evaluation_run",
@@ -67450,6 +67493,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_workflow_feedback",
@@ -67459,6 +67503,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_workflow_review",
@@ -67468,6 +67513,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_agent",
@@ -67477,6 +67523,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_agent_alias",
@@ -67486,6 +67533,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_agent_comment",
@@ -67495,6 +67543,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_agent_corpus_connection",
@@ -67504,6 +67553,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_agent_corpus_connections",
@@ -67513,6 +67563,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_agent_evaluation_dataset",
@@ -67522,6 +67573,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_agent_evaluation_run",
@@ -67531,6 +67583,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_agent_guardrails",
@@ -67540,6 +67593,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_agent_response",
@@ -67549,6 +67603,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_agent_review",
@@ -67558,6 +67613,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_chat_thread",
@@ -67567,6 +67623,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_chat_thread_agent_responses",
@@ -67576,6 +67633,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_chat_thread_corpora",
@@ -67585,6 +67643,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_chat_thread_corpus",
@@ -67594,6 +67653,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_corpus",
@@ -67603,6 +67663,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_corpus_documents",
@@ -67612,6 +67673,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_corpus_user_permission",
@@ -67621,6 +67683,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_document",
@@ -67630,6 +67693,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_notification",
@@ -67639,6 +67703,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_project",
@@ -67648,6 +67713,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_recent_agent",
@@ -67657,6 +67723,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_sitemap",
@@ -67666,6 +67733,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_starred_agent",
@@ -67675,6 +67743,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_tool",
@@ -67684,6 +67753,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_user",
@@ -67693,6 +67763,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_users",
@@ -67702,6 +67773,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_workflow",
@@ -67711,6 +67783,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_workflow_chat_thread",
@@ -67720,6 +67793,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_workflow_evaluation_dataset",
@@ -67729,6 +67803,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_workflow_evaluation_run",
@@ -67738,6 +67813,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_workflow_response",
@@ -67747,6 +67823,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "disable_organization_tool",
@@ -67756,6 +67833,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "enable_organization_tool",
@@ -67765,6 +67843,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "filter_projects",
@@ -67774,6 +67853,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "generate_agent_image",
@@ -67783,6 +67863,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "generate_agent_response",
@@ -67792,6 +67873,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent",
@@ -67801,6 +67883,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_access",
@@ -67810,6 +67893,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_alias",
@@ -67819,6 +67903,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_alias_feature_flag",
@@ -67828,6 +67913,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_corpus_connection",
@@ -67837,6 +67923,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_cost_data",
@@ -67846,6 +67933,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_details",
@@ -67855,6 +67943,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_document_count_data",
@@ -67864,6 +67953,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_evaluation_dataset",
@@ -67873,6 +67963,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_evaluation_run",
@@ -67882,6 +67973,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_filter",
@@ -67891,6 +67983,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_guardrails",
@@ -67900,6 +67993,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_history",
@@ -67909,6 +68003,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_indexing_mode_data",
@@ -67918,6 +68013,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_most_active_data",
@@ -67927,6 +68023,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_prompt_history",
@@ -67936,6 +68033,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_query_count_data",
@@ -67945,6 +68043,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_response",
@@ -67954,6 +68053,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_response_supporting_content",
@@ -67963,6 +68063,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_response_thoughts",
@@ -67972,6 +68073,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_status",
@@ -67981,6 +68083,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_summary_statistics",
@@ -67990,6 +68093,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_token_data",
@@ -67999,6 +68103,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_type",
@@ -68008,6 +68113,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_vote_data",
@@ -68017,6 +68123,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_votes",
@@ -68026,6 +68133,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_api_tools_feature_flag",
@@ -68035,6 +68143,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_caching_feature_flag",
@@ -68044,6 +68153,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_call_feature_flag",
@@ -68053,6 +68163,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_chat_agent_creation_feature_flag",
@@ -68062,6 +68173,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_chat_log",
@@ -68071,6 +68183,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_chat_log_search_results",
@@ -68080,6 +68193,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_chat_thread",
@@ -68089,6 +68203,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_chat_thread_corpus",
@@ -68098,6 +68213,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_chat_widget_feature_flag",
@@ -68107,6 +68223,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_citation_file_content",
@@ -68116,6 +68233,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_corpus",
@@ -68125,6 +68243,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_corpus_document_count_data",
@@ -68134,6 +68253,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_corpus_indexing_mode_data",
@@ -68143,6 +68263,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_cost_data",
@@ -68152,6 +68273,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_current_user",
@@ -68161,6 +68283,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_dall_e_feature_flag",
@@ -68170,6 +68293,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_default_corpus_agent_connection",
@@ -68179,6 +68303,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_developer_portal_feature_flag",
@@ -68188,6 +68313,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_document",
@@ -68197,6 +68323,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_document_count_data",
@@ -68206,6 +68333,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_documents_by_ids",
@@ -68215,6 +68343,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_flush_cache_feature_flag",
@@ -68224,6 +68353,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_guardrail_feature_flag",
@@ -68233,6 +68363,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_indexing_mode_data",
@@ -68242,6 +68373,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_notification",
@@ -68251,6 +68383,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_oauth_feature_flags",
@@ -68260,6 +68393,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_organization_active_configuration",
@@ -68269,6 +68403,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_organization_model_deployment",
@@ -68278,6 +68413,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_overall_summary_statistics",
@@ -68287,6 +68423,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_pii_redaction_feature_flag",
@@ -68296,6 +68433,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_project",
@@ -68305,6 +68443,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_project_cost_data",
@@ -68314,6 +68453,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_project_document_count_data",
@@ -68323,6 +68463,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_project_indexing_mode_data",
@@ -68332,6 +68473,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_project_most_active_data",
@@ -68341,6 +68483,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_project_query_count_data",
@@ -68350,6 +68493,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_project_summary_statistics",
@@ -68359,6 +68503,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_project_token_data",
@@ -68368,6 +68513,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_project_vote_data",
@@ -68377,6 +68523,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_projects_by_ids",
@@ -68386,6 +68533,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_query_count_data",
@@ -68395,6 +68543,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_recent_agent_data",
@@ -68404,6 +68553,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_recent_project_data",
@@ -68413,6 +68563,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_recent_team_data",
@@ -68422,6 +68573,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_recent_user_data",
@@ -68431,6 +68583,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_share_agent_feature_flag",
@@ -68440,6 +68593,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_sharepoint_legacy_feature_flag",
@@ -68449,6 +68603,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_show_quota_limit_feature_flag",
@@ -68458,6 +68613,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_sitemap",
@@ -68467,6 +68623,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_team_cost_data",
@@ -68476,6 +68633,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_team_document_count_data",
@@ -68485,6 +68643,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_team_indexing_mode_data",
@@ -68494,6 +68653,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_team_most_active_data",
@@ -68503,6 +68663,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_team_query_count_data",
@@ -68512,6 +68673,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_team_summary_statistics",
@@ -68521,6 +68683,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_team_token_data",
@@ -68530,6 +68693,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_team_vote_data",
@@ -68539,6 +68703,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_token_data",
@@ -68548,6 +68713,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_tool",
@@ -68557,6 +68723,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_total_entity_counts",
@@ -68566,6 +68733,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_user",
@@ -68575,6 +68743,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_user_by_email",
@@ -68584,6 +68753,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_user_cost_data",
@@ -68593,6 +68763,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_user_document_count_data",
@@ -68602,6 +68773,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_user_indexing_mode_data",
@@ -68611,6 +68783,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_user_most_active_data",
@@ -68620,6 +68793,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_user_permissions_on_teams",
@@ -68629,6 +68803,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_user_query_count_data",
@@ -68638,6 +68813,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_user_summary_statistics",
@@ -68647,6 +68823,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_user_team_permissions",
@@ -68656,6 +68833,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_user_token_data",
@@ -68665,6 +68843,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_user_vote_data",
@@ -68674,6 +68853,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_vote_count_data",
@@ -68683,6 +68863,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_workflow",
@@ -68692,6 +68873,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_workflow_chat_thread",
@@ -68701,6 +68883,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_workflow_evaluation_dataset",
@@ -68710,6 +68893,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_workflow_evaluation_feature_flag",
@@ -68719,6 +68903,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_workflow_evaluation_run",
@@ -68728,6 +68913,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_youtube_index_feature_flag",
@@ -68737,6 +68923,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "grant_team_permission",
@@ -68746,6 +68933,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "grant_team_permissions_bulk",
@@ -68755,6 +68943,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "legacy_create_agent_response",
@@ -68764,6 +68953,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "legacy_create_chat_thread",
@@ -68773,6 +68963,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "link_agent_tool",
@@ -68782,6 +68973,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_agent_aliases",
@@ -68791,6 +68983,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_agent_chat_threads",
@@ -68800,6 +68993,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_agent_comments",
@@ -68809,6 +69003,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_agent_connected_tools",
@@ -68818,6 +69013,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_agent_conversation_starters",
@@ -68827,6 +69023,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_agent_corpora",
@@ -68836,6 +69033,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_agent_evaluation_datasets",
@@ -68845,6 +69043,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_agent_evaluation_runs",
@@ -68854,6 +69053,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_agent_guardrail_types",
@@ -68863,6 +69063,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_agent_ratings",
@@ -68872,6 +69073,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_agent_response_comments",
@@ -68881,6 +69083,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_agent_responses",
@@ -68890,6 +69093,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_agent_responses_of_agent",
@@ -68899,6 +69103,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_agent_reviews",
@@ -68908,6 +69113,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_agent_tools",
@@ -68917,6 +69123,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_agent_types",
@@ -68926,6 +69133,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_agents",
@@ -68935,6 +69143,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_all_agent_ratings",
@@ -68944,6 +69153,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_api_tool_templates",
@@ -68953,6 +69163,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_character_voices",
@@ -68962,6 +69173,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_chat_thread_agent_responses",
@@ -68971,6 +69183,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_chat_thread_chat_logs",
@@ -68980,6 +69193,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_chat_thread_corpora",
@@ -68989,6 +69203,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_chat_thread_documents",
@@ -68998,6 +69213,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_chat_threads",
@@ -69007,6 +69223,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_configurations",
@@ -69016,6 +69233,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_corpora",
@@ -69025,6 +69243,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_corpus_agent_connections",
@@ -69034,6 +69253,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_corpus_conversation_starters",
@@ -69043,6 +69263,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_corpus_documents",
@@ -69052,6 +69273,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_corpus_permissions",
@@ -69061,6 +69283,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_corpus_sitemaps",
@@ -69070,6 +69293,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_corpus_user_permissions",
@@ -69079,6 +69303,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_document_conversation_starters",
@@ -69088,6 +69313,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_feature_flags",
@@ -69097,6 +69323,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_my_organization_configurations",
@@ -69106,6 +69333,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_my_reviews",
@@ -69115,6 +69343,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_notifications",
@@ -69124,6 +69353,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_organization_guardrails",
@@ -69133,6 +69363,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_organization_tools",
@@ -69142,6 +69373,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_organization_users",
@@ -69151,6 +69383,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_pinned_agent_responses",
@@ -69160,6 +69393,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_project_agent_responses",
@@ -69169,6 +69403,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_project_agents",
@@ -69178,6 +69413,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_project_workflows",
@@ -69187,6 +69423,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_projects",
@@ -69196,6 +69433,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_recent_agents",
@@ -69205,6 +69443,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_recent_projects",
@@ -69214,6 +69453,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_recent_teams",
@@ -69223,6 +69463,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_refresh_enabled_corpora",
@@ -69232,6 +69473,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_sitemap_documents",
@@ -69241,6 +69483,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_starred_agents",
@@ -69250,6 +69493,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_team_permissions",
@@ -69259,6 +69503,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_user_workflow_tables",
@@ -69268,6 +69513,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_user_workflows",
@@ -69277,6 +69523,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_workflow_chat_responses",
@@ -69286,6 +69533,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_workflow_chat_threads",
@@ -69295,6 +69543,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_workflow_evaluation_datasets",
@@ -69304,6 +69553,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_workflow_evaluation_runs",
@@ -69313,6 +69563,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_workflow_response_reviews",
@@ -69322,6 +69573,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_workflow_responses",
@@ -69331,6 +69583,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_workflows",
@@ -69340,6 +69593,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "pin_agent_response",
@@ -69349,6 +69603,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "refresh_corpus",
@@ -69358,6 +69613,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "refresh_document",
@@ -69367,6 +69623,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "remove_project_user",
@@ -69376,6 +69633,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "restore_agent_checkpoint",
@@ -69385,6 +69643,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "revoke_team_permission",
@@ -69394,6 +69653,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "revoke_team_permissions_bulk",
@@ -69403,6 +69663,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "set_agent_guardrail_type",
@@ -69412,6 +69673,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "set_organization_guardrail",
@@ -69421,6 +69683,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "stream_agent_response",
@@ -69430,6 +69693,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "stream_workflow_response",
@@ -69439,6 +69703,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "toggle_sitemap_sync",
@@ -69448,6 +69713,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "unlink_agent_tool",
@@ -69457,6 +69723,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "unpin_agent_response",
@@ -69466,6 +69733,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_agent",
@@ -69475,6 +69743,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_agent_access",
@@ -69484,6 +69753,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_agent_alias",
@@ -69493,6 +69763,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_agent_comment",
@@ -69502,6 +69773,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_agent_corpus_connection",
@@ -69511,6 +69783,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_agent_evaluation_dataset",
@@ -69520,6 +69793,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_agent_evaluation_run",
@@ -69529,6 +69803,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_agent_guardrails",
@@ -69538,6 +69813,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_agent_llm_configuration",
@@ -69547,6 +69823,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_agent_rating",
@@ -69556,6 +69833,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_agent_response",
@@ -69565,6 +69843,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_agent_review",
@@ -69574,6 +69853,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_agent_tags",
@@ -69583,6 +69863,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_agent_type",
@@ -69592,6 +69873,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_chat_thread",
@@ -69601,6 +69883,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_corpus",
@@ -69610,6 +69893,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_document",
@@ -69619,6 +69903,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_notification",
@@ -69628,6 +69913,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_project",
@@ -69637,6 +69923,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_team_permission",
@@ -69646,6 +69933,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_tool",
@@ -69655,6 +69943,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_user",
@@ -69664,6 +69953,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_user_notifications",
@@ -69673,6 +69963,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_workflow",
@@ -69682,6 +69973,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_workflow_chat_thread",
@@ -69691,6 +69983,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_workflow_evaluation_dataset",
@@ -69700,6 +69993,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_workflow_evaluation_run",
@@ -69709,6 +70003,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "upload_corpus_document",
@@ -69718,6 +70013,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: true,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "vote_on_agent",
@@ -69727,6 +70023,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
     ],
 };

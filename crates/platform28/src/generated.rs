@@ -2782,6 +2782,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "clone_session",
@@ -2791,6 +2792,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_login_session",
@@ -2800,6 +2802,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_login_block_status",
@@ -2809,6 +2812,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_session",
@@ -2818,6 +2822,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "request_password_reset",
@@ -2827,6 +2832,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "reset_assumed_identity",
@@ -2836,6 +2842,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "reset_password_with_token",
@@ -2845,6 +2852,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "set_effective_org",
@@ -2854,6 +2862,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "set_effective_user",
@@ -2863,6 +2872,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "terminate_session",
@@ -2872,6 +2882,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "terminate_user_sessions",
@@ -2881,6 +2892,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "unblock_login",
@@ -2890,6 +2902,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_user_password",
@@ -2899,6 +2912,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
     ],
 };

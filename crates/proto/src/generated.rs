@@ -1638,6 +1638,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: false,
             handwritten: false,
             api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_human",
@@ -1647,6 +1648,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_human",
@@ -1656,6 +1658,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             idempotent: true,
             handwritten: false,
             api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
     ],
 };
