@@ -27,6 +27,7 @@ const CHILD_OK: &str = "CXKIT-CHILD-OK";
 fn session(base: &str, dir: &std::path::Path, clock: Arc<ManualClock>) -> Ejento {
     Ejento::builder()
         .base_url(base)
+        .users_base_url(base)
         .store(FileTokenStore::new(dir))
         .session_name(SESSION)
         .clock(clock)
