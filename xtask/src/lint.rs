@@ -193,6 +193,13 @@ fn check_operations(spec: &Spec, schemes: &BTreeSet<String>, problems: &mut Vec<
                 bad("has `x-cxkit-api-version` but the spec declares no `info.x-cxkit-api-version`; declare the version the spec was curated against there first".into());
             }
         }
+        if let Some(day) = op.get("x-cxkit-verified")
+            && !day.as_str().is_some_and(is_iso_date)
+        {
+            bad(format!(
+                "`x-cxkit-verified` is {day}; it is the quoted day of the last live check, 'YYYY-MM-DD', written by `cargo xtask verify-live --apply`"
+            ));
+        }
         if let Some(server) = op.get("x-cxkit-server")
             && !server.as_str().is_some_and(is_snake_case)
         {
@@ -557,6 +564,16 @@ fn is_api_version(v: &str) -> bool {
     })
 }
 
+/// `YYYY-MM-DD` in digits (the calendar itself is the live check's business).
+fn is_iso_date(v: &str) -> bool {
+    let parts: Vec<&str> = v.split('-').collect();
+    parts.len() == 3
+        && [4, 2, 2]
+            .iter()
+            .zip(&parts)
+            .all(|(len, part)| part.len() == *len && part.bytes().all(|b| b.is_ascii_digit()))
+}
+
 fn is_snake_case(id: &str) -> bool {
     let mut chars = id.chars();
     chars.next().is_some_and(|c| c.is_ascii_lowercase())
@@ -648,6 +665,7 @@ mod tests {
         let spec = Spec::parse("specs/x.yaml", fixed.into_bytes()).unwrap();
         assert!(lint(&spec, &[]).is_empty());
         assert!(is_api_version("10.2") && !is_api_version("2") && !is_api_version("2.x"));
+        assert!(is_iso_date("2026-11-30") && !is_iso_date("2026-11-3") && !is_iso_date("today"));
     }
 
     #[test]
