@@ -33,6 +33,7 @@ const ACTION: &str = "CXKIT_CHILD_ACTION";
 fn session(base: &str, dir: &std::path::Path, clock: Arc<ManualClock>) -> Ejento {
     Ejento::builder()
         .base_url(base)
+        .users_base_url(base)
         .store(FileTokenStore::new(dir))
         .session_name(SESSION)
         .clock(clock)

@@ -218,6 +218,10 @@ fn security_table(system: &System, spec: &Spec) -> Result<TokenStream, Problem> 
     }
 
     let global = spec.doc.get("security");
+    let spec_version = spec
+        .doc
+        .pointer("/info/x-cxkit-api-version")
+        .and_then(Value::as_str);
     let mut ops: Vec<(String, TokenStream)> = Vec::new();
     for (path, method, op) in spec.operations() {
         let label = op_label(path, method, op);
@@ -238,6 +242,21 @@ fn security_table(system: &System, spec: &Spec) -> Result<TokenStream, Problem> 
         let idempotent = matches!(method, "get" | "put" | "delete" | "head" | "options")
             || op.get("x-cxkit-idempotent").and_then(Value::as_bool) == Some(true);
         let handwritten = op.get("x-cxkit-handwritten").is_some();
+        // `false` opts a legacy operation out of the spec's version; a string pins this one
+        // operation to another version (the lint checks both shapes).
+        let api_version = match op.get("x-cxkit-api-version") {
+            Some(Value::Bool(false)) => None,
+            Some(Value::String(v)) => Some(v.as_str()),
+            _ => spec_version,
+        };
+        let api_version = match api_version {
+            Some(v) => quote!(::core::option::Option::Some(#v)),
+            None => quote!(::core::option::Option::None),
+        };
+        let server = match op.get("x-cxkit-server").and_then(Value::as_str) {
+            Some(name) => quote!(::core::option::Option::Some(#name)),
+            None => quote!(::core::option::Option::None),
+        };
         ops.push((
             id.to_owned(),
             quote! {
@@ -248,6 +267,8 @@ fn security_table(system: &System, spec: &Spec) -> Result<TokenStream, Problem> 
                     security: &[#(#alternatives),*],
                     idempotent: #idempotent,
                     handwritten: #handwritten,
+                    api_version: #api_version,
+                    server: #server,
                 }
             },
         ));

@@ -41,6 +41,14 @@ pub fn lint(spec: &Spec, seed_titles: &[String]) -> Vec<Problem> {
             ));
         }
     }
+    let spec_version = doc.pointer("/info/x-cxkit-api-version");
+    if let Some(v) = spec_version
+        && !v.as_str().is_some_and(is_api_version)
+    {
+        top(format!(
+            "`info.x-cxkit-api-version` is {v}; it must be the `X-API-Version` the spec was curated against, as a quoted MAJOR.MINOR string such as '2.0'"
+        ));
+    }
     let schemes = check_schemes(spec, &mut problems);
     check_operations(spec, &schemes, &mut problems);
     check_schemas(spec, "", doc, false, &mut problems);
@@ -174,6 +182,30 @@ fn check_operations(spec: &Spec, schemes: &BTreeSet<String>, problems: &mut Vec<
                     method.to_uppercase()
                 ));
             }
+        }
+        if let Some(v) = op.get("x-cxkit-api-version") {
+            let valid = v == &Value::Bool(false) || v.as_str().is_some_and(is_api_version);
+            if !valid {
+                bad(format!(
+                    "`x-cxkit-api-version` is {v}; use `false` for a legacy operation that must not send `X-API-Version`, or a quoted MAJOR.MINOR string such as '2.0'"
+                ));
+            } else if spec.doc.pointer("/info/x-cxkit-api-version").is_none() {
+                bad("has `x-cxkit-api-version` but the spec declares no `info.x-cxkit-api-version`; declare the version the spec was curated against there first".into());
+            }
+        }
+        if let Some(day) = op.get("x-cxkit-verified")
+            && !day.as_str().is_some_and(is_iso_date)
+        {
+            bad(format!(
+                "`x-cxkit-verified` is {day}; it is the quoted day of the last live check, 'YYYY-MM-DD', written by `cargo xtask verify-live --apply`"
+            ));
+        }
+        if let Some(server) = op.get("x-cxkit-server")
+            && !server.as_str().is_some_and(is_snake_case)
+        {
+            bad(format!(
+                "`x-cxkit-server` is {server}; it must name the operation's host in snake_case (e.g. `users`), for clients bound to that host"
+            ));
         }
         check_parameters(spec, path, op, &mut bad);
         check_body(spec, op, handwritten, &mut bad);
@@ -523,6 +555,25 @@ fn pascal_case(id: &str) -> String {
         .collect()
 }
 
+/// `MAJOR.MINOR`, both decimal numbers (Ejento's versioning page: `X-API-Version: 2.0`).
+fn is_api_version(v: &str) -> bool {
+    v.split_once('.').is_some_and(|(major, minor)| {
+        [major, minor]
+            .iter()
+            .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    })
+}
+
+/// `YYYY-MM-DD` in digits (the calendar itself is the live check's business).
+fn is_iso_date(v: &str) -> bool {
+    let parts: Vec<&str> = v.split('-').collect();
+    parts.len() == 3
+        && [4, 2, 2]
+            .iter()
+            .zip(&parts)
+            .all(|(len, part)| part.len() == *len && part.bytes().all(|b| b.is_ascii_digit()))
+}
+
 fn is_snake_case(id: &str) -> bool {
     let mut chars = id.chars();
     chars.next().is_some_and(|c| c.is_ascii_lowercase())
@@ -576,6 +627,45 @@ mod tests {
                 "specs/x.yaml: operation new: `operationId` `new` clashes with the generated client's own `new` method; rename the operation",
             ]
         );
+    }
+
+    #[test]
+    fn api_version_extensions_are_checked() {
+        let text = "openapi: 3.0.3\ninfo: {title: t, version: '1', x-cxkit-api-version: 2}\npaths:\n  /a:\n    get:\n      operationId: a\n      summary: a\n      tags: [t]\n      security: []\n      x-cxkit-api-version: true\n      responses:\n        '204':\n          description: done\n  /b:\n    get:\n      operationId: b\n      summary: b\n      tags: [t]\n      security: []\n      x-cxkit-api-version: false\n      responses:\n        '204':\n          description: done\n";
+        let spec = Spec::parse("specs/x.yaml", text.as_bytes().to_vec()).unwrap();
+        let problems: Vec<String> = lint(&spec, &[]).iter().map(ToString::to_string).collect();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("operation a: `x-cxkit-api-version` is true")),
+            "{problems:?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("`info.x-cxkit-api-version` is 2;")),
+            "{problems:?}"
+        );
+
+        let wrong_server = text.replace(
+            "x-cxkit-api-version: false\n",
+            "x-cxkit-api-version: false\n      x-cxkit-server: Users Host\n",
+        );
+        let spec = Spec::parse("specs/x.yaml", wrong_server.into_bytes()).unwrap();
+        assert!(
+            lint(&spec, &[])
+                .iter()
+                .any(|p| p.to_string().contains("operation b: `x-cxkit-server`")),
+            "a host name must be snake_case"
+        );
+
+        let fixed = text.replace("x-cxkit-api-version: 2}", "x-cxkit-api-version: '2.0'}");
+        let fixed = fixed.replace("x-cxkit-api-version: true", "x-cxkit-api-version: '2.1'");
+        let spec = Spec::parse("specs/x.yaml", fixed.into_bytes()).unwrap();
+        assert!(lint(&spec, &[]).is_empty());
+        assert!(is_api_version("10.2") && !is_api_version("2") && !is_api_version("2.x"));
+        assert!(is_iso_date("2026-11-30") && !is_iso_date("2026-11-3") && !is_iso_date("today"));
     }
 
     #[test]

@@ -36,6 +36,18 @@ enum Command {
     /// Time generation, run the facade benchmarks (`cargo bench -p cxkit-tests --bench facade`)
     /// and print one table of the figures, each target marked met (✓) or missed (✗).
     Bench,
+    /// Check a real deployment's read-only (GET) operations against the specs and write a report
+    /// (`target/verify-live/<system>-<date>.json` and `.md`), or `--apply REPORT` to mark the ok
+    /// operations `x-cxkit-verified: <date>` (then regenerate). Runs the `cxkit-live` crate, so
+    /// that this binary never depends on the generated crates. Credentials come from the
+    /// environment: see `cargo xtask verify-live --help` and the README.
+    #[command(disable_help_flag = true)]
+    VerifyLive {
+        /// Passed to `cxkit-live`: `--system ejento --base-url URL [--spec FILE]...` or
+        /// `--apply REPORT`; `--help` for all.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -59,6 +71,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             bench::run(&root)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::VerifyLive { args } => verify_live(&root, &args),
         Command::Lint { systems } => {
             let problems = xtask::lint_all(&root, &systems::select(&systems)?);
             Ok(report_problems(&problems, "lint"))
@@ -98,6 +111,36 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Runs the live check as its own crate (`cargo run -p cxkit-live`). After an `--apply`, the
+/// spec files changed, so the generated files' spec hashes are refreshed by regenerating.
+fn verify_live(root: &std::path::Path, args: &[String]) -> anyhow::Result<ExitCode> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .current_dir(root)
+        .args(["run", "--quiet", "--package", "cxkit-live", "--"])
+        .args(args)
+        .status()
+        .map_err(|e| anyhow::anyhow!("could not run `cargo run -p cxkit-live`: {e}"))?;
+    if !status.success() {
+        return Ok(ExitCode::from(
+            u8::try_from(status.code().unwrap_or(1)).unwrap_or(1),
+        ));
+    }
+    if args
+        .iter()
+        .any(|a| a == "--apply" || a.starts_with("--apply="))
+    {
+        let outputs = match xtask::build_all(root, &systems::select(&[])?) {
+            Ok(outputs) => outputs,
+            Err(problems) => return Ok(report_problems(&problems, "generate")),
+        };
+        for path in xtask::write_outputs(root, &outputs)? {
+            println!("wrote {path}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn report_problems(problems: &[xtask::spec::Problem], what: &str) -> ExitCode {

@@ -232,6 +232,28 @@ fn idempotency_follows_method_and_marker() {
 }
 
 #[test]
+fn api_version_follows_the_spec_and_the_operation() {
+    let out = generate("api_version");
+    let version = |id: &str| {
+        let entry = security_entry(&out, id);
+        entry[entry.find("api_version:").expect("api_version is emitted")..]
+            .lines()
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(
+        version("get_item").contains(r#"Some("2.0")"#),
+        "inherits info"
+    );
+    assert!(version("legacy_get_item").contains("None"), "opts out");
+    assert!(
+        version("preview_get_item").contains(r#"Some("2.1")"#),
+        "own pin"
+    );
+}
+
+#[test]
 fn no_content_success_is_unit() {
     let out = generate("no_content_204");
     assert!(out.contains("Result<ResponseValue<()>, Error<()>>"));

@@ -22,6 +22,8 @@ struct Inner {
     credentials: BTreeMap<Cow<'static, str>, Credential>,
     retry: RetryPolicy,
     budget: RetryBudget,
+    api_version: Option<Cow<'static, str>>,
+    server: Option<Option<Cow<'static, str>>>,
 }
 
 impl fmt::Debug for Auth {
@@ -32,6 +34,7 @@ impl fmt::Debug for Auth {
                 &self.inner.credentials.keys().collect::<Vec<_>>(),
             )
             .field("retry", &self.inner.retry)
+            .field("api_version", &self.inner.api_version)
             .finish()
     }
 }
@@ -53,6 +56,43 @@ impl Auth {
     /// The retry policy.
     pub fn retry_policy(&self) -> &RetryPolicy {
         &self.inner.retry
+    }
+
+    /// The `X-API-Version` value that replaces the spec's for every operation that sends one
+    /// (see [`AuthBuilder::api_version`]).
+    pub fn api_version(&self) -> Option<&str> {
+        self.inner.api_version.as_deref()
+    }
+
+    /// The `X-API-Version` value to send with `operation`: the override, else the spec's;
+    /// `None` for operations that opt out (legacy paths).
+    pub fn api_version_for(&self, operation: &OperationDef) -> Option<&str> {
+        operation
+            .api_version
+            .map(|spec| self.api_version().unwrap_or(spec))
+    }
+
+    /// Checks that `operation` lives on the host this handle is bound to (see
+    /// [`AuthBuilder::server`]); an unbound handle serves every operation.
+    pub(crate) fn check_server(
+        &self,
+        api: &ApiSecurity,
+        operation: &OperationDef,
+    ) -> Result<(), AuthError> {
+        let Some(bound) = &self.inner.server else {
+            return Ok(());
+        };
+        if bound.as_deref() == operation.server {
+            return Ok(());
+        }
+        let here = bound.as_deref().unwrap_or("default");
+        let there = operation.server.unwrap_or("default");
+        Err(AuthError::config(format!(
+            "{}: operation `{}` lives on the `{there}` host, but this client is bound to the \
+             `{here}` host; call it through the client for that host (for Ejento's users API: \
+             `Ejento::users()`)",
+            api.api, operation.id
+        )))
     }
 
     pub(crate) fn budget(&self) -> &RetryBudget {
@@ -130,6 +170,8 @@ pub struct AuthBuilder {
     credentials: BTreeMap<Cow<'static, str>, Credential>,
     retry: RetryPolicy,
     budget: Option<u32>,
+    api_version: Option<Cow<'static, str>>,
+    server: Option<Option<Cow<'static, str>>>,
 }
 
 impl fmt::Debug for AuthBuilder {
@@ -163,6 +205,23 @@ impl AuthBuilder {
         self
     }
 
+    /// Sends `version` as `X-API-Version` instead of the version the spec was curated against,
+    /// on every operation that sends the header (operations that opt out stay without it).
+    /// For trying a newer minor version of the vendor's API before the spec is re-curated.
+    pub fn api_version(mut self, version: impl Into<Cow<'static, str>>) -> Self {
+        self.api_version = Some(version.into());
+        self
+    }
+
+    /// Binds the handle to one host: `None` for the spec's default server, `Some(name)` for the
+    /// operations marked `x-cxkit-server: <name>`. Operations of other hosts are then refused
+    /// with a configuration error instead of being sent to the wrong host. Unbound (the default),
+    /// the handle serves every operation on whatever base URL its client has.
+    pub fn server(mut self, server: Option<impl Into<Cow<'static, str>>>) -> Self {
+        self.server = Some(server.map(Into::into));
+        self
+    }
+
     /// Finishes the handle.
     pub fn build(self) -> Auth {
         Auth {
@@ -170,6 +229,8 @@ impl AuthBuilder {
                 credentials: self.credentials,
                 retry: self.retry,
                 budget: self.budget.map(RetryBudget::new).unwrap_or_default(),
+                api_version: self.api_version,
+                server: self.server,
             }),
         }
     }

@@ -10,7 +10,7 @@ use tracing::Instrument;
 use crate::placement;
 use crate::redact::{may_carry_secrets, scrub_url};
 use crate::retry::{is_retryable_error, is_retryable_status, retry_after};
-use crate::{ApiSecurity, Auth, AuthError, OperationDef};
+use crate::{API_VERSION_HEADER, ApiSecurity, Auth, AuthError, OperationDef};
 
 /// Looks up an operation, or explains that the generated table and the call disagree.
 fn operation<'a>(api: &'a ApiSecurity, id: &str) -> Result<&'a OperationDef, AuthError> {
@@ -37,9 +37,10 @@ pub async fn pre(
         .map_err(|e| e.to_hook_message())
 }
 
-/// Applies an operation's credentials to a request. Hand-written calls (multipart upload, SSE)
-/// use this directly, then send with [`exec`], so they get the same auth, retries and replay as
-/// generated ones.
+/// Applies an operation's credentials to a request, and its `X-API-Version` (the version the
+/// spec was curated against, or the [`crate::AuthBuilder::api_version`] override; none for legacy
+/// operations). Hand-written calls (multipart upload, SSE) use this directly, then send with
+/// [`exec`], so they get the same headers, auth, retries and replay as generated ones.
 pub async fn authorize(
     auth: &Auth,
     api: &ApiSecurity,
@@ -48,6 +49,21 @@ pub async fn authorize(
 ) -> Result<(), AuthError> {
     request.headers_mut().remove("api-version");
     let op = operation(api, operation_id)?;
+    auth.check_server(api, op)?;
+    match auth.api_version_for(op) {
+        Some(version) => {
+            let value = reqwest::header::HeaderValue::from_str(version).map_err(|_| {
+                AuthError::config(format!(
+                    "the API version `{version}` is not a valid header value; use MAJOR.MINOR, \
+                     e.g. `2.0`"
+                ))
+            })?;
+            request.headers_mut().insert(API_VERSION_HEADER, value);
+        }
+        None => {
+            request.headers_mut().remove(API_VERSION_HEADER);
+        }
+    }
     for chosen in auth.choose(api, op)? {
         let secret = chosen.credential.source.token().await?;
         placement::apply(request, chosen.placement, chosen.name, &secret)?;

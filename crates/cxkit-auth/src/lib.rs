@@ -27,5 +27,5 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use credential::{Credential, TokenSource};
 pub use error::{AuthError, AuthErrorKind};
 pub use retry::RetryPolicy;
-pub use scheme::{ApiSecurity, OperationDef, Placement, SchemeDef};
+pub use scheme::{API_VERSION_HEADER, ApiSecurity, OperationDef, Placement, SchemeDef};
 pub use secret::Secret;

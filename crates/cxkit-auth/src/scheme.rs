@@ -57,7 +57,21 @@ pub struct OperationDef {
     /// Whether the facade implements the call by hand (`x-cxkit-handwritten`), so the generated
     /// client has no method for it.
     pub handwritten: bool,
+    /// The `X-API-Version` the operation is sent with: the spec's `info.x-cxkit-api-version`
+    /// (the version it was curated against), or `None` for legacy operations that opt out with
+    /// `x-cxkit-api-version: false` (and for every operation of a spec that declares none).
+    /// An [`crate::AuthBuilder::api_version`] override replaces the value, never the `None`.
+    pub api_version: Option<&'static str>,
+    /// The host the operation lives on when it is not the spec's default server: the name the
+    /// spec gives with `x-cxkit-server` (e.g. `users` for the older guide's users API). A handle
+    /// bound to a server ([`crate::AuthBuilder::server`]) refuses operations of other hosts, so a
+    /// call cannot silently go to the wrong one.
+    pub server: Option<&'static str>,
 }
+
+/// The request header that pins an operation to an API version (Ejento's versioning page:
+/// "the latest v2 APIs take `X-API-Version: MAJOR.MINOR`").
+pub const API_VERSION_HEADER: &str = "x-api-version";
 
 /// Everything the hooks know about one spec.
 #[derive(Clone, Copy, Debug)]

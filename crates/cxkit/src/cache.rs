@@ -31,6 +31,13 @@ use crate::{Error, Result};
 pub trait Refresher: Send + Sync + fmt::Debug + 'static {
     /// Refreshes `current`. An error of kind [`Error::ReauthRequired`] ends the session.
     fn refresh<'a>(&'a self, current: &'a TokenSet) -> BoxFuture<'a, Result<TokenSet>>;
+
+    /// Obtains tokens when the cache holds none, for credentials that need no login (a
+    /// server-to-server user token is minted from the application secret alone). The default,
+    /// `None`, means "log in first": the cache answers [`Error::ReauthRequired`].
+    fn initial(&self) -> Option<BoxFuture<'_, Result<TokenSet>>> {
+        None
+    }
 }
 
 #[derive(Default)]
@@ -346,9 +353,17 @@ impl TokenCache {
             .flatten()
             .max_by_key(TokenSet::obtained_at);
         let Some(candidate) = newest else {
-            return Err(Error::reauth(
-                "not logged in (no stored session); log in first",
-            ));
+            // Credentials that need no login obtain their first tokens here, in the same single
+            // flight as a refresh.
+            let Some(first) = self.refresher.initial() else {
+                return Err(Error::reauth(
+                    "not logged in (no stored session); log in first",
+                ));
+            };
+            self.refreshes.fetch_add(1, Ordering::Relaxed);
+            let tokens = self.bounded(first).await?;
+            self.install_refreshed(&tokens).await;
+            return Ok(tokens);
         };
 
         // Another process refreshed (or this one is starting up): adopt what the store holds
@@ -385,26 +400,10 @@ impl TokenCache {
 
         self.refreshes.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(session = %self.key, forced, "refreshing tokens");
-        let attempt = tokio::time::timeout(
-            self.config.acquire_timeout,
-            self.refresher.refresh(&candidate),
-        )
-        .await;
-        let outcome = attempt.unwrap_or_else(|_| {
-            Err(Error::Transient {
-                message: format!(
-                    "refreshing the session took longer than {:?}",
-                    self.config.acquire_timeout
-                ),
-                status: None,
-            })
-        });
+        let outcome = self.bounded(self.refresher.refresh(&candidate)).await;
         match outcome {
             Ok(tokens) => {
-                if let Err(e) = self.store.save(&self.key, &tokens).await {
-                    tracing::warn!(session = %self.key, error = %e, "refreshed tokens could not be persisted");
-                }
-                self.adopt(tokens.clone());
+                self.install_refreshed(&tokens).await;
                 Ok(tokens)
             }
             Err(e) => {
@@ -424,6 +423,32 @@ impl TokenCache {
                 }
             }
         }
+    }
+}
+
+impl TokenCache {
+    /// Runs one refresh (or first acquisition), failing as transient after
+    /// [`RefreshConfig::acquire_timeout`].
+    async fn bounded(&self, refresh: BoxFuture<'_, Result<TokenSet>>) -> Result<TokenSet> {
+        tokio::time::timeout(self.config.acquire_timeout, refresh)
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::Transient {
+                    message: format!(
+                        "refreshing the session took longer than {:?}",
+                        self.config.acquire_timeout
+                    ),
+                    status: None,
+                })
+            })
+    }
+
+    /// Persists (best effort) and adopts tokens a refresh produced.
+    async fn install_refreshed(&self, tokens: &TokenSet) {
+        if let Err(e) = self.store.save(&self.key, tokens).await {
+            tracing::warn!(session = %self.key, error = %e, "refreshed tokens could not be persisted");
+        }
+        self.adopt(tokens.clone());
     }
 }
 

@@ -77,12 +77,29 @@ impl From<&TokenSet> for SessionInfo {
     }
 }
 
+/// Where the older access guide's users API lives by default (seed 000:
+/// `https://webapp-idamigo-od-eastus2-001.azurewebsites.net/api/users/?skip=0&limit=100`), a host
+/// of its own, apart from the gateway. See [`EjentoBuilder::users_base_url`].
+pub const DEFAULT_USERS_BASE_URL: &str = "https://webapp-idamigo-od-eastus2-001.azurewebsites.net";
+
+/// The `x-cxkit-server` name of the users API's operations in `specs/ejento-auth.yaml`.
+const USERS_SERVER: &str = "users";
+
 /// Builds an [`Ejento`].
+///
+/// Settings beyond the base URLs: [`EjentoBuilder::subscription_key`] (the gateway's API key),
+/// [`EjentoBuilder::api_version`] (the `X-API-Version` sent on v2 calls),
+/// [`EjentoBuilder::users_base_url`] (the older guide's users host),
+/// [`EjentoBuilder::user_token_minter`] (server-to-server user tokens instead of a login), and the
+/// store, clock, refresh, retry and HTTP settings.
 #[derive(Debug)]
 pub struct EjentoBuilder {
     auth_base: Option<String>,
     platform_base: Option<String>,
     indexing_base: Option<String>,
+    users_base: Option<String>,
+    api_version: Option<String>,
+    minter: Option<crate::user_token::MinterConfig>,
     subscription_key: Option<Secret>,
     store: Option<Arc<dyn TokenStore>>,
     session: String,
@@ -98,6 +115,9 @@ impl Default for EjentoBuilder {
             auth_base: None,
             platform_base: None,
             indexing_base: None,
+            users_base: None,
+            api_version: None,
+            minter: None,
             subscription_key: None,
             store: None,
             session: "default".to_owned(),
@@ -134,6 +154,65 @@ impl EjentoBuilder {
     /// vendor's Slack app configures it separately; default: the platform base URL).
     pub fn indexing_base_url(mut self, url: impl Into<String>) -> Self {
         self.indexing_base = Some(url.into());
+        self
+    }
+
+    /// The host of the older access guide's users API ("Read All Users", "Update User
+    /// Information"), which [`Ejento::users`] calls. Default: [`DEFAULT_USERS_BASE_URL`], the host
+    /// the guide names; a tenant whose users API lives elsewhere sets its own.
+    pub fn users_base_url(mut self, url: impl Into<String>) -> Self {
+        self.users_base = Some(url.into());
+        self
+    }
+
+    /// The `X-API-Version` sent on every call of the latest v2 API, instead of the version the
+    /// specs were curated against (`info.x-cxkit-api-version`, `2.0`). Legacy calls (the older
+    /// guide's `/api/agent/...` and users API) never send the header. Use it to try a newer
+    /// minor version, e.g. `.api_version("2.1")`.
+    pub fn api_version(mut self, version: impl Into<String>) -> Self {
+        self.api_version = Some(version.into());
+        self
+    }
+
+    /// Authenticates as one user with a server-to-server user token instead of a login: the
+    /// session mints an Ejento access token at `server_url` (`POST {server_url}/user-token`, the
+    /// application secret `auth_key` in the `ejento-auth-key` header, as the vendor's Slack app
+    /// does) on first use, and mints a new one ahead of its `expires_on` with the same single-
+    /// flight refresh as a logged-in session (one mint however many callers; a 401 re-mints
+    /// once). Platform calls work right away; no `login_*` call is needed, and the
+    /// Authentication App's own calls are unavailable (there is no Authentication App token).
+    ///
+    /// `auth_key` can act for any user of the deployment: keep it on the server. It is never
+    /// printed (its `Debug` is redacted).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> cxkit::Result<()> {
+    /// use cxkit::{Ejento, Secret};
+    /// let ejento = Ejento::builder()
+    ///     .base_url("https://gateway.example.com")
+    ///     .user_token_minter(
+    ///         "https://ejento-server.example.com",
+    ///         Secret::new(std::env::var("EJENTO_AUTH_KEY").unwrap_or_default()),
+    ///         "user@example.com",
+    ///         Some("Example User"),
+    ///     )
+    ///     .build()?;
+    /// let me = ejento.platform().get_current_user().send().await?;
+    /// # let _ = me; Ok(()) }
+    /// ```
+    pub fn user_token_minter(
+        mut self,
+        server_url: impl Into<String>,
+        auth_key: Secret,
+        email: impl Into<String>,
+        full_name: Option<&str>,
+    ) -> Self {
+        self.minter = Some(crate::user_token::MinterConfig {
+            server: server_url.into(),
+            auth_key,
+            email: email.into(),
+            full_name: full_name.map(str::to_owned),
+        });
         self
     }
 
@@ -188,17 +267,26 @@ impl EjentoBuilder {
     /// Checks the configuration and builds the session. Nothing is sent yet; stored tokens are
     /// read on first use.
     pub fn build(self) -> Result<Ejento> {
-        let auth_base = base_url(
-            self.auth_base
-                .as_deref()
-                .ok_or_else(|| Error::config("no base URL: call `base_url` or `auth_base_url`"))?,
-            "the Ejento auth base URL",
-        )?;
         let platform_base = base_url(
             self.platform_base.as_deref().ok_or_else(|| {
                 Error::config("no platform base URL: call `base_url` or `platform_base_url`")
             })?,
             "the Ejento platform base URL",
+        )?;
+        // A minted-token session never calls the Authentication App, so it needs no URL of its
+        // own for it.
+        let auth_base = match (&self.auth_base, &self.minter) {
+            (Some(url), _) => base_url(url, "the Ejento auth base URL")?,
+            (None, Some(_)) => platform_base.clone(),
+            (None, None) => {
+                return Err(Error::config(
+                    "no base URL: call `base_url` or `auth_base_url`",
+                ));
+            }
+        };
+        let users_base = base_url(
+            self.users_base.as_deref().unwrap_or(DEFAULT_USERS_BASE_URL),
+            "the Ejento users base URL",
         )?;
         let indexing_base = match &self.indexing_base {
             Some(url) => base_url(url, "the Ejento indexing base URL")?,
@@ -211,15 +299,33 @@ impl EjentoBuilder {
         let store = self
             .store
             .unwrap_or_else(|| Arc::new(MemoryTokenStore::new()));
-        let key = format!("ejento|{auth_base}|{}", self.session);
-        let refresher = Arc::new(EjentoRefresher {
-            http: http.clone(),
-            auth_base: auth_base.clone(),
-            subscription_key: self.subscription_key.clone(),
-            retry: self.retry.clone(),
-            clock: self.clock.clone(),
-            default_lifetime: self.refresh.default_lifetime,
-        });
+        let api_version = self.api_version.as_deref();
+        let (key, refresher): (String, Arc<dyn Refresher>) = match self.minter {
+            Some(config) => (
+                format!(
+                    "ejento-user-token|{}|{}|{}",
+                    config.server, config.email, self.session
+                ),
+                Arc::new(config.into_minter(
+                    http.clone(),
+                    self.retry.clone(),
+                    self.clock.clone(),
+                    api_version,
+                )?),
+            ),
+            None => (
+                format!("ejento|{auth_base}|{}", self.session),
+                Arc::new(EjentoRefresher {
+                    http: http.clone(),
+                    auth_base: auth_base.clone(),
+                    subscription_key: self.subscription_key.clone(),
+                    retry: self.retry.clone(),
+                    clock: self.clock.clone(),
+                    default_lifetime: self.refresh.default_lifetime,
+                    api_version: self.api_version.clone(),
+                }),
+            ),
+        };
         let cache = Arc::new(TokenCache::new(
             key,
             store,
@@ -231,16 +337,36 @@ impl EjentoBuilder {
         let key = self.subscription_key.as_ref();
         let session_token =
             |name| Credential::from_source(Arc::new(CachedToken::new(cache.clone(), name)));
-        let auth = ejento_auth(
+        // `auth()` and `users()` share the session's Authentication App token but are bound to
+        // their hosts, so calling a users-API operation on `auth()` (or the reverse) is a clear
+        // error rather than a request to the wrong host.
+        let auth = ejento_auth_builder(
             &self.retry,
             "authAppToken",
             session_token(AUTH_APP_TOKEN),
             key,
+            api_version,
         );
-        let platform_auth =
-            ejento_auth(&self.retry, "ejentoToken", session_token(EJENTO_TOKEN), key);
+        let users_auth = ejento_auth_builder(
+            &self.retry,
+            "authAppToken",
+            session_token(AUTH_APP_TOKEN),
+            key,
+            api_version,
+        )
+        .server(Some(USERS_SERVER))
+        .build();
+        let auth = auth.server(None::<&'static str>).build();
+        let platform_auth = ejento_auth(
+            &self.retry,
+            "ejentoToken",
+            session_token(EJENTO_TOKEN),
+            key,
+            api_version,
+        );
         Ok(Ejento {
             inner: Arc::new(Inner {
+                users: gen_auth::Client::new_with_client(&users_base, http.clone(), users_auth),
                 auth: gen_auth::Client::new_with_client(&auth_base, http.clone(), auth),
                 platform: gen_platform::Client::new_with_client(
                     &platform_base,
@@ -282,6 +408,7 @@ pub struct Ejento {
 #[derive(Debug)]
 struct Inner {
     auth: gen_auth::Client,
+    users: gen_auth::Client,
     platform: gen_platform::Client,
     platform_auth: Auth,
     platform_base: String,
@@ -301,6 +428,21 @@ impl Ejento {
     /// The Authentication App client, authorized with this session's tokens.
     pub fn auth(&self) -> &gen_auth::Client {
         &self.inner.auth
+    }
+
+    /// The older access guide's users API ("Read All Users", "Update User Information"), bound to
+    /// its own host ([`EjentoBuilder::users_base_url`], default [`DEFAULT_USERS_BASE_URL`]) and
+    /// authorized with this session's Authentication App token. It is the Authentication App's
+    /// generated client, so call `read_all_users` / `update_user_information` on it; the same
+    /// methods on [`Ejento::auth`] would go to the gateway, where the guide's users API is not.
+    ///
+    /// ```no_run
+    /// # async fn demo(ejento: cxkit::Ejento) -> cxkit::Result<()> {
+    /// let users = ejento.users().read_all_users().skip(0).limit(100).send().await?.into_inner();
+    /// # let _ = users; Ok(()) }
+    /// ```
+    pub fn users(&self) -> &gen_auth::Client {
+        &self.inner.users
     }
 
     /// The platform client (agents, chat threads, responses, corpora, …), authorized with this
@@ -742,19 +884,34 @@ fn token_set(
 
 /// An auth handle with `credential` for the bearer `scheme`, plus the subscription key (which
 /// the vendor's own clients send on every call) when one is configured.
-fn ejento_auth(
+pub(crate) fn ejento_auth(
     retry: &RetryPolicy,
     scheme: &'static str,
     credential: Credential,
     subscription_key: Option<&Secret>,
+    api_version: Option<&str>,
 ) -> Auth {
+    ejento_auth_builder(retry, scheme, credential, subscription_key, api_version).build()
+}
+
+/// [`ejento_auth`], left open for more settings (the host binding of `auth()` and `users()`).
+fn ejento_auth_builder(
+    retry: &RetryPolicy,
+    scheme: &'static str,
+    credential: Credential,
+    subscription_key: Option<&Secret>,
+    api_version: Option<&str>,
+) -> cxkit_auth::AuthBuilder {
     let mut auth = Auth::builder()
         .retry(retry.clone())
         .credential(scheme, credential);
     if let Some(key) = subscription_key {
         auth = auth.credential("subscriptionKey", Credential::fixed(key.clone()));
     }
-    auth.build()
+    if let Some(version) = api_version {
+        auth = auth.api_version(version.to_owned());
+    }
+    auth
 }
 
 /// Refreshes an Ejento session with its Authentication App token. It calls the auth-service
@@ -768,6 +925,7 @@ struct EjentoRefresher {
     retry: RetryPolicy,
     clock: Arc<dyn Clock>,
     default_lifetime: Duration,
+    api_version: Option<String>,
 }
 
 impl Refresher for EjentoRefresher {
@@ -781,6 +939,7 @@ impl Refresher for EjentoRefresher {
                 "authAppToken",
                 Credential::fixed(token.clone()),
                 self.subscription_key.as_ref(),
+                self.api_version.as_deref(),
             );
             let client =
                 gen_auth::Client::new_with_client(&self.auth_base, self.http.clone(), auth);

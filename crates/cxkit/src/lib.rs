@@ -11,21 +11,26 @@ mod sse;
 mod store;
 mod token;
 mod upload;
+mod user_token;
 
 pub use cache::{CachedToken, Refresher, TokenCache};
 pub use cxkit_auth::{
     Auth, Clock, Credential, ManualClock, RetryPolicy, Secret, SystemClock, TokenSource,
 };
-pub use ejento::{AUTH_APP_TOKEN, EJENTO_TOKEN, Ejento, EjentoBuilder, SessionInfo, SsoProvider};
+pub use ejento::{
+    AUTH_APP_TOKEN, DEFAULT_USERS_BASE_URL, EJENTO_TOKEN, Ejento, EjentoBuilder, SessionInfo,
+    SsoProvider,
+};
 pub use error::{Error, Result};
 pub use http::HttpConfig;
-pub use paging::{Page, paginate};
+pub use paging::{Page, PageMeta, PageRequest, paginate, paginate_pages};
 pub use platform28::{Platform28, Platform28Builder, Platform28Session};
 pub use proto::{AccessTokenBridge, Proto, ProtoBuilder};
 pub use sse::{AnswerStream, BodyError, StreamEvent};
 pub use store::{FileTokenStore, MemoryTokenStore, StoreError, StoreLock, TokenStore};
 pub use token::{RefreshConfig, TokenSet, jwt_expiry};
 pub use upload::{DocumentUpload, Progress};
+pub use user_token::MINTED_TOKEN_FALLBACK_LIFETIME;
 
 /// The generated clients, for their request and response types.
 pub mod clients {

@@ -1,4 +1,13 @@
-//! List calls that page with `skip`/`limit`, as streams that fetch pages lazily.
+//! List calls as streams that fetch pages lazily, for both ways Ejento pages:
+//!
+//! - [`paginate_pages`]: the platform's lists, which take `page` (1-based) / `items_per_page` /
+//!   `paginated=true` and report `data.meta {count, num_pages, current_page}`
+//!   ([`PageMeta`], `#/components/schemas/PageMeta` in `specs/ejento-platform.yaml`);
+//! - [`paginate`]: the older users API's `skip`/`limit` lists, which report nothing and end with
+//!   a short page.
+//!
+//! Both fetch the next page only when the consumer has taken every item of the current one,
+//! stop at the last page, and end after yielding the first error.
 
 use std::future::Future;
 
@@ -57,6 +66,80 @@ where
                         if got == 0 {
                             return None;
                         }
+                    }
+                    Err(e) => return Some((Err(e), (fetch, None, Vec::new().into_iter()))),
+                }
+            }
+        },
+    )
+}
+
+/// The paging metadata of an Ejento list answer (`data.meta`), as generated from the spec.
+pub use cxkit_ejento_platform::types::PageMeta;
+
+/// Which page to fetch from a `page` / `items_per_page` list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageRequest {
+    /// The page number, 1-based (the vendor's `page`).
+    pub page: i64,
+    /// The page size (the vendor's `items_per_page`).
+    pub items_per_page: i64,
+}
+
+/// Turns a `page` / `items_per_page` list call (send `paginated=true` too) into a stream of
+/// items. `fetch` returns one page's items and the answer's `data.meta`. The next page is
+/// fetched only when the consumer has taken every item of the current one; the stream ends
+/// after page `num_pages` (or, when the answer has no `meta`, after a page shorter than
+/// `items_per_page` or an empty one), and ends after yielding the first error.
+///
+/// ```no_run
+/// # async fn demo(ejento: cxkit::Ejento) -> cxkit::Result<()> {
+/// use futures::TryStreamExt as _;
+/// let threads: Vec<_> = cxkit::paginate_pages(50, |page| {
+///     let ejento = ejento.clone();
+///     async move {
+///         let answer = ejento.platform().list_agent_chat_threads().agent_id(7)
+///             .paginated(true).page(page.page).items_per_page(page.items_per_page)
+///             .send().await?.into_inner();
+///         let data = answer.data.unwrap_or_default();
+///         Ok((data.chat_threads, data.meta))
+///     }
+/// })
+/// .try_collect()
+/// .await?;
+/// # let _ = threads; Ok(()) }
+/// ```
+pub fn paginate_pages<T, F, Fut>(items_per_page: u32, fetch: F) -> impl Stream<Item = Result<T>>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: Future<Output = Result<(Vec<T>, Option<PageMeta>)>>,
+{
+    let items_per_page = i64::from(items_per_page.max(1));
+    let state = (fetch, Some(1i64), Vec::<T>::new().into_iter());
+    futures::stream::unfold(
+        state,
+        move |(mut fetch, mut next_page, mut items)| async move {
+            loop {
+                if let Some(item) = items.next() {
+                    return Some((Ok(item), (fetch, next_page, items)));
+                }
+                let page = next_page?;
+                match fetch(PageRequest {
+                    page,
+                    items_per_page,
+                })
+                .await
+                {
+                    Ok((got, meta)) => {
+                        let current = meta.as_ref().and_then(|m| m.current_page).unwrap_or(page);
+                        let more = match meta.as_ref().and_then(|m| m.num_pages) {
+                            Some(num_pages) => current < num_pages,
+                            None => got.len() as i64 >= items_per_page,
+                        };
+                        // An empty page ends the list whatever `meta` says, so a server that
+                        // miscounts cannot make the stream spin.
+                        next_page = (more && !got.is_empty()).then_some(current + 1);
+                        items = got.into_iter();
                     }
                     Err(e) => return Some((Err(e), (fetch, None, Vec::new().into_iter()))),
                 }

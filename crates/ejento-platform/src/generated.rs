@@ -68574,6 +68574,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "add_recent_project",
@@ -68582,6 +68584,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "annotate_corpus",
@@ -68590,6 +68594,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "annotate_document",
@@ -68598,6 +68604,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "apply_guardrails",
@@ -68606,6 +68614,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "batch_delete_agent_evaluation_datasets",
@@ -68614,6 +68624,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "batch_delete_agent_evaluation_runs",
@@ -68622,6 +68634,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "batch_delete_workflow_evaluation_datasets",
@@ -68630,6 +68644,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "batch_delete_workflow_evaluation_runs",
@@ -68638,6 +68654,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "check_corpus_document_duplicates",
@@ -68646,6 +68664,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_agent",
@@ -68654,6 +68674,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_agent_alias",
@@ -68662,6 +68684,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_agent_chat_thread",
@@ -68670,6 +68694,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_agent_comment",
@@ -68678,6 +68704,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_agent_corpus_connection",
@@ -68686,6 +68714,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_agent_corpus_connections",
@@ -68694,6 +68724,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_agent_custom_instructions",
@@ -68702,6 +68734,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_agent_evaluation_dataset",
@@ -68710,6 +68744,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_agent_evaluation_run",
@@ -68718,6 +68754,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_agent_response_comment",
@@ -68726,6 +68764,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_agent_response_feedback",
@@ -68734,6 +68774,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_agent_response_log",
@@ -68742,6 +68784,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_agent_response_logs_bulk",
@@ -68750,6 +68794,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_agent_review",
@@ -68758,6 +68804,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_api_tool",
@@ -68766,6 +68814,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_api_tool_template",
@@ -68774,6 +68824,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_attachment_tool",
@@ -68782,6 +68834,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_chat_thread_corpus",
@@ -68790,6 +68844,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_conversation_starter",
@@ -68798,6 +68854,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_corpus",
@@ -68806,6 +68864,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_corpus_permission",
@@ -68814,6 +68874,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_notification",
@@ -68822,6 +68884,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_organization_guardrail",
@@ -68830,6 +68894,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_organization_user",
@@ -68838,6 +68904,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_rag_tool",
@@ -68846,6 +68914,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_recent_agent",
@@ -68854,6 +68924,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_recent_team",
@@ -68862,6 +68934,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_starred_agent",
@@ -68870,6 +68944,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_web_search_tool",
@@ -68878,6 +68954,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_workflow",
@@ -68886,6 +68964,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_workflow_chat_response",
@@ -68894,6 +68974,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_workflow_chat_thread",
@@ -68902,6 +68984,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_workflow_evaluation_dataset",
@@ -68910,6 +68994,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_workflow_evaluation_run",
@@ -68918,6 +69004,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_workflow_feedback",
@@ -68926,6 +69014,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_workflow_review",
@@ -68934,6 +69024,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_agent",
@@ -68942,6 +69034,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_agent_alias",
@@ -68950,6 +69044,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_agent_comment",
@@ -68958,6 +69054,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_agent_corpus_connection",
@@ -68966,6 +69064,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_agent_corpus_connections",
@@ -68974,6 +69074,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_agent_evaluation_dataset",
@@ -68982,6 +69084,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_agent_evaluation_run",
@@ -68990,6 +69094,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_agent_response",
@@ -68998,6 +69104,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_agent_review",
@@ -69006,6 +69114,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_chat_thread",
@@ -69014,6 +69124,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_chat_thread_agent_responses",
@@ -69022,6 +69134,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_chat_thread_corpora",
@@ -69030,6 +69144,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_chat_thread_corpus",
@@ -69038,6 +69154,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_corpus",
@@ -69046,6 +69164,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_corpus_documents",
@@ -69054,6 +69174,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_corpus_user_permission",
@@ -69062,6 +69184,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_document",
@@ -69070,6 +69194,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_guardrail",
@@ -69078,6 +69204,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_notification",
@@ -69086,6 +69214,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_project",
@@ -69094,6 +69224,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_recent_agent",
@@ -69102,6 +69234,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_sitemap",
@@ -69110,6 +69244,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_starred_agent",
@@ -69118,6 +69254,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_tool",
@@ -69126,6 +69264,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_user",
@@ -69134,6 +69274,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_users",
@@ -69142,6 +69284,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_workflow",
@@ -69150,6 +69294,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_workflow_chat_thread",
@@ -69158,6 +69304,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_workflow_evaluation_dataset",
@@ -69166,6 +69314,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_workflow_evaluation_run",
@@ -69174,6 +69324,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "delete_workflow_response",
@@ -69182,6 +69334,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "disable_organization_tool",
@@ -69190,6 +69344,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "enable_organization_tool",
@@ -69198,6 +69354,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "filter_projects",
@@ -69206,6 +69364,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "generate_agent_image",
@@ -69214,6 +69374,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "generate_agent_response",
@@ -69222,6 +69384,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent",
@@ -69230,6 +69394,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_access",
@@ -69238,6 +69404,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_alias",
@@ -69246,6 +69414,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_alias_feature_flag",
@@ -69254,6 +69424,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_corpus_connection",
@@ -69262,6 +69434,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_cost_data",
@@ -69270,6 +69444,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_details",
@@ -69278,6 +69454,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_document_count_data",
@@ -69286,6 +69464,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_evaluation_dataset",
@@ -69294,6 +69474,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_evaluation_run",
@@ -69302,6 +69484,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_filter",
@@ -69310,6 +69494,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_history",
@@ -69318,6 +69504,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_indexing_mode_data",
@@ -69326,6 +69514,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_most_active_data",
@@ -69334,6 +69524,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_prompt_history",
@@ -69342,6 +69534,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_query_count_data",
@@ -69350,6 +69544,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_response",
@@ -69358,6 +69554,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_response_supporting_content",
@@ -69366,6 +69564,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_response_thoughts",
@@ -69374,6 +69574,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_status",
@@ -69382,6 +69584,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_summary_statistics",
@@ -69390,6 +69594,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_token_data",
@@ -69398,6 +69604,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_type",
@@ -69406,6 +69614,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_vote_data",
@@ -69414,6 +69624,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_agent_votes",
@@ -69422,6 +69634,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_api_tools_feature_flag",
@@ -69430,6 +69644,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_caching_feature_flag",
@@ -69438,6 +69654,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_call_feature_flag",
@@ -69446,6 +69664,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_chat_agent_creation_feature_flag",
@@ -69454,6 +69674,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_chat_log",
@@ -69462,6 +69684,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_chat_log_search_results",
@@ -69470,6 +69694,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_chat_thread",
@@ -69478,6 +69704,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_chat_thread_corpus",
@@ -69486,6 +69714,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_chat_widget_feature_flag",
@@ -69494,6 +69724,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_citation_file_content",
@@ -69502,6 +69734,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_corpus",
@@ -69510,6 +69744,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_corpus_document_count_data",
@@ -69518,6 +69754,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_corpus_indexing_mode_data",
@@ -69526,6 +69764,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_cost_data",
@@ -69534,6 +69774,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_current_user",
@@ -69542,6 +69784,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_dall_e_feature_flag",
@@ -69550,6 +69794,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_default_corpus_agent_connection",
@@ -69558,6 +69804,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_developer_portal_feature_flag",
@@ -69566,6 +69814,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_document",
@@ -69574,6 +69824,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_document_count_data",
@@ -69582,6 +69834,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_documents_by_ids",
@@ -69590,6 +69844,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_flush_cache_feature_flag",
@@ -69598,6 +69854,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_guardrail_feature_flag",
@@ -69606,6 +69864,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_indexing_mode_data",
@@ -69614,6 +69874,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_notification",
@@ -69622,6 +69884,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_oauth_feature_flags",
@@ -69630,6 +69894,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_organization_active_configuration",
@@ -69638,6 +69904,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_organization_model_deployment",
@@ -69646,6 +69914,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_overall_summary_statistics",
@@ -69654,6 +69924,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_pii_redaction_feature_flag",
@@ -69662,6 +69934,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_project",
@@ -69670,6 +69944,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_project_cost_data",
@@ -69678,6 +69954,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_project_document_count_data",
@@ -69686,6 +69964,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_project_indexing_mode_data",
@@ -69694,6 +69974,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_project_most_active_data",
@@ -69702,6 +69984,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_project_query_count_data",
@@ -69710,6 +69994,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_project_summary_statistics",
@@ -69718,6 +70004,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_project_token_data",
@@ -69726,6 +70014,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_project_vote_data",
@@ -69734,6 +70024,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_projects_by_ids",
@@ -69742,6 +70034,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_query_count_data",
@@ -69750,6 +70044,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_recent_agent_data",
@@ -69758,6 +70054,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_recent_project_data",
@@ -69766,6 +70064,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_recent_team_data",
@@ -69774,6 +70074,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_recent_user_data",
@@ -69782,6 +70084,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_share_agent_feature_flag",
@@ -69790,6 +70094,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_sharepoint_legacy_feature_flag",
@@ -69798,6 +70104,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_show_quota_limit_feature_flag",
@@ -69806,6 +70114,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_sitemap",
@@ -69814,6 +70124,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_team_cost_data",
@@ -69822,6 +70134,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_team_document_count_data",
@@ -69830,6 +70144,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_team_indexing_mode_data",
@@ -69838,6 +70154,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_team_most_active_data",
@@ -69846,6 +70164,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_team_query_count_data",
@@ -69854,6 +70174,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_team_summary_statistics",
@@ -69862,6 +70184,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_team_token_data",
@@ -69870,6 +70194,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_team_vote_data",
@@ -69878,6 +70204,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_token_data",
@@ -69886,6 +70214,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_tool",
@@ -69894,6 +70224,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_total_entity_counts",
@@ -69902,6 +70234,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_user",
@@ -69910,6 +70244,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_user_by_email",
@@ -69918,6 +70254,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_user_cost_data",
@@ -69926,6 +70264,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_user_document_count_data",
@@ -69934,6 +70274,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_user_indexing_mode_data",
@@ -69942,6 +70284,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_user_most_active_data",
@@ -69950,6 +70294,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_user_permissions_on_teams",
@@ -69958,6 +70304,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_user_query_count_data",
@@ -69966,6 +70314,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_user_summary_statistics",
@@ -69974,6 +70324,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_user_team_permissions",
@@ -69982,6 +70334,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_user_token_data",
@@ -69990,6 +70344,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_user_vote_data",
@@ -69998,6 +70354,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_vote_count_data",
@@ -70006,6 +70364,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_workflow",
@@ -70014,6 +70374,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_workflow_chat_thread",
@@ -70022,6 +70384,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_workflow_evaluation_dataset",
@@ -70030,6 +70394,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_workflow_evaluation_feature_flag",
@@ -70038,6 +70404,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_workflow_evaluation_run",
@@ -70046,6 +70414,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_youtube_index_feature_flag",
@@ -70054,6 +70424,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "grant_team_permission",
@@ -70062,6 +70434,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "grant_team_permissions_bulk",
@@ -70070,6 +70444,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "legacy_create_agent_response",
@@ -70078,6 +70454,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "legacy_create_chat_thread",
@@ -70086,6 +70464,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "link_agent_tool",
@@ -70094,6 +70474,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_agent_aliases",
@@ -70102,6 +70484,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_agent_chat_threads",
@@ -70110,6 +70494,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_agent_comments",
@@ -70118,6 +70504,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_agent_connected_tools",
@@ -70126,6 +70514,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_agent_conversation_starters",
@@ -70134,6 +70524,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_agent_corpora",
@@ -70142,6 +70534,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_agent_evaluation_datasets",
@@ -70150,6 +70544,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_agent_evaluation_runs",
@@ -70158,6 +70554,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_agent_guardrail_types",
@@ -70166,6 +70564,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_agent_ratings",
@@ -70174,6 +70574,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_agent_response_comments",
@@ -70182,6 +70584,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_agent_responses",
@@ -70190,6 +70594,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_agent_responses_of_agent",
@@ -70198,6 +70604,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_agent_reviews",
@@ -70206,6 +70614,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_agent_tools",
@@ -70214,6 +70624,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_agent_types",
@@ -70222,6 +70634,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_agents",
@@ -70230,6 +70644,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_all_agent_ratings",
@@ -70238,6 +70654,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_api_tool_templates",
@@ -70246,6 +70664,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_character_voices",
@@ -70254,6 +70674,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_chat_thread_agent_responses",
@@ -70262,6 +70684,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_chat_thread_chat_logs",
@@ -70270,6 +70694,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_chat_thread_corpora",
@@ -70278,6 +70704,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_chat_thread_documents",
@@ -70286,6 +70714,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_chat_threads",
@@ -70294,6 +70724,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_configurations",
@@ -70302,6 +70734,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_corpora",
@@ -70310,6 +70744,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_corpus_agent_connections",
@@ -70318,6 +70754,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_corpus_conversation_starters",
@@ -70326,6 +70764,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_corpus_documents",
@@ -70334,6 +70774,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_corpus_permissions",
@@ -70342,6 +70784,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_corpus_sitemaps",
@@ -70350,6 +70794,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_corpus_user_permissions",
@@ -70358,6 +70804,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_document_conversation_starters",
@@ -70366,6 +70814,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_feature_flags",
@@ -70374,6 +70824,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_guardrails",
@@ -70382,6 +70834,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_my_organization_configurations",
@@ -70390,6 +70844,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_my_reviews",
@@ -70398,6 +70854,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_notifications",
@@ -70406,6 +70864,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_organization_guardrails",
@@ -70414,6 +70874,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_organization_tools",
@@ -70422,6 +70884,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_organization_users",
@@ -70430,6 +70894,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_pinned_agent_responses",
@@ -70438,6 +70904,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_project_agent_responses",
@@ -70446,6 +70914,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_project_agents",
@@ -70454,6 +70924,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_project_workflows",
@@ -70462,6 +70934,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_projects",
@@ -70470,6 +70944,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_recent_agents",
@@ -70478,6 +70954,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_recent_projects",
@@ -70486,6 +70964,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_recent_teams",
@@ -70494,6 +70974,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_refresh_enabled_corpora",
@@ -70502,6 +70984,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_sitemap_documents",
@@ -70510,6 +70994,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_starred_agents",
@@ -70518,6 +71004,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_team_permissions",
@@ -70526,6 +71014,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_user_workflow_tables",
@@ -70534,6 +71024,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_user_workflows",
@@ -70542,6 +71034,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_workflow_chat_responses",
@@ -70550,6 +71044,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_workflow_chat_threads",
@@ -70558,6 +71054,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_workflow_evaluation_datasets",
@@ -70566,6 +71064,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_workflow_evaluation_runs",
@@ -70574,6 +71074,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_workflow_response_reviews",
@@ -70582,6 +71084,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_workflow_responses",
@@ -70590,6 +71094,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "list_workflows",
@@ -70598,6 +71104,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "pin_agent_response",
@@ -70606,6 +71114,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "refresh_corpus",
@@ -70614,6 +71124,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "refresh_document",
@@ -70622,6 +71134,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "remove_project_user",
@@ -70630,6 +71144,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "restore_agent_checkpoint",
@@ -70638,6 +71154,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "revoke_team_permission",
@@ -70646,6 +71164,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "revoke_team_permissions_bulk",
@@ -70654,6 +71174,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "set_agent_guardrail_type",
@@ -70662,6 +71184,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "set_organization_guardrail",
@@ -70670,6 +71194,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "stream_agent_response",
@@ -70678,6 +71204,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "stream_workflow_response",
@@ -70686,6 +71214,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "toggle_sitemap_sync",
@@ -70694,6 +71224,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "unlink_agent_tool",
@@ -70702,6 +71234,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "unpin_agent_response",
@@ -70710,6 +71244,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_agent",
@@ -70718,6 +71254,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_agent_access",
@@ -70726,6 +71264,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_agent_alias",
@@ -70734,6 +71274,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_agent_comment",
@@ -70742,6 +71284,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_agent_corpus_connection",
@@ -70750,6 +71294,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_agent_evaluation_dataset",
@@ -70758,6 +71304,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_agent_evaluation_run",
@@ -70766,6 +71314,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_agent_llm_configuration",
@@ -70774,6 +71324,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_agent_rating",
@@ -70782,6 +71334,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_agent_response",
@@ -70790,6 +71344,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_agent_review",
@@ -70798,6 +71354,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_agent_tags",
@@ -70806,6 +71364,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_agent_type",
@@ -70814,6 +71374,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_chat_thread",
@@ -70822,6 +71384,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_corpus",
@@ -70830,6 +71394,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_document",
@@ -70838,6 +71404,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_guardrail",
@@ -70846,6 +71414,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_notification",
@@ -70854,6 +71424,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_project",
@@ -70862,6 +71434,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_team_permission",
@@ -70870,6 +71444,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_tool",
@@ -70878,6 +71454,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_user",
@@ -70886,6 +71464,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_user_notifications",
@@ -70894,6 +71474,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_workflow",
@@ -70902,6 +71484,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_workflow_chat_thread",
@@ -70910,6 +71494,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_workflow_evaluation_dataset",
@@ -70918,6 +71504,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_workflow_evaluation_run",
@@ -70926,6 +71514,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "upload_corpus_document",
@@ -70934,6 +71524,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: true,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "vote_on_agent",
@@ -70942,6 +71534,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["ejentoToken", "subscriptionKey"], &["ejentoToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::Some("2.0"),
+            server: ::core::option::Option::None,
         },
     ],
 };

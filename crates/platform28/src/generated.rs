@@ -2781,6 +2781,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["loginSession"], &["apiKey"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "clone_session",
@@ -2789,6 +2791,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["loginSession"], &["apiKey"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "create_login_session",
@@ -2797,6 +2801,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["apiKey"], &[]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_login_block_status",
@@ -2805,6 +2811,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["loginSession"], &["apiKey"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_session",
@@ -2813,6 +2821,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["loginSession"], &["apiKey"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "request_password_reset",
@@ -2821,6 +2831,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["loginSession"], &["apiKey"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "reset_assumed_identity",
@@ -2829,6 +2841,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["loginSession"], &["apiKey"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "reset_password_with_token",
@@ -2837,6 +2851,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["apiKey"], &[]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "set_effective_org",
@@ -2845,6 +2861,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["loginSession"], &["apiKey"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "set_effective_user",
@@ -2853,6 +2871,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["loginSession"], &["apiKey"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "terminate_session",
@@ -2861,6 +2881,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["loginSession"], &["apiKey"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "terminate_user_sessions",
@@ -2869,6 +2891,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["loginSession"], &["apiKey"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "unblock_login",
@@ -2877,6 +2901,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["loginSession"], &["apiKey"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_user_password",
@@ -2885,6 +2911,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["loginSession"], &["apiKey"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
     ],
 };

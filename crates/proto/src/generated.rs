@@ -1637,6 +1637,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["siniticToken"]],
             idempotent: false,
             handwritten: false,
+            api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "get_human",
@@ -1645,6 +1647,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["siniticToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
         ::cxkit_auth::OperationDef {
             id: "update_human",
@@ -1653,6 +1657,8 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             security: &[&["siniticToken"]],
             idempotent: true,
             handwritten: false,
+            api_version: ::core::option::Option::None,
+            server: ::core::option::Option::None,
         },
     ],
 };

@@ -39,6 +39,7 @@ async fn ejento_auth_conforms_to_its_spec() {
         .retry(RetryPolicy::never())
         .credential("authAppToken", fixed("conformance-auth-app-token"))
         .credential("subscriptionKey", fixed("conformance-subscription-key"))
+        .credential("ejentoAuthKey", fixed("conformance-ejento-auth-key"))
         .build();
     let client = ejento_auth::Client::new_with_client(prism.base_url(), http_client(), auth);
     let mut run = Conformance::new(&prism);

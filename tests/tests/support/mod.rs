@@ -34,10 +34,12 @@ pub fn no_jitter() -> RefreshConfig {
     RefreshConfig::default().without_jitter()
 }
 
-/// A session against `fake` on `clock`, memory store, no jitter.
+/// A session against `fake` on `clock`, memory store, no jitter. The fake serves the older
+/// guide's users API too, so it is also the users host.
 pub fn builder(fake: &FakeEjento, clock: &Arc<ManualClock>) -> EjentoBuilder {
     Ejento::builder()
         .base_url(fake.base_url())
+        .users_base_url(fake.base_url())
         .clock(clock.clone())
         .refresh(no_jitter())
 }
@@ -53,9 +55,10 @@ pub async fn logged_in(fake: &FakeEjento, clock: &Arc<ManualClock>) -> Ejento {
 }
 
 /// A call through a generated operation that needs the Authentication App bearer token (a
-/// GET, so retried on transient failures).
+/// GET, so retried on transient failures), on the users host (the session must set
+/// `users_base_url` to the fake, as [`builder`] does).
 pub async fn users_call(ejento: &Ejento) -> cxkit::Result<()> {
-    ejento.auth().read_all_users().send().await?;
+    ejento.users().read_all_users().send().await?;
     Ok(())
 }
 

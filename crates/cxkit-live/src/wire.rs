@@ -1,0 +1,184 @@
+//! The only way this crate sends anything: a GET. Every request is a [`GetRequest`], which
+//! cannot be built for another method, and [`LiveClient::send`] is the one call that reaches the
+//! network. A live check must never change a tenant's data.
+
+use std::fmt;
+
+use cxkit::Secret;
+use reqwest::Method;
+
+/// Why a request was not sent or failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum WireError {
+    /// A method other than GET was asked for; nothing was sent.
+    NotReadOnly {
+        /// The refused method.
+        method: Method,
+    },
+    /// The URL is not https (plain http is allowed to loopback only) or does not parse.
+    BadUrl(String),
+    /// The request failed on the way (connection, timeout, body).
+    Transport(String),
+}
+
+impl fmt::Display for WireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WireError::NotReadOnly { method } => write!(
+                f,
+                "refused to send {method}: the live check sends GET requests only"
+            ),
+            WireError::BadUrl(m) => write!(f, "{m}"),
+            WireError::Transport(m) => write!(f, "the request failed: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for WireError {}
+
+/// A request the live check may send: GET, to a checked URL.
+#[derive(Debug)]
+pub struct GetRequest {
+    url: url::Url,
+    headers: Vec<(String, Secret)>,
+}
+
+impl GetRequest {
+    /// A request for `method` on `url`; anything but GET is refused here, before a request
+    /// exists.
+    pub fn new(method: &Method, url: &str) -> Result<GetRequest, WireError> {
+        if method != Method::GET {
+            return Err(WireError::NotReadOnly {
+                method: method.clone(),
+            });
+        }
+        let url = checked_url(url)?;
+        Ok(GetRequest {
+            url,
+            headers: Vec::new(),
+        })
+    }
+
+    /// Adds a header whose value is a secret (never printed).
+    pub fn secret_header(mut self, name: impl Into<String>, value: Secret) -> Self {
+        self.headers.push((name.into(), value));
+        self
+    }
+
+    /// The URL's path and query (no secrets are ever put in it).
+    pub fn path(&self) -> &str {
+        self.url.path()
+    }
+}
+
+/// Plain http is refused except to loopback, as everywhere in cxkit.
+pub fn checked_url(text: &str) -> Result<url::Url, WireError> {
+    let url = url::Url::parse(text)
+        .map_err(|e| WireError::BadUrl(format!("`{text}` is not a URL: {e}")))?;
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    };
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if loopback => Ok(url),
+        _ => Err(WireError::BadUrl(format!(
+            "`{text}`: use https (plain http is allowed to loopback only)"
+        ))),
+    }
+}
+
+/// A response, read whole (live-check bodies are small lists and records).
+#[derive(Debug)]
+pub struct Answer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The `Content-Type`, if any.
+    pub content_type: Option<String>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// Sends [`GetRequest`]s, and nothing else.
+#[derive(Debug, Clone)]
+pub struct LiveClient {
+    http: reqwest::Client,
+}
+
+impl LiveClient {
+    /// A client with cxkit's default timeouts and no redirects (a redirect is reported as the
+    /// operation's answer, not followed to a host the spec does not name).
+    pub fn new() -> Result<LiveClient, WireError> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(30))
+            .user_agent(concat!("cxkit-live/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| WireError::Transport(e.without_url().to_string()))?;
+        Ok(LiveClient { http })
+    }
+
+    /// Sends one GET. The method is fixed here, not taken from the caller.
+    pub async fn send(&self, request: GetRequest) -> Result<Answer, WireError> {
+        let mut builder = self
+            .http
+            .request(Method::GET, request.url)
+            .header(reqwest::header::ACCEPT, "application/json");
+        for (name, value) in &request.headers {
+            let mut header =
+                reqwest::header::HeaderValue::from_str(value.expose()).map_err(|_| {
+                    WireError::BadUrl(format!("the `{name}` value is not a valid header value"))
+                })?;
+            header.set_sensitive(true);
+            builder = builder.header(name.as_str(), header);
+        }
+        let response = builder
+            .send()
+            .await
+            .map_err(|e| WireError::Transport(e.without_url().to_string()))?;
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| WireError::Transport(e.without_url().to_string()))?
+            .to_vec();
+        Ok(Answer {
+            status,
+            content_type,
+            body,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_get_requests_can_be_built() {
+        for method in [
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::HEAD,
+            Method::OPTIONS,
+        ] {
+            let refused = GetRequest::new(&method, "http://127.0.0.1:9/x").unwrap_err();
+            assert!(
+                matches!(refused, WireError::NotReadOnly { .. }),
+                "{method} must be refused"
+            );
+        }
+        assert!(GetRequest::new(&Method::GET, "http://127.0.0.1:9/x").is_ok());
+        assert!(GetRequest::new(&Method::GET, "http://example.com/x").is_err());
+    }
+}
