@@ -49,7 +49,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let root = xtask::workspace_root();
+    let root = xtask::workspace_root().map_err(anyhow::Error::msg)?;
     match cli.command {
         Command::Test => {
             ci::run(&root)?;

@@ -26,7 +26,12 @@ use xtask::systems::System;
 fn generate(name: &str) -> String {
     let spec_path: &'static str =
         Box::leak(format!("xtask/tests/fixtures/ok/{name}.yaml").into_boxed_str());
-    let bytes = std::fs::read(xtask::workspace_root().join(spec_path)).expect("fixture exists");
+    let bytes = std::fs::read(
+        xtask::workspace_root()
+            .expect("workspace root")
+            .join(spec_path),
+    )
+    .expect("fixture exists");
     let text = String::from_utf8(bytes.clone()).expect("fixture is UTF-8");
     assert!(
         text.starts_with("# Exercises: "),
@@ -300,7 +305,8 @@ fn security_table_is_sorted_by_operation_id() {
 #[test]
 fn progenitor_panic_is_blamed_on_the_operations() {
     let file = "xtask/tests/fixtures/panic/success_shapes.yaml";
-    let bytes = std::fs::read(xtask::workspace_root().join(file)).expect("fixture exists");
+    let bytes = std::fs::read(xtask::workspace_root().expect("workspace root").join(file))
+        .expect("fixture exists");
     let spec = Spec::parse(file, bytes).expect("fixture parses");
     assert_eq!(
         lint::lint(&spec, &[]).len(),

@@ -9,7 +9,8 @@ use xtask::spec::Spec;
 /// The lint's problem lines for `tests/fixtures/bad/<name>.yaml`, given these seed titles.
 fn problems(name: &str, seed_titles: &[&str]) -> Vec<String> {
     let file = format!("xtask/tests/fixtures/bad/{name}.yaml");
-    let bytes = std::fs::read(xtask::workspace_root().join(&file)).expect("fixture exists");
+    let bytes = std::fs::read(xtask::workspace_root().expect("workspace root").join(&file))
+        .expect("fixture exists");
     assert!(
         bytes.starts_with(b"# Rejects"),
         "{file} must start with a `# Rejects...` comment"
@@ -273,7 +274,9 @@ fn several_faults_are_all_reported_at_once() {
 
 #[test]
 fn every_bad_fixture_has_a_test() {
-    let dir = xtask::workspace_root().join("xtask/tests/fixtures/bad");
+    let dir = xtask::workspace_root()
+        .expect("workspace root")
+        .join("xtask/tests/fixtures/bad");
     let this = include_str!("reject.rs");
     for entry in std::fs::read_dir(dir).expect("fixtures/bad exists") {
         let name = entry.expect("readable").file_name();
