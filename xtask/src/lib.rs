@@ -6,6 +6,7 @@ pub mod codegen;
 pub mod lint;
 pub mod spec;
 pub mod systems;
+pub mod yaml;
 
 use std::path::{Path, PathBuf};
 
@@ -193,21 +194,79 @@ fn short_diff(old: &str, new: &str, path: &str) -> String {
     shown
 }
 
-/// Writes every stale file: each to a temporary file beside it, then renamed over it, so a
-/// crash never leaves a half-written client. Returns the paths written.
-pub fn write_outputs(root: &Path, outputs: &[Output]) -> std::io::Result<Vec<&'static str>> {
+/// Writing the generated files failed; nothing was changed unless `renamed` lists files.
+#[derive(Debug)]
+pub struct WriteError {
+    /// The file, relative to the root, that could not be written.
+    pub path: &'static str,
+    /// Files already replaced when the failure happened (only if a rename failed midway).
+    pub renamed: Vec<&'static str>,
+    /// Why.
+    pub source: std::io::Error,
+}
+
+impl std::fmt::Display for WriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot write {}: {}; ", self.path, self.source)?;
+        if self.renamed.is_empty() {
+            write!(f, "no generated file was changed")?;
+        } else {
+            write!(f, "{} had already been replaced", self.renamed.join(", "))?;
+        }
+        write!(
+            f,
+            "; fix the cause (permissions, disk space) and run `cargo xtask generate` again"
+        )
+    }
+}
+
+impl std::error::Error for WriteError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// Writes every stale file, all or nothing as far as the file system allows: every new file is
+/// first written whole to a temporary file beside its target, and only when all of them are
+/// written are they renamed over their targets (a rename within a directory is atomic). A
+/// failure removes every temporary file and names the file it happened on.
+pub fn write_outputs(root: &Path, outputs: &[Output]) -> Result<Vec<&'static str>, WriteError> {
     let stale = stale_files(root, outputs);
-    for out in outputs
+    let pending: Vec<&Output> = outputs
         .iter()
         .filter(|o| stale.iter().any(|s| s.path == o.system.output))
-    {
-        let target = root.join(out.system.output);
-        if let Some(dir) = target.parent() {
-            std::fs::create_dir_all(dir)?;
+        .collect();
+    let mut temps: Vec<(PathBuf, PathBuf, &'static str)> = Vec::new();
+    let fail = |temps: &[(PathBuf, PathBuf, &'static str)], path, renamed, source| {
+        for (tmp, _, _) in temps {
+            let _ = std::fs::remove_file(tmp);
         }
+        WriteError {
+            path,
+            renamed,
+            source,
+        }
+    };
+    for out in pending {
+        let target = root.join(out.system.output);
         let tmp = target.with_extension("rs.tmp");
-        std::fs::write(&tmp, &out.contents)?;
-        std::fs::rename(&tmp, &target)?;
+        let written = target
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&tmp, &out.contents));
+        if let Err(e) = written {
+            // A temporary file half-written before the failure is removed with the others.
+            temps.push((tmp, target, out.system.output));
+            return Err(fail(&temps, out.system.output, Vec::new(), e));
+        }
+        temps.push((tmp, target, out.system.output));
     }
-    Ok(stale.into_iter().map(|s| s.path).collect())
+    let mut renamed = Vec::new();
+    for (i, (tmp, target, path)) in temps.iter().enumerate() {
+        if let Err(e) = std::fs::rename(tmp, target) {
+            return Err(fail(&temps[i..], path, renamed, e));
+        }
+        renamed.push(*path);
+    }
+    Ok(renamed)
 }

@@ -224,3 +224,31 @@ fn a_spec_that_no_system_lists_fails_lint_and_build() {
     assert_eq!(lines(&lint_all(root, BOTH)), expected);
     assert!(!root.join("crates").exists(), "nothing was written");
 }
+
+#[test]
+fn a_failed_write_names_the_file_and_changes_nothing() {
+    let dir = mini_workspace();
+    let root = dir.path();
+    std::fs::copy(fixture("beta_fixed.yaml"), root.join(BETA.spec)).expect("fix beta");
+    let outputs = build(root);
+    // Beta's temporary file cannot be created: a directory is in its way.
+    let blocker = root.join(BETA.output).with_extension("rs.tmp");
+    std::fs::create_dir_all(&blocker).expect("blocker");
+    let err = write_outputs(root, &outputs).expect_err("beta cannot be written");
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!("cannot write {}: ", BETA.output)),
+        "{text}"
+    );
+    assert!(text.contains("no generated file was changed"), "{text}");
+    std::fs::remove_dir(&blocker).expect("blocker removed");
+    assert_eq!(
+        files(root),
+        [
+            "specs/alpha.yaml",
+            "specs/beta.yaml",
+            "specs/seeds/operations.tsv"
+        ],
+        "alpha's client was not written either, and no temporary file remains"
+    );
+}
