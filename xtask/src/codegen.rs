@@ -27,8 +27,14 @@ pub fn generate(system: &System, spec: &Spec) -> Result<String, Vec<Problem>> {
         #client
         #table
     };
-    let file = syn::parse2::<syn::File>(tokens).map_err(|e| {
+    let mut file = syn::parse2::<syn::File>(tokens).map_err(|e| {
         vec![spec.problem(None, format!("progenitor produced code that does not parse ({e}); this is a generator bug, report it with the spec"))]
+    })?;
+    crate::redact::apply(&mut file, &crate::redact::collect(spec)).map_err(|missing| {
+        missing
+            .into_iter()
+            .map(|m| spec.problem(None, format!("{m}, so its `Debug` cannot be redacted; mark secrets only on properties of schemas under `components/schemas` and on parameters (specs/README.md rule 7)")))
+            .collect::<Vec<_>>()
     })?;
     Ok(format!(
         "{}{}",

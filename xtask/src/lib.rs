@@ -4,7 +4,9 @@
 
 pub mod codegen;
 pub mod lint;
+pub mod redact;
 pub mod spec;
+pub mod synthetic;
 pub mod systems;
 pub mod yaml;
 

@@ -388,3 +388,14 @@ fn duplicate_keys_are_rejected_with_their_lines() {
     let problem = Spec::load(&root, file).expect_err("a path is listed twice");
     assert_eq!(problem.to_string(), format!("{file}: {err}"));
 }
+
+#[test]
+fn secret_in_an_inline_object() {
+    assert_eq!(
+        problems("inline_secret", &[]),
+        [file_line(
+            "inline_secret",
+            "at `#/paths/~1login/post/requestBody/content/application~1json/schema/properties/password`: `format: password` (a secret, whose generated `Debug` is redacted) is only honoured on a property of a schema under `components/schemas`, on such a schema itself, or on a parameter's schema; move this object into `components/schemas` and `$ref` it"
+        )]
+    );
+}
