@@ -454,3 +454,25 @@ fn secrets_have_a_redacting_debug_and_nothing_else_changes() {
     // Types without secrets keep their derived Debug.
     assert!(!out.contains("impl ::std::fmt::Debug for Error"));
 }
+
+/// The synthetic spec `cargo xtask bench` times is lint-clean and generates, with one client
+/// method per operation (a small one here; the bench times 500 and 2,000 operations).
+#[test]
+fn synthetic_spec_lints_and_generates() {
+    let spec = Spec::parse(
+        "synthetic.yaml",
+        xtask::synthetic::spec_yaml(6).into_bytes(),
+    )
+    .expect("parses");
+    assert_eq!(lint::lint(&spec, &[]), []);
+    let system = System {
+        name: "synthetic",
+        spec: "synthetic.yaml",
+        output: "unused/generated.rs",
+    };
+    let out = codegen::generate(&system, &spec).unwrap_or_else(|p| panic!("{p:?}"));
+    for i in 0..6 {
+        assert!(out.contains(&format!("pub fn op_{i}(&self)")), "op_{i}");
+    }
+    assert!(out.contains("pub struct Item5Create"));
+}
