@@ -14,10 +14,30 @@ use anyhow::{Context, bail};
 /// How many times the specs are generated; the median is reported.
 const GENERATION_RUNS: usize = 5;
 
-/// Runs everything and prints the table.
-pub fn run(root: &Path) -> anyhow::Result<()> {
+/// The operation counts of the synthetic specs timed: the large one, and a quarter of it to
+/// show how generation time grows with the spec.
+const SYNTHETIC_OPERATIONS: [usize; 2] = [500, 2_000];
+
+/// The synthetic 2,000-operation spec must generate within this.
+const SYNTHETIC_TARGET: Duration = Duration::from_secs(60);
+
+/// Runs everything and prints the table; with `generation_only`, times generation alone (a few
+/// seconds, no criterion run) and prints its rows.
+pub fn run(root: &Path, generation_only: bool) -> anyhow::Result<()> {
     eprintln!("==> generating all specs in-process, {GENERATION_RUNS} runs");
     let generation = generation(root);
+    eprintln!("==> generating synthetic specs of {SYNTHETIC_OPERATIONS:?} operations in-process");
+    let synthetic: Vec<Synthetic> = SYNTHETIC_OPERATIONS.iter().map(|&n| synthetic(n)).collect();
+    if generation_only {
+        println!();
+        print!(
+            "{}",
+            table(&generation, &synthetic, &Figures(BTreeMap::new()), true)
+        );
+        println!();
+        print!("{}", machine(root));
+        return Ok(());
+    }
 
     let results_path = target_dir(root).join("cxkit-bench/results.json");
     // A stale file from an earlier run must not pass for this run's figures.
@@ -48,7 +68,10 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         .unwrap_or_default();
 
     println!();
-    print!("{}", table(&generation, &Figures(figures)));
+    print!(
+        "{}",
+        table(&generation, &synthetic, &Figures(figures), false)
+    );
     println!();
     print!("{}", machine(root));
     Ok(())
@@ -85,6 +108,43 @@ fn generation(root: &Path) -> Generation {
     times.sort();
     Generation {
         outcome: Ok((times[times.len() / 2], generated.0, generated.1)),
+    }
+}
+
+/// One synthetic spec's generation: its operation count, and the time and lines, or why not.
+#[derive(Debug)]
+struct Synthetic {
+    operations: usize,
+    outcome: Result<(Duration, usize), String>,
+}
+
+/// Lints and generates a synthetic spec of `operations` operations once (the large one takes
+/// seconds; its run-to-run spread is small next to what the row is for: the growth).
+fn synthetic(operations: usize) -> Synthetic {
+    let file = "synthetic.yaml";
+    let outcome = (|| {
+        let spec =
+            xtask::spec::Spec::parse(file, xtask::synthetic::spec_yaml(operations).into_bytes())?;
+        let system = xtask::systems::System {
+            name: "synthetic",
+            spec: file,
+            output: "unused/generated.rs",
+        };
+        let started = Instant::now();
+        let problems = xtask::lint::lint(&spec, &[]);
+        if !problems.is_empty() {
+            return Err(format!(
+                "the synthetic spec fails the lint: {}",
+                problems[0]
+            ));
+        }
+        let contents = xtask::codegen::generate(&system, &spec)
+            .map_err(|problems| format!("generation failed: {}", problems[0]))?;
+        Ok((started.elapsed(), contents.lines().count()))
+    })();
+    Synthetic {
+        operations,
+        outcome,
     }
 }
 
@@ -137,7 +197,12 @@ fn grouped(n: f64) -> String {
     if n < 0.0 { format!("-{out}") } else { out }
 }
 
-fn table(generation: &Generation, f: &Figures) -> String {
+fn table(
+    generation: &Generation,
+    synthetic: &[Synthetic],
+    f: &Figures,
+    generation_only: bool,
+) -> String {
     let mut rows: Vec<[String; 4]> = Vec::new();
     let mut row = |what: &str, figure: String, target: &str, ok: Option<bool>| {
         rows.push([
@@ -155,7 +220,7 @@ fn table(generation: &Generation, f: &Figures) -> String {
             &format!(
                 "Generation, all {files} specs (median of {GENERATION_RUNS}, in-process, {} profile)",
                 if cfg!(debug_assertions) {
-                    "dev"
+                    "xtask"
                 } else {
                     "release"
                 }
@@ -169,6 +234,43 @@ fn table(generation: &Generation, f: &Figures) -> String {
             None,
         ),
         Err(e) => row("Generation, all specs", e.clone(), "", None),
+    }
+    let small = synthetic.first();
+    for big in synthetic.iter().skip(1) {
+        let what = format!(
+            "Generation, synthetic {}-operation spec (lint + generate, in-process)",
+            grouped(big.operations as f64)
+        );
+        match (&big.outcome, small.map(|s| &s.outcome)) {
+            (Ok((time, lines)), Some(Ok((small_time, _)))) => row(
+                &what,
+                format!(
+                    "{:.1} s, {} lines; {} operations: {:.1} s, so {:.1}× the time for {:.0}× the operations",
+                    time.as_secs_f64(),
+                    grouped(*lines as f64),
+                    grouped(small.map_or(0, |s| s.operations) as f64),
+                    small_time.as_secs_f64(),
+                    time.as_secs_f64() / small_time.as_secs_f64(),
+                    big.operations as f64 / small.map_or(1, |s| s.operations) as f64,
+                ),
+                "< 60 s",
+                Some(*time < SYNTHETIC_TARGET),
+            ),
+            (Ok((time, lines)), _) => row(
+                &what,
+                format!(
+                    "{:.1} s, {} lines",
+                    time.as_secs_f64(),
+                    grouped(*lines as f64)
+                ),
+                "< 60 s",
+                Some(*time < SYNTHETIC_TARGET),
+            ),
+            (Err(e), _) => row(&what, e.clone(), "< 60 s", Some(false)),
+        }
+    }
+    if generation_only {
+        return render(rows);
     }
 
     // (a) Per request.
@@ -335,15 +437,21 @@ fn table(generation: &Generation, f: &Figures) -> String {
         upload_peak.map(|p| p < f64::from(16 << 20)),
     );
 
-    let mut out = String::from("| Measurement | Result | Target | |\n|---|---|---|---|\n");
-    for [what, figure, target, ok] in rows {
-        out.push_str(&format!("| {what} | {figure} | {target} | {ok} |\n"));
-    }
+    let mut out = render(rows);
     if let Some(s) = f.get("bench_wall_s") {
         out.push_str(&format!(
             "\nThe benchmark binary ran for {s:.0} s. MB = 10⁶ bytes; heap figures are peak bytes \
              allocated above the phase's starting point, in-process servers included.\n"
         ));
+    }
+    out
+}
+
+/// The markdown table of the rows.
+fn render(rows: Vec<[String; 4]>) -> String {
+    let mut out = String::from("| Measurement | Result | Target | |\n|---|---|---|---|\n");
+    for [what, figure, target, ok] in rows {
+        out.push_str(&format!("| {what} | {figure} | {target} | {ok} |\n"));
     }
     out
 }
@@ -426,7 +534,9 @@ mod tests {
             &Generation {
                 outcome: Err("generation failed: 1 problem(s)".into()),
             },
+            &[],
             &Figures(BTreeMap::new()),
+            false,
         );
         assert!(table.starts_with("| Measurement |"));
         assert!(!table.contains('✓') && !table.contains('✗'), "{table}");
@@ -445,7 +555,18 @@ mod tests {
             &Generation {
                 outcome: Ok((Duration::from_millis(1500), 4, 100_000)),
             },
+            &[
+                Synthetic {
+                    operations: 500,
+                    outcome: Ok((Duration::from_secs(2), 150_000)),
+                },
+                Synthetic {
+                    operations: 2_000,
+                    outcome: Ok((Duration::from_secs(9), 600_000)),
+                },
+            ],
             &figures,
+            false,
         );
         let line = |needle: &str| {
             table
@@ -457,5 +578,34 @@ mod tests {
         assert!(line("overhead at the median").ends_with("| ✓ |"), "{table}");
         assert!(line("Upload peak heap").ends_with("| ✗ |"), "{table}");
         assert!(line("Generation").contains("100,000 lines"), "{table}");
+        let synthetic = line("synthetic 2,000-operation");
+        assert!(
+            synthetic.contains("9.0 s, 600,000 lines; 500 operations: 2.0 s, so 4.5× the time for 4× the operations"),
+            "{table}"
+        );
+        assert!(synthetic.ends_with("| < 60 s | ✓ |"), "{table}");
+    }
+
+    #[test]
+    fn generation_only_prints_the_generation_rows() {
+        let table = table(
+            &Generation {
+                outcome: Ok((Duration::from_millis(1500), 4, 100_000)),
+            },
+            &[
+                Synthetic {
+                    operations: 500,
+                    outcome: Ok((Duration::from_secs(20), 150_000)),
+                },
+                Synthetic {
+                    operations: 2_000,
+                    outcome: Ok((Duration::from_secs(90), 600_000)),
+                },
+            ],
+            &Figures(BTreeMap::new()),
+            true,
+        );
+        assert_eq!(table.lines().count(), 4, "{table}");
+        assert!(table.contains("| < 60 s | ✗ |"), "{table}");
     }
 }

@@ -27,8 +27,14 @@ pub fn generate(system: &System, spec: &Spec) -> Result<String, Vec<Problem>> {
         #client
         #table
     };
-    let file = syn::parse2::<syn::File>(tokens).map_err(|e| {
+    let mut file = syn::parse2::<syn::File>(tokens).map_err(|e| {
         vec![spec.problem(None, format!("progenitor produced code that does not parse ({e}); this is a generator bug, report it with the spec"))]
+    })?;
+    crate::redact::apply(&mut file, &crate::redact::collect(spec)).map_err(|missing| {
+        missing
+            .into_iter()
+            .map(|m| spec.problem(None, format!("{m}, so its `Debug` cannot be redacted; mark secrets only on properties of schemas under `components/schemas` and on parameters (specs/README.md rule 7)")))
+            .collect::<Vec<_>>()
     })?;
     Ok(format!(
         "{}{}",
@@ -109,20 +115,28 @@ fn progenitor_tokens(openapi: &openapiv3::OpenAPI) -> Result<TokenStream, String
 }
 
 /// progenitor names no operation when it fails; generating each operation on its own finds the
-/// ones to blame (milliseconds each).
+/// ones to blame. Each one is generated with only the components it reaches, not a copy of the
+/// whole spec: with every schema in every run, blaming the operations of a large spec took time
+/// growing with the square of its size.
 fn blame_operations(spec: &Spec, openapi: &openapiv3::OpenAPI, whole: &str) -> Vec<Problem> {
+    let refs = ComponentRefs::new(spec);
     let mut problems = Vec::new();
     for (path, item) in &openapi.paths.paths {
         let Some(item) = item.as_item() else { continue };
         for (method, op) in item.iter() {
-            let mut single = openapi.clone();
             let mut only = item.clone();
             for m in METHODS {
                 if m != method {
                     set_operation(&mut only, m, None);
                 }
             }
-            single.paths.paths.clear();
+            let mut single = openapiv3::OpenAPI {
+                openapi: openapi.openapi.clone(),
+                info: openapi.info.clone(),
+                servers: openapi.servers.clone(),
+                components: refs.only(openapi, path, method),
+                ..Default::default()
+            };
             single
                 .paths
                 .paths
@@ -146,6 +160,112 @@ fn blame_operations(spec: &Spec, openapi: &openapiv3::OpenAPI, whole: &str) -> V
         ));
     }
     problems
+}
+
+/// The local `$ref`s of the spec: which components each operation and each component names.
+struct ComponentRefs<'a> {
+    spec: &'a Spec,
+    /// `#/components/<kind>/<name>` -> the references inside that component.
+    inside: std::collections::HashMap<String, Vec<String>>,
+    /// `#/components/<kind>/<name>` -> its position in the spec.
+    order: std::collections::HashMap<String, usize>,
+}
+
+impl<'a> ComponentRefs<'a> {
+    fn new(spec: &'a Spec) -> Self {
+        let mut inside = std::collections::HashMap::new();
+        let mut order = std::collections::HashMap::new();
+        if let Some(kinds) = spec.doc.get("components").and_then(Value::as_object) {
+            for (kind, items) in kinds {
+                for (name, item) in items.as_object().into_iter().flatten() {
+                    let mut found = Vec::new();
+                    collect_refs(item, &mut found);
+                    let key = format!("#/components/{kind}/{name}");
+                    order.insert(key.clone(), order.len());
+                    inside.insert(key, found);
+                }
+            }
+        }
+        ComponentRefs {
+            spec,
+            inside,
+            order,
+        }
+    }
+
+    /// The components of `openapi` that the operation reaches, directly or through others; the
+    /// security schemes always.
+    fn only(
+        &self,
+        openapi: &openapiv3::OpenAPI,
+        path: &str,
+        method: &str,
+    ) -> Option<openapiv3::Components> {
+        let all = openapi.components.as_ref()?;
+        let item = self.spec.doc.get("paths").and_then(|p| p.get(path));
+        let mut todo = Vec::new();
+        if let Some(item) = item {
+            for part in [item.get(method), item.get("parameters")]
+                .into_iter()
+                .flatten()
+            {
+                collect_refs(part, &mut todo);
+            }
+        }
+        let mut reached = std::collections::HashSet::new();
+        while let Some(r) = todo.pop() {
+            if reached.insert(r.clone()) {
+                todo.extend(self.inside.get(&r).into_iter().flatten().cloned());
+            }
+        }
+        let mut out = openapiv3::Components {
+            security_schemes: all.security_schemes.clone(),
+            ..Default::default()
+        };
+        // In the spec's order, so a generation of one operation matches the whole one.
+        let mut reached: Vec<&String> = reached.iter().collect();
+        reached.sort_by_key(|r| self.order.get(*r).copied().unwrap_or(usize::MAX));
+        for r in reached {
+            let Some((kind, name)) = r
+                .strip_prefix("#/components/")
+                .and_then(|rest| rest.split_once('/'))
+            else {
+                continue;
+            };
+            // Copies one named component, if it exists.
+            macro_rules! copy {
+                ($from:expr, $to:expr) => {
+                    if let Some(value) = $from.get(name) {
+                        $to.insert(name.to_owned(), value.clone());
+                    }
+                };
+            }
+            match kind {
+                "schemas" => copy!(all.schemas, out.schemas),
+                "responses" => copy!(all.responses, out.responses),
+                "parameters" => copy!(all.parameters, out.parameters),
+                "requestBodies" => copy!(all.request_bodies, out.request_bodies),
+                "headers" => copy!(all.headers, out.headers),
+                "examples" => copy!(all.examples, out.examples),
+                _ => {}
+            }
+        }
+        Some(out)
+    }
+}
+
+/// Every `$ref` string inside a JSON value.
+fn collect_refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(r) = map.get("$ref").and_then(Value::as_str) {
+                out.push(r.to_owned());
+            }
+            map.values().for_each(|v| collect_refs(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
 }
 
 fn set_operation(item: &mut openapiv3::PathItem, method: &str, op: Option<openapiv3::Operation>) {

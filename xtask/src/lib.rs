@@ -4,8 +4,11 @@
 
 pub mod codegen;
 pub mod lint;
+pub mod redact;
 pub mod spec;
+pub mod synthetic;
 pub mod systems;
+pub mod yaml;
 
 use std::path::{Path, PathBuf};
 
@@ -15,12 +18,73 @@ use systems::System;
 /// The seed operation list every spec's coverage is checked against.
 pub const SEED_TABLE: &str = "specs/seeds/operations.tsv";
 
-/// The workspace root (the xtask lives in `<root>/xtask`).
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the xtask crate lives inside the workspace")
-        .to_path_buf()
+/// The root of the workspace the xtask was run in (the xtask lives in `<root>/xtask`).
+///
+/// It is looked up at run time, never compiled in: one `CARGO_TARGET_DIR` may be shared by several
+/// checkouts, and then the binary `cargo xtask` runs was built from whichever checkout built it
+/// last, so a path baked into it can point at another checkout's tree. `cargo run` and `cargo
+/// test` set `CARGO_MANIFEST_DIR` for the process they start to the xtask directory of the
+/// checkout being built; without it (the binary run directly) the current directory and its
+/// ancestors are searched for a workspace with an `xtask/Cargo.toml`.
+pub fn workspace_root() -> Result<PathBuf, String> {
+    if let Some(dir) = std::env::var_os("CARGO_MANIFEST_DIR") {
+        let dir = PathBuf::from(dir);
+        return dir.parent().map(Path::to_path_buf).ok_or_else(|| {
+            format!(
+                "CARGO_MANIFEST_DIR is `{}`, which has no parent; run the xtask as `cargo xtask` from inside the workspace",
+                dir.display()
+            )
+        });
+    }
+    let cwd = std::env::current_dir().map_err(|e| {
+        format!(
+            "cannot read the current directory ({e}); run `cargo xtask` from inside the workspace"
+        )
+    })?;
+    cwd.ancestors()
+        .find(|dir| dir.join("xtask/Cargo.toml").is_file() && dir.join("Cargo.toml").is_file())
+        .map(Path::to_path_buf)
+        .ok_or_else(|| {
+            format!(
+                "`{}` is not inside a cxkit workspace (no ancestor holds `xtask/Cargo.toml`); run `cargo xtask` from inside the workspace",
+                cwd.display()
+            )
+        })
+}
+
+/// Spec files under `specs/` that no system lists: a spec nobody generates is a mistake (a
+/// system left out of `xtask/src/systems.rs`, or a renamed spec's old copy), never silently
+/// skipped. `selected` counts as listed, besides every system in [`systems::SYSTEMS`].
+pub fn unlisted_specs(root: &Path, selected: &[System]) -> Vec<Problem> {
+    let Ok(entries) = std::fs::read_dir(root.join("specs")) else {
+        return Vec::new();
+    };
+    let mut found: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_file())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|name| {
+            [".yaml", ".yml", ".json"]
+                .iter()
+                .any(|ext| name.ends_with(ext))
+        })
+        .map(|name| format!("specs/{name}"))
+        .filter(|file| {
+            !systems::SYSTEMS
+                .iter()
+                .chain(selected)
+                .any(|s| s.spec == file)
+        })
+        .collect();
+    found.sort();
+    found
+        .into_iter()
+        .map(|file| Problem {
+            file,
+            operation: None,
+            message: "no system lists this spec, so nothing would be generated from it; add a system for it to `xtask/src/systems.rs`, or delete the file".to_owned(),
+        })
+        .collect()
 }
 
 /// One generated file's intended contents.
@@ -43,7 +107,7 @@ pub fn build_all(root: &Path, systems: &[System]) -> Result<Vec<Output>, Vec<Pro
         }]
     })?;
     let mut outputs = Vec::new();
-    let mut problems = Vec::new();
+    let mut problems = unlisted_specs(root, systems);
     for system in systems {
         let spec = match Spec::load(root, system.spec) {
             Ok(spec) => spec,
@@ -75,13 +139,16 @@ pub fn build_all(root: &Path, systems: &[System]) -> Result<Vec<Output>, Vec<Pro
 /// Lints the named systems without generating.
 pub fn lint_all(root: &Path, systems: &[System]) -> Vec<Problem> {
     let seeds = std::fs::read_to_string(root.join(SEED_TABLE)).unwrap_or_default();
-    systems
-        .iter()
-        .flat_map(|system| match Spec::load(root, system.spec) {
-            Ok(spec) => lint::lint(&spec, &lint::seed_titles(&seeds, system.name)),
-            Err(p) => vec![p],
-        })
-        .collect()
+    let mut problems = unlisted_specs(root, systems);
+    problems.extend(
+        systems
+            .iter()
+            .flat_map(|system| match Spec::load(root, system.spec) {
+                Ok(spec) => lint::lint(&spec, &lint::seed_titles(&seeds, system.name)),
+                Err(p) => vec![p],
+            }),
+    );
+    problems
 }
 
 /// A generated file whose contents on disk differ from what the spec gives.
@@ -129,21 +196,79 @@ fn short_diff(old: &str, new: &str, path: &str) -> String {
     shown
 }
 
-/// Writes every stale file: each to a temporary file beside it, then renamed over it, so a
-/// crash never leaves a half-written client. Returns the paths written.
-pub fn write_outputs(root: &Path, outputs: &[Output]) -> std::io::Result<Vec<&'static str>> {
+/// Writing the generated files failed; nothing was changed unless `renamed` lists files.
+#[derive(Debug)]
+pub struct WriteError {
+    /// The file, relative to the root, that could not be written.
+    pub path: &'static str,
+    /// Files already replaced when the failure happened (only if a rename failed midway).
+    pub renamed: Vec<&'static str>,
+    /// Why.
+    pub source: std::io::Error,
+}
+
+impl std::fmt::Display for WriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot write {}: {}; ", self.path, self.source)?;
+        if self.renamed.is_empty() {
+            write!(f, "no generated file was changed")?;
+        } else {
+            write!(f, "{} had already been replaced", self.renamed.join(", "))?;
+        }
+        write!(
+            f,
+            "; fix the cause (permissions, disk space) and run `cargo xtask generate` again"
+        )
+    }
+}
+
+impl std::error::Error for WriteError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// Writes every stale file, all or nothing as far as the file system allows: every new file is
+/// first written whole to a temporary file beside its target, and only when all of them are
+/// written are they renamed over their targets (a rename within a directory is atomic). A
+/// failure removes every temporary file and names the file it happened on.
+pub fn write_outputs(root: &Path, outputs: &[Output]) -> Result<Vec<&'static str>, WriteError> {
     let stale = stale_files(root, outputs);
-    for out in outputs
+    let pending: Vec<&Output> = outputs
         .iter()
         .filter(|o| stale.iter().any(|s| s.path == o.system.output))
-    {
-        let target = root.join(out.system.output);
-        if let Some(dir) = target.parent() {
-            std::fs::create_dir_all(dir)?;
+        .collect();
+    let mut temps: Vec<(PathBuf, PathBuf, &'static str)> = Vec::new();
+    let fail = |temps: &[(PathBuf, PathBuf, &'static str)], path, renamed, source| {
+        for (tmp, _, _) in temps {
+            let _ = std::fs::remove_file(tmp);
         }
+        WriteError {
+            path,
+            renamed,
+            source,
+        }
+    };
+    for out in pending {
+        let target = root.join(out.system.output);
         let tmp = target.with_extension("rs.tmp");
-        std::fs::write(&tmp, &out.contents)?;
-        std::fs::rename(&tmp, &target)?;
+        let written = target
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&tmp, &out.contents));
+        if let Err(e) = written {
+            // A temporary file half-written before the failure is removed with the others.
+            temps.push((tmp, target, out.system.output));
+            return Err(fail(&temps, out.system.output, Vec::new(), e));
+        }
+        temps.push((tmp, target, out.system.output));
     }
-    Ok(stale.into_iter().map(|s| s.path).collect())
+    let mut renamed = Vec::new();
+    for (i, (tmp, target, path)) in temps.iter().enumerate() {
+        if let Err(e) = std::fs::rename(tmp, target) {
+            return Err(fail(&temps[i..], path, renamed, e));
+        }
+        renamed.push(*path);
+    }
+    Ok(renamed)
 }

@@ -52,6 +52,8 @@ pub fn lint(spec: &Spec, seed_titles: &[String]) -> Vec<Problem> {
     let schemes = check_schemes(spec, &mut problems);
     check_operations(spec, &schemes, &mut problems);
     check_schemas(spec, "", doc, false, &mut problems);
+    check_refs(spec, "", doc, &mut problems);
+    check_cycles(spec, &mut problems);
     check_coverage(spec, seed_titles, &mut problems);
     problems.sort();
     problems.dedup();
@@ -223,6 +225,12 @@ fn check_operations(spec: &Spec, schemes: &BTreeSet<String>, problems: &mut Vec<
                 format!("`operationId` `{id}` clashes with the generated client's own `{id}` method; rename the operation"),
             ));
         }
+        if RUST_KEYWORDS.contains(&id.as_str()) {
+            problems.push(spec.problem(
+                Some(id),
+                format!("`operationId` `{id}` is a Rust keyword, which progenitor renames (so the hooks would look up a name the security table does not have); rename the operation, e.g. `{id}_item`"),
+            ));
+        }
     }
     for (name, same) in builders.iter().filter(|(_, same)| same.len() > 1) {
         problems.push(spec.problem(
@@ -258,6 +266,13 @@ fn check_parameters(spec: &Spec, path: &str, op: &Value, bad: &mut impl FnMut(St
                 .flatten(),
         )
         .map(|p| resolve(spec, p))
+        .filter(|p| match dangling(spec, p) {
+            Some(target) => {
+                bad(format!("a parameter's `$ref` `{target}` names nothing in the spec; define it or fix the reference"));
+                false
+            }
+            None => true,
+        })
         .collect();
     let templated: BTreeSet<&str> = path
         .split('{')
@@ -328,6 +343,12 @@ fn check_body(spec: &Spec, op: &Value, handwritten: bool, bad: &mut impl FnMut(S
     let Some(body) = op.get("requestBody").map(|b| resolve(spec, b)) else {
         return;
     };
+    if let Some(target) = dangling(spec, body) {
+        bad(format!(
+            "`requestBody`'s `$ref` `{target}` names nothing in the spec; define it or fix the reference"
+        ));
+        return;
+    }
     let Some(content) = body.get("content").and_then(Value::as_object) else {
         bad("`requestBody` has no `content`".into());
         return;
@@ -379,6 +400,12 @@ fn check_responses(spec: &Spec, op: &Value, handwritten: bool, bad: &mut impl Fn
     let mut errors: Vec<(&str, Option<(String, String)>)> = Vec::new();
     for (status, response) in responses {
         let response = resolve(spec, response);
+        if let Some(target) = dangling(spec, response) {
+            bad(format!(
+                "response `{status}`'s `$ref` `{target}` names nothing in the spec; define it or fix the reference"
+            ));
+            continue;
+        }
         if response
             .get("description")
             .and_then(Value::as_str)
@@ -461,6 +488,11 @@ fn check_schemas(
             {
                 bad("an integer whose smallest allowed value is 1 becomes a NonZero type (NonZeroU64) whatever its `format`; drop `minimum` and say \"at least 1\" in `description`".into());
             }
+            if map.get("format").and_then(Value::as_str) == Some("password")
+                && !secret_mark_allowed(at)
+            {
+                bad("`format: password` (a secret, whose generated `Debug` is redacted) is only honoured on a property of a schema under `components/schemas`, on such a schema itself, or on a parameter's schema; move this object into `components/schemas` and `$ref` it".into());
+            }
             if map.contains_key("enum") && !in_parameter {
                 bad("`enum` makes generated types reject any value the server adds later; use a plain string and list the values in `description`".into());
             }
@@ -509,6 +541,156 @@ fn check_coverage(spec: &Spec, seed_titles: &[String], problems: &mut Vec<Proble
     }
 }
 
+/// Whether a `format: password` at this JSON pointer is one the xtask can find in generated
+/// code (see `redact.rs`): a named schema, a property of one, or a parameter's schema.
+fn secret_mark_allowed(at: &str) -> bool {
+    let parts: Vec<&str> = at.split('/').skip(1).collect();
+    matches!(
+        parts.as_slice(),
+        ["components", "schemas", _]
+            | ["components", "schemas", _, "properties", _]
+            | ["components", "parameters", _, "schema"]
+            | ["paths", _, "parameters", _, "schema"]
+            | ["paths", _, _, "parameters", _, "schema"]
+    )
+}
+
+/// The reference of a `$ref` object that points at nothing in the spec (what [`resolve`] returns
+/// when it cannot follow one).
+fn dangling<'a>(spec: &Spec, value: &'a Value) -> Option<&'a str> {
+    let target = value.get("$ref")?.as_str()?;
+    match target.strip_prefix('#') {
+        Some(pointer) if spec.doc.pointer(pointer).is_some() => None,
+        _ => Some(target),
+    }
+}
+
+/// Every `$ref` names something in this spec. References from operations to parameters,
+/// request bodies and responses are reported with their operation by the operation checks.
+fn check_refs(spec: &Spec, at: &str, value: &Value, problems: &mut Vec<Problem>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(target) = dangling(spec, value) {
+                let per_operation = at.starts_with("/paths/")
+                    && ["parameters", "requestBodies", "responses"]
+                        .iter()
+                        .any(|kind| target.starts_with(&format!("#/components/{kind}/")));
+                if !per_operation {
+                    problems.push(spec.problem(None, format!(
+                        "at `#{at}`: `$ref` `{target}` names nothing in the spec (only references inside the file, `#/components/...`, are read); define it or fix the reference"
+                    )));
+                }
+            }
+            for (key, child) in map {
+                check_refs(
+                    spec,
+                    &format!("{at}/{}", escape_pointer(key)),
+                    child,
+                    problems,
+                );
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                check_refs(spec, &format!("{at}/{i}"), child, problems);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A schema that must contain itself can hold no finite value, and typify makes it either a
+/// type that does not compile (`A: {$ref: A}`) or newtypes whose decoding recurses until the
+/// stack overflows (`A: {$ref: B}`, `B: {$ref: A}`). A cycle is fine when any step of it can end
+/// the recursion: an array's items, a map's values, an optional or nullable property, or one of
+/// several `oneOf`/`anyOf` alternatives. Reported once per cycle, from its first schema by name.
+fn check_cycles(spec: &Spec, problems: &mut Vec<Problem>) {
+    const PREFIX: &str = "#/components/schemas/";
+    let Some(schemas) = spec
+        .doc
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+    else {
+        return;
+    };
+    // Each schema's unavoidable references: the schemas any value of it must contain.
+    fn must_contain<'a>(schema: &'a Value, out: &mut BTreeSet<&'a str>) {
+        if schema.get("nullable").and_then(Value::as_bool) == Some(true) {
+            return;
+        }
+        if let Some(name) = schema
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix(PREFIX))
+        {
+            out.insert(name);
+        }
+        for part in schema
+            .get("allOf")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            must_contain(part, out);
+        }
+        let required: BTreeSet<&str> = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+            for (name, prop) in props {
+                if required.contains(name.as_str()) {
+                    must_contain(prop, out);
+                }
+            }
+        }
+    }
+    let edges: BTreeMap<&str, BTreeSet<&str>> = schemas
+        .iter()
+        .map(|(name, schema)| {
+            let mut out = BTreeSet::new();
+            must_contain(schema, &mut out);
+            (name.as_str(), out)
+        })
+        .collect();
+    for &start in edges.keys() {
+        // The shortest way back to `start` through schemas named after it (so each cycle is
+        // found once, from its first name).
+        let mut came_from: BTreeMap<&str, &str> = BTreeMap::new();
+        let mut queue = std::collections::VecDeque::from([start]);
+        let mut closing = None;
+        while let Some(node) = queue.pop_front() {
+            for &next in edges.get(node).into_iter().flatten() {
+                if next == start {
+                    closing = Some(node);
+                    break;
+                }
+                if next > start && edges.contains_key(next) && !came_from.contains_key(next) {
+                    came_from.insert(next, node);
+                    queue.push_back(next);
+                }
+            }
+            if closing.is_some() {
+                break;
+            }
+        }
+        let Some(mut node) = closing else { continue };
+        let mut cycle = vec![start];
+        while node != start {
+            cycle.insert(1, node);
+            node = came_from[node];
+        }
+        cycle.push(start);
+        problems.push(spec.problem(None, format!(
+            "at `#/components/schemas/{start}`: the schema contains itself ({}) with no step that can end it, so no finite value exists and the generated type does not compile or overflows the stack when decoding; make one step an optional or nullable property, or an array",
+            cycle.join(" -> ")
+        )));
+    }
+}
+
 /// Follows a local `$ref` (`#/components/...`); anything else is returned as is.
 pub fn resolve<'a>(spec: &'a Spec, value: &'a Value) -> &'a Value {
     let mut current = value;
@@ -532,14 +714,30 @@ fn escape_pointer(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 
-/// Methods every generated `Client` has, which an operation must not shadow.
-const RESERVED_METHODS: [&str; 6] = [
+/// Methods every generated `Client` has, or that the generated builders and the emitted
+/// `ClientHooks` impl call on it (`client.pre(..)`, `self.inner()`), which an operation's method
+/// must not shadow: an inherent method wins over the trait's, and the call stops compiling.
+const RESERVED_METHODS: [&str; 9] = [
     "new",
     "new_with_client",
     "baseurl",
     "client",
     "inner",
     "api_version",
+    "pre",
+    "exec",
+    "post",
+];
+
+/// Rust keywords (strict and reserved, 2015 to 2024 editions). progenitor renames an
+/// `operationId` that is one (`type` becomes the method `type_`) and reports the new name to the
+/// hooks, which then find no entry under it in the security table.
+const RUST_KEYWORDS: [&str; 52] = [
+    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate",
+    "do", "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl",
+    "in", "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref",
+    "return", "self", "static", "struct", "super", "trait", "true", "try", "type", "typeof",
+    "unsafe", "unsized", "use", "virtual", "where", "while", "yield", "union",
 ];
 
 /// progenitor's builder type name for an operation id: each `_`-separated word capitalized.

@@ -35,7 +35,12 @@ enum Command {
     Test,
     /// Time generation, run the facade benchmarks (`cargo bench -p cxkit-tests --bench facade`)
     /// and print one table of the figures, each target marked met (✓) or missed (✗).
-    Bench,
+    Bench {
+        /// Time generation only (the specs and the synthetic 500- and 2,000-operation specs);
+        /// seconds, with no criterion run.
+        #[arg(long)]
+        generation: bool,
+    },
     /// Check a real deployment's read-only (GET) operations against the specs and write a report
     /// (`target/verify-live/<system>-<date>.json` and `.md`), or `--apply REPORT` to mark the ok
     /// operations `x-cxkit-verified: <date>` (then regenerate). Runs the `cxkit-live` crate, so
@@ -61,14 +66,14 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let root = xtask::workspace_root();
+    let root = xtask::workspace_root().map_err(anyhow::Error::msg)?;
     match cli.command {
         Command::Test => {
             ci::run(&root)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench => {
-            bench::run(&root)?;
+        Command::Bench { generation } => {
+            bench::run(&root, generation)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::VerifyLive { args } => verify_live(&root, &args),

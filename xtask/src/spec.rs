@@ -51,8 +51,7 @@ impl Spec {
 
     /// Parses spec bytes.
     pub fn parse(file: &str, bytes: Vec<u8>) -> Result<Spec, String> {
-        let doc: serde_json::Value = serde_yaml_ng::from_slice(&bytes)
-            .map_err(|e| format!("not valid YAML: {e}; fix the syntax at that position"))?;
+        let doc = crate::yaml::from_slice(&bytes)?;
         if !doc.is_object() {
             return Err(
                 "the document is not a mapping; an OpenAPI spec starts with `openapi: 3.0.3`"

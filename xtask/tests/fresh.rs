@@ -6,7 +6,7 @@ use xtask::{build_all, stale_files, workspace_root};
 
 #[test]
 fn generated_clients_are_fresh() {
-    let root = workspace_root();
+    let root = workspace_root().expect("workspace root");
     let outputs = build_all(&root, SYSTEMS).unwrap_or_else(|problems| {
         let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
         panic!(

@@ -26,7 +26,12 @@ use xtask::systems::System;
 fn generate(name: &str) -> String {
     let spec_path: &'static str =
         Box::leak(format!("xtask/tests/fixtures/ok/{name}.yaml").into_boxed_str());
-    let bytes = std::fs::read(xtask::workspace_root().join(spec_path)).expect("fixture exists");
+    let bytes = std::fs::read(
+        xtask::workspace_root()
+            .expect("workspace root")
+            .join(spec_path),
+    )
+    .expect("fixture exists");
     let text = String::from_utf8(bytes.clone()).expect("fixture is UTF-8");
     assert!(
         text.starts_with("# Exercises: "),
@@ -322,7 +327,8 @@ fn security_table_is_sorted_by_operation_id() {
 #[test]
 fn progenitor_panic_is_blamed_on_the_operations() {
     let file = "xtask/tests/fixtures/panic/success_shapes.yaml";
-    let bytes = std::fs::read(xtask::workspace_root().join(file)).expect("fixture exists");
+    let bytes = std::fs::read(xtask::workspace_root().expect("workspace root").join(file))
+        .expect("fixture exists");
     let spec = Spec::parse(file, bytes).expect("fixture parses");
     assert_eq!(
         lint::lint(&spec, &[]).len(),
@@ -345,4 +351,150 @@ fn progenitor_panic_is_blamed_on_the_operations() {
         )
     };
     assert_eq!(problems, [line("json_or_empty"), line("two_shapes")]);
+}
+
+digest_snapshot!(secrets);
+
+/// The nth `impl ::std::fmt::Debug for <name>` block onwards (to the end of its module), without
+/// whitespace.
+fn debug_impl(out: &str, name: &str, nth: usize) -> String {
+    let head = format!("::std::fmt::Debug for {name} ");
+    let at = out
+        .match_indices(&head)
+        .nth(nth)
+        .unwrap_or_else(|| panic!("no redacting Debug #{nth} for {name}"))
+        .0;
+    let end = at + out[at..].find("\n    }\n").expect("impl ends");
+    squeeze(&out[at..end])
+}
+
+/// Text without whitespace, so assertions do not depend on where prettyplease breaks lines.
+fn squeeze(text: &str) -> String {
+    let squeezed: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    squeezed.replace(",)", ")")
+}
+
+/// The derive line just above `pub struct <name>` (the first one, in `types`, or the nth).
+fn derive_of(out: &str, name: &str, nth: usize) -> String {
+    let at = out
+        .match_indices(&format!("pub struct {name}"))
+        .nth(nth)
+        .unwrap_or_else(|| panic!("struct {name}"))
+        .0;
+    let start = out[..at].rfind("#[derive(").expect("derived");
+    out[start..at].to_owned()
+}
+
+#[test]
+fn secrets_have_a_redacting_debug_and_nothing_else_changes() {
+    let out = generate("secrets");
+    for (name, nth) in [
+        ("Login", 0),
+        ("Login", 1),
+        ("Session", 0),
+        ("LoginNewPassword", 0),
+    ] {
+        let derive = derive_of(&out, name, nth);
+        assert!(!derive.contains("Debug"), "{name}#{nth}: {derive}");
+    }
+    assert!(
+        !derive_of(&out, "UpdateSession", 0).contains("Debug"),
+        "the operation builder holding the secret parameter"
+    );
+    // `types::builder` comes first in the file, then the data types' impls.
+    let login = debug_impl(&out, "Login", 1);
+    assert!(
+        login.contains(&squeeze(r#".field("username", &self.username)"#)),
+        "{login}"
+    );
+    assert!(
+        login.contains(&squeeze(r#".field("password", &"<redacted>")"#)),
+        "{login}"
+    );
+    assert!(
+        login.contains(&squeeze(
+            r#".field("one_time_code", &self.one_time_code.as_ref().map(|_| "<redacted>"))"#
+        )),
+        "an absent optional secret still shows as None: {login}"
+    );
+    assert!(
+        login.contains(&squeeze(
+            r#".field("new_password", &self.new_password.as_ref().map(|_| "<redacted>"))"#
+        )),
+        "{login}"
+    );
+    assert!(
+        login.contains(&squeeze(
+            r#".field("key", &self.key.as_ref().map(|_| "<redacted>"))"#
+        )),
+        "a `$ref` to a secret schema is secret: {login}"
+    );
+    let builder = debug_impl(&out, "Login", 0);
+    assert!(
+        builder.contains(&squeeze(
+            r#".field("password", &self.password.as_ref().map(|_| "<redacted>"))"#
+        )),
+        "the builder keeps its error message and hides the value: {builder}"
+    );
+    assert!(
+        builder.contains(&squeeze(r#".field("username", &self.username)"#)),
+        "{builder}"
+    );
+    let newtype = debug_impl(&out, "LoginNewPassword", 0);
+    assert!(
+        newtype.contains(&squeeze(
+            r#"f.debug_tuple("LoginNewPassword").field(&"<redacted>").finish()"#
+        )),
+        "{newtype}"
+    );
+    let session = debug_impl(&out, "Session", 0);
+    assert!(
+        session.contains(&squeeze(r#".field("user", &self.user)"#)),
+        "{session}"
+    );
+    assert!(
+        session.contains(&squeeze(
+            r#".field("session_id", &self.session_id.as_ref().map(|_| "<redacted>"))"#
+        )),
+        "{session}"
+    );
+    let op = debug_impl(&out, "UpdateSession<'a>", 0);
+    assert!(
+        op.contains(&squeeze(
+            r#".field("session_id", &self.session_id.as_ref().map(|_| "<redacted>"))"#
+        )),
+        "{op}"
+    );
+    assert!(
+        op.contains(&squeeze(r#".field("note", &self.note)"#)),
+        "{op}"
+    );
+    assert!(
+        op.contains(&squeeze(r#".field("body", &self.body)"#)),
+        "the body prints its own redacting Debug: {op}"
+    );
+    // Types without secrets keep their derived Debug.
+    assert!(!out.contains("impl ::std::fmt::Debug for Error"));
+}
+
+/// The synthetic spec `cargo xtask bench` times is lint-clean and generates, with one client
+/// method per operation (a small one here; the bench times 500 and 2,000 operations).
+#[test]
+fn synthetic_spec_lints_and_generates() {
+    let spec = Spec::parse(
+        "synthetic.yaml",
+        xtask::synthetic::spec_yaml(6).into_bytes(),
+    )
+    .expect("parses");
+    assert_eq!(lint::lint(&spec, &[]), []);
+    let system = System {
+        name: "synthetic",
+        spec: "synthetic.yaml",
+        output: "unused/generated.rs",
+    };
+    let out = codegen::generate(&system, &spec).unwrap_or_else(|p| panic!("{p:?}"));
+    for i in 0..6 {
+        assert!(out.contains(&format!("pub fn op_{i}(&self)")), "op_{i}");
+    }
+    assert!(out.contains("pub struct Item5Create"));
 }

@@ -19,7 +19,8 @@ fn concurrent_generation_keeps_the_panic_hook() {
     }));
 
     let file = "xtask/tests/fixtures/panic/success_shapes.yaml";
-    let bytes = std::fs::read(xtask::workspace_root().join(file)).expect("fixture exists");
+    let bytes = std::fs::read(xtask::workspace_root().expect("workspace root").join(file))
+        .expect("fixture exists");
     let spec = Spec::parse(file, bytes).expect("fixture parses");
     let system = System {
         name: "panic",

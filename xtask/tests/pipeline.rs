@@ -22,6 +22,7 @@ const BOTH: &[System] = &[ALPHA, BETA];
 
 fn fixture(rel: &str) -> PathBuf {
     xtask::workspace_root()
+        .expect("workspace root")
         .join("xtask/tests/fixtures/workspace")
         .join(rel)
 }
@@ -161,8 +162,9 @@ fn a_deleted_client_is_stale() {
 fn missing_spec_and_missing_seed_table_are_problems_naming_the_file() {
     let dir = mini_workspace();
     let root = dir.path();
+    std::fs::copy(fixture("beta_fixed.yaml"), root.join(BETA.spec)).expect("fix beta");
     std::fs::remove_file(root.join(ALPHA.spec)).expect("delete alpha");
-    let problems = build_all(root, &[ALPHA]).expect_err("alpha is gone");
+    let problems = build_all(root, BOTH).expect_err("alpha is gone");
     assert_eq!(problems.len(), 1);
     assert!(
         problems[0]
@@ -203,5 +205,50 @@ fn a_missing_seed_title_fails_the_build() {
         [
             "specs/alpha.yaml: no operation has the seed title `Get the alpha thing` (specs/seeds/operations.tsv) as its summary; add it, with the title verbatim"
         ]
+    );
+}
+
+#[test]
+fn a_spec_that_no_system_lists_fails_lint_and_build() {
+    let dir = mini_workspace();
+    let root = dir.path();
+    std::fs::copy(fixture("beta_fixed.yaml"), root.join(BETA.spec)).expect("fix beta");
+    std::fs::copy(fixture(ALPHA.spec), root.join("specs/gamma.yaml")).expect("stray spec");
+    let expected = [
+        "specs/gamma.yaml: no system lists this spec, so nothing would be generated from it; add a system for it to `xtask/src/systems.rs`, or delete the file",
+    ];
+    assert_eq!(
+        lines(&build_all(root, BOTH).expect_err("gamma is unlisted")),
+        expected
+    );
+    assert_eq!(lines(&lint_all(root, BOTH)), expected);
+    assert!(!root.join("crates").exists(), "nothing was written");
+}
+
+#[test]
+fn a_failed_write_names_the_file_and_changes_nothing() {
+    let dir = mini_workspace();
+    let root = dir.path();
+    std::fs::copy(fixture("beta_fixed.yaml"), root.join(BETA.spec)).expect("fix beta");
+    let outputs = build(root);
+    // Beta's temporary file cannot be created: a directory is in its way.
+    let blocker = root.join(BETA.output).with_extension("rs.tmp");
+    std::fs::create_dir_all(&blocker).expect("blocker");
+    let err = write_outputs(root, &outputs).expect_err("beta cannot be written");
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!("cannot write {}: ", BETA.output)),
+        "{text}"
+    );
+    assert!(text.contains("no generated file was changed"), "{text}");
+    std::fs::remove_dir(&blocker).expect("blocker removed");
+    assert_eq!(
+        files(root),
+        [
+            "specs/alpha.yaml",
+            "specs/beta.yaml",
+            "specs/seeds/operations.tsv"
+        ],
+        "alpha's client was not written either, and no temporary file remains"
     );
 }

@@ -9,7 +9,8 @@ use xtask::spec::Spec;
 /// The lint's problem lines for `tests/fixtures/bad/<name>.yaml`, given these seed titles.
 fn problems(name: &str, seed_titles: &[&str]) -> Vec<String> {
     let file = format!("xtask/tests/fixtures/bad/{name}.yaml");
-    let bytes = std::fs::read(xtask::workspace_root().join(&file)).expect("fixture exists");
+    let bytes = std::fs::read(xtask::workspace_root().expect("workspace root").join(&file))
+        .expect("fixture exists");
     assert!(
         bytes.starts_with(b"# Rejects"),
         "{file} must start with a `# Rejects...` comment"
@@ -273,7 +274,9 @@ fn several_faults_are_all_reported_at_once() {
 
 #[test]
 fn every_bad_fixture_has_a_test() {
-    let dir = xtask::workspace_root().join("xtask/tests/fixtures/bad");
+    let dir = xtask::workspace_root()
+        .expect("workspace root")
+        .join("xtask/tests/fixtures/bad");
     let this = include_str!("reject.rs");
     for entry in std::fs::read_dir(dir).expect("fixtures/bad exists") {
         let name = entry.expect("readable").file_name();
@@ -283,4 +286,116 @@ fn every_bad_fixture_has_a_test() {
             "fixtures/bad/{stem}.yaml is not used by any test in reject.rs"
         );
     }
+}
+
+#[test]
+fn operation_ids_that_shadow_client_calls_or_are_keywords() {
+    let name = "colliding_operation_ids";
+    let shadow = |id: &str| {
+        op_line(
+            name,
+            id,
+            &format!(
+                "`operationId` `{id}` clashes with the generated client's own `{id}` method; rename the operation"
+            ),
+        )
+    };
+    let keyword = |id: &str| {
+        op_line(
+            name,
+            id,
+            &format!(
+                "`operationId` `{id}` is a Rust keyword, which progenitor renames (so the hooks would look up a name the security table does not have); rename the operation, e.g. `{id}_item`"
+            ),
+        )
+    };
+    assert_eq!(
+        problems(name, &[]),
+        [
+            shadow("client"),
+            shadow("exec"),
+            keyword("match"),
+            shadow("post"),
+            shadow("pre"),
+            keyword("type"),
+        ]
+    );
+}
+
+#[test]
+fn schemas_that_must_contain_themselves() {
+    let name = "ref_cycles";
+    let cycle = |start: &str, path: &str| {
+        file_line(
+            name,
+            &format!(
+                "at `#/components/schemas/{start}`: the schema contains itself ({path}) with no step that can end it, so no finite value exists and the generated type does not compile or overflows the stack when decoding; make one step an optional or nullable property, or an array"
+            ),
+        )
+    };
+    assert_eq!(
+        problems(name, &[]),
+        [
+            cycle("Child", "Child -> Parent -> Child"),
+            cycle("Loop", "Loop -> Loop"),
+            cycle("Ping", "Ping -> Pong -> Ping"),
+        ]
+    );
+}
+
+#[test]
+fn dangling_refs_name_the_missing_reference() {
+    let name = "dangling_refs";
+    let op = |m: &str| op_line(name, "put_thing", m);
+    assert_eq!(
+        problems(name, &[]),
+        [
+            file_line(
+                name,
+                "at `#/components/schemas/Thing/properties/owner`: `$ref` `#/components/schemas/Owner` names nothing in the spec (only references inside the file, `#/components/...`, are read); define it or fix the reference"
+            ),
+            op(
+                "`requestBody`'s `$ref` `#/components/requestBodies/Thing` names nothing in the spec; define it or fix the reference"
+            ),
+            op(
+                "a parameter's `$ref` `#/components/parameters/ThingId` names nothing in the spec; define it or fix the reference"
+            ),
+            op(
+                "path `/things/{thingId}` uses `{thingId}` but declares no path parameter `thingId`"
+            ),
+            op(
+                "response `404`'s `$ref` `#/components/responses/NotFound` names nothing in the spec; define it or fix the reference"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn duplicate_keys_are_rejected_with_their_lines() {
+    let name = "duplicate_keys";
+    let file = &format!("xtask/tests/fixtures/bad/{name}.yaml");
+    let root = xtask::workspace_root().expect("workspace root");
+    let err = Spec::parse(
+        file,
+        std::fs::read(root.join(file)).expect("fixture exists"),
+    )
+    .expect_err("a path is listed twice");
+    assert_eq!(
+        err,
+        "duplicate key `/things` in `paths` (lines 7 and 25); YAML keeps only the last, so the earlier entry would be silently dropped: merge them into one"
+    );
+    // Loaded as `cargo xtask` loads it, the problem names the file.
+    let problem = Spec::load(&root, file).expect_err("a path is listed twice");
+    assert_eq!(problem.to_string(), format!("{file}: {err}"));
+}
+
+#[test]
+fn secret_in_an_inline_object() {
+    assert_eq!(
+        problems("inline_secret", &[]),
+        [file_line(
+            "inline_secret",
+            "at `#/paths/~1login/post/requestBody/content/application~1json/schema/properties/password`: `format: password` (a secret, whose generated `Debug` is redacted) is only honoured on a property of a schema under `components/schemas`, on such a schema itself, or on a parameter's schema; move this object into `components/schemas` and `$ref` it"
+        )]
+    );
 }
