@@ -84,6 +84,10 @@ pub fn jwt_issued_at(token: &str) -> Option<SystemTime> {
     jwt_claim(token, "iat")
 }
 
+/// The latest time a claim may state: 9999-12-31T23:59:59Z. A server-provided number past it
+/// (`1e20`, `u64::MAX`) is garbage, and adding it to the epoch could overflow.
+const LATEST_CLAIM_SECS: f64 = 253_402_300_799.0;
+
 fn jwt_claim(token: &str, claim: &str) -> Option<SystemTime> {
     let payload = token.split('.').nth(1)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -91,7 +95,12 @@ fn jwt_claim(token: &str, claim: &str) -> Option<SystemTime> {
         .ok()?;
     let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     let at = claims.get(claim)?.as_f64()?;
-    (at > 0.0 && at.is_finite()).then(|| UNIX_EPOCH + Duration::from_secs_f64(at))
+    // Negative, zero, fractional-beyond-range or absurd values count as "not stated"; the
+    // caller then falls back to the configured lifetime.
+    if !(at > 0.0 && at <= LATEST_CLAIM_SECS) {
+        return None;
+    }
+    UNIX_EPOCH.checked_add(Duration::try_from_secs_f64(at).ok()?)
 }
 
 /// When to refresh ahead of expiry.
@@ -195,6 +204,16 @@ mod tests {
             Some(UNIX_EPOCH + Duration::from_secs(1_700_000_000))
         );
         assert_eq!(jwt_expiry("opaque-token"), None);
+        for absurd in [
+            r#"{"exp":1e20}"#,
+            r#"{"exp":-5}"#,
+            r#"{"exp":0}"#,
+            r#"{"exp":18446744073709551615}"#,
+            r#"{"exp":"1700000000"}"#,
+        ] {
+            let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(absurd);
+            assert_eq!(jwt_expiry(&format!("h.{payload}.s")), None, "{absurd}");
+        }
         assert_eq!(jwt_expiry("a.!!!.c"), None);
     }
 
