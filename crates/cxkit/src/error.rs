@@ -527,4 +527,71 @@ mod tests {
         let long = "x ".repeat(1000);
         assert!(truncate(&long).ends_with("(2000 bytes in all)"));
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn jwt_like() -> impl Strategy<Value = String> {
+            (
+                "[A-Za-z0-9_-]{10,30}",
+                "[A-Za-z0-9_-]{10,40}",
+                "[A-Za-z0-9_-]{10,30}",
+            )
+                .prop_map(|(a, b, c)| format!("eyJ{a}.eyJ{b}.{c}"))
+        }
+
+        fn key_like() -> impl Strategy<Value = String> {
+            "[a-z]{4,10}[0-9]{2,6}[A-Za-z0-9]{10,20}"
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn redaction_never_panics(text in "\\PC{0,200}", body in proptest::collection::vec(any::<u8>(), 0..300), status in 100u16..600) {
+                let _ = redact_text(&text);
+                let e = Error::api(status, &body);
+                let _ = (e.to_string(), format!("{e:?}"));
+            }
+
+            #[test]
+            fn planted_credentials_never_survive(
+                before in "[a-z ,.:]{0,40}",
+                after in "[a-z ,.:]{0,40}",
+                token in prop_oneof![jwt_like(), key_like()],
+                key in prop::sample::select(vec!["message", "detail", "note", "data"]),
+                status in prop::sample::select(vec![400u16, 401, 403, 404, 409, 422, 500, 503]),
+            ) {
+                let text = format!("{before} {token} {after}");
+                prop_assert!(!redact_text(&text).contains(&token));
+                let body = serde_json::json!({ key: text, "access_token": token }).to_string();
+                let e = Error::api(status, body.as_bytes());
+                for out in [e.to_string(), format!("{e:?}")] {
+                    prop_assert!(!out.contains(&token), "{out}");
+                }
+            }
+
+            #[test]
+            fn live_secrets_never_survive_an_error(
+                before in "\\PC{0,60}",
+                after in "\\PC{0,60}",
+                value in "[a-z]{3}-[a-z0-9]{3,12}",
+                status in 400u16..600,
+                as_json in any::<bool>(),
+            ) {
+                let secret = Secret::new(format!("Qx{value}"));
+                let planted = format!("{before}{}{after}", secret.expose());
+                let body = if as_json {
+                    serde_json::json!({ "message": planted }).to_string()
+                } else {
+                    planted
+                };
+                let e = Error::api(status, body.as_bytes());
+                for out in [e.to_string(), format!("{e:?}")] {
+                    prop_assert!(!out.contains(secret.expose()), "{out}");
+                }
+            }
+        }
+    }
 }

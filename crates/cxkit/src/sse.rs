@@ -501,4 +501,84 @@ mod tests {
         assert!(matches!(err, Error::Decode { .. }));
         assert!(!format!("{err} {err:?}").contains("canary"));
     }
+
+    /// Every event's data from `input` fed in `cuts` pieces, or the first error.
+    fn parse_in_pieces(input: &[u8], cuts: &[usize], cap: u64) -> Result<Vec<String>> {
+        let mut parser = Parser::new(cap);
+        let mut out = Vec::new();
+        let mut at = 0;
+        let mut bounds: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
+        bounds.sort_unstable();
+        bounds.push(input.len());
+        for end in bounds {
+            parser.push(&input[at..end.max(at)]);
+            at = end.max(at);
+            while let Some(data) = parser.next_data() {
+                out.push(data?);
+            }
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn line_endings_comments_and_multi_line_data_follow_the_standard() {
+        let input =
+            b"\xEF\xBB\xBF: comment\r\ndata: a\r\ndata:b\r\rdata: c\n\nevent: x\nid: 1\n\ndata\n\n";
+        for cut in 0..input.len() {
+            assert_eq!(
+                parse_in_pieces(input, &[cut], 1024).unwrap(),
+                ["a\nb", "c", ""],
+                "cut at {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_event_past_the_cap_is_a_typed_error() {
+        let big = format!("data: {}", "x".repeat(100));
+        let err = parse_in_pieces(big.as_bytes(), &[10, 50], 64).unwrap_err();
+        assert!(
+            matches!(err, Error::ResponseTooLarge { limit: 64, .. }),
+            "{err:?}"
+        );
+        // Many small events add up to more than the cap without being one large event.
+        let many = "data: 0123456789\n\n".repeat(100);
+        assert_eq!(
+            parse_in_pieces(many.as_bytes(), &[7], 64).unwrap().len(),
+            100
+        );
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn any_input_in_any_pieces_never_panics(
+                input in proptest::collection::vec(any::<u8>(), 0..400),
+                cuts in proptest::collection::vec(any::<usize>(), 0..8),
+                cap in 1u64..512,
+            ) {
+                let _ = parse_in_pieces(&input, &cuts, cap);
+            }
+
+            #[test]
+            fn how_the_body_is_cut_never_changes_the_events(
+                datas in proptest::collection::vec("[^\r\n]{0,40}", 1..8),
+                ending in prop::sample::select(vec!["\n", "\r\n", "\r"]),
+                cuts in proptest::collection::vec(any::<usize>(), 0..8),
+            ) {
+                let input: String = datas
+                    .iter()
+                    .map(|d| format!(": keep-alive{ending}data: {d}{ending}{ending}"))
+                    .collect();
+                let whole = parse_in_pieces(input.as_bytes(), &[], 1 << 20).unwrap();
+                prop_assert_eq!(&whole, &datas);
+                prop_assert_eq!(parse_in_pieces(input.as_bytes(), &cuts, 1 << 20).unwrap(), whole);
+            }
+        }
+    }
 }

@@ -97,7 +97,7 @@ fn jwt_claim(token: &str, claim: &str) -> Option<SystemTime> {
     let at = claims.get(claim)?.as_f64()?;
     // Negative, zero, fractional-beyond-range or absurd values count as "not stated"; the
     // caller then falls back to the configured lifetime.
-    if !(at > 0.0 && at <= LATEST_CLAIM_SECS) {
+    if !(at >= 1.0 && at <= LATEST_CLAIM_SECS) {
         return None;
     }
     UNIX_EPOCH.checked_add(Duration::try_from_secs_f64(at).ok()?)
@@ -226,5 +226,38 @@ mod tests {
         );
         let text = format!("{s:?}");
         assert!(text.contains("ejento") && !text.contains("canary-tok"));
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn number() -> impl Strategy<Value = serde_json::Value> {
+            prop_oneof![
+                any::<f64>().prop_filter_map("finite", |f| serde_json::Number::from_f64(f)
+                    .map(serde_json::Value::Number)),
+                any::<i64>().prop_map(serde_json::Value::from),
+                any::<u64>().prop_map(serde_json::Value::from),
+                "\\PC{0,12}".prop_map(serde_json::Value::from),
+                Just(serde_json::Value::Null),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            #[test]
+            fn any_claims_give_a_sane_time_or_none(exp in number(), iat in number(), garbage in "\\PC{0,40}") {
+                let claims = serde_json::json!({"exp": exp, "iat": iat}).to_string();
+                let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims);
+                let token = format!("h.{payload}.s");
+                for at in [jwt_expiry(&token), jwt_issued_at(&token)].into_iter().flatten() {
+                    let secs = at.duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
+                    prop_assert!(secs > 0.0 && secs <= LATEST_CLAIM_SECS + 1.0);
+                }
+                let _ = jwt_expiry(&garbage);
+                let _ = jwt_expiry(&format!("a.{garbage}.c"));
+            }
+        }
     }
 }
