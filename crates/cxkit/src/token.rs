@@ -97,7 +97,7 @@ fn jwt_claim(token: &str, claim: &str) -> Option<SystemTime> {
     let at = claims.get(claim)?.as_f64()?;
     // Negative, zero, fractional-beyond-range or absurd values count as "not stated"; the
     // caller then falls back to the configured lifetime.
-    if !(at >= 1.0 && at <= LATEST_CLAIM_SECS) {
+    if !(1.0..=LATEST_CLAIM_SECS).contains(&at) {
         return None;
     }
     UNIX_EPOCH.checked_add(Duration::try_from_secs_f64(at).ok()?)
