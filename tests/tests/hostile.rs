@@ -29,6 +29,20 @@ fn proto(base: &str, pat: &str, http: HttpConfig) -> Proto {
         .unwrap()
 }
 
+/// Get Human through the generated client itself, its error unmapped.
+async fn raw_get_human(
+    p: &Proto,
+) -> Result<(), cxkit::clients::proto::Error<cxkit::clients::proto::types::ProtoError>> {
+    p.client()
+        .get_human()
+        .company_id("c1")
+        .bot_id("b1")
+        .human_id("x")
+        .send()
+        .await
+        .map(drop)
+}
+
 fn endless_json() -> Endless {
     Endless {
         content_type: "application/json",
@@ -91,17 +105,10 @@ async fn a_huge_json_body_ends_in_a_typed_error_at_the_cap() {
         ..HttpConfig::default()
     };
     let p = proto(server.base_url(), "pat-0123456789", http.clone());
-    let raw = async {
-        p.client()
-            .get_human()
-            .company_id("c1")
-            .bot_id("b1")
-            .human_id("x")
-            .send()
-            .await?;
-        Ok::<_, Error>(())
-    };
-    let err = raw.await.unwrap_err();
+    // `?` on the generated call.
+    let err = async { Ok::<_, Error>(raw_get_human(&p).await?) }
+        .await
+        .unwrap_err();
     assert_too_large(&err, MIB);
 
     // A hand-written call (the upload's JSON answer).
@@ -415,31 +422,11 @@ async fn secrets_echoed_on_generated_calls_never_reach_the_error() {
     let p = proto(server.base_url(), PAT, HttpConfig::default());
     let echo = format!(r#"{{"message":"token {PAT} has no access to bot b1"}}"#);
     server.script("GET", "/gateway/c1/b1/crm/human/x", 404, JSON, &echo);
-    let via_from = async {
-        p.client()
-            .get_human()
-            .company_id("c1")
-            .bot_id("b1")
-            .human_id("x")
-            .send()
-            .await?;
-        Ok::<_, Error>(())
-    }
-    .await
-    .unwrap_err();
-    server.script("GET", "/gateway/c1/b1/crm/human/x", 404, JSON, &echo);
-    let via_from_generated = match p
-        .client()
-        .get_human()
-        .company_id("c1")
-        .bot_id("b1")
-        .human_id("x")
-        .send()
+    let via_from = async { Ok::<_, Error>(raw_get_human(&p).await?) }
         .await
-    {
-        Ok(_) => panic!("the server answered 404"),
-        Err(e) => Error::from_generated(e).await,
-    };
+        .unwrap_err();
+    server.script("GET", "/gateway/c1/b1/crm/human/x", 404, JSON, &echo);
+    let via_from_generated = Error::from_generated(raw_get_human(&p).await.unwrap_err()).await;
 
     let p28 = Platform28::builder()
         .base_url(format!("{}/api", server.base_url()))
