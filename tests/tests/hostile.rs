@@ -150,30 +150,34 @@ async fn a_trickled_body_is_bounded_by_the_total_deadline() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_without_events_ends_at_the_idle_limit() {
-    let server = StreamServer::start(Endless {
-        content_type: "text/event-stream",
-        prefix: b": hello\n".to_vec(),
-        repeat: b": still here\n".to_vec(),
-        every: Duration::from_millis(50),
-        limit: None,
-    })
-    .await;
-    let fake = FakeEjento::start().await;
-    let http = HttpConfig {
-        stream_idle_timeout: Duration::from_millis(400),
-        ..HttpConfig::default()
-    };
-    let ejento = split_session(&fake, server.base_url(), http).await;
-    let mut stream = ejento.stream_agent_response(7, &question()).await.unwrap();
-    let first = tokio::time::timeout(GUARD, stream.next())
-        .await
-        .expect("the idle limit ends the stream");
-    assert!(
-        matches!(&first, Some(Err(Error::Transient { message, .. })) if message.contains("no event")),
-        "{first:?}"
-    );
+    // Keep-alive comments now and then, and keep-alive comments as fast as the client reads:
+    // neither is an event.
+    for every in [Duration::from_millis(50), Duration::ZERO] {
+        let server = StreamServer::start(Endless {
+            content_type: "text/event-stream",
+            prefix: b": hello\n".to_vec(),
+            repeat: b": still here\n".repeat(256),
+            every,
+            limit: None,
+        })
+        .await;
+        let fake = FakeEjento::start().await;
+        let http = HttpConfig {
+            stream_idle_timeout: Duration::from_millis(400),
+            ..HttpConfig::default()
+        };
+        let ejento = split_session(&fake, server.base_url(), http).await;
+        let mut stream = ejento.stream_agent_response(7, &question()).await.unwrap();
+        let first = tokio::time::timeout(GUARD, stream.next())
+            .await
+            .expect("the idle limit ends the stream");
+        assert!(
+            matches!(&first, Some(Err(Error::Transient { message, .. })) if message.contains("no event")),
+            "{every:?}: {first:?}"
+        );
+    }
 }
 
 // ---- 3. absurd numbers ---------------------------------------------------------------------------

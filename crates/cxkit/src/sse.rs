@@ -218,6 +218,23 @@ impl Events {
     }
 }
 
+impl Events {
+    /// The idle limit's error, once no event arrived for that long (keep-alive comments and
+    /// unfinished events, however fast they flow, do not count). Registers the timer's waker.
+    fn idle_expired(&mut self, cx: &mut Context<'_>) -> Option<Error> {
+        let idle = self.idle?;
+        let timer = self.idle_timer.as_mut()?;
+        timer
+            .as_mut()
+            .poll(cx)
+            .is_ready()
+            .then(|| Error::Transient {
+                message: format!("no event arrived for {idle:?} (HttpConfig::stream_idle_timeout)"),
+                status: None,
+            })
+    }
+}
+
 impl Stream for Events {
     type Item = Result<StreamEvent>;
 
@@ -242,6 +259,9 @@ impl Stream for Events {
                 None => {}
             }
             if chunks == CHUNKS_PER_POLL {
+                if let Some(idle) = this.idle_expired(cx) {
+                    return Poll::Ready(Some(Err(idle)));
+                }
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
@@ -254,15 +274,8 @@ impl Stream for Events {
                 // An event not ended by a blank line is discarded, as the SSE standard says.
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Pending => {
-                    if let (Some(idle), Some(timer)) = (this.idle, &mut this.idle_timer)
-                        && timer.as_mut().poll(cx).is_ready()
-                    {
-                        return Poll::Ready(Some(Err(Error::Transient {
-                            message: format!(
-                                "no event arrived for {idle:?} (HttpConfig::stream_idle_timeout)"
-                            ),
-                            status: None,
-                        })));
+                    if let Some(idle) = this.idle_expired(cx) {
+                        return Poll::Ready(Some(Err(idle)));
                     }
                     return Poll::Pending;
                 }
@@ -378,6 +391,8 @@ impl Parser {
             };
             self.start = next;
             self.scanned = next;
+            // A byte-order mark counts only at the very start of the stream.
+            self.at_start = false;
             if dispatched.is_some() {
                 return dispatched;
             }
