@@ -12,6 +12,9 @@
 //!   the call, which is what a real gateway adds.
 //! - **SSE**: an answer of N `assistant_stream` frames and an `end` frame, consumed through
 //!   `ejento.stream_agent_response(...)`: events/s, MB/s and peak heap.
+//! - **SSE, one long line**: a single 10 MiB `assistant_stream` event (one line, no line
+//!   break until its end) through the same call: MB/s, which shows the parser is linear in its
+//!   input (a quadratic one takes seconds here).
 //! - **upload**: a 128 MiB file through `ejento.upload_document(...)` to a server that counts
 //!   and discards the multipart body: MB/s and peak heap.
 //!
@@ -75,6 +78,7 @@ struct Scale {
     simulated_latency: Duration,
     sse_frames: usize,
     sse_runs: usize,
+    sse_line_bytes: usize,
     upload_bytes: u64,
     upload_runs: usize,
 }
@@ -93,6 +97,7 @@ impl Scale {
                 simulated_latency: Duration::from_millis(20),
                 sse_frames: 200_000,
                 sse_runs: 3,
+                sse_line_bytes: 10 << 20,
                 upload_bytes: 128 << 20,
                 upload_runs: 3,
             }
@@ -105,6 +110,7 @@ impl Scale {
                 simulated_latency: Duration::from_millis(2),
                 sse_frames: 1000,
                 sse_runs: 1,
+                sse_line_bytes: 256 << 10,
                 upload_bytes: 1 << 20,
                 upload_runs: 1,
             }
@@ -206,6 +212,9 @@ struct PlatformState {
     sse_frames: AtomicU64,
     /// [`FRAMES_PER_CHUNK`] frames, built once so that serving allocates nothing per chunk.
     sse_chunk: Bytes,
+    /// When non-zero, the SSE endpoint sends one `assistant_stream` event whose delta is this
+    /// many bytes (one line), then `end`, instead of `sse_frames` frames.
+    sse_line_bytes: AtomicU64,
     /// Upload body bytes received by the last upload.
     received: AtomicU64,
 }
@@ -223,6 +232,22 @@ async fn current_user(State(state): State<Arc<PlatformState>>) -> Response {
 }
 
 async fn stream_answer(State(state): State<Arc<PlatformState>>) -> Response {
+    let line = state.sse_line_bytes.load(Ordering::Relaxed) as usize;
+    if line > 0 {
+        // One line in 64 KiB chunks, as a server streaming a long delta would send it.
+        let block = Bytes::from(vec![b'a'; 64 * 1024]);
+        let head = Bytes::from_static(b"data: {\"step\":\"assistant_stream\",\"delta\":\"");
+        let chunks = std::iter::once(head)
+            .chain(std::iter::repeat_n(block.clone(), line / block.len()))
+            .chain(std::iter::once(block.slice(..line % block.len())))
+            .chain(std::iter::once(Bytes::from_static(b"\"}\n\n")))
+            .chain(std::iter::once(Bytes::from_static(END_FRAME.as_bytes())))
+            .map(Ok::<_, Infallible>);
+        return Response::builder()
+            .header(header::CONTENT_TYPE, "text/event-stream")
+            .body(Body::from_stream(futures::stream::iter(chunks)))
+            .expect("a valid response");
+    }
     let frames = state.sse_frames.load(Ordering::Relaxed) as usize;
     let frame_len = state.sse_chunk.len() / FRAMES_PER_CHUNK;
     let full = frames / FRAMES_PER_CHUNK;
@@ -281,6 +306,7 @@ impl Servers {
             latency_us: AtomicU64::new(0),
             sse_frames: AtomicU64::new(0),
             sse_chunk: Bytes::from(chunk),
+            sse_line_bytes: AtomicU64::new(0),
             received: AtomicU64::new(0),
         });
         let app = Router::new()
@@ -320,9 +346,15 @@ impl Servers {
 
     /// A session against these servers, logged in as [`USER`] (run inside the client runtime).
     async fn session(&self, clock: Arc<dyn Clock>) -> Ejento {
+        self.session_with(clock, HttpConfig::default()).await
+    }
+
+    /// [`Servers::session`] with its own HTTP configuration.
+    async fn session_with(&self, clock: Arc<dyn Clock>, http: HttpConfig) -> Ejento {
         let ejento = Ejento::builder()
             .auth_base_url(self.fake().base_url())
             .platform_base_url(&self.platform_url)
+            .http(http)
             .clock(clock)
             .refresh(RefreshConfig::default().without_jitter())
             .build()
@@ -744,6 +776,50 @@ fn sse(out: &mut Results, scale: Scale) {
     );
 }
 
+/// One event of `scale.sse_line_bytes` bytes on one line: the parser's cost per byte when a
+/// line spans many chunks.
+fn sse_long_line(out: &mut Results, scale: Scale) {
+    let bytes = scale.sse_line_bytes;
+    println!("sse: one {bytes}-byte single-line event through stream_agent_response");
+    let servers = Servers::start(1);
+    servers
+        .platform
+        .sse_line_bytes
+        .store(bytes as u64, Ordering::Relaxed);
+    let rt = client_runtime(None);
+    let request: AgentResponseRequest =
+        serde_json::from_value(serde_json::json!({"user_query": "benchmark"}))
+            .expect("a request body");
+    let http = HttpConfig {
+        max_event_bytes: 2 * bytes as u64,
+        ..HttpConfig::default()
+    };
+    let ejento = rt.block_on(servers.session_with(Arc::new(SystemClock), http));
+    let mut seconds = Vec::new();
+    for _ in 0..scale.sse_runs {
+        let elapsed = rt.block_on(async {
+            let started = Instant::now();
+            let mut stream = ejento
+                .stream_agent_response(1, &request)
+                .await
+                .expect("the stream opens");
+            let mut delta = 0;
+            while let Some(event) = stream.next().await {
+                if let StreamEvent::AnswerDelta(d) = event.expect("a well-formed event") {
+                    delta += d.len();
+                }
+            }
+            assert_eq!(delta, bytes, "the whole line arrived as one delta");
+            started.elapsed()
+        });
+        seconds.push(elapsed.as_secs_f64());
+    }
+    let secs = median(&mut seconds);
+    out.put("sse_line_bytes", bytes as f64, "bytes");
+    out.put("sse_line_seconds", secs, "s");
+    out.put("sse_line_mb_per_s", bytes as f64 / 1e6 / secs, "MB/s");
+}
+
 // ---- (d) upload throughput and memory -------------------------------------------------------
 
 fn write_file(path: &std::path::Path, size: u64) {
@@ -822,6 +898,7 @@ fn main() {
     herd(&mut out, scale, Duration::ZERO, "herd_loopback");
     herd(&mut out, scale, scale.simulated_latency, "herd_latency");
     sse(&mut out, scale);
+    sse_long_line(&mut out, scale);
     upload_phase(&mut out, scale);
     criterion.final_summary();
 

@@ -403,6 +403,18 @@ fn table(
         "",
         None,
     );
+    row(
+        &format!(
+            "SSE through `stream_agent_response`: one single-line event of {}",
+            f.get("sse_line_bytes").map(mib).unwrap_or_else(na)
+        ),
+        match (f.get("sse_line_mb_per_s"), f.get("sse_line_seconds")) {
+            (Some(m), Some(s)) => format!("{m:.1} MB/s ({:.1} ms)", s * 1e3),
+            _ => na(),
+        },
+        "",
+        None,
+    );
     let sse_peak = f.get("sse_peak_heap_bytes");
     row(
         "SSE peak heap during consumption",

@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::retry::{RetryBudget, RetryPolicy};
 use crate::{ApiSecurity, AuthError, Credential, OperationDef, Placement};
@@ -17,13 +18,32 @@ pub struct Auth {
     inner: Arc<Inner>,
 }
 
-#[derive(Default)]
+/// The largest JSON (or other non-streamed) response body read by default: 8 MiB, far above
+/// any answer these APIs document, and small enough that a hostile server cannot exhaust memory.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 8 << 20;
+
 struct Inner {
     credentials: BTreeMap<Cow<'static, str>, Credential>,
     retry: RetryPolicy,
     budget: RetryBudget,
     api_version: Option<Cow<'static, str>>,
     server: Option<Option<Cow<'static, str>>>,
+    max_response_bytes: u64,
+    total_timeout: Option<Duration>,
+}
+
+impl Default for Inner {
+    fn default() -> Self {
+        Inner {
+            credentials: BTreeMap::new(),
+            retry: RetryPolicy::default(),
+            budget: RetryBudget::default(),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            total_timeout: None,
+            api_version: None,
+            server: None,
+        }
+    }
 }
 
 impl fmt::Debug for Auth {
@@ -35,6 +55,8 @@ impl fmt::Debug for Auth {
             )
             .field("retry", &self.inner.retry)
             .field("api_version", &self.inner.api_version)
+            .field("max_response_bytes", &self.inner.max_response_bytes)
+            .field("total_timeout", &self.inner.total_timeout)
             .finish()
     }
 }
@@ -93,6 +115,16 @@ impl Auth {
              `Ejento::users()`)",
             api.api, operation.id
         )))
+    }
+
+    /// The largest non-streamed response body [`crate::hooks::exec`] lets through.
+    pub fn max_response_bytes(&self) -> u64 {
+        self.inner.max_response_bytes
+    }
+
+    /// The deadline of a whole non-streamed call (every attempt, body read included).
+    pub fn total_timeout(&self) -> Option<Duration> {
+        self.inner.total_timeout
     }
 
     pub(crate) fn budget(&self) -> &RetryBudget {
@@ -172,6 +204,8 @@ pub struct AuthBuilder {
     budget: Option<u32>,
     api_version: Option<Cow<'static, str>>,
     server: Option<Option<Cow<'static, str>>>,
+    max_response_bytes: Option<u64>,
+    total_timeout: Option<Duration>,
 }
 
 impl fmt::Debug for AuthBuilder {
@@ -222,6 +256,23 @@ impl AuthBuilder {
         self
     }
 
+    /// The largest non-streamed response body to read (default
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`]); a longer one fails with
+    /// [`crate::hooks::BodyTooLarge`] in its error's source chain. Event streams and octet
+    /// streams (by the request's `Accept`) are exempt: their readers bound them.
+    pub fn max_response_bytes(mut self, limit: u64) -> Self {
+        self.max_response_bytes = Some(limit);
+        self
+    }
+
+    /// A deadline for a whole non-streamed call, retries and body read included (default:
+    /// none). Streamed requests and responses are exempt: a long answer stream or a large
+    /// upload is not a stalled call.
+    pub fn total_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.total_timeout = timeout;
+        self
+    }
+
     /// Finishes the handle.
     pub fn build(self) -> Auth {
         Auth {
@@ -231,6 +282,10 @@ impl AuthBuilder {
                 budget: self.budget.map(RetryBudget::new).unwrap_or_default(),
                 api_version: self.api_version,
                 server: self.server,
+                max_response_bytes: self
+                    .max_response_bytes
+                    .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
+                total_timeout: self.total_timeout,
             }),
         }
     }

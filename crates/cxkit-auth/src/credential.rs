@@ -41,6 +41,7 @@ impl TokenSource for Fixed {
 pub struct Credential {
     pub(crate) source: Arc<dyn TokenSource>,
     pub(crate) name: Option<Cow<'static, str>>,
+    pub(crate) static_key: bool,
 }
 
 impl Credential {
@@ -49,9 +50,29 @@ impl Credential {
         Credential::from_source(Arc::new(Fixed(secret)))
     }
 
+    /// A key issued once and never renewed by logging in (a personal access token, an API
+    /// key). A 401 to a request that carried only such keys means the key itself is wrong, not
+    /// that a session ended: the hooks mark the answer so (see
+    /// [`crate::hooks::STATIC_CREDENTIAL_REJECTED`]) and the facade reports bad credentials.
+    pub fn static_key(secret: Secret) -> Self {
+        Credential {
+            static_key: true,
+            ..Credential::fixed(secret)
+        }
+    }
+
     /// A secret from a source, e.g. a refreshable token.
     pub fn from_source(source: Arc<dyn TokenSource>) -> Self {
-        Credential { source, name: None }
+        Credential {
+            source,
+            name: None,
+            static_key: false,
+        }
+    }
+
+    /// Whether this is a [`Credential::static_key`].
+    pub fn is_static_key(&self) -> bool {
+        self.static_key
     }
 
     /// Sends the secret under `name` instead of the header or parameter name in the spec.

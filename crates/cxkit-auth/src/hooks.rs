@@ -2,8 +2,11 @@
 //! delegations to [`pre`] and [`exec`] (the impl itself must live in the generated crate: the
 //! orphan rule forbids it here).
 
-use std::time::{Instant, SystemTime};
+use std::fmt;
+use std::time::{Duration, Instant, SystemTime};
 
+use futures::StreamExt as _;
+use reqwest::header::{ACCEPT, HeaderValue};
 use reqwest::{Request, Response, StatusCode};
 use tracing::Instrument;
 
@@ -71,10 +74,43 @@ pub async fn authorize(
     Ok(())
 }
 
+/// The response header [`exec`] adds to a 401 answer to a request that carried only
+/// [`crate::Credential::static_key`]s: the key is wrong, there is no session to log in to again.
+/// A server cannot fake it: `exec` removes it from every answer first.
+pub const STATIC_CREDENTIAL_REJECTED: &str = "x-cxkit-static-credential-rejected";
+
+/// The error in the source chain of a body read that passed
+/// [`crate::AuthBuilder::max_response_bytes`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BodyTooLarge {
+    /// The limit, in bytes.
+    pub limit: u64,
+}
+
+impl fmt::Display for BodyTooLarge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the response body is longer than {} bytes", self.limit)
+    }
+}
+
+impl std::error::Error for BodyTooLarge {}
+
+/// Whether the caller asked for a stream (SSE or a download), which its own reader bounds,
+/// rather than a document read whole.
+fn accepts_stream(request: &Request) -> bool {
+    request.headers().get_all(ACCEPT).iter().any(|v| {
+        v.to_str().is_ok_and(|v| {
+            v.contains("text/event-stream") || v.contains("application/octet-stream")
+        })
+    })
+}
+
 /// Sends a request prepared by [`pre`]: retries transient failures of idempotent operations with
 /// full-jitter backoff, `Retry-After` and a deadline; on a 401 tells the token sources which
 /// token was rejected and, if one of them has a new token, replays once. Errors and responses
-/// come back with every secret scrubbed from their URL.
+/// come back with every secret scrubbed from their URL. Unless the call streams (an event
+/// stream or download answer, or a streamed request body), the whole call is bounded by
+/// [`Auth::total_timeout`] and the answer's body by [`Auth::max_response_bytes`].
 pub async fn exec(
     auth: &Auth,
     api: &ApiSecurity,
@@ -110,12 +146,39 @@ async fn send(
         .unwrap_or_default();
     let secret_names = auth.url_secret_names(api);
     let policy = auth.retry_policy();
+    let streamed = accepts_stream(&request);
+    let deadline = auth
+        .total_timeout()
+        .filter(|_| !streamed && request.try_clone().is_some());
+    let static_only = !chosen.is_empty() && chosen.iter().all(|c| c.credential.static_key);
+    let finish = |response: Response| {
+        let mut response = scrubbed_response(response, &secret_names);
+        response.headers_mut().remove(STATIC_CREDENTIAL_REJECTED);
+        if static_only && response.status() == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(STATIC_CREDENTIAL_REJECTED, HeaderValue::from_static("1"));
+        }
+        if streamed {
+            response
+        } else {
+            limited(response, auth.max_response_bytes())
+        }
+    };
     let started = Instant::now();
     let span = tracing::Span::current();
     let mut attempt = 1u32;
     let mut replayed = false;
 
     loop {
+        if let Some(deadline) = deadline {
+            // What is left of the whole call's deadline bounds this attempt, body included.
+            let left = deadline
+                .saturating_sub(started.elapsed())
+                .max(Duration::from_millis(1));
+            let timeout = request.timeout_mut();
+            *timeout = Some(timeout.map_or(left, |own| own.min(left)));
+        }
         let spare = request.try_clone();
         let sent_at = Instant::now();
         span.record("attempt", attempt);
@@ -138,7 +201,7 @@ async fn send(
                         request = next;
                         continue;
                     }
-                    return Ok(scrubbed_response(result?, &secret_names));
+                    return Ok(finish(result?));
                 }
                 (
                     is_retryable_status(response.status()),
@@ -152,7 +215,8 @@ async fn send(
         let delay = next
             .as_ref()
             .and_then(|_| policy.delay(attempt, wait_hint))
-            .filter(|delay| started.elapsed() + *delay <= policy.deadline);
+            .filter(|delay| started.elapsed() + *delay <= policy.deadline)
+            .filter(|delay| deadline.is_none_or(|d| started.elapsed() + *delay < d));
         match (next, delay) {
             (Some(next), Some(delay)) if auth.budget().try_spend() => {
                 tracing::debug!(
@@ -169,7 +233,7 @@ async fn send(
                         if response.status().is_success() {
                             auth.budget().refund();
                         }
-                        Ok(scrubbed_response(response, &secret_names))
+                        Ok(finish(response))
                     }
                     Err(error) => Err(scrubbed_error(error, &secret_names)),
                 };
@@ -221,6 +285,49 @@ fn scrubbed_response(response: Response, secret_names: &[&str]) -> Response {
     if let Some(headers) = builder.headers_mut() {
         *headers = parts.headers;
     }
+    match builder.body(body) {
+        Ok(rebuilt) => Response::from(rebuilt),
+        // Unreachable: status and version come from a valid response.
+        Err(_) => unreachable!("rebuilding a valid response cannot fail"),
+    }
+}
+
+/// Rebuilds a response around a body that fails with [`BodyTooLarge`] once it passes `limit`
+/// bytes, so that whoever reads it whole holds at most `limit` bytes. A declared length within
+/// the limit needs no wrapper: hyper never reads past a `Content-Length`.
+fn limited(mut response: Response, limit: u64) -> Response {
+    let declared = response.content_length();
+    if declared.is_some_and(|n| n <= limit) {
+        return response;
+    }
+    use reqwest::ResponseBuilderExt as _;
+    let mut builder = http::Response::builder()
+        .status(response.status())
+        .version(response.version())
+        .url(response.url().clone());
+    if let Some(headers) = builder.headers_mut() {
+        *headers = std::mem::take(response.headers_mut());
+    }
+    type BoxError = Box<dyn std::error::Error + Send + Sync>;
+    let too_large = move || -> BoxError { Box::new(BodyTooLarge { limit }) };
+    let body = if declared.is_some() {
+        // Declared longer than the limit: fail at once, without reading (dropping the response
+        // closes the connection).
+        drop(response);
+        reqwest::Body::wrap_stream(futures::stream::once(async move {
+            Err::<bytes::Bytes, _>(too_large())
+        }))
+    } else {
+        let mut seen = 0u64;
+        reqwest::Body::wrap_stream(response.bytes_stream().map(move |chunk| {
+            let chunk = chunk.map_err(BoxError::from)?;
+            seen = seen.saturating_add(chunk.len() as u64);
+            if seen > limit {
+                return Err(too_large());
+            }
+            Ok(chunk)
+        }))
+    };
     match builder.body(body) {
         Ok(rebuilt) => Response::from(rebuilt),
         // Unreachable: status and version come from a valid response.

@@ -22,10 +22,10 @@ pub mod retry;
 mod scheme;
 mod secret;
 
-pub use auth::{Auth, AuthBuilder};
+pub use auth::{Auth, AuthBuilder, DEFAULT_MAX_RESPONSE_BYTES};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use credential::{Credential, TokenSource};
 pub use error::{AuthError, AuthErrorKind};
 pub use retry::RetryPolicy;
 pub use scheme::{API_VERSION_HEADER, ApiSecurity, OperationDef, Placement, SchemeDef};
-pub use secret::Secret;
+pub use secret::{MIN_REGISTERED_LEN, Secret, scrub_live_secrets};

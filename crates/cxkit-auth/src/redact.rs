@@ -121,4 +121,59 @@ mod tests {
     fn unparsable_text_is_replaced() {
         assert_eq!(scrub_url_str("not a url with token=abc", &[]), REDACTED);
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A secret no URL part generated below can contain by chance.
+        fn secret() -> impl Strategy<Value = String> {
+            "[A-Za-z0-9_~.-]{6,24}".prop_map(|s| format!("Zq{s}"))
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn scrubbing_never_panics(text in "\\PC{0,80}", extra in "[a-z]{0,6}") {
+                let _ = scrub_url_str(&text, &[&extra]);
+                if let Ok(url) = Url::parse(&format!("https://h/{text}")) {
+                    let _ = scrub_url(&url, &[&extra]);
+                }
+            }
+
+            #[test]
+            fn planted_secrets_never_survive(
+                secret in secret(),
+                segments in proptest::collection::vec("[a-z0-9]{1,8}", 1..4),
+                plain in proptest::collection::vec(("[a-y]{1,6}", "[a-y0-9]{0,6}"), 0..4),
+                name in prop::sample::select(vec!["apiKey", "token", "lsid", "mine", "x_session"]),
+                place in 0..3usize,
+            ) {
+                let mut url = Url::parse("https://h/").unwrap();
+                let mut path = segments.join("/");
+                match place {
+                    0 => {
+                        url.query_pairs_mut().extend_pairs(plain.iter().cloned()).append_pair(name, &secret);
+                    }
+                    1 => path.push_str(&format!(";{name}={secret}")),
+                    _ => {
+                        url.set_username(&secret).unwrap();
+                    }
+                }
+                url.set_path(&path);
+                let out = scrub_url(&url, &["mine"]).to_string();
+                prop_assert!(!out.contains(&secret), "{out}");
+                // Harmless pairs are kept.
+                for (k, v) in &plain {
+                    if place == 0 && !is_sensitive_name(k) {
+                        let kept = url::form_urlencoded::Serializer::new(String::new())
+                            .append_pair(k, v)
+                            .finish();
+                        prop_assert!(out.contains(&kept), "{out} lost {kept}");
+                    }
+                }
+            }
+        }
+    }
 }

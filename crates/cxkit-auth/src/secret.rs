@@ -2,6 +2,7 @@
 //! codes.
 
 use std::fmt;
+use std::sync::{Arc, Mutex, Weak};
 
 use secrecy::{ExposeSecret, SecretString};
 
@@ -10,13 +11,77 @@ use secrecy::{ExposeSecret, SecretString};
 /// It has no `Display` and no `Serialize`, its `Debug` prints `Secret(** redacted **)`, and its
 /// memory is zeroized when it is dropped. The only way to read it is [`Secret::expose`], which
 /// makes every place that does so easy to find in review.
+///
+/// Clones share one zeroized buffer. While any clone is alive, the value is in a process-wide
+/// registry of live secrets ([`scrub_live_secrets`]) that error mapping consults, so a server
+/// echoing it back cannot get it printed even through a `From` conversion that has no session
+/// at hand; the registry holds it weakly, so a dropped secret leaves it.
 #[derive(Clone)]
-pub struct Secret(SecretString);
+pub struct Secret(Arc<SecretString>);
+
+/// Values shorter than this are not registered: replacing a three-letter string in every error
+/// text of the process would mangle unrelated words. The facade still scrubs short secrets it
+/// has just sent (a PIN-like code, a short password) from the errors of its own calls.
+pub const MIN_REGISTERED_LEN: usize = 6;
+
+/// The live secrets, held weakly; pruned of dropped ones as it grows.
+static LIVE: Mutex<Registry> = Mutex::new(Registry {
+    entries: Vec::new(),
+    prune_at: 64,
+});
+
+struct Registry {
+    entries: Vec<Weak<SecretString>>,
+    prune_at: usize,
+}
+
+fn registry() -> std::sync::MutexGuard<'static, Registry> {
+    LIVE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn register(secret: &Arc<SecretString>) {
+    if secret.expose_secret().len() < MIN_REGISTERED_LEN {
+        return;
+    }
+    let mut live = registry();
+    live.entries.push(Arc::downgrade(secret));
+    // Amortised pruning: each prune at least halves the work per registration that follows.
+    if live.entries.len() >= live.prune_at {
+        live.entries.retain(|w| w.strong_count() > 0);
+        live.prune_at = (live.entries.len() * 2).max(64);
+    }
+}
+
+/// Replaces every live [`Secret`]'s value (of at least [`MIN_REGISTERED_LEN`] bytes) in `text`
+/// with [`crate::redact::REDACTED`]. Longer values go first, so a secret that contains another
+/// is removed whole. Cheap when `text` is short or no secret is alive; meant for error paths.
+pub fn scrub_live_secrets(text: &str) -> String {
+    let live: Vec<Arc<SecretString>> = {
+        let registry = registry();
+        registry.entries.iter().filter_map(Weak::upgrade).collect()
+    };
+    let mut values: Vec<&str> = live
+        .iter()
+        .map(|s| s.expose_secret())
+        .filter(|v| text.contains(*v))
+        .collect();
+    if values.is_empty() {
+        return text.to_owned();
+    }
+    values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    let mut out = text.to_owned();
+    for value in values {
+        out = out.replace(value, crate::redact::REDACTED);
+    }
+    out
+}
 
 impl Secret {
     /// Wraps a value. The `String` is moved in, so no unzeroized copy is left behind by this call.
     pub fn new(value: impl Into<String>) -> Self {
-        Secret(SecretString::from(value.into()))
+        let inner = Arc::new(SecretString::from(value.into()));
+        register(&inner);
+        Secret(inner)
     }
 
     /// Reads the secret. Call it only where the value goes on the wire or into a store.
@@ -72,6 +137,24 @@ mod tests {
             "Some(\n    Secret(** redacted **),\n)"
         );
         assert_eq!(s.expose(), "canary-7f3a");
+    }
+
+    #[test]
+    fn live_secrets_are_scrubbed_until_dropped() {
+        let s = Secret::new("live-canary-51e");
+        let copy = s.clone();
+        drop(s);
+        assert_eq!(
+            scrub_live_secrets("echo live-canary-51e!"),
+            "echo REDACTED!"
+        );
+        drop(copy);
+        assert_eq!(
+            scrub_live_secrets("echo live-canary-51e!"),
+            "echo live-canary-51e!"
+        );
+        let _short = Secret::new("abc");
+        assert_eq!(scrub_live_secrets("abc"), "abc");
     }
 
     #[test]

@@ -46,6 +46,9 @@ struct State {
     refresh_at: Option<SystemTime>,
     forced: bool,
     last_failure: Option<SystemTime>,
+    /// Set when the server rejected a refresh: the session is over until the next login, and
+    /// every caller learns so at once instead of asking the server again.
+    ended: Option<String>,
 }
 
 /// A session's tokens, refreshed on demand. See the module docs for the guarantees.
@@ -122,8 +125,18 @@ impl TokenCache {
         let state = self.state();
         let now = self.clock.now();
         match (&state.tokens, state.refresh_at) {
-            (Some(tokens), Some(at)) if !state.forced && now < at => Some(tokens.clone()),
+            (Some(tokens), Some(at)) if !state.forced && state.ended.is_none() && now < at => {
+                Some(tokens.clone())
+            }
             _ => None,
+        }
+    }
+
+    /// The error every caller gets once a refresh was rejected, until the next login.
+    fn ended(&self) -> Result<()> {
+        match &self.state().ended {
+            Some(reason) => Err(Error::reauth(reason.clone())),
+            None => Ok(()),
         }
     }
 
@@ -144,6 +157,7 @@ impl TokenCache {
         if let Some(tokens) = self.fresh() {
             return Ok(tokens);
         }
+        self.ended()?;
         // Subscribe before trying the lock, so a refresh that lands in between is not missed.
         let mut landed = self.landed.subscribe();
         let flight = match self.flight.try_lock() {
@@ -156,12 +170,14 @@ impl TokenCache {
                 if let Some(tokens) = self.fresh() {
                     return Ok(tokens);
                 }
+                self.ended()?;
                 self.take_flight().await
             }
         };
         if let Some(tokens) = self.fresh() {
             return Ok(tokens);
         }
+        self.ended()?;
         let result = self.refresh_locked(None).await;
         drop(flight);
         result
@@ -170,6 +186,7 @@ impl TokenCache {
     /// Refreshes now, whatever the expiry (e.g. after the user's roles changed).
     pub async fn force_refresh(&self) -> Result<TokenSet> {
         let _flight = self.take_flight().await;
+        self.ended()?;
         self.state().forced = true;
         self.refresh_locked(None).await
     }
@@ -178,6 +195,9 @@ impl TokenCache {
     /// tokens are available now, so that one replay is worthwhile.
     pub async fn rejected(&self, name: &str, token: &Secret) -> bool {
         let _flight = self.take_flight().await;
+        if self.ended().is_err() {
+            return false;
+        }
         let still_current = self
             .state()
             .tokens
@@ -301,6 +321,7 @@ impl TokenCache {
             state.refresh_at = Some(refresh_at);
             state.forced = false;
             state.last_failure = None;
+            state.ended = None;
             state.tokens = Some(tokens.clone());
         }
         self.updates.send_replace(Some(tokens));
@@ -408,6 +429,10 @@ impl TokenCache {
             }
             Err(e) => {
                 self.state().last_failure = Some(now);
+                if let Error::ReauthRequired { reason } = &e {
+                    tracing::warn!(session = %self.key, "the server rejected the refresh; the session is over until the next login");
+                    self.state().ended = Some(reason.clone());
+                }
                 if !e.is_reauth_required() && candidate.is_valid_at(now) && !is_rejected(&candidate)
                 {
                     tracing::warn!(session = %self.key, error = %e, "refresh failed; the current tokens stay valid and are kept");
@@ -475,7 +500,8 @@ pub(crate) fn to_auth_error(e: &Error) -> AuthError {
         Error::Api { .. } => AuthErrorKind::ReauthRequired,
         _ => AuthErrorKind::Config,
     };
-    AuthError::new(kind, e.to_string())
+    // The reason alone: the facade's `From<AuthError>` adds the variant's lead-in again.
+    AuthError::new(kind, e.detail())
 }
 
 /// One named token of a cached session, as a credential source for the hooks.

@@ -308,6 +308,7 @@ impl EjentoBuilder {
                 ),
                 Arc::new(config.into_minter(
                     http.clone(),
+                    &self.http,
                     self.retry.clone(),
                     self.clock.clone(),
                     api_version,
@@ -320,6 +321,7 @@ impl EjentoBuilder {
                     auth_base: auth_base.clone(),
                     subscription_key: self.subscription_key.clone(),
                     retry: self.retry.clone(),
+                    limits: self.http.clone(),
                     clock: self.clock.clone(),
                     default_lifetime: self.refresh.default_lifetime,
                     api_version: self.api_version.clone(),
@@ -341,6 +343,7 @@ impl EjentoBuilder {
         // their hosts, so calling a users-API operation on `auth()` (or the reverse) is a clear
         // error rather than a request to the wrong host.
         let auth = ejento_auth_builder(
+            &self.http,
             &self.retry,
             "authAppToken",
             session_token(AUTH_APP_TOKEN),
@@ -348,6 +351,7 @@ impl EjentoBuilder {
             api_version,
         );
         let users_auth = ejento_auth_builder(
+            &self.http,
             &self.retry,
             "authAppToken",
             session_token(AUTH_APP_TOKEN),
@@ -358,6 +362,7 @@ impl EjentoBuilder {
         .build();
         let auth = auth.server(None::<&'static str>).build();
         let platform_auth = ejento_auth(
+            &self.http,
             &self.retry,
             "ejentoToken",
             session_token(EJENTO_TOKEN),
@@ -380,6 +385,7 @@ impl EjentoBuilder {
                 cache,
                 clock: self.clock,
                 default_lifetime: self.refresh.default_lifetime,
+                limits: self.http,
             }),
         })
     }
@@ -417,6 +423,7 @@ struct Inner {
     cache: Arc<TokenCache>,
     clock: Arc<dyn Clock>,
     default_lifetime: Duration,
+    limits: HttpConfig,
 }
 
 impl Ejento {
@@ -686,7 +693,10 @@ impl Ejento {
             .build()
             .map_err(|e| Error::transport(&e))?;
         let response = self.send_platform(operation, request).await?;
-        Ok(crate::sse::AnswerStream::from_response(response))
+        Ok(crate::sse::AnswerStream::from_response(
+            response,
+            &self.inner.limits,
+        ))
     }
 
     /// Uploads a document to a corpus ("Upload a Document to a Corpus") as a streamed multipart
@@ -846,17 +856,25 @@ fn tokens_from_answer(
 /// The expiry of a token received at `now`: the lifetime it states (`exp - iat`) applied from
 /// `now`, which is immune to clock skew between client and server; else its absolute `exp`;
 /// else `now + default_lifetime`.
+///
+/// Whatever the token states, the result is at most [`LONGEST_LIFETIME`] from `now`: a server
+/// number far in the future must not keep a token unrefreshed for centuries (or overflow).
 fn expiry(token: &Secret, now: SystemTime, default_lifetime: Duration) -> SystemTime {
     let issued = crate::token::jwt_issued_at(token.expose());
-    match (jwt_expiry(token.expose()), issued) {
-        // A lifetime no clock can hold falls back to the absolute `exp` (never a panic).
-        (Some(exp), Some(iat)) if exp > iat => now
-            .checked_add(exp.duration_since(iat).unwrap_or_default())
-            .unwrap_or(exp),
-        (Some(exp), _) => exp,
-        _ => now + default_lifetime,
-    }
+    let latest = now.checked_add(LONGEST_LIFETIME).unwrap_or(now);
+    let stated = match (jwt_expiry(token.expose()), issued) {
+        (Some(exp), Some(iat)) if exp > iat => {
+            now.checked_add(exp.duration_since(iat).unwrap_or_default())
+        }
+        (Some(exp), _) => Some(exp),
+        _ => now.checked_add(default_lifetime),
+    };
+    stated.map_or(latest, |at| at.min(latest))
 }
+
+/// The longest lifetime a token is trusted with: Ejento documents days, so a token claiming
+/// more than a year is refreshed within a year all the same.
+const LONGEST_LIFETIME: Duration = Duration::from_secs(366 * 24 * 3600);
 
 fn token_set(
     auth_app: Secret,
@@ -885,26 +903,26 @@ fn token_set(
 /// An auth handle with `credential` for the bearer `scheme`, plus the subscription key (which
 /// the vendor's own clients send on every call) when one is configured.
 pub(crate) fn ejento_auth(
+    http: &HttpConfig,
     retry: &RetryPolicy,
     scheme: &'static str,
     credential: Credential,
     subscription_key: Option<&Secret>,
     api_version: Option<&str>,
 ) -> Auth {
-    ejento_auth_builder(retry, scheme, credential, subscription_key, api_version).build()
+    ejento_auth_builder(http, retry, scheme, credential, subscription_key, api_version).build()
 }
 
 /// [`ejento_auth`], left open for more settings (the host binding of `auth()` and `users()`).
 fn ejento_auth_builder(
+    http: &HttpConfig,
     retry: &RetryPolicy,
     scheme: &'static str,
     credential: Credential,
     subscription_key: Option<&Secret>,
     api_version: Option<&str>,
 ) -> cxkit_auth::AuthBuilder {
-    let mut auth = Auth::builder()
-        .retry(retry.clone())
-        .credential(scheme, credential);
+    let mut auth = http.auth_builder(retry).credential(scheme, credential);
     if let Some(key) = subscription_key {
         auth = auth.credential("subscriptionKey", Credential::fixed(key.clone()));
     }
@@ -923,6 +941,7 @@ struct EjentoRefresher {
     auth_base: String,
     subscription_key: Option<Secret>,
     retry: RetryPolicy,
+    limits: HttpConfig,
     clock: Arc<dyn Clock>,
     default_lifetime: Duration,
     api_version: Option<String>,
@@ -935,6 +954,7 @@ impl Refresher for EjentoRefresher {
                 .get(AUTH_APP_TOKEN)
                 .ok_or_else(|| Error::reauth("the session holds no Authentication App token"))?;
             let auth = ejento_auth(
+                &self.limits,
                 &self.retry,
                 "authAppToken",
                 Credential::fixed(token.clone()),

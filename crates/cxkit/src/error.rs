@@ -2,7 +2,7 @@
 //! and none of its text can contain a secret: generated errors (which print URLs and whole
 //! bodies) are mapped here before anyone sees them.
 
-use cxkit_auth::{AuthError, AuthErrorKind, Secret};
+use cxkit_auth::{AuthError, AuthErrorKind, Secret, scrub_live_secrets};
 use serde_json::Value;
 
 /// A cxkit failure.
@@ -56,6 +56,18 @@ pub enum Error {
     Decode {
         /// Where decoding failed.
         message: String,
+    },
+    /// The server's answer (or one event of a stream) passed the configured size limit: a
+    /// broken or hostile server, or an answer larger than expected. Reading stopped at the
+    /// limit; if such answers are legitimate, raise the named setting.
+    #[error(
+        "the server's answer passed the limit of {limit} bytes and was abandoned; if answers this large are expected, raise `{setting}`"
+    )]
+    ResponseTooLarge {
+        /// The limit, in bytes.
+        limit: u64,
+        /// The setting that raises it, e.g. `HttpConfig::max_response_bytes`.
+        setting: &'static str,
     },
 }
 
@@ -127,6 +139,20 @@ impl Error {
             Error::Decode { message } => Error::Decode {
                 message: scrub(message),
             },
+            other @ Error::ResponseTooLarge { .. } => other,
+        }
+    }
+
+    /// The explanation without the variant's own lead-in ("the session is over …"), for
+    /// wrapping into another error without repeating it.
+    pub(crate) fn detail(&self) -> String {
+        match self {
+            Error::ReauthRequired { reason } => reason.clone(),
+            Error::InvalidCredentials { message }
+            | Error::Transient { message, .. }
+            | Error::Config { message }
+            | Error::Decode { message } => message.clone(),
+            other => other.to_string(),
         }
     }
 
@@ -170,15 +196,39 @@ impl Error {
 
     /// An error answer, with its body redacted and truncated.
     pub(crate) fn api(status: u16, body: &[u8]) -> Self {
+        Self::api_answer(status, None, body)
+    }
+
+    /// An error answer, with its body redacted (patterns, then the value of every live
+    /// [`Secret`]) and truncated. A 401 that the hooks marked as refusing a static key (see
+    /// [`cxkit_auth::hooks::STATIC_CREDENTIAL_REJECTED`]) is [`Error::InvalidCredentials`]:
+    /// there is no session to log in to again.
+    pub(crate) fn api_answer(
+        status: u16,
+        headers: Option<&reqwest::header::HeaderMap>,
+        body: &[u8],
+    ) -> Self {
         let parsed: Option<Value> = serde_json::from_slice(body).ok();
         let message = parsed.as_ref().and_then(vendor_message);
         let body = match parsed {
             Some(mut value) => {
                 redact_json(&mut value);
-                truncate(&value.to_string())
+                truncate(&scrub_live_secrets(&value.to_string()))
             }
-            None => truncate(&redact_text(&String::from_utf8_lossy(body))),
+            None => truncate(&scrub_live_secrets(&redact_text(&String::from_utf8_lossy(
+                body,
+            )))),
         };
+        let static_key =
+            headers.is_some_and(|h| h.contains_key(cxkit_auth::hooks::STATIC_CREDENTIAL_REJECTED));
+        if status == 401 && static_key {
+            return Error::InvalidCredentials {
+                message: format!(
+                    "the server answered 401{}; check the personal access token or API key",
+                    message.map(|m| format!(" ({m})")).unwrap_or_default()
+                ),
+            };
+        }
         if status == 401 {
             return Error::reauth(format!(
                 "the server answered 401{}",
@@ -205,6 +255,16 @@ impl Error {
 
     /// Maps a transport error without its URL or source chain (both may name secrets).
     pub(crate) fn transport(error: &reqwest::Error) -> Self {
+        let mut source = std::error::Error::source(error);
+        while let Some(cause) = source {
+            if let Some(too_large) = cause.downcast_ref::<cxkit_auth::hooks::BodyTooLarge>() {
+                return Error::ResponseTooLarge {
+                    limit: too_large.limit,
+                    setting: "HttpConfig::max_response_bytes",
+                };
+            }
+            source = cause.source();
+        }
         let what = if error.is_timeout() {
             "the request timed out"
         } else if error.is_connect() {
@@ -251,10 +311,12 @@ impl<E: serde::Serialize> From<progenitor_client::Error<E>> for Error {
             G::ErrorResponse(rv) => {
                 let status = rv.status().as_u16();
                 let body = serde_json::to_vec(rv.as_ref()).unwrap_or_default();
-                Error::api(status, &body)
+                Error::api_answer(status, Some(rv.headers()), &body)
             }
             G::InvalidResponsePayload(_, e) => Error::decode(&e),
-            G::UnexpectedResponse(r) => Error::api(r.status().as_u16(), b""),
+            G::UnexpectedResponse(r) => {
+                Error::api_answer(r.status().as_u16(), Some(r.headers()), b"")
+            }
             G::Custom(m) => match AuthError::from_hook_message(&m) {
                 Some(auth) => auth.into(),
                 None => Error::config(m),
@@ -270,7 +332,8 @@ impl Error {
         match error {
             progenitor_client::Error::UnexpectedResponse(response) => {
                 let status = response.status().as_u16();
-                Error::api(status, &read_capped(response).await)
+                let headers = response.headers().clone();
+                Error::api_answer(status, Some(&headers), &read_capped(response).await)
             }
             other => other.into(),
         }
@@ -327,7 +390,7 @@ fn vendor_message(value: &Value) -> Option<String> {
             .join("; "),
         _ => return None,
     };
-    (!text.is_empty()).then(|| truncate(&redact_text(&text)))
+    (!text.is_empty()).then(|| truncate(&scrub_live_secrets(&redact_text(&text))))
 }
 
 const MAX_BODY: usize = 512;
@@ -463,5 +526,72 @@ mod tests {
         );
         let long = "x ".repeat(1000);
         assert!(truncate(&long).ends_with("(2000 bytes in all)"));
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn jwt_like() -> impl Strategy<Value = String> {
+            (
+                "[A-Za-z0-9_-]{10,30}",
+                "[A-Za-z0-9_-]{10,40}",
+                "[A-Za-z0-9_-]{10,30}",
+            )
+                .prop_map(|(a, b, c)| format!("eyJ{a}.eyJ{b}.{c}"))
+        }
+
+        fn key_like() -> impl Strategy<Value = String> {
+            "[a-z]{4,10}[0-9]{2,6}[A-Za-z0-9]{10,20}"
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn redaction_never_panics(text in "\\PC{0,200}", body in proptest::collection::vec(any::<u8>(), 0..300), status in 100u16..600) {
+                let _ = redact_text(&text);
+                let e = Error::api(status, &body);
+                let _ = (e.to_string(), format!("{e:?}"));
+            }
+
+            #[test]
+            fn planted_credentials_never_survive(
+                before in "[a-z ,.:]{0,40}",
+                after in "[a-z ,.:]{0,40}",
+                token in prop_oneof![jwt_like(), key_like()],
+                key in prop::sample::select(vec!["message", "detail", "note", "data"]),
+                status in prop::sample::select(vec![400u16, 401, 403, 404, 409, 422, 500, 503]),
+            ) {
+                let text = format!("{before} {token} {after}");
+                prop_assert!(!redact_text(&text).contains(&token));
+                let body = serde_json::json!({ key: text, "access_token": token }).to_string();
+                let e = Error::api(status, body.as_bytes());
+                for out in [e.to_string(), format!("{e:?}")] {
+                    prop_assert!(!out.contains(&token), "{out}");
+                }
+            }
+
+            #[test]
+            fn live_secrets_never_survive_an_error(
+                before in "\\PC{0,60}",
+                after in "\\PC{0,60}",
+                value in "[a-z]{3}-[a-z0-9]{3,12}",
+                status in 400u16..600,
+                as_json in any::<bool>(),
+            ) {
+                let secret = Secret::new(format!("Qx{value}"));
+                let planted = format!("{before}{}{after}", secret.expose());
+                let body = if as_json {
+                    serde_json::json!({ "message": planted }).to_string()
+                } else {
+                    planted
+                };
+                let e = Error::api(status, body.as_bytes());
+                for out in [e.to_string(), format!("{e:?}")] {
+                    prop_assert!(!out.contains(secret.expose()), "{out}");
+                }
+            }
+        }
     }
 }

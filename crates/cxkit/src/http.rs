@@ -7,9 +7,13 @@ use url::Url;
 
 use crate::{Error, Result};
 
-/// Timeouts and identity of the HTTP client. There is deliberately no total timeout: it would
-/// cut off long SSE streams and large uploads. A stalled connection is caught by the read
-/// timeout instead.
+/// Timeouts, size limits and identity of the HTTP client, shared by every call.
+///
+/// A broken or hostile server cannot make a call run forever or grow memory without bound:
+/// non-streamed calls have a total deadline ([`HttpConfig::total_timeout`], body read
+/// included) and a body limit ([`HttpConfig::max_response_bytes`]); answer streams have an idle
+/// limit between events and a size limit per event instead, and streamed uploads only the read
+/// timeout, since a long stream or a large file is not a stalled call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HttpConfig {
     /// How long connecting (TCP and TLS) may take.
@@ -18,6 +22,19 @@ pub struct HttpConfig {
     pub read_timeout: Duration,
     /// The `User-Agent` header.
     pub user_agent: String,
+    /// The deadline of a whole non-streamed call: every attempt and retry, and reading the
+    /// answer (`None`: no deadline; a server trickling bytes within the read timeout could then
+    /// hold a call forever).
+    pub total_timeout: Option<Duration>,
+    /// The largest non-streamed answer read, in bytes; a longer one is
+    /// [`crate::Error::ResponseTooLarge`].
+    pub max_response_bytes: u64,
+    /// How long an answer stream may go without an event (keep-alive comments do not count)
+    /// before it ends in a transient error.
+    pub stream_idle_timeout: Duration,
+    /// The largest single event of an answer stream, in bytes; a longer one is
+    /// [`crate::Error::ResponseTooLarge`].
+    pub max_event_bytes: u64,
 }
 
 impl Default for HttpConfig {
@@ -26,13 +43,29 @@ impl Default for HttpConfig {
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(60),
             user_agent: concat!("cxkit/", env!("CARGO_PKG_VERSION")).to_owned(),
+            // Generous for an agent answering without streaming; a call past it is stuck.
+            total_timeout: Some(Duration::from_secs(300)),
+            max_response_bytes: cxkit_auth::DEFAULT_MAX_RESPONSE_BYTES,
+            stream_idle_timeout: Duration::from_secs(120),
+            // An `end` event carries the whole answer and its references: 4 MiB is far above
+            // any real one.
+            max_event_bytes: 4 << 20,
         }
     }
 }
 
 impl HttpConfig {
+    /// An auth handle builder carrying this configuration's limits and `retry`.
+    pub(crate) fn auth_builder(&self, retry: &cxkit_auth::RetryPolicy) -> cxkit_auth::AuthBuilder {
+        cxkit_auth::Auth::builder()
+            .retry(retry.clone())
+            .max_response_bytes(self.max_response_bytes)
+            .total_timeout(self.total_timeout)
+    }
+
     /// Builds the client: rustls, no redirects followed (an API client should see a redirect,
-    /// not chase it with credentials attached), no total timeout.
+    /// not chase it with credentials attached), no client-wide total timeout (the hooks set one
+    /// per non-streamed call).
     pub(crate) fn client(&self) -> Result<reqwest::Client> {
         reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use cxkit_auth::{Auth, Credential, RetryPolicy, Secret};
+use cxkit_auth::{Credential, RetryPolicy, Secret};
 use cxkit_platform28 as gen_p28;
 use gen_p28::types::LoginSession;
 
@@ -95,6 +95,7 @@ impl Platform28Builder {
             inner: Arc::new(Inner {
                 base,
                 http: self.http.client()?,
+                limits: self.http,
                 retry: self.retry,
                 api_key: self.api_key,
                 api_key_param: self
@@ -118,6 +119,7 @@ pub struct Platform28 {
 struct Inner {
     base: String,
     http: reqwest::Client,
+    limits: HttpConfig,
     retry: RetryPolicy,
     api_key: Option<Secret>,
     api_key_param: String,
@@ -132,11 +134,11 @@ impl Platform28 {
 
     fn client(&self, lsid: Option<&Secret>) -> gen_p28::Client {
         let inner = &self.inner;
-        let mut auth = Auth::builder().retry(inner.retry.clone());
+        let mut auth = inner.limits.auth_builder(&inner.retry);
         if let Some(key) = &inner.api_key {
             auth = auth.credential(
                 "apiKey",
-                Credential::fixed(key.clone()).named(inner.api_key_param.clone()),
+                Credential::static_key(key.clone()).named(inner.api_key_param.clone()),
             );
         }
         if let Some(lsid) = lsid {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use cxkit_auth::{Auth, Credential, RetryPolicy, Secret};
+use cxkit_auth::{Credential, RetryPolicy, Secret};
 use cxkit_proto as gen_proto;
 use gen_proto::types::{Human, HumanCreate, HumanUpdate};
 use tokio::task::JoinHandle;
@@ -80,9 +80,10 @@ impl ProtoBuilder {
             .token
             .filter(|t| !t.is_empty())
             .ok_or_else(|| Error::config("no Proto personal access token"))?;
-        let auth = Auth::builder()
-            .retry(self.retry)
-            .credential("siniticToken", Credential::fixed(token.clone()))
+        let auth = self
+            .http
+            .auth_builder(&self.retry)
+            .credential("siniticToken", Credential::static_key(token.clone()))
             .build();
         Ok(Proto {
             inner: Arc::new(ProtoInner {

@@ -5,16 +5,19 @@
 //! `error`, `end`), and its own clients read only the `data:` lines; so does this parser, because
 //! each payload has a `step` that says what it is (see `AgentStreamEvent` in
 //! `specs/ejento-platform.yaml`) and frames without an `event:` name must work too. The
-//! frames are parsed by `eventsource-stream` as they arrive, so memory stays constant however
-//! long the answer; there is no total timeout (only the HTTP client's read timeout between
-//! chunks); dropping the stream closes the connection; and a stream that ends before its `end`
-//! or `error` event is reported as an error, never as a silent end.
+//! frames are parsed as they arrive, in time linear in the input (each byte is scanned once),
+//! so memory stays constant however long the answer; one event is capped
+//! ([`crate::HttpConfig::max_event_bytes`]); there is no total timeout, but an idle limit
+//! between events ([`crate::HttpConfig::stream_idle_timeout`]); dropping the stream closes the
+//! connection, and the stream yields to the runtime regularly even while data keeps arriving,
+//! so a timeout around it fires; and a stream that ends before its `end` or `error` event is
+//! reported as an error, never as a silent end.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use cxkit_ejento_platform::types::{AgentResponseResult, AgentStreamEvent};
-use eventsource_stream::Eventsource as _;
 use futures::{Stream, StreamExt as _};
 
 use crate::{Error, Result};
@@ -93,43 +96,44 @@ impl std::fmt::Debug for AnswerStream {
 }
 
 impl AnswerStream {
-    /// Parses a `text/event-stream` response body.
-    pub(crate) fn from_response(response: reqwest::Response) -> Self {
-        Self::from_bytes(response.bytes_stream())
+    /// Parses a `text/event-stream` response body under `limits`' event cap and idle limit.
+    pub(crate) fn from_response(response: reqwest::Response, limits: &crate::HttpConfig) -> Self {
+        Self::with_limits(
+            response.bytes_stream(),
+            limits.max_event_bytes,
+            Some(limits.stream_idle_timeout),
+        )
     }
 
-    /// Parses any stream of body chunks (exposed for tests and other transports).
+    /// Parses any stream of body chunks (exposed for tests and other transports), with the
+    /// default event cap and no idle limit.
     pub fn from_bytes<S, B, E>(bytes: S) -> Self
     where
         S: Stream<Item = std::result::Result<B, E>> + Send + 'static,
         B: AsRef<[u8]>,
         E: Into<BodyError>,
     {
-        let events = bytes
-            .map(|chunk| {
-                chunk
-                    .map(|b| bytes::Bytes::copy_from_slice(b.as_ref()))
-                    .map_err(Into::into)
-            })
-            .eventsource()
-            .filter_map(|frame| async move {
-                match frame {
-                    Ok(frame) if frame.data.trim().is_empty() => None,
-                    Ok(frame) => Some(
-                        serde_json::from_str::<AgentStreamEvent>(&frame.data)
-                            .map(StreamEvent::from_payload)
-                            .map_err(|e| Error::decode(&e)),
-                    ),
-                    Err(eventsource_stream::EventStreamError::Transport(BodyError(e))) => {
-                        Some(Err(e))
-                    }
-                    Err(e) => Some(Err(Error::Decode {
-                        message: format!("the event stream is malformed: {}", describe(&e)),
-                    })),
-                }
-            });
+        Self::with_limits(bytes, crate::HttpConfig::default().max_event_bytes, None)
+    }
+
+    fn with_limits<S, B, E>(bytes: S, max_event_bytes: u64, idle: Option<Duration>) -> Self
+    where
+        S: Stream<Item = std::result::Result<B, E>> + Send + 'static,
+        B: AsRef<[u8]>,
+        E: Into<BodyError>,
+    {
+        let chunks = bytes.map(|chunk| {
+            chunk
+                .map(|b| bytes::Bytes::copy_from_slice(b.as_ref()))
+                .map_err(|e| e.into().0)
+        });
         AnswerStream {
-            inner: Box::pin(events),
+            inner: Box::pin(Events {
+                chunks: Box::pin(chunks),
+                parser: Parser::new(max_event_bytes),
+                idle,
+                idle_timer: None,
+            }),
             finished: false,
         }
     }
@@ -191,6 +195,220 @@ impl Stream for AnswerStream {
     }
 }
 
+/// How many body chunks one poll consumes without completing an event before it yields to the
+/// runtime: a server sending data as fast as the client reads would otherwise keep the poll
+/// busy, and a timeout around the stream would never get to run.
+const CHUNKS_PER_POLL: usize = 32;
+
+/// The events of a body: chunks in, parsed payloads out, with the idle limit.
+struct Events {
+    chunks: Pin<Box<dyn Stream<Item = Result<bytes::Bytes>> + Send>>,
+    parser: Parser,
+    idle: Option<Duration>,
+    idle_timer: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Events {
+    fn restart_idle_timer(&mut self) {
+        if let Some(idle) = self.idle {
+            let deadline = tokio::time::Instant::now() + idle;
+            match &mut self.idle_timer {
+                Some(timer) => timer.as_mut().reset(deadline),
+                None => self.idle_timer = Some(Box::pin(tokio::time::sleep_until(deadline))),
+            }
+        }
+    }
+}
+
+impl Events {
+    /// The idle limit's error, once no event arrived for that long (keep-alive comments and
+    /// unfinished events, however fast they flow, do not count). Registers the timer's waker.
+    fn idle_expired(&mut self, cx: &mut Context<'_>) -> Option<Error> {
+        let idle = self.idle?;
+        let timer = self.idle_timer.as_mut()?;
+        timer
+            .as_mut()
+            .poll(cx)
+            .is_ready()
+            .then(|| Error::Transient {
+                message: format!("no event arrived for {idle:?} (HttpConfig::stream_idle_timeout)"),
+                status: None,
+            })
+    }
+}
+
+impl Stream for Events {
+    type Item = Result<StreamEvent>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if this.idle.is_some() && this.idle_timer.is_none() {
+            this.restart_idle_timer();
+        }
+        let mut chunks = 0;
+        loop {
+            match this.parser.next_data() {
+                Some(Ok(data)) if data.trim().is_empty() => continue,
+                Some(Ok(data)) => {
+                    this.restart_idle_timer();
+                    return Poll::Ready(Some(
+                        serde_json::from_str::<AgentStreamEvent>(&data)
+                            .map(StreamEvent::from_payload)
+                            .map_err(|e| Error::decode(&e)),
+                    ));
+                }
+                Some(Err(e)) => return Poll::Ready(Some(Err(e))),
+                None => {}
+            }
+            if chunks == CHUNKS_PER_POLL {
+                if let Some(idle) = this.idle_expired(cx) {
+                    return Poll::Ready(Some(Err(idle)));
+                }
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            match this.chunks.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(chunk))) => {
+                    chunks += 1;
+                    this.parser.push(&chunk);
+                }
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
+                // An event not ended by a blank line is discarded, as the SSE standard says.
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => {
+                    if let Some(idle) = this.idle_expired(cx) {
+                        return Poll::Ready(Some(Err(idle)));
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+}
+
+/// An incremental `text/event-stream` parser that keeps only the `data` of each event (the
+/// vendor sends no event names or ids). Each byte is scanned for a line end once, so a single
+/// huge line costs linear time, and an event's size is checked as it grows.
+#[derive(Debug)]
+pub(crate) struct Parser {
+    /// Received bytes; `buf[start..]` is not consumed yet, and `buf[scanned..]` has not been
+    /// searched for a line end yet.
+    buf: Vec<u8>,
+    start: usize,
+    scanned: usize,
+    /// The `data` lines of the event being built, joined by `\n`.
+    data: String,
+    has_data: bool,
+    /// A `\r` ended the last line: a `\n` right after it belongs to that line end.
+    after_cr: bool,
+    at_start: bool,
+    max_event_bytes: u64,
+}
+
+impl Parser {
+    pub(crate) fn new(max_event_bytes: u64) -> Self {
+        Parser {
+            buf: Vec::new(),
+            start: 0,
+            scanned: 0,
+            data: String::new(),
+            has_data: false,
+            after_cr: false,
+            at_start: true,
+            max_event_bytes,
+        }
+    }
+
+    /// Adds received bytes. Consumed bytes are dropped here, once per chunk, so that moving the
+    /// unconsumed tail costs at most what the chunk brought.
+    pub(crate) fn push(&mut self, chunk: &[u8]) {
+        if self.start > 0 {
+            self.buf.drain(..self.start);
+            self.scanned -= self.start;
+            self.start = 0;
+        }
+        self.buf.extend_from_slice(chunk);
+        if self.at_start && self.buf.len() >= 3 {
+            if self.buf.starts_with(b"\xEF\xBB\xBF") {
+                self.start = 3;
+                self.scanned = self.scanned.max(3);
+            }
+            self.at_start = false;
+        }
+    }
+
+    /// The data of the next complete event, if the buffer holds one; an error once the event
+    /// being built (its data so far and its unfinished line) passes the cap.
+    pub(crate) fn next_data(&mut self) -> Option<Result<String>> {
+        loop {
+            if self.after_cr && self.start < self.buf.len() {
+                if self.buf[self.start] == b'\n' {
+                    self.start += 1;
+                    self.scanned = self.scanned.max(self.start);
+                }
+                self.after_cr = false;
+            }
+            let from = self.scanned.max(self.start);
+            let Some(end) = self.buf[from..]
+                .iter()
+                .position(|b| *b == b'\n' || *b == b'\r')
+                .map(|i| from + i)
+            else {
+                self.scanned = self.buf.len();
+                if (self.data.len() + self.buf.len() - self.start) as u64 > self.max_event_bytes {
+                    return Some(Err(self.too_large()));
+                }
+                return None;
+            };
+            let mut next = end + 1;
+            if self.buf[end] == b'\r' {
+                match self.buf.get(next) {
+                    Some(b'\n') => next += 1,
+                    Some(_) => {}
+                    None => self.after_cr = true,
+                }
+            }
+            let line = std::str::from_utf8(&self.buf[self.start..end]);
+            let dispatched = match line {
+                Err(_) => Some(Err(Error::Decode {
+                    message: "the event stream is malformed: not UTF-8".into(),
+                })),
+                Ok("") => {
+                    let data = std::mem::take(&mut self.data);
+                    std::mem::replace(&mut self.has_data, false).then_some(Ok(data))
+                }
+                Ok(line) if line.starts_with(':') => None,
+                Ok(line) => {
+                    let (field, value) = line.split_once(':').unwrap_or((line, ""));
+                    if field == "data" {
+                        let value = value.strip_prefix(' ').unwrap_or(value);
+                        if self.has_data {
+                            self.data.push('\n');
+                        }
+                        self.data.push_str(value);
+                        self.has_data = true;
+                    }
+                    (self.data.len() as u64 > self.max_event_bytes).then(|| Err(self.too_large()))
+                }
+            };
+            self.start = next;
+            self.scanned = next;
+            // A byte-order mark counts only at the very start of the stream.
+            self.at_start = false;
+            if dispatched.is_some() {
+                return dispatched;
+            }
+        }
+    }
+
+    fn too_large(&self) -> Error {
+        Error::ResponseTooLarge {
+            limit: self.max_event_bytes,
+            setting: "HttpConfig::max_event_bytes",
+        }
+    }
+}
+
 /// A transport failure while reading a stream, already mapped to [`Error`].
 #[derive(Debug)]
 pub struct BodyError(Error);
@@ -219,14 +437,6 @@ impl From<std::convert::Infallible> for BodyError {
 impl std::fmt::Display for BodyError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.fmt(f)
-    }
-}
-
-fn describe<E>(e: &eventsource_stream::EventStreamError<E>) -> &'static str {
-    match e {
-        eventsource_stream::EventStreamError::Utf8(_) => "not UTF-8",
-        eventsource_stream::EventStreamError::Parser(_) => "unparsable frame",
-        eventsource_stream::EventStreamError::Transport(_) => "transport failure",
     }
 }
 
@@ -348,5 +558,85 @@ mod tests {
         let err = events[0].as_ref().unwrap_err();
         assert!(matches!(err, Error::Decode { .. }));
         assert!(!format!("{err} {err:?}").contains("canary"));
+    }
+
+    /// Every event's data from `input` fed in `cuts` pieces, or the first error.
+    fn parse_in_pieces(input: &[u8], cuts: &[usize], cap: u64) -> Result<Vec<String>> {
+        let mut parser = Parser::new(cap);
+        let mut out = Vec::new();
+        let mut at = 0;
+        let mut bounds: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
+        bounds.sort_unstable();
+        bounds.push(input.len());
+        for end in bounds {
+            parser.push(&input[at..end.max(at)]);
+            at = end.max(at);
+            while let Some(data) = parser.next_data() {
+                out.push(data?);
+            }
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn line_endings_comments_and_multi_line_data_follow_the_standard() {
+        let input =
+            b"\xEF\xBB\xBF: comment\r\ndata: a\r\ndata:b\r\rdata: c\n\nevent: x\nid: 1\n\ndata\n\n";
+        for cut in 0..input.len() {
+            assert_eq!(
+                parse_in_pieces(input, &[cut], 1024).unwrap(),
+                ["a\nb", "c", ""],
+                "cut at {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_event_past_the_cap_is_a_typed_error() {
+        let big = format!("data: {}", "x".repeat(100));
+        let err = parse_in_pieces(big.as_bytes(), &[10, 50], 64).unwrap_err();
+        assert!(
+            matches!(err, Error::ResponseTooLarge { limit: 64, .. }),
+            "{err:?}"
+        );
+        // Many small events add up to more than the cap without being one large event.
+        let many = "data: 0123456789\n\n".repeat(100);
+        assert_eq!(
+            parse_in_pieces(many.as_bytes(), &[7], 64).unwrap().len(),
+            100
+        );
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn any_input_in_any_pieces_never_panics(
+                input in proptest::collection::vec(any::<u8>(), 0..400),
+                cuts in proptest::collection::vec(any::<usize>(), 0..8),
+                cap in 1u64..512,
+            ) {
+                let _ = parse_in_pieces(&input, &cuts, cap);
+            }
+
+            #[test]
+            fn how_the_body_is_cut_never_changes_the_events(
+                datas in proptest::collection::vec("[^\r\n]{0,40}", 1..8),
+                ending in prop::sample::select(vec!["\n", "\r\n", "\r"]),
+                cuts in proptest::collection::vec(any::<usize>(), 0..8),
+            ) {
+                let input: String = datas
+                    .iter()
+                    .map(|d| format!(": keep-alive{ending}data: {d}{ending}{ending}"))
+                    .collect();
+                let whole = parse_in_pieces(input.as_bytes(), &[], 1 << 20).unwrap();
+                prop_assert_eq!(&whole, &datas);
+                prop_assert_eq!(parse_in_pieces(input.as_bytes(), &cuts, 1 << 20).unwrap(), whole);
+            }
+        }
     }
 }

@@ -101,6 +101,10 @@ pub fn jwt_issued_at(token: &str) -> Option<SystemTime> {
     jwt_claim(token, "iat")
 }
 
+/// The latest time a claim may state: 9999-12-31T23:59:59Z. A server-provided number past it
+/// (`1e20`, `u64::MAX`) is garbage, and adding it to the epoch could overflow.
+const LATEST_CLAIM_SECS: f64 = 253_402_300_799.0;
+
 /// The subject (`sub`) a JWT names, if it is a non-empty string: whose token it is.
 pub fn jwt_subject(token: &str) -> Option<String> {
     let subject = jwt_claims(token)?.get("sub")?.as_str()?.to_owned();
@@ -117,11 +121,12 @@ fn jwt_claims(token: &str) -> Option<serde_json::Value> {
 
 fn jwt_claim(token: &str, claim: &str) -> Option<SystemTime> {
     let at = jwt_claims(token)?.get(claim)?.as_f64()?;
-    // A time no `SystemTime` can hold is no time at all (and must not panic).
-    Duration::try_from_secs_f64(at)
-        .ok()
-        .filter(|_| at > 0.0)
-        .and_then(|since| UNIX_EPOCH.checked_add(since))
+    // Negative, zero, fractional-beyond-range or absurd values count as "not stated"; the
+    // caller then falls back to the configured lifetime.
+    if !(1.0..=LATEST_CLAIM_SECS).contains(&at) {
+        return None;
+    }
+    UNIX_EPOCH.checked_add(Duration::try_from_secs_f64(at).ok()?)
 }
 
 /// When to refresh ahead of expiry.
@@ -227,6 +232,16 @@ mod tests {
         assert_eq!(jwt_expiry("opaque-token"), None);
         let huge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"exp":1e300}"#);
         assert_eq!(jwt_expiry(&format!("h.{huge}.s")), None);
+        for absurd in [
+            r#"{"exp":1e20}"#,
+            r#"{"exp":-5}"#,
+            r#"{"exp":0}"#,
+            r#"{"exp":18446744073709551615}"#,
+            r#"{"exp":"1700000000"}"#,
+        ] {
+            let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(absurd);
+            assert_eq!(jwt_expiry(&format!("h.{payload}.s")), None, "{absurd}");
+        }
         assert_eq!(jwt_expiry("a.!!!.c"), None);
     }
 
@@ -239,5 +254,38 @@ mod tests {
         );
         let text = format!("{s:?}");
         assert!(text.contains("ejento") && !text.contains("canary-tok"));
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn number() -> impl Strategy<Value = serde_json::Value> {
+            prop_oneof![
+                any::<f64>().prop_filter_map("finite", |f| serde_json::Number::from_f64(f)
+                    .map(serde_json::Value::Number)),
+                any::<i64>().prop_map(serde_json::Value::from),
+                any::<u64>().prop_map(serde_json::Value::from),
+                "\\PC{0,12}".prop_map(serde_json::Value::from),
+                Just(serde_json::Value::Null),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            #[test]
+            fn any_claims_give_a_sane_time_or_none(exp in number(), iat in number(), garbage in "\\PC{0,40}") {
+                let claims = serde_json::json!({"exp": exp, "iat": iat}).to_string();
+                let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims);
+                let token = format!("h.{payload}.s");
+                for at in [jwt_expiry(&token), jwt_issued_at(&token)].into_iter().flatten() {
+                    let secs = at.duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
+                    prop_assert!(secs > 0.0 && secs <= LATEST_CLAIM_SECS + 1.0);
+                }
+                let _ = jwt_expiry(&garbage);
+                let _ = jwt_expiry(&format!("a.{garbage}.c"));
+            }
+        }
     }
 }

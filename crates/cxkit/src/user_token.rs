@@ -16,7 +16,7 @@ use futures::future::BoxFuture;
 use crate::cache::Refresher;
 use crate::ejento::{EJENTO_TOKEN, ejento_auth};
 use crate::error::checked;
-use crate::http::base_url;
+use crate::http::{HttpConfig, base_url};
 use crate::token::{TokenSet, jwt_expiry};
 use crate::{Error, Result};
 
@@ -38,6 +38,7 @@ impl MinterConfig {
     pub(crate) fn into_minter(
         self,
         http: reqwest::Client,
+        limits: &HttpConfig,
         retry: RetryPolicy,
         clock: Arc<dyn Clock>,
         api_version: Option<&str>,
@@ -54,6 +55,7 @@ impl MinterConfig {
             ));
         }
         let auth = ejento_auth(
+            limits,
             &retry,
             "ejentoAuthKey",
             Credential::fixed(self.auth_key.clone()),
