@@ -149,7 +149,9 @@ async fn send(
     let streamed = accepts_stream(&request);
     let deadline = auth
         .total_timeout()
-        .filter(|_| !streamed && request.try_clone().is_some());
+        // A streamed request body (an upload) has no bytes to look at; it is exempt, like a
+        // streamed answer. Checked without cloning the request.
+        .filter(|_| !streamed && request.body().is_none_or(|b| b.as_bytes().is_some()));
     let static_only = !chosen.is_empty() && chosen.iter().all(|c| c.credential.static_key);
     let finish = |response: Response| {
         let mut response = scrubbed_response(response, &secret_names);
