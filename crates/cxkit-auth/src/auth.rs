@@ -12,9 +12,18 @@ use crate::{ApiSecurity, AuthError, Credential, OperationDef, Placement};
 ///
 /// Cheap to clone (one `Arc`); every generated client built from the same handle shares its
 /// credentials, token caches and retry budget. Its `Debug` names the configured schemes only.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Auth {
     inner: Arc<Inner>,
+}
+
+impl Default for Auth {
+    /// No credentials and the default retry policy; like [`AuthBuilder::build`], it makes sure
+    /// a rustls crypto provider is installed, so the generated `Client::new` can build its
+    /// HTTP client.
+    fn default() -> Self {
+        Auth::builder().build()
+    }
 }
 
 #[derive(Default)]
@@ -164,7 +173,12 @@ impl AuthBuilder {
     }
 
     /// Finishes the handle.
+    ///
+    /// Also installs cxkit's rustls crypto provider unless one is installed
+    /// ([`crate::tls::ensure_crypto_provider`]): a generated client's `Client::new` builds its
+    /// own `reqwest::Client` from this handle, and reqwest needs a provider to do so.
     pub fn build(self) -> Auth {
+        crate::tls::ensure_crypto_provider();
         Auth {
             inner: Arc::new(Inner {
                 credentials: self.credentials,

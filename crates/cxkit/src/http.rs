@@ -31,9 +31,11 @@ impl Default for HttpConfig {
 }
 
 impl HttpConfig {
-    /// Builds the client: rustls, no redirects followed (an API client should see a redirect,
-    /// not chase it with credentials attached), no total timeout.
+    /// Builds the client: rustls (ring unless the `aws-lc-rs` feature is on), no redirects
+    /// followed (an API client should see a redirect, not chase it with credentials attached),
+    /// no total timeout.
     pub(crate) fn client(&self) -> Result<reqwest::Client> {
+        cxkit_auth::tls::ensure_crypto_provider();
         reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)
             .read_timeout(self.read_timeout)

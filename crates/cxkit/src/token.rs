@@ -80,6 +80,10 @@ pub fn jwt_expiry(token: &str) -> Option<SystemTime> {
 }
 
 /// The issue time (`iat`) a JWT states about itself.
+#[cfg_attr(
+    not(feature = "ejento"),
+    allow(dead_code, reason = "only the Ejento session reads `iat`")
+)]
 pub fn jwt_issued_at(token: &str) -> Option<SystemTime> {
     jwt_claim(token, "iat")
 }
