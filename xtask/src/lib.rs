@@ -2,6 +2,7 @@
 //! staleness test that makes `cargo test` fail when a spec changed but its client did not) call
 //! exactly what `cargo xtask` runs.
 
+pub mod changes;
 pub mod codegen;
 pub mod lint;
 pub mod spec;

@@ -26,6 +26,15 @@ enum Command {
         /// Systems to generate (default: all): ejento-auth, ejento-platform, proto, platform28.
         systems: Vec<String>,
     },
+    /// Report each client's API changes between the specs at a git revision and the working
+    /// tree, each classified breaking or not (the semver policy in the README).
+    Changes {
+        /// The revision to compare with.
+        #[arg(long, default_value = "HEAD")]
+        since: String,
+        /// Systems to compare (default: all).
+        systems: Vec<String>,
+    },
     /// Lint the specs only.
     Lint {
         /// Systems to lint (default: all).
@@ -59,6 +68,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             bench::run(&root)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Changes { since, systems } => {
+            let reports = xtask::changes::since(&root, &since, &systems::select(&systems)?)?;
+            print!("{}", xtask::changes::render(&reports, &since));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Lint { systems } => {
             let problems = xtask::lint_all(&root, &systems::select(&systems)?);
             Ok(report_problems(&problems, "lint"))
@@ -89,6 +103,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for path in &written {
                 println!("wrote {path}");
             }
+            print_api_changes(&root, &outputs, &written);
             println!(
                 "generated {} client(s), {} changed, in {} ms",
                 outputs.len(),
@@ -97,6 +112,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// For every client just rewritten: its API changes against the spec at HEAD, so a
+/// regeneration says what it did to users before it is committed. A failure here (no git)
+/// only skips the summary; the files are written already.
+fn print_api_changes(root: &std::path::Path, outputs: &[xtask::Output], written: &[&str]) {
+    let changed: Vec<systems::System> = outputs
+        .iter()
+        .map(|o| o.system)
+        .filter(|s| written.contains(&s.output))
+        .collect();
+    if changed.is_empty() {
+        return;
+    }
+    match xtask::changes::since(root, "HEAD", &changed) {
+        Ok(reports) => {
+            println!("API changes of the regenerated clients (`cargo xtask changes` for all):");
+            print!("{}", xtask::changes::render(&reports, "HEAD"));
+        }
+        Err(e) => eprintln!("(no API change summary: {e:#})"),
     }
 }
 
