@@ -42,9 +42,15 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
             )
         })?;
         let stale = xtask::stale_files(root, &outputs);
-        if !stale.is_empty() {
+        let indexes = xtask::index::build_indexes(root, xtask::systems::SYSTEMS)
+            .map_err(|_| anyhow::anyhow!("a spec cannot be read for its operation index"))?;
+        let stale_indexes = xtask::index::stale_indexes(root, &indexes);
+        if !stale.is_empty() || !stale_indexes.is_empty() {
             for s in &stale {
                 eprintln!("stale: {}\n{}", s.path, s.diff);
+            }
+            for (path, diff) in &stale_indexes {
+                eprintln!("stale: {path}\n{diff}");
             }
             bail!(
                 "generated files differ from their specs; run `cargo xtask generate` and commit the result"

@@ -4,6 +4,7 @@
 
 pub mod changes;
 pub mod codegen;
+pub mod index;
 pub mod lint;
 pub mod spec;
 pub mod systems;
@@ -108,7 +109,7 @@ pub fn stale_files(root: &Path, outputs: &[Output]) -> Vec<Stale> {
         .collect()
 }
 
-fn short_diff(old: &str, new: &str, path: &str) -> String {
+pub(crate) fn short_diff(old: &str, new: &str, path: &str) -> String {
     const MAX_LINES: usize = 40;
     let diff = similar::TextDiff::from_lines(old, new)
         .unified_diff()

@@ -84,23 +84,37 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(outputs) => outputs,
                 Err(problems) => return Ok(report_problems(&problems, "generate")),
             };
+            let indexes = match xtask::index::build_indexes(&root, &selected) {
+                Ok(indexes) => indexes,
+                Err(problems) => return Ok(report_problems(&problems, "generate")),
+            };
             if check {
                 let stale = xtask::stale_files(&root, &outputs);
-                if stale.is_empty() {
-                    println!("{} generated file(s) are up to date", outputs.len());
+                let stale_indexes = xtask::index::stale_indexes(&root, &indexes);
+                if stale.is_empty() && stale_indexes.is_empty() {
+                    println!(
+                        "{} generated file(s) are up to date",
+                        outputs.len() + indexes.len()
+                    );
                     return Ok(ExitCode::SUCCESS);
                 }
                 for s in &stale {
                     eprintln!("stale: {}\n{}", s.path, s.diff);
                 }
+                for (path, diff) in &stale_indexes {
+                    eprintln!("stale: {path}\n{diff}");
+                }
                 eprintln!(
                     "{} generated file(s) differ from their specs; run `cargo xtask generate` and commit the result",
-                    stale.len()
+                    stale.len() + stale_indexes.len()
                 );
                 return Ok(ExitCode::FAILURE);
             }
             let written = xtask::write_outputs(&root, &outputs)?;
             for path in &written {
+                println!("wrote {path}");
+            }
+            for path in xtask::index::write_indexes(&root, &indexes)? {
                 println!("wrote {path}");
             }
             print_api_changes(&root, &outputs, &written);

@@ -6,6 +6,12 @@
     allow(dead_code)
 )]
 
+// The repository README's examples are compiled as doctests too (only under `cargo test
+// --doc`, so packaging never reads a file outside the crate).
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct RepositoryReadme;
+
 mod cache;
 #[cfg(feature = "ejento")]
 mod ejento;
