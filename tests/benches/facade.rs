@@ -422,6 +422,7 @@ async fn bare_call(client: &reqwest::Client, url: &str, bearer: &str) -> UserEnv
 /// `HttpConfig::default()` applied to a plain `reqwest::Client`, as `HttpConfig::client` does.
 fn bare_client() -> reqwest::Client {
     let config = HttpConfig::default();
+    cxkit::ensure_crypto_provider();
     reqwest::Client::builder()
         .connect_timeout(config.connect_timeout)
         .read_timeout(config.read_timeout)

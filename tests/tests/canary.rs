@@ -432,6 +432,8 @@ async fn flows() -> (Sinks, Vec<String>, String) {
         fake.script("POST", "/session/s1/clone", 200, &[], r#"{"lsid":7}"#);
         sinks.expect_err("p28 clone", session.clone_session().await);
         // The generated client used directly, with the generated error mapped.
+        // A reqwest client of the test's own needs a rustls provider installed first.
+        cxkit::ensure_crypto_provider();
         let direct = cxkit_platform28::Client::new_with_client(
             base,
             reqwest::Client::new(),

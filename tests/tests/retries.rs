@@ -181,6 +181,7 @@ async fn the_retry_budget_caps_retries_across_calls() {
         )
         .retry_budget(5)
         .build();
+    // `Auth::builder().build()` above installed the rustls provider a bare reqwest client needs.
     let client =
         cxkit_proto::Client::new_with_client(fake.base_url(), reqwest::Client::new(), auth);
     let get = || async {

@@ -10,6 +10,9 @@ use anyhow::{Context, bail};
 /// The npm tools (Redocly, Prism) live here, pinned by its package-lock.json.
 const NODE_TOOLS: &str = "tests/node";
 
+/// The facade's per-system features (`crates/cxkit/Cargo.toml`), each checked on its own.
+const FACADE_FEATURES: [&str; 3] = ["ejento", "proto", "platform28"];
+
 /// Runs every step; returns an error naming the step that failed.
 pub fn run(root: &Path) -> anyhow::Result<()> {
     let started = Instant::now();
@@ -39,9 +42,15 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
             )
         })?;
         let stale = xtask::stale_files(root, &outputs);
-        if !stale.is_empty() {
+        let indexes = xtask::index::build_indexes(root, xtask::systems::SYSTEMS)
+            .map_err(|_| anyhow::anyhow!("a spec cannot be read for its operation index"))?;
+        let stale_indexes = xtask::index::stale_indexes(root, &indexes);
+        if !stale.is_empty() || !stale_indexes.is_empty() {
             for s in &stale {
                 eprintln!("stale: {}\n{}", s.path, s.diff);
+            }
+            for (path, diff) in &stale_indexes {
+                eprintln!("stale: {path}\n{diff}");
             }
             bail!(
                 "generated files differ from their specs; run `cargo xtask generate` and commit the result"
@@ -62,6 +71,26 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
             "warnings",
         ],
     )?;
+    // Each system feature of the facade alone (what a one-system app compiles). Cheap after
+    // the workspace lint: only the facade itself is linted again.
+    for feature in FACADE_FEATURES {
+        step(
+            root,
+            &format!("lint the facade with only `{feature}`"),
+            "cargo",
+            &[
+                "clippy",
+                "-p",
+                "cxkit",
+                "--no-default-features",
+                "--features",
+                feature,
+                "--",
+                "-D",
+                "warnings",
+            ],
+        )?;
+    }
     let redocly = Path::new(NODE_TOOLS).join("node_modules/.bin/redocly");
     let mut lint_args = vec!["lint".to_owned()];
     lint_args.extend(xtask::systems::SYSTEMS.iter().map(|s| s.spec.to_owned()));

@@ -2,7 +2,9 @@
 //! staleness test that makes `cargo test` fail when a spec changed but its client did not) call
 //! exactly what `cargo xtask` runs.
 
+pub mod changes;
 pub mod codegen;
+pub mod index;
 pub mod lint;
 pub mod redact;
 pub mod spec;
@@ -174,7 +176,7 @@ pub fn stale_files(root: &Path, outputs: &[Output]) -> Vec<Stale> {
         .collect()
 }
 
-fn short_diff(old: &str, new: &str, path: &str) -> String {
+pub(crate) fn short_diff(old: &str, new: &str, path: &str) -> String {
     const MAX_LINES: usize = 40;
     let diff = similar::TextDiff::from_lines(old, new)
         .unified_diff()

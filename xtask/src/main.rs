@@ -26,6 +26,15 @@ enum Command {
         /// Systems to generate (default: all): ejento-auth, ejento-platform, proto, platform28.
         systems: Vec<String>,
     },
+    /// Report each client's API changes between the specs at a git revision and the working
+    /// tree, each classified breaking or not (the semver policy in the README).
+    Changes {
+        /// The revision to compare with.
+        #[arg(long, default_value = "HEAD")]
+        since: String,
+        /// Systems to compare (default: all).
+        systems: Vec<String>,
+    },
     /// Lint the specs only.
     Lint {
         /// Systems to lint (default: all).
@@ -77,6 +86,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::VerifyLive { args } => verify_live(&root, &args),
+        Command::Changes { since, systems } => {
+            let reports = xtask::changes::since(&root, &since, &systems::select(&systems)?)?;
+            print!("{}", xtask::changes::render(&reports, &since));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Lint { systems } => {
             let problems = xtask::lint_all(&root, &systems::select(&systems)?);
             Ok(report_problems(&problems, "lint"))
@@ -88,18 +102,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(outputs) => outputs,
                 Err(problems) => return Ok(report_problems(&problems, "generate")),
             };
+            let indexes = match xtask::index::build_indexes(&root, &selected) {
+                Ok(indexes) => indexes,
+                Err(problems) => return Ok(report_problems(&problems, "generate")),
+            };
             if check {
                 let stale = xtask::stale_files(&root, &outputs);
-                if stale.is_empty() {
-                    println!("{} generated file(s) are up to date", outputs.len());
+                let stale_indexes = xtask::index::stale_indexes(&root, &indexes);
+                if stale.is_empty() && stale_indexes.is_empty() {
+                    println!(
+                        "{} generated file(s) are up to date",
+                        outputs.len() + indexes.len()
+                    );
                     return Ok(ExitCode::SUCCESS);
                 }
                 for s in &stale {
                     eprintln!("stale: {}\n{}", s.path, s.diff);
                 }
+                for (path, diff) in &stale_indexes {
+                    eprintln!("stale: {path}\n{diff}");
+                }
                 eprintln!(
                     "{} generated file(s) differ from their specs; run `cargo xtask generate` and commit the result",
-                    stale.len()
+                    stale.len() + stale_indexes.len()
                 );
                 return Ok(ExitCode::FAILURE);
             }
@@ -107,6 +132,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for path in &written {
                 println!("wrote {path}");
             }
+            for path in xtask::index::write_indexes(&root, &indexes)? {
+                println!("wrote {path}");
+            }
+            print_api_changes(&root, &outputs, &written);
             println!(
                 "generated {} client(s), {} changed, in {} ms",
                 outputs.len(),
@@ -146,6 +175,27 @@ fn verify_live(root: &std::path::Path, args: &[String]) -> anyhow::Result<ExitCo
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// For every client just rewritten: its API changes against the spec at HEAD, so a
+/// regeneration says what it did to users before it is committed. A failure here (no git)
+/// only skips the summary; the files are written already.
+fn print_api_changes(root: &std::path::Path, outputs: &[xtask::Output], written: &[&str]) {
+    let changed: Vec<systems::System> = outputs
+        .iter()
+        .map(|o| o.system)
+        .filter(|s| written.contains(&s.output))
+        .collect();
+    if changed.is_empty() {
+        return;
+    }
+    match xtask::changes::since(root, "HEAD", &changed) {
+        Ok(reports) => {
+            println!("API changes of the regenerated clients (`cargo xtask changes` for all):");
+            print!("{}", xtask::changes::render(&reports, "HEAD"));
+        }
+        Err(e) => eprintln!("(no API change summary: {e:#})"),
+    }
 }
 
 fn report_problems(problems: &[xtask::spec::Problem], what: &str) -> ExitCode {

@@ -13,7 +13,7 @@ use crate::{ApiSecurity, AuthError, Credential, OperationDef, Placement};
 ///
 /// Cheap to clone (one `Arc`); every generated client built from the same handle shares its
 /// credentials, token caches and retry budget. Its `Debug` names the configured schemes only.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Auth {
     inner: Arc<Inner>,
 }
@@ -21,6 +21,15 @@ pub struct Auth {
 /// The largest JSON (or other non-streamed) response body read by default: 8 MiB, far above
 /// any answer these APIs document, and small enough that a hostile server cannot exhaust memory.
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 8 << 20;
+
+impl Default for Auth {
+    /// No credentials and the default retry policy; like [`AuthBuilder::build`], it makes sure
+    /// a rustls crypto provider is installed, so the generated `Client::new` can build its
+    /// HTTP client.
+    fn default() -> Self {
+        Auth::builder().build()
+    }
+}
 
 struct Inner {
     credentials: BTreeMap<Cow<'static, str>, Credential>,
@@ -274,7 +283,12 @@ impl AuthBuilder {
     }
 
     /// Finishes the handle.
+    ///
+    /// Also installs cxkit's rustls crypto provider unless one is installed
+    /// ([`crate::tls::ensure_crypto_provider`]): a generated client's `Client::new` builds its
+    /// own `reqwest::Client` from this handle, and reqwest needs a provider to do so.
     pub fn build(self) -> Auth {
+        crate::tls::ensure_crypto_provider();
         Auth {
             inner: Arc::new(Inner {
                 credentials: self.credentials,

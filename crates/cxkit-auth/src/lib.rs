@@ -8,6 +8,8 @@
 //!   operation needs, strip progenitor's `api-version` header, retry transient failures, refresh
 //!   and replay once on a 401, and scrub secrets from URLs.
 //! - [`Secret`]: the one secret type; [`redact`]: URL scrubbing.
+//! - [`tls`]: the rustls crypto provider (ring by default, aws-lc-rs behind the `aws-lc-rs`
+//!   feature), installed by [`AuthBuilder::build`].
 //!
 //! Application code normally uses the `cxkit` facade rather than this crate.
 
@@ -21,6 +23,7 @@ pub mod redact;
 pub mod retry;
 mod scheme;
 mod secret;
+pub mod tls;
 
 pub use auth::{Auth, AuthBuilder, DEFAULT_MAX_RESPONSE_BYTES};
 pub use clock::{Clock, ManualClock, SystemClock};

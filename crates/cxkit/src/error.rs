@@ -160,6 +160,13 @@ impl Error {
     /// answering one of `refusal_statuses`, or 401, refused what was just sent, so the error is
     /// [`Error::InvalidCredentials`] (with `default_message` when the server gave none), not an
     /// API error or an expired session.
+    #[cfg_attr(
+        not(any(feature = "ejento", feature = "platform28")),
+        allow(
+            dead_code,
+            reason = "only the Ejento and Platform28 logins send credentials"
+        )
+    )]
     pub(crate) fn into_refused_credentials(
         self,
         refusal_statuses: &[u16],
@@ -195,6 +202,7 @@ impl Error {
     }
 
     /// An error answer, with its body redacted and truncated.
+    #[cfg_attr(not(feature = "ejento"), allow(dead_code))]
     pub(crate) fn api(status: u16, body: &[u8]) -> Self {
         Self::api_answer(status, None, body)
     }

@@ -63,10 +63,11 @@ impl HttpConfig {
             .total_timeout(self.total_timeout)
     }
 
-    /// Builds the client: rustls, no redirects followed (an API client should see a redirect,
-    /// not chase it with credentials attached), no client-wide total timeout (the hooks set one
-    /// per non-streamed call).
+    /// Builds the client: rustls (ring unless the `aws-lc-rs` feature is on), no redirects
+    /// followed (an API client should see a redirect, not chase it with credentials attached),
+    /// no client-wide total timeout (the hooks set one per non-streamed call).
     pub(crate) fn client(&self) -> Result<reqwest::Client> {
+        cxkit_auth::tls::ensure_crypto_provider();
         reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)
             .read_timeout(self.read_timeout)

@@ -1,41 +1,75 @@
 #![doc = include_str!("../README.md")]
+// With no system feature only the token layer is built, and the HTTP and error helpers the
+// systems share have no caller.
+#![cfg_attr(
+    not(any(feature = "ejento", feature = "proto", feature = "platform28")),
+    allow(dead_code)
+)]
+
+// The repository README's examples are compiled as doctests too (only under `cargo test
+// --doc`, so packaging never reads a file outside the crate).
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct RepositoryReadme;
 
 mod cache;
+#[cfg(feature = "ejento")]
 mod ejento;
 mod error;
 mod http;
 mod paging;
+#[cfg(feature = "platform28")]
 pub mod platform28;
+#[cfg(feature = "proto")]
 pub mod proto;
+#[cfg(feature = "ejento")]
 mod sse;
 mod store;
 mod token;
+#[cfg(feature = "ejento")]
 mod upload;
+#[cfg(feature = "ejento")]
 mod user_token;
 
 pub use cache::{CachedToken, Refresher, TokenCache};
+pub use cxkit_auth::tls::ensure_crypto_provider;
 pub use cxkit_auth::{
     Auth, Clock, Credential, ManualClock, RetryPolicy, Secret, SystemClock, TokenSource,
 };
+#[cfg(feature = "ejento")]
 pub use ejento::{
     AUTH_APP_TOKEN, DEFAULT_USERS_BASE_URL, EJENTO_TOKEN, Ejento, EjentoBuilder, SessionInfo,
     SsoProvider,
 };
 pub use error::{Error, Result};
 pub use http::HttpConfig;
-pub use paging::{Page, PageMeta, PageRequest, paginate, paginate_pages};
+pub use paging::{Page, paginate};
+#[cfg(feature = "ejento")]
+pub use paging::{PageMeta, PageRequest, paginate_pages};
+#[cfg(feature = "platform28")]
 pub use platform28::{Platform28, Platform28Builder, Platform28Session};
-pub use proto::{AccessTokenBridge, Proto, ProtoBuilder};
+#[cfg(all(feature = "proto", feature = "ejento"))]
+pub use proto::AccessTokenBridge;
+#[cfg(feature = "proto")]
+pub use proto::{Proto, ProtoBuilder};
+#[cfg(feature = "ejento")]
 pub use sse::{AnswerStream, BodyError, StreamEvent};
 pub use store::{FileTokenStore, MemoryTokenStore, StoreError, StoreLock, TokenStore};
 pub use token::{RefreshConfig, TokenSet, jwt_expiry};
+#[cfg(feature = "ejento")]
 pub use upload::{DocumentUpload, Progress};
+#[cfg(feature = "ejento")]
 pub use user_token::MINTED_TOKEN_FALLBACK_LIFETIME;
 
-/// The generated clients, for their request and response types.
+/// The generated clients, for their request and response types (each behind its system's
+/// feature).
 pub mod clients {
+    #[cfg(feature = "ejento")]
     pub use cxkit_ejento_auth as ejento_auth;
+    #[cfg(feature = "ejento")]
     pub use cxkit_ejento_platform as ejento_platform;
+    #[cfg(feature = "platform28")]
     pub use cxkit_platform28 as platform28;
+    #[cfg(feature = "proto")]
     pub use cxkit_proto as proto;
 }

@@ -75,9 +75,11 @@ where
 }
 
 /// The paging metadata of an Ejento list answer (`data.meta`), as generated from the spec.
+#[cfg(feature = "ejento")]
 pub use cxkit_ejento_platform::types::PageMeta;
 
 /// Which page to fetch from a `page` / `items_per_page` list.
+#[cfg(feature = "ejento")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PageRequest {
     /// The page number, 1-based (the vendor's `page`).
@@ -109,6 +111,7 @@ pub struct PageRequest {
 /// .await?;
 /// # let _ = threads; Ok(()) }
 /// ```
+#[cfg(feature = "ejento")]
 pub fn paginate_pages<T, F, Fut>(items_per_page: u32, fetch: F) -> impl Stream<Item = Result<T>>
 where
     F: FnMut(PageRequest) -> Fut,

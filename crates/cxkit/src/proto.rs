@@ -6,10 +6,13 @@ use std::sync::Arc;
 use cxkit_auth::{Credential, RetryPolicy, Secret};
 use cxkit_proto as gen_proto;
 use gen_proto::types::{Human, HumanCreate, HumanUpdate};
+#[cfg(feature = "ejento")]
 use tokio::task::JoinHandle;
 
 use crate::http::{HttpConfig, base_url};
-use crate::{EJENTO_TOKEN, Ejento, Error, Result};
+#[cfg(feature = "ejento")]
+use crate::{EJENTO_TOKEN, Ejento};
+use crate::{Error, Result};
 
 /// Proto's public gateway.
 pub const DEFAULT_BASE_URL: &str = "https://api.proto.cx/gateway";
@@ -182,7 +185,8 @@ impl Proto {
     /// human's access token "expires based on the web app login status" (seed 002).
     ///
     /// Opt-in and runs until the returned handle is dropped or stopped. A failed update is
-    /// logged (without the token) and retried at the next change.
+    /// logged (without the token) and retried at the next change. Needs the `ejento` feature.
+    #[cfg(feature = "ejento")]
     pub fn bridge_access_token(
         &self,
         human_id: impl Into<String>,
@@ -232,16 +236,19 @@ impl Proto {
 }
 
 /// Stops the bridge when dropped.
+#[cfg(feature = "ejento")]
 #[derive(Debug)]
 pub struct AccessTokenBridge {
     task: JoinHandle<()>,
 }
 
+#[cfg(feature = "ejento")]
 impl AccessTokenBridge {
     /// Stops mirroring.
     pub fn stop(self) {}
 }
 
+#[cfg(feature = "ejento")]
 impl Drop for AccessTokenBridge {
     fn drop(&mut self) {
         self.task.abort();

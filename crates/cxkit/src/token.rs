@@ -97,6 +97,10 @@ pub fn jwt_expiry(token: &str) -> Option<SystemTime> {
 }
 
 /// The issue time (`iat`) a JWT states about itself.
+#[cfg_attr(
+    not(feature = "ejento"),
+    allow(dead_code, reason = "only the Ejento session reads `iat`")
+)]
 pub fn jwt_issued_at(token: &str) -> Option<SystemTime> {
     jwt_claim(token, "iat")
 }
@@ -106,6 +110,7 @@ pub fn jwt_issued_at(token: &str) -> Option<SystemTime> {
 const LATEST_CLAIM_SECS: f64 = 253_402_300_799.0;
 
 /// The subject (`sub`) a JWT names, if it is a non-empty string: whose token it is.
+#[cfg_attr(not(feature = "ejento"), allow(dead_code))]
 pub fn jwt_subject(token: &str) -> Option<String> {
     let subject = jwt_claims(token)?.get("sub")?.as_str()?.to_owned();
     (!subject.is_empty()).then_some(subject)

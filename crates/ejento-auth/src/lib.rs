@@ -4,9 +4,18 @@
 //!
 //! Every request goes through the hooks at the bottom of `generated.rs`, which apply the
 //! credentials the spec's `security` names (see `cxkit_auth::hooks`).
+//!
+//! Every operation, with its client method, the facade call that wraps it, its HTTP method
+//! and path and where it comes from, is listed in [`operations`] (`OPERATIONS.md`, generated
+//! by `cargo xtask generate`).
 
 #[rustfmt::skip]
 #[allow(clippy::all, clippy::pedantic, missing_debug_implementations, unused_imports, dead_code)]
 mod generated;
 
 pub use generated::*;
+
+/// The operation index: every operation of the spec with its title, client method, facade
+/// call, HTTP method and path, and provenance.
+#[doc = include_str!("../OPERATIONS.md")]
+pub mod operations {}

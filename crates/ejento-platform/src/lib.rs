@@ -5,9 +5,18 @@
 //!
 //! The SSE streams and the multipart document upload are hand-written in the facade over this
 //! client's hooks (`cxkit_auth::hooks`), since progenitor cannot type them.
+//!
+//! Every operation, with its client method, the facade call that wraps it, its HTTP method
+//! and path and where it comes from, is listed in [`operations`] (`OPERATIONS.md`, generated
+//! by `cargo xtask generate`).
 
 #[rustfmt::skip]
 #[allow(clippy::all, clippy::pedantic, missing_debug_implementations, unused_imports, dead_code)]
 mod generated;
 
 pub use generated::*;
+
+/// The operation index: every operation of the spec with its title, client method, facade
+/// call, HTTP method and path, and provenance.
+#[doc = include_str!("../OPERATIONS.md")]
+pub mod operations {}

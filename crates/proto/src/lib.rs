@@ -4,9 +4,23 @@
 //!
 //! Every request goes through the hooks at the bottom of `generated.rs`, which send the
 //! personal access token in the `X-SINITIC-TOKEN` header (see `cxkit_auth::hooks`).
+//!
+//! Request bodies: `types::HumanCreate::new(fullname)` and `types::HumanUpdate::new()`, with
+//! builder-style setters (hand-written in `humans.rs`).
+//!
+//! Every operation, with its client method, the facade call that wraps it, its HTTP method
+//! and path and where it comes from, is listed in [`operations`] (`OPERATIONS.md`, generated
+//! by `cargo xtask generate`).
 
 #[rustfmt::skip]
 #[allow(clippy::all, clippy::pedantic, missing_debug_implementations, unused_imports, dead_code)]
 mod generated;
 
 pub use generated::*;
+
+mod humans;
+
+/// The operation index: every operation of the spec with its title, client method, facade
+/// call, HTTP method and path, and provenance.
+#[doc = include_str!("../OPERATIONS.md")]
+pub mod operations {}

@@ -184,6 +184,7 @@ pub fn tools_required() -> bool {
 
 /// An HTTP client like the facade's: no redirects followed (the SSO calls answer 302).
 pub fn http_client() -> reqwest::Client {
+    cxkit::ensure_crypto_provider();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(10))

@@ -1,0 +1,355 @@
+//! The operation index of each generated crate (`crates/<system>/OPERATIONS.md`, also the
+//! crate's `operations` rustdoc module): every operation's title, the generated client's method,
+//! the facade call that wraps it, its HTTP method and path, and where it comes from. Written
+//! by `cargo xtask generate` beside the client, checked by `--check` and the freshness test.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::spec::{Problem, Spec};
+use crate::systems::System;
+
+/// The hand-written `cxkit` calls that wrap an operation: (system, `operationId`, call). A
+/// test checks that every operation named here exists in its spec and every call in the
+/// facade's source, so the map cannot silently fall behind either.
+pub const FACADE: &[(&str, &str, &str)] = &[
+    (
+        "ejento-auth",
+        "initiate_google_sso_login",
+        "Ejento::sso_login_url(SsoProvider::Google, ..)",
+    ),
+    (
+        "ejento-auth",
+        "initiate_microsoft_sso_login",
+        "Ejento::sso_login_url(SsoProvider::Microsoft, ..)",
+    ),
+    (
+        "ejento-auth",
+        "initiate_linkedin_sso_login",
+        "Ejento::sso_login_url(SsoProvider::LinkedIn, ..)",
+    ),
+    (
+        "ejento-auth",
+        "initiate_okta_sso_login",
+        "Ejento::sso_login_url(SsoProvider::Okta, ..)",
+    ),
+    (
+        "ejento-auth",
+        "login_access_token",
+        "Ejento::login_password",
+    ),
+    (
+        "ejento-auth",
+        "request_passwordless_token",
+        "Ejento::request_login_code",
+    ),
+    (
+        "ejento-auth",
+        "exchange_passwordless_token",
+        "Ejento::login_with_code",
+    ),
+    (
+        "ejento-auth",
+        "passwordless_auth",
+        "Ejento::request_magic_link",
+    ),
+    (
+        "ejento-auth",
+        "verify_email_otp",
+        "Ejento::login_with_email_otp",
+    ),
+    ("ejento-auth", "register_user", "Ejento::sign_up"),
+    (
+        "ejento-auth",
+        "update_own_password",
+        "Ejento::change_password",
+    ),
+    ("ejento-auth", "refresh_access_token", "Ejento::refresh"),
+    (
+        "ejento-platform",
+        "stream_agent_response",
+        "Ejento::stream_agent_response",
+    ),
+    (
+        "ejento-platform",
+        "stream_workflow_response",
+        "Ejento::stream_workflow_response",
+    ),
+    (
+        "ejento-platform",
+        "upload_corpus_document",
+        "Ejento::upload_document",
+    ),
+    ("proto", "create_human", "Proto::create_human"),
+    ("proto", "get_human", "Proto::get_human"),
+    ("proto", "update_human", "Proto::update_human"),
+    ("platform28", "create_login_session", "Platform28::login"),
+    ("platform28", "get_session", "Platform28Session::info"),
+    (
+        "platform28",
+        "set_effective_user",
+        "Platform28Session::set_effective_user",
+    ),
+    (
+        "platform28",
+        "set_effective_org",
+        "Platform28Session::set_effective_org",
+    ),
+    (
+        "platform28",
+        "reset_assumed_identity",
+        "Platform28Session::reset_assumed_identity",
+    ),
+    (
+        "platform28",
+        "clone_session",
+        "Platform28Session::clone_session",
+    ),
+    (
+        "platform28",
+        "terminate_user_sessions",
+        "Platform28Session::terminate_user_sessions",
+    ),
+    (
+        "platform28",
+        "terminate_session",
+        "Platform28Session::terminate",
+    ),
+];
+
+/// One index file's intended contents.
+#[derive(Debug)]
+pub struct Index {
+    /// The file, relative to the root (`crates/proto/OPERATIONS.md`).
+    pub path: String,
+    /// Its full intended contents.
+    pub contents: String,
+}
+
+/// Where a system's index goes: `OPERATIONS.md` at the root of its crate (the generated file
+/// is `crates/<crate>/src/generated.rs`).
+pub fn index_path(system: &System) -> String {
+    let crate_dir = Path::new(system.output)
+        .parent()
+        .and_then(Path::parent)
+        .unwrap_or(Path::new(""));
+    crate_dir
+        .join("OPERATIONS.md")
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
+/// The indexes of the named systems; a spec that cannot be read is a problem naming it.
+pub fn build_indexes(root: &Path, systems: &[System]) -> Result<Vec<Index>, Vec<Problem>> {
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    for system in systems {
+        match Spec::load(root, system.spec) {
+            Ok(spec) => out.push(Index {
+                path: index_path(system),
+                contents: render(system, &spec),
+            }),
+            Err(p) => problems.push(p),
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Indexes whose file on disk differs: (path, short diff).
+pub fn stale_indexes(root: &Path, indexes: &[Index]) -> Vec<(String, String)> {
+    indexes
+        .iter()
+        .filter_map(|ix| {
+            let current = std::fs::read_to_string(root.join(&ix.path)).unwrap_or_default();
+            (current != ix.contents).then(|| {
+                (
+                    ix.path.clone(),
+                    crate::short_diff(&current, &ix.contents, &ix.path),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Writes the stale indexes (each through a temporary file renamed over it); returns their
+/// paths.
+pub fn write_indexes(root: &Path, indexes: &[Index]) -> std::io::Result<Vec<String>> {
+    let stale = stale_indexes(root, indexes);
+    for ix in indexes
+        .iter()
+        .filter(|ix| stale.iter().any(|(p, _)| *p == ix.path))
+    {
+        let target = root.join(&ix.path);
+        if let Some(dir) = target.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let tmp = PathBuf::from(format!("{}.tmp", target.display()));
+        std::fs::write(&tmp, &ix.contents)?;
+        std::fs::rename(&tmp, &target)?;
+    }
+    Ok(stale.into_iter().map(|(p, _)| p).collect())
+}
+
+/// Table cells hold Markdown; a `|` would end the cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+/// Whether a part of an operation (or the operation itself) is marked inferred.
+fn inferred(v: &Value) -> bool {
+    v.get("x-cxkit-inferred").and_then(Value::as_bool) == Some(true)
+}
+
+/// Where an operation comes from: its `x-cxkit-source` list, and which parts are inferred.
+fn provenance(op: &Value) -> String {
+    let mut parts = Vec::new();
+    let sources: Vec<String> = op
+        .get("x-cxkit-source")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(Value::as_str)
+                .map(|s| {
+                    if s.starts_with("http://") || s.starts_with("https://") {
+                        format!("<{s}>")
+                    } else {
+                        format!("`{s}`")
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if sources.is_empty() {
+        parts.push("seed only".to_owned());
+    } else {
+        parts.push(format!("sourced: {}", sources.join(", ")));
+    }
+    let mut guessed = Vec::new();
+    if inferred(op) {
+        guessed.push("the operation".to_owned());
+    }
+    for p in op
+        .get("parameters")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if inferred(p) {
+            let name = p.get("name").and_then(Value::as_str).unwrap_or("?");
+            guessed.push(format!("parameter `{name}`"));
+        }
+    }
+    if op.get("requestBody").is_some_and(inferred) {
+        guessed.push("request body".to_owned());
+    }
+    if let Some(responses) = op.get("responses").and_then(Value::as_object) {
+        for (status, r) in responses {
+            if inferred(r) {
+                guessed.push(format!("response {status}"));
+            }
+        }
+    }
+    if !guessed.is_empty() {
+        parts.push(format!("inferred: {}", guessed.join(", ")));
+    }
+    parts.join("; ")
+}
+
+/// The crate name of a system's generated client, from its `Cargo.toml` naming convention
+/// (`crates/proto` holds `cxkit-proto`).
+fn crate_name(system: &System) -> String {
+    format!("cxkit_{}", system.name.replace('-', "_"))
+}
+
+/// The Markdown index of one spec.
+pub fn render(system: &System, spec: &Spec) -> String {
+    let title = spec
+        .doc
+        .pointer("/info/title")
+        .and_then(Value::as_str)
+        .unwrap_or(system.name);
+    let ops = spec.operations();
+    let krate = crate_name(system);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "<!-- @generated by `cargo xtask generate` from {}; edit the spec, not this file. -->\n",
+        system.spec
+    );
+    let _ = writeln!(s, "# {title}: operations\n");
+    let _ = writeln!(
+        s,
+        "All {} operations of `{}`, grouped by tag.\n",
+        ops.len(),
+        system.spec
+    );
+    let _ = writeln!(
+        s,
+        "- **Client method**: the generated builder method, called on `{krate}::Client` as \
+         `client.method().param(..).send().await`. Its name is the `operationId`.\n\
+         - **Facade**: the hand-written `cxkit` call that wraps it, when there is one (it binds \
+         the credentials and ids, maps errors and types what progenitor cannot). \
+         *hand-written* operations have no generated method: progenitor cannot express them, \
+         so only the facade call exists.\n\
+         - **Source**: `sourced` lists the vendor pages or seed files (`x-cxkit-source`); \
+         `seed only` means the operation comes from the vendor seeds the spec's description \
+         names; `inferred` lists the parts no source gives (`x-cxkit-inferred`, each explained \
+         in the spec).\n"
+    );
+    // Tags in order of first use, operations in path order within each.
+    let mut tags: Vec<String> = Vec::new();
+    for (_, _, op) in &ops {
+        let tag = first_tag(op);
+        if !tags.contains(&tag) {
+            tags.push(tag);
+        }
+    }
+    for tag in &tags {
+        let _ = writeln!(s, "## {tag}\n");
+        let _ = writeln!(s, "| Title | Client method | Facade | HTTP | Source |");
+        let _ = writeln!(s, "|---|---|---|---|---|");
+        for (path, method, op) in ops.iter().filter(|(_, _, op)| first_tag(op) == *tag) {
+            let id = crate::spec::op_label(path, method, op);
+            let summary = op.get("summary").and_then(Value::as_str).unwrap_or("");
+            let client = if op.get("x-cxkit-handwritten").is_some() {
+                "*hand-written*".to_owned()
+            } else {
+                format!("`{id}()`")
+            };
+            let facade = FACADE
+                .iter()
+                .find(|(sys, op_id, _)| *sys == system.name && *op_id == id)
+                .map(|(_, _, call)| format!("`{call}`"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | `{} {}` | {} |",
+                cell(summary),
+                client,
+                cell(&facade),
+                method.to_uppercase(),
+                cell(path),
+                cell(&provenance(op)),
+            );
+        }
+        s.push('\n');
+    }
+    // One trailing newline, as editors leave it.
+    while s.ends_with("\n\n") {
+        s.pop();
+    }
+    s
+}
+
+fn first_tag(op: &Value) -> String {
+    op.pointer("/tags/0")
+        .and_then(Value::as_str)
+        .unwrap_or("Untagged")
+        .to_owned()
+}
