@@ -26,6 +26,13 @@ enum Command {
         /// Systems to generate (default: all): ejento-auth, ejento-platform, proto, platform28.
         systems: Vec<String>,
     },
+    /// Print, per spec, how many operations a vendor page sources, how many only the seeds and
+    /// notes, and how many are still (partly) inferred (the table `generate` writes into
+    /// specs/README.md; definitions in xtask/src/provenance.rs).
+    Provenance {
+        /// Systems to count (default: all).
+        systems: Vec<String>,
+    },
     /// Lint the specs only.
     Lint {
         /// Systems to lint (default: all).
@@ -59,6 +66,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             bench::run(&root)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Provenance { systems } => {
+            match xtask::tallies(&root, &systems::select(&systems)?) {
+                Ok(tallies) => {
+                    print!("{}", xtask::provenance::table(&tallies));
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(problems) => Ok(report_problems(&problems, "provenance")),
+            }
+        }
         Command::Lint { systems } => {
             let problems = xtask::lint_all(&root, &systems::select(&systems)?);
             Ok(report_problems(&problems, "lint"))
@@ -70,10 +86,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(outputs) => outputs,
                 Err(problems) => return Ok(report_problems(&problems, "generate")),
             };
+            // The README's table counts every spec, whichever systems are being generated.
+            let readme = match xtask::provenance_readme(&root, systems::SYSTEMS) {
+                Ok(readme) => readme,
+                Err(problems) => return Ok(report_problems(&problems, "generate")),
+            };
             if check {
-                let stale = xtask::stale_files(&root, &outputs);
+                let mut stale = xtask::stale_files(&root, &outputs);
+                stale.extend(xtask::stale_generated(&root, &[readme]));
                 if stale.is_empty() {
-                    println!("{} generated file(s) are up to date", outputs.len());
+                    println!(
+                        "{} generated file(s) and {} are up to date",
+                        outputs.len(),
+                        xtask::README
+                    );
                     return Ok(ExitCode::SUCCESS);
                 }
                 for s in &stale {
@@ -85,7 +111,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
                 return Ok(ExitCode::FAILURE);
             }
-            let written = xtask::write_outputs(&root, &outputs)?;
+            let mut written = xtask::write_outputs(&root, &outputs)?;
+            written.extend(xtask::write_generated(&root, &[readme])?);
             for path in &written {
                 println!("wrote {path}");
             }

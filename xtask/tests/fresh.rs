@@ -1,8 +1,9 @@
 //! The committed clients must be what their specs generate today (the rust-analyzer
-//! "tidy"/"sourcegen" pattern): `cargo test` fails when a spec changed and its client did not.
+//! "tidy"/"sourcegen" pattern): `cargo test` fails when a spec changed and its client did not,
+//! or when the provenance table in specs/README.md no longer matches the specs.
 
 use xtask::systems::SYSTEMS;
-use xtask::{build_all, stale_files, workspace_root};
+use xtask::{build_all, provenance_readme, stale_files, stale_generated, workspace_root};
 
 #[test]
 fn generated_clients_are_fresh() {
@@ -15,7 +16,15 @@ fn generated_clients_are_fresh() {
         )
     });
     assert_eq!(outputs.len(), SYSTEMS.len());
-    let stale = stale_files(&root, &outputs);
+    let readme = provenance_readme(&root, SYSTEMS).unwrap_or_else(|problems| {
+        let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        panic!(
+            "the provenance table cannot be written:\n{}",
+            lines.join("\n")
+        )
+    });
+    let mut stale = stale_files(&root, &outputs);
+    stale.extend(stale_generated(&root, &[readme]));
     if !stale.is_empty() {
         let listed: Vec<&str> = stale.iter().map(|s| s.path).collect();
         let diffs: Vec<&str> = stale.iter().map(|s| s.diff.as_str()).collect();
