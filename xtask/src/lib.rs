@@ -56,7 +56,11 @@ pub fn build_all(root: &Path, systems: &[System]) -> Result<Vec<Output>, Vec<Pro
                 continue;
             }
         };
-        let found = lint::lint(&spec, &lint::seed_titles(&seeds, system.name));
+        let found = lint::lint(
+            &spec,
+            &lint::seed_titles(&seeds, system.name),
+            &lint::seed_files(&seeds),
+        );
         if !found.is_empty() {
             problems.extend(found);
             continue;
@@ -82,7 +86,11 @@ pub fn lint_all(root: &Path, systems: &[System]) -> Vec<Problem> {
     systems
         .iter()
         .flat_map(|system| match Spec::load(root, system.spec) {
-            Ok(spec) => lint::lint(&spec, &lint::seed_titles(&seeds, system.name)),
+            Ok(spec) => lint::lint(
+                &spec,
+                &lint::seed_titles(&seeds, system.name),
+                &lint::seed_files(&seeds),
+            ),
             Err(p) => vec![p],
         })
         .collect()

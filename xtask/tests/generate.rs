@@ -33,7 +33,7 @@ fn generate(name: &str) -> String {
         "{spec_path} must start with a `# Exercises: ...` comment"
     );
     let spec = Spec::parse(spec_path, bytes).expect("fixture parses");
-    let problems: Vec<String> = lint::lint(&spec, &[])
+    let problems: Vec<String> = lint::lint(&spec, &[], &[])
         .iter()
         .map(ToString::to_string)
         .collect();
@@ -303,7 +303,7 @@ fn progenitor_panic_is_blamed_on_the_operations() {
     let bytes = std::fs::read(xtask::workspace_root().join(file)).expect("fixture exists");
     let spec = Spec::parse(file, bytes).expect("fixture parses");
     assert_eq!(
-        lint::lint(&spec, &[]).len(),
+        lint::lint(&spec, &[], &[]).len(),
         2,
         "the lint rejects both operations"
     );
