@@ -4,10 +4,11 @@
 //! by `cargo xtask generate` beside the client, checked by `--check` and the freshness test.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
+use crate::Generated;
 use crate::spec::{Problem, Spec};
 use crate::systems::System;
 
@@ -119,15 +120,6 @@ pub const FACADE: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// One index file's intended contents.
-#[derive(Debug)]
-pub struct Index {
-    /// The file, relative to the root (`crates/proto/OPERATIONS.md`).
-    pub path: String,
-    /// Its full intended contents.
-    pub contents: String,
-}
-
 /// Where a system's index goes: `OPERATIONS.md` at the root of its crate (the generated file
 /// is `crates/<crate>/src/generated.rs`).
 pub fn index_path(system: &System) -> String {
@@ -142,12 +134,12 @@ pub fn index_path(system: &System) -> String {
 }
 
 /// The indexes of the named systems; a spec that cannot be read is a problem naming it.
-pub fn build_indexes(root: &Path, systems: &[System]) -> Result<Vec<Index>, Vec<Problem>> {
+pub fn build_indexes(root: &Path, systems: &[System]) -> Result<Vec<Generated>, Vec<Problem>> {
     let mut out = Vec::new();
     let mut problems = Vec::new();
     for system in systems {
         match Spec::load(root, system.spec) {
-            Ok(spec) => out.push(Index {
+            Ok(spec) => out.push(Generated {
                 path: index_path(system),
                 contents: render(system, &spec),
             }),
@@ -159,41 +151,6 @@ pub fn build_indexes(root: &Path, systems: &[System]) -> Result<Vec<Index>, Vec<
     } else {
         Err(problems)
     }
-}
-
-/// Indexes whose file on disk differs: (path, short diff).
-pub fn stale_indexes(root: &Path, indexes: &[Index]) -> Vec<(String, String)> {
-    indexes
-        .iter()
-        .filter_map(|ix| {
-            let current = std::fs::read_to_string(root.join(&ix.path)).unwrap_or_default();
-            (current != ix.contents).then(|| {
-                (
-                    ix.path.clone(),
-                    crate::short_diff(&current, &ix.contents, &ix.path),
-                )
-            })
-        })
-        .collect()
-}
-
-/// Writes the stale indexes (each through a temporary file renamed over it); returns their
-/// paths.
-pub fn write_indexes(root: &Path, indexes: &[Index]) -> std::io::Result<Vec<String>> {
-    let stale = stale_indexes(root, indexes);
-    for ix in indexes
-        .iter()
-        .filter(|ix| stale.iter().any(|(p, _)| *p == ix.path))
-    {
-        let target = root.join(&ix.path);
-        if let Some(dir) = target.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let tmp = PathBuf::from(format!("{}.tmp", target.display()));
-        std::fs::write(&tmp, &ix.contents)?;
-        std::fs::rename(&tmp, &target)?;
-    }
-    Ok(stale.into_iter().map(|(p, _)| p).collect())
 }
 
 /// Table cells hold Markdown; a `|` would end the cell.

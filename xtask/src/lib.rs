@@ -7,6 +7,7 @@ pub mod codegen;
 pub mod index;
 pub mod lint;
 pub mod redact;
+pub mod provenance;
 pub mod spec;
 pub mod synthetic;
 pub mod systems;
@@ -19,6 +20,9 @@ use systems::System;
 
 /// The seed operation list every spec's coverage is checked against.
 pub const SEED_TABLE: &str = "specs/seeds/operations.tsv";
+
+/// The specs' README, whose provenance table `generate` writes.
+pub const README: &str = "specs/README.md";
 
 /// The root of the workspace the xtask was run in (the xtask lives in `<root>/xtask`).
 ///
@@ -118,7 +122,11 @@ pub fn build_all(root: &Path, systems: &[System]) -> Result<Vec<Output>, Vec<Pro
                 continue;
             }
         };
-        let found = lint::lint(&spec, &lint::seed_titles(&seeds, system.name));
+        let found = lint::lint(
+            &spec,
+            &lint::seed_titles(&seeds, system.name),
+            &lint::seed_files(&seeds),
+        );
         if !found.is_empty() {
             problems.extend(found);
             continue;
@@ -146,7 +154,11 @@ pub fn lint_all(root: &Path, systems: &[System]) -> Vec<Problem> {
         systems
             .iter()
             .flat_map(|system| match Spec::load(root, system.spec) {
-                Ok(spec) => lint::lint(&spec, &lint::seed_titles(&seeds, system.name)),
+                Ok(spec) => lint::lint(
+                    &spec,
+                    &lint::seed_titles(&seeds, system.name),
+                    &lint::seed_files(&seeds),
+                ),
                 Err(p) => vec![p],
             }),
     );
@@ -157,7 +169,7 @@ pub fn lint_all(root: &Path, systems: &[System]) -> Vec<Problem> {
 #[derive(Debug)]
 pub struct Stale {
     /// The file, relative to the root.
-    pub path: &'static str,
+    pub path: String,
     /// A short unified diff, on-disk -> intended.
     pub diff: String,
 }
@@ -166,14 +178,91 @@ pub struct Stale {
 pub fn stale_files(root: &Path, outputs: &[Output]) -> Vec<Stale> {
     outputs
         .iter()
-        .filter_map(|out| {
-            let current = std::fs::read_to_string(root.join(out.system.output)).unwrap_or_default();
-            (current != out.contents).then(|| Stale {
-                path: out.system.output,
-                diff: short_diff(&current, &out.contents, out.system.output),
-            })
-        })
+        .filter_map(|out| stale(root, out.system.output, &out.contents))
         .collect()
+}
+
+/// A file other than a client that `generate` writes: a crate's operation index
+/// (`OPERATIONS.md`) or the specs' README with its provenance table.
+#[derive(Debug)]
+pub struct Generated {
+    /// The file, relative to the root.
+    pub path: String,
+    /// The file's full intended contents.
+    pub contents: String,
+}
+
+/// The provenance of each named system's spec, counted from the spec on disk.
+pub fn tallies(root: &Path, systems: &[System]) -> Result<Vec<provenance::Tally>, Vec<Problem>> {
+    let mut tallies = Vec::new();
+    let mut problems = Vec::new();
+    for system in systems {
+        match Spec::load(root, system.spec) {
+            Ok(spec) => tallies.push(provenance::tally(&spec)),
+            Err(p) => problems.push(p),
+        }
+    }
+    if problems.is_empty() {
+        Ok(tallies)
+    } else {
+        Err(problems)
+    }
+}
+
+/// `specs/README.md` with the provenance table of these systems' specs written between its
+/// markers. Every system is counted, whichever ones are being generated, so the table covers
+/// every spec.
+pub fn provenance_readme(root: &Path, systems: &[System]) -> Result<Generated, Vec<Problem>> {
+    let table = provenance::table(&tallies(root, systems)?);
+    let problem = |message: String| {
+        vec![Problem {
+            file: README.to_owned(),
+            operation: None,
+            message,
+        }]
+    };
+    let readme = std::fs::read_to_string(root.join(README))
+        .map_err(|e| problem(format!("cannot read it to write the provenance table: {e}")))?;
+    let contents = provenance::replace_table(&readme, &table).map_err(problem)?;
+    Ok(Generated {
+        path: README.to_owned(),
+        contents,
+    })
+}
+
+/// Compares the other generated files with the files on disk.
+pub fn stale_generated(root: &Path, generated: &[Generated]) -> Vec<Stale> {
+    generated
+        .iter()
+        .filter_map(|g| stale(root, &g.path, &g.contents))
+        .collect()
+}
+
+fn stale(root: &Path, path: &str, contents: &str) -> Option<Stale> {
+    let current = std::fs::read_to_string(root.join(path)).unwrap_or_default();
+    (current != contents).then(|| Stale {
+        path: path.to_owned(),
+        diff: short_diff(&current, contents, path),
+    })
+}
+
+/// The files besides the clients that `generate` writes for these systems: their operation
+/// indexes, and the README's provenance table (which counts every spec, whichever systems are
+/// being generated).
+pub fn build_generated(root: &Path, systems: &[System]) -> Result<Vec<Generated>, Vec<Problem>> {
+    let mut generated = index::build_indexes(root, systems)?;
+    generated.push(provenance_readme(root, systems::SYSTEMS)?);
+    Ok(generated)
+}
+
+/// Everything `cargo xtask generate` would change for these systems (their clients, their
+/// operation indexes and the README's provenance table), or the problems that stop it.
+pub fn stale_everything(root: &Path, systems: &[System]) -> Result<Vec<Stale>, Vec<Problem>> {
+    let outputs = build_all(root, systems)?;
+    let generated = build_generated(root, systems)?;
+    let mut stale = stale_files(root, &outputs);
+    stale.extend(stale_generated(root, &generated));
+    Ok(stale)
 }
 
 pub(crate) fn short_diff(old: &str, new: &str, path: &str) -> String {
@@ -202,9 +291,9 @@ pub(crate) fn short_diff(old: &str, new: &str, path: &str) -> String {
 #[derive(Debug)]
 pub struct WriteError {
     /// The file, relative to the root, that could not be written.
-    pub path: &'static str,
+    pub path: String,
     /// Files already replaced when the failure happened (only if a rename failed midway).
-    pub renamed: Vec<&'static str>,
+    pub renamed: Vec<String>,
     /// Why.
     pub source: std::io::Error,
 }
@@ -230,47 +319,64 @@ impl std::error::Error for WriteError {
     }
 }
 
-/// Writes every stale file, all or nothing as far as the file system allows: every new file is
-/// first written whole to a temporary file beside its target, and only when all of them are
-/// written are they renamed over their targets (a rename within a directory is atomic). A
-/// failure removes every temporary file and names the file it happened on.
-pub fn write_outputs(root: &Path, outputs: &[Output]) -> Result<Vec<&'static str>, WriteError> {
-    let stale = stale_files(root, outputs);
-    let pending: Vec<&Output> = outputs
+/// Writes every stale client, all or nothing (see [`write_all`]). Returns the paths written.
+pub fn write_outputs(root: &Path, outputs: &[Output]) -> Result<Vec<String>, WriteError> {
+    write_all(root, outputs, &[])
+}
+
+/// Writes every stale generated file other than a client, all or nothing (see [`write_all`]).
+pub fn write_generated(root: &Path, generated: &[Generated]) -> Result<Vec<String>, WriteError> {
+    write_all(root, &[], generated)
+}
+
+/// Writes every stale file of a generation (clients, operation indexes, the README's table),
+/// all or nothing as far as the file system allows: every new file is first written whole to a
+/// temporary file beside its target, and only when all of them are written are they renamed
+/// over their targets (a rename within a directory is atomic). A failure removes every
+/// temporary file and names the file it happened on. Returns the paths written.
+pub fn write_all(
+    root: &Path,
+    outputs: &[Output],
+    generated: &[Generated],
+) -> Result<Vec<String>, WriteError> {
+    let pending: Vec<(&str, &str)> = outputs
         .iter()
-        .filter(|o| stale.iter().any(|s| s.path == o.system.output))
+        .map(|o| (o.system.output, o.contents.as_str()))
+        .chain(generated.iter().map(|g| (g.path.as_str(), g.contents.as_str())))
+        .filter(|(path, contents)| stale(root, path, contents).is_some())
         .collect();
-    let mut temps: Vec<(PathBuf, PathBuf, &'static str)> = Vec::new();
-    let fail = |temps: &[(PathBuf, PathBuf, &'static str)], path, renamed, source| {
+    let mut temps: Vec<(PathBuf, PathBuf, &str)> = Vec::new();
+    let fail = |temps: &[(PathBuf, PathBuf, &str)], path: &str, renamed, source| {
         for (tmp, _, _) in temps {
             let _ = std::fs::remove_file(tmp);
         }
         WriteError {
-            path,
+            path: path.to_owned(),
             renamed,
             source,
         }
     };
-    for out in pending {
-        let target = root.join(out.system.output);
-        let tmp = target.with_extension("rs.tmp");
+    for (path, contents) in pending {
+        let target = root.join(path);
+        let mut tmp = target.clone().into_os_string();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
         let written = target
             .parent()
             .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| std::fs::write(&tmp, &out.contents));
+            .and_then(|()| std::fs::write(&tmp, contents));
+        // A temporary file half-written before a failure is removed with the others.
+        temps.push((tmp, target, path));
         if let Err(e) = written {
-            // A temporary file half-written before the failure is removed with the others.
-            temps.push((tmp, target, out.system.output));
-            return Err(fail(&temps, out.system.output, Vec::new(), e));
+            return Err(fail(&temps, path, Vec::new(), e));
         }
-        temps.push((tmp, target, out.system.output));
     }
     let mut renamed = Vec::new();
     for (i, (tmp, target, path)) in temps.iter().enumerate() {
         if let Err(e) = std::fs::rename(tmp, target) {
             return Err(fail(&temps[i..], path, renamed, e));
         }
-        renamed.push(*path);
+        renamed.push((*path).to_owned());
     }
     Ok(renamed)
 }

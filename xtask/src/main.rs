@@ -35,6 +35,13 @@ enum Command {
         /// Systems to compare (default: all).
         systems: Vec<String>,
     },
+    /// Print, per spec, how many operations a vendor page sources, how many only the seeds and
+    /// notes, and how many are still (partly) inferred (the table `generate` writes into
+    /// specs/README.md; definitions in xtask/src/provenance.rs).
+    Provenance {
+        /// Systems to count (default: all).
+        systems: Vec<String>,
+    },
     /// Lint the specs only.
     Lint {
         /// Systems to lint (default: all).
@@ -91,6 +98,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", xtask::changes::render(&reports, &since));
             Ok(ExitCode::SUCCESS)
         }
+        Command::Provenance { systems } => {
+            match xtask::tallies(&root, &systems::select(&systems)?) {
+                Ok(tallies) => {
+                    print!("{}", xtask::provenance::table(&tallies));
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(problems) => Ok(report_problems(&problems, "provenance")),
+            }
+        }
         Command::Lint { systems } => {
             let problems = xtask::lint_all(&root, &systems::select(&systems)?);
             Ok(report_problems(&problems, "lint"))
@@ -102,42 +118,36 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(outputs) => outputs,
                 Err(problems) => return Ok(report_problems(&problems, "generate")),
             };
-            let indexes = match xtask::index::build_indexes(&root, &selected) {
-                Ok(indexes) => indexes,
+            let generated = match xtask::build_generated(&root, &selected) {
+                Ok(generated) => generated,
                 Err(problems) => return Ok(report_problems(&problems, "generate")),
             };
             if check {
-                let stale = xtask::stale_files(&root, &outputs);
-                let stale_indexes = xtask::index::stale_indexes(&root, &indexes);
-                if stale.is_empty() && stale_indexes.is_empty() {
+                let mut stale = xtask::stale_files(&root, &outputs);
+                stale.extend(xtask::stale_generated(&root, &generated));
+                if stale.is_empty() {
                     println!(
                         "{} generated file(s) are up to date",
-                        outputs.len() + indexes.len()
+                        outputs.len() + generated.len()
                     );
                     return Ok(ExitCode::SUCCESS);
                 }
                 for s in &stale {
                     eprintln!("stale: {}\n{}", s.path, s.diff);
                 }
-                for (path, diff) in &stale_indexes {
-                    eprintln!("stale: {path}\n{diff}");
-                }
                 eprintln!(
                     "{} generated file(s) differ from their specs; run `cargo xtask generate` and commit the result",
-                    stale.len() + stale_indexes.len()
+                    stale.len()
                 );
                 return Ok(ExitCode::FAILURE);
             }
-            let written = xtask::write_outputs(&root, &outputs)?;
+            let written = xtask::write_all(&root, &outputs, &generated)?;
             for path in &written {
-                println!("wrote {path}");
-            }
-            for path in xtask::index::write_indexes(&root, &indexes)? {
                 println!("wrote {path}");
             }
             print_api_changes(&root, &outputs, &written);
             println!(
-                "generated {} client(s), {} changed, in {} ms",
+                "generated {} client(s), {} file(s) changed, in {} ms",
                 outputs.len(),
                 written.len(),
                 started.elapsed().as_millis()
@@ -166,11 +176,14 @@ fn verify_live(root: &std::path::Path, args: &[String]) -> anyhow::Result<ExitCo
         .iter()
         .any(|a| a == "--apply" || a.starts_with("--apply="))
     {
-        let outputs = match xtask::build_all(root, &systems::select(&[])?) {
-            Ok(outputs) => outputs,
+        let all = systems::select(&[])?;
+        let (outputs, generated) = match xtask::build_all(root, &all)
+            .and_then(|outputs| Ok((outputs, xtask::build_generated(root, &all)?)))
+        {
+            Ok(built) => built,
             Err(problems) => return Ok(report_problems(&problems, "generate")),
         };
-        for path in xtask::write_outputs(root, &outputs)? {
+        for path in xtask::write_all(root, &outputs, &generated)? {
             println!("wrote {path}");
         }
     }
@@ -180,11 +193,11 @@ fn verify_live(root: &std::path::Path, args: &[String]) -> anyhow::Result<ExitCo
 /// For every client just rewritten: its API changes against the spec at HEAD, so a
 /// regeneration says what it did to users before it is committed. A failure here (no git)
 /// only skips the summary; the files are written already.
-fn print_api_changes(root: &std::path::Path, outputs: &[xtask::Output], written: &[&str]) {
+fn print_api_changes(root: &std::path::Path, outputs: &[xtask::Output], written: &[String]) {
     let changed: Vec<systems::System> = outputs
         .iter()
         .map(|o| o.system)
-        .filter(|s| written.contains(&s.output))
+        .filter(|s| written.iter().any(|w| w == s.output))
         .collect();
     if changed.is_empty() {
         return;

@@ -44,6 +44,7 @@ pub fn spec_yaml(operations: usize) -> String {
         let _ = write!(
             out,
             "  /groups/{{group_id}}/items{i}:\n    {method}:\n      operationId: op_{i}\n      summary: Operation {i}\n\
+             \x20     x-cxkit-source: ['https://example.invalid/synthetic']\n\
              \x20     tags: [Group {g}]\n      security: [{{token: []}}]\n      parameters:\n\
              \x20       - {{name: group_id, in: path, required: true, schema: {{type: string}}}}\n\
              \x20       - {{name: limit, in: query, schema: {{type: integer, format: int64}}}}\n\

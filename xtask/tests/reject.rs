@@ -17,7 +17,7 @@ fn problems(name: &str, seed_titles: &[&str]) -> Vec<String> {
     );
     let spec = Spec::parse(&file, bytes).expect("fixture parses");
     let titles: Vec<String> = seed_titles.iter().map(|t| (*t).to_owned()).collect();
-    lint::lint(&spec, &titles)
+    lint::lint(&spec, &titles, &["000_seed.txt".to_owned()])
         .iter()
         .map(ToString::to_string)
         .collect()
@@ -226,15 +226,16 @@ fn seed_coverage() {
 }
 
 #[test]
-fn seed_titles_are_read_per_spec_from_the_tsv() {
+fn seed_titles_are_read_per_spec_and_seed_files_for_all_from_the_tsv() {
     let tsv = "spec\tgroup\tsummary\tseed\n\
                seed_coverage\tThings\tGet a thing\ts.txt\n\
-               other\tThings\tNot ours\ts.txt\n\
+               other\tThings\tNot ours\tr.txt\n\
                seed_coverage\tThings\tDelete a thing\ts.txt\n";
     assert_eq!(
         lint::seed_titles(tsv, "seed_coverage"),
         ["Get a thing", "Delete a thing"]
     );
+    assert_eq!(lint::seed_files(tsv), ["r.txt", "s.txt"]);
 }
 
 #[test]
@@ -267,6 +268,52 @@ fn several_faults_are_all_reported_at_once() {
             ),
             op(
                 "path `/things/{thingId}` uses `{thingId}` but declares no path parameter `thingId`"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn operations_without_a_followable_source() {
+    let name = "source_missing_or_unknown";
+    let how = "page URLs (http/https), `seeds/<file>` (a seed document of specs/seeds/operations.tsv) or `notes/<file>` (a file of ../shared/notes)";
+    let unknown = |entry: &str| {
+        op_line(
+            name,
+            "unknown_entries",
+            &format!(
+                "`x-cxkit-source` entry `{entry}` is not a page URL or a known seed or note; use {how}; the seeds are {}, the notes {}",
+                lint::SEED_DOCUMENTS.join(", "),
+                lint::NOTES.join(", ")
+            ),
+        )
+    };
+    assert_eq!(
+        problems(name, &[]),
+        [
+            op_line(
+                name,
+                "empty_source",
+                &format!("has an empty `x-cxkit-source`; list where its facts come from: {how}")
+            ),
+            op_line(
+                name,
+                "missing_source",
+                &format!("has no `x-cxkit-source`; list where its facts come from: {how}")
+            ),
+            op_line(
+                name,
+                "scalar_source",
+                &format!("`x-cxkit-source` must be a list of strings: {how}")
+            ),
+            unknown("https://"),
+            unknown("notes/diary.md"),
+            unknown("seeds/999_nowhere.txt"),
+            unknown("vendors.md"),
+            op_line(
+                name,
+                "unknown_entries",
+                &format!("`x-cxkit-source` holds `42`, which is not a string; use {how}")
             ),
         ]
     );

@@ -580,10 +580,9 @@ impl Ejento {
         password: &Secret,
         full_name: Option<&str>,
     ) -> Result<gen_auth::types::UserPublic> {
-        let full_name = full_name
-            .map(str::parse::<gen_auth::types::UserRegisterFullName>)
-            .transpose()
-            .map_err(|e| Error::config(format!("invalid full name: {e}")))?;
+        // No length limit is checked here: no Ejento source states one, and the server's own
+        // validation answers with a clear error if it has one.
+        let full_name = full_name.map(str::to_owned);
         let answer = self
             .inner
             .auth
