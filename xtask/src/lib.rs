@@ -6,8 +6,8 @@ pub mod changes;
 pub mod codegen;
 pub mod index;
 pub mod lint;
-pub mod redact;
 pub mod provenance;
+pub mod redact;
 pub mod spec;
 pub mod synthetic;
 pub mod systems;
@@ -342,7 +342,11 @@ pub fn write_all(
     let pending: Vec<(&str, &str)> = outputs
         .iter()
         .map(|o| (o.system.output, o.contents.as_str()))
-        .chain(generated.iter().map(|g| (g.path.as_str(), g.contents.as_str())))
+        .chain(
+            generated
+                .iter()
+                .map(|g| (g.path.as_str(), g.contents.as_str())),
+        )
         .filter(|(path, contents)| stale(root, path, contents).is_some())
         .collect();
     let mut temps: Vec<(PathBuf, PathBuf, &str)> = Vec::new();

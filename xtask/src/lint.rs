@@ -929,7 +929,10 @@ mod tests {
     fn api_version_extensions_are_checked() {
         let text = "openapi: 3.0.3\ninfo: {title: t, version: '1', x-cxkit-api-version: 2}\npaths:\n  /a:\n    get:\n      operationId: a\n      summary: a\n      tags: [t]\n      security: []\n      x-cxkit-source: ['notes/vendors.md']\n      x-cxkit-api-version: true\n      responses:\n        '204':\n          description: done\n  /b:\n    get:\n      operationId: b\n      summary: b\n      tags: [t]\n      security: []\n      x-cxkit-source: ['notes/vendors.md']\n      x-cxkit-api-version: false\n      responses:\n        '204':\n          description: done\n";
         let spec = Spec::parse("specs/x.yaml", text.as_bytes().to_vec()).unwrap();
-        let problems: Vec<String> = lint(&spec, &[], &[]).iter().map(ToString::to_string).collect();
+        let problems: Vec<String> = lint(&spec, &[], &[])
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(
             problems

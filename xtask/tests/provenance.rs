@@ -143,7 +143,9 @@ fn workspace(readme: &str) -> tempfile::TempDir {
     let specs = dir.path().join("specs");
     std::fs::create_dir_all(&specs).expect("mkdir");
     std::fs::copy(
-        xtask::workspace_root().expect("workspace root").join(FIXTURE),
+        xtask::workspace_root()
+            .expect("workspace root")
+            .join(FIXTURE),
         dir.path().join(CASES.spec),
     )
     .expect("copy");

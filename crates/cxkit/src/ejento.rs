@@ -909,7 +909,15 @@ pub(crate) fn ejento_auth(
     subscription_key: Option<&Secret>,
     api_version: Option<&str>,
 ) -> Auth {
-    ejento_auth_builder(http, retry, scheme, credential, subscription_key, api_version).build()
+    ejento_auth_builder(
+        http,
+        retry,
+        scheme,
+        credential,
+        subscription_key,
+        api_version,
+    )
+    .build()
 }
 
 /// [`ejento_auth`], left open for more settings (the host binding of `auth()` and `users()`).
