@@ -321,12 +321,13 @@ fn compare_success(cx: &mut Cx<'_>, o: &Op<'_>, n: &Op<'_>) {
 }
 
 /// A schema's kind as a user of the generated type sees it: `string`, `integer(int64)`,
-/// `array`, `object`, `oneOf`…, with `?` when nullable.
+/// `array`, `object`, `oneOf`…, with `?` when nullable. `format: password` is left out: it
+/// only makes the generated `Debug` redact the value, and the Rust type stays the same.
 fn kind(s: &Value) -> String {
     let base = if let Some(t) = s.get("type").and_then(Value::as_str) {
         match s.get("format").and_then(Value::as_str) {
-            Some(f) => format!("{t}({f})"),
-            None => t.to_owned(),
+            Some(f) if f != "password" => format!("{t}({f})"),
+            _ => t.to_owned(),
         }
     } else if s.get("properties").is_some() {
         "object".to_owned()
@@ -594,4 +595,24 @@ pub fn render(reports: &[SystemChanges], from: &str) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kind;
+    use serde_json::json;
+
+    /// Marking a field secret changes its `Debug`, not its Rust type, so it is no API change;
+    /// any other format (`int64`, `date-time`, …) still is part of the kind.
+    #[test]
+    fn a_password_format_is_not_a_type_change() {
+        assert_eq!(
+            kind(&json!({"type": "string", "format": "password"})),
+            kind(&json!({"type": "string"}))
+        );
+        assert_eq!(
+            kind(&json!({"type": "integer", "format": "int64", "nullable": true})),
+            "integer(int64)?"
+        );
+    }
 }
