@@ -1,7 +1,8 @@
 //! The generated types that carry secrets (the spec marks them `format: password`) print
 //! `"<redacted>"` instead of the value in `Debug`: the data types, their `types::builder`
-//! structs, the constrained newtypes holding a password, and the operation builders holding a
-//! body with a secret. Everything else still prints, so `Debug` stays useful.
+//! structs, and the operation builders holding a body with a secret (constrained newtypes are
+//! covered by the xtask's `secrets` fixture: this spec no longer has one). Everything else
+//! still prints, so `Debug` stays useful.
 
 use cxkit_ejento_auth::{Client, types};
 
@@ -56,7 +57,7 @@ fn token_envelope_hides_both_tokens_flat_and_nested() {
 }
 
 #[test]
-fn emailed_codes_and_passwords_in_newtypes_are_hidden() {
+fn emailed_codes_and_passwords_are_hidden() {
     let exchange = types::PasswordlessExchange::builder().code(SECRET);
     assert_redacted(&format!("{exchange:?}"), &[]);
     let exchange: types::PasswordlessExchange = exchange.try_into().expect("complete");
@@ -75,6 +76,4 @@ fn emailed_codes_and_passwords_in_newtypes_are_hidden() {
         .try_into()
         .expect("complete");
     assert_redacted(&format!("{update:?}"), &[]);
-    let new_password: &types::UpdatePasswordNewPassword = &update.new_password;
-    assert_redacted(&format!("{new_password:?}"), &["UpdatePasswordNewPassword"]);
 }
