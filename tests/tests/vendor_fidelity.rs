@@ -184,9 +184,9 @@ async fn v2_calls_carry_the_pinned_api_version_and_legacy_calls_none() {
     server.script(
         "POST",
         "/api/agent/7/chat-thread",
-        200,
+        201,
         JSON,
-        r#"{"id":55,"agent":7,"title":"New Chat"}"#,
+        r#"{"success":true,"message":"ok","data":{"id":55,"agent":7,"title":"New Chat"}}"#,
     );
     ejento
         .platform()

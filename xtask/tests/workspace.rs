@@ -6,12 +6,16 @@
 use std::path::Path;
 use std::process::Command;
 
-/// A temporary workspace holding `xtask/`, the seed table and proto's spec, copied from this
-/// checkout.
+/// A temporary workspace holding `xtask/`, the seed table, the specs and their README (whose
+/// provenance table `generate` rewrites from every spec), copied from this checkout.
 fn other_checkout() -> tempfile::TempDir {
     let here = xtask::workspace_root().expect("workspace root");
     let dir = tempfile::tempdir().expect("temp dir");
-    for rel in [xtask::SEED_TABLE, "specs/proto.yaml", "xtask/Cargo.toml"] {
+    let specs = xtask::systems::SYSTEMS.iter().map(|s| s.spec);
+    for rel in [xtask::SEED_TABLE, xtask::README, "xtask/Cargo.toml"]
+        .into_iter()
+        .chain(specs)
+    {
         let to = dir.path().join(rel);
         std::fs::create_dir_all(to.parent().expect("has a parent")).expect("mkdir");
         std::fs::copy(here.join(rel), to).expect("copy");

@@ -112,6 +112,9 @@ impl LiveClient {
     /// A client with cxkit's default timeouts and no redirects (a redirect is reported as the
     /// operation's answer, not followed to a host the spec does not name).
     pub fn new() -> Result<LiveClient, WireError> {
+        // cxkit's rustls has no process-wide crypto provider until one is installed, and a
+        // `reqwest::Client` of our own panics without one.
+        cxkit::ensure_crypto_provider();
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(std::time::Duration::from_secs(30))
