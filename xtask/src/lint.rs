@@ -333,19 +333,8 @@ fn is_known_source(entry: &str, seed_files: &[String]) -> bool {
 }
 
 fn check_parameters(spec: &Spec, path: &str, op: &Value, bad: &mut impl FnMut(String)) {
-    let path_level = spec
-        .doc
-        .pointer(&format!("/paths/{}/parameters", escape_pointer(path)))
-        .and_then(Value::as_array);
-    let params: Vec<&Value> = path_level
-        .into_iter()
-        .flatten()
-        .chain(
-            op.get("parameters")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten(),
-        )
+    let params: Vec<&Value> = spec
+        .raw_parameters(path, op)
         .map(|p| resolve(spec, p))
         .filter(|p| match dangling(spec, p) {
             Some(target) => {

@@ -61,21 +61,8 @@ pub fn collect(spec: &Spec) -> Secrets {
         let Some(id) = op.get("operationId").and_then(Value::as_str) else {
             continue;
         };
-        let path_level = spec
-            .doc
-            .get("paths")
-            .and_then(|p| p.get(path))
-            .and_then(|item| item.get("parameters"))
-            .and_then(Value::as_array);
-        let marked: BTreeSet<String> = path_level
-            .into_iter()
-            .flatten()
-            .chain(
-                op.get("parameters")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten(),
-            )
+        let marked: BTreeSet<String> = spec
+            .raw_parameters(path, op)
             .map(|p| resolve(spec, p))
             .filter(|p| p.get("schema").is_some_and(|s| is_secret(spec, s)))
             .filter_map(|p| p.get("name").and_then(Value::as_str))

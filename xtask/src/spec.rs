@@ -100,6 +100,23 @@ impl Spec {
         }
         out
     }
+
+    /// An operation's parameters as written (`$ref`s unresolved): its path item's shared ones
+    /// first, then its own.
+    pub fn raw_parameters<'a>(
+        &'a self,
+        path: &str,
+        op: &'a serde_json::Value,
+    ) -> impl Iterator<Item = &'a serde_json::Value> {
+        let shared = self
+            .doc
+            .get("paths")
+            .and_then(|p| p.get(path))
+            .and_then(|item| item.get("parameters"))
+            .and_then(serde_json::Value::as_array);
+        let own = op.get("parameters").and_then(serde_json::Value::as_array);
+        shared.into_iter().chain(own).flatten()
+    }
 }
 
 /// The HTTP methods a path item may hold, lower case as in OpenAPI.
