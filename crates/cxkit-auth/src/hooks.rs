@@ -126,6 +126,7 @@ pub async fn exec(
         attempt = tracing::field::Empty,
         status = tracing::field::Empty,
         latency_ms = tracing::field::Empty,
+        request_id = tracing::field::Empty,
     );
     send(auth, api, client, request, operation_id)
         .instrument(span)
@@ -193,6 +194,9 @@ async fn send(
         let (retryable, wait_hint) = match &result {
             Ok(response) => {
                 span.record("status", response.status().as_u16());
+                if let Some(id) = crate::request_id::request_id(response.headers()) {
+                    span.record("request_id", tracing::field::display(&id));
+                }
                 if response.status() == StatusCode::UNAUTHORIZED
                     && !replayed
                     && let Some(mut next) = spare

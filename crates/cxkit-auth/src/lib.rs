@@ -20,6 +20,7 @@ mod error;
 pub mod hooks;
 mod placement;
 pub mod redact;
+pub mod request_id;
 pub mod retry;
 mod scheme;
 mod secret;

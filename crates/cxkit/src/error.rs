@@ -41,7 +41,11 @@ pub enum Error {
     },
     /// The API answered with an error status. The body is redacted (anything that looks like
     /// a secret is replaced) and truncated.
-    #[error("the API answered {status}{}", message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
+    #[error(
+        "the API answered {status}{}{}",
+        message.as_deref().map(|m| format!(": {m}")).unwrap_or_default(),
+        request_id.as_deref().map(|id| format!(" (request id {id})")).unwrap_or_default()
+    )]
     Api {
         /// The HTTP status.
         status: u16,
@@ -49,6 +53,9 @@ pub enum Error {
         message: Option<String>,
         /// The redacted, truncated body.
         body: String,
+        /// The answer's request id (`X-Request-Id`, Azure's `x-ms-request-id`, APIM's
+        /// `apim-request-id`, …; see [`cxkit_auth::request_id`]), to quote to the vendor.
+        request_id: Option<String>,
     },
     /// The server answered something cxkit cannot read (not the documented shape, a truncated
     /// stream). Only the position of the problem is kept, never the text around it.
@@ -131,10 +138,12 @@ impl Error {
                 status,
                 message,
                 body,
+                request_id,
             } => Error::Api {
                 status,
                 message: message.map(scrub),
                 body: scrub(body),
+                request_id: request_id.map(scrub),
             },
             Error::Decode { message } => Error::Decode {
                 message: scrub(message),
@@ -243,13 +252,17 @@ impl Error {
                 message.map(|m| format!(" ({m})")).unwrap_or_default()
             ));
         }
+        let request_id = headers.and_then(cxkit_auth::request_id::request_id);
         if cxkit_auth::retry::is_retryable_status(
             reqwest::StatusCode::from_u16(status).unwrap_or(reqwest::StatusCode::OK),
         ) {
             return Error::Transient {
                 message: format!(
-                    "the server answered {status}{}",
-                    message.map(|m| format!(" ({m})")).unwrap_or_default()
+                    "the server answered {status}{}{}",
+                    message.map(|m| format!(" ({m})")).unwrap_or_default(),
+                    request_id
+                        .map(|id| format!(" (request id {id})"))
+                        .unwrap_or_default()
                 ),
                 status: Some(status),
             };
@@ -258,6 +271,7 @@ impl Error {
             status,
             message,
             body,
+            request_id,
         }
     }
 

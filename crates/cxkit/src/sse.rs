@@ -153,6 +153,7 @@ impl AnswerStream {
                             message.unwrap_or_else(|| "the stream reported an error".into()),
                         ),
                         body: String::new(),
+                        request_id: None,
                     });
                 }
                 _ => {}
