@@ -55,7 +55,7 @@ pub async fn authorize(
     auth.check_server(api, op)?;
     match auth.api_version_for(op) {
         Some(version) => {
-            let value = reqwest::header::HeaderValue::from_str(version).map_err(|_| {
+            let value = HeaderValue::from_str(version).map_err(|_| {
                 AuthError::config(format!(
                     "the API version `{version}` is not a valid header value; use MAJOR.MINOR, \
                      e.g. `2.0`"
@@ -281,15 +281,27 @@ fn scrubbed_response(response: Response, secret_names: &[&str]) -> Response {
     if &clean == response.url() {
         return response;
     }
-    use reqwest::ResponseBuilderExt as _;
     let http: http::Response<reqwest::Body> = response.into();
     let (parts, body) = http.into_parts();
+    rebuilt(parts.status, parts.version, clean, parts.headers, body)
+}
+
+/// A response with this head and body: reqwest offers no way to replace one part of a
+/// response, so scrubbing its URL or bounding its body means building it anew.
+fn rebuilt(
+    status: StatusCode,
+    version: http::Version,
+    url: reqwest::Url,
+    headers: reqwest::header::HeaderMap,
+    body: reqwest::Body,
+) -> Response {
+    use reqwest::ResponseBuilderExt as _;
     let mut builder = http::Response::builder()
-        .status(parts.status)
-        .version(parts.version)
-        .url(clean);
-    if let Some(headers) = builder.headers_mut() {
-        *headers = parts.headers;
+        .status(status)
+        .version(version)
+        .url(url);
+    if let Some(slot) = builder.headers_mut() {
+        *slot = headers;
     }
     match builder.body(body) {
         Ok(rebuilt) => Response::from(rebuilt),
@@ -306,14 +318,12 @@ fn limited(mut response: Response, limit: u64) -> Response {
     if declared.is_some_and(|n| n <= limit) {
         return response;
     }
-    use reqwest::ResponseBuilderExt as _;
-    let mut builder = http::Response::builder()
-        .status(response.status())
-        .version(response.version())
-        .url(response.url().clone());
-    if let Some(headers) = builder.headers_mut() {
-        *headers = std::mem::take(response.headers_mut());
-    }
+    let (status, version, url) = (
+        response.status(),
+        response.version(),
+        response.url().clone(),
+    );
+    let headers = std::mem::take(response.headers_mut());
     type BoxError = Box<dyn std::error::Error + Send + Sync>;
     let too_large = move || -> BoxError { Box::new(BodyTooLarge { limit }) };
     let body = if declared.is_some() {
@@ -334,11 +344,7 @@ fn limited(mut response: Response, limit: u64) -> Response {
             Ok(chunk)
         }))
     };
-    match builder.body(body) {
-        Ok(rebuilt) => Response::from(rebuilt),
-        // Unreachable: status and version come from a valid response.
-        Err(_) => unreachable!("rebuilding a valid response cannot fail"),
-    }
+    rebuilt(status, version, url, headers, body)
 }
 
 fn scrubbed_error(error: reqwest::Error, secret_names: &[&str]) -> reqwest::Error {
