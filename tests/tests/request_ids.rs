@@ -21,6 +21,18 @@ async fn session(server: &FakeEjento) -> Ejento {
     ejento
 }
 
+/// The error of "Get Current User", mapped as `?` maps it.
+async fn current_user_error(ejento: &Ejento) -> Error {
+    Error::from(
+        ejento
+            .platform()
+            .get_current_user()
+            .send()
+            .await
+            .unwrap_err(),
+    )
+}
+
 #[tokio::test]
 async fn the_request_id_is_kept_in_errors_and_recorded_on_the_span() {
     let capture = Capture::new();
@@ -57,14 +69,7 @@ async fn the_request_id_is_kept_in_errors_and_recorded_on_the_span() {
 
     // A transient failure names it in its text; an answer without one has none.
     server.script("GET", ME, 503, &[("x-request-id", "req-503-a")], "");
-    let err = Error::from(
-        ejento
-            .platform()
-            .get_current_user()
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let err = current_user_error(&ejento).await;
     assert!(err.to_string().contains("(request id req-503-a)"), "{err}");
     server.script(
         "GET",
@@ -73,14 +78,7 @@ async fn the_request_id_is_kept_in_errors_and_recorded_on_the_span() {
         &[("content-type", "application/json")],
         "{}",
     );
-    let err = Error::from(
-        ejento
-            .platform()
-            .get_current_user()
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let err = current_user_error(&ejento).await;
     assert!(
         matches!(
             err,
@@ -94,14 +92,7 @@ async fn the_request_id_is_kept_in_errors_and_recorded_on_the_span() {
 
     // A header that is not an id (free text a server echoes) is never taken for one.
     server.script("GET", ME, 404, &[("x-request-id", "not an id <b>")], "{}");
-    let err = Error::from(
-        ejento
-            .platform()
-            .get_current_user()
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let err = current_user_error(&ejento).await;
     assert!(
         matches!(
             err,
