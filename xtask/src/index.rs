@@ -164,7 +164,7 @@ fn inferred(v: &Value) -> bool {
 }
 
 /// Where an operation comes from: its `x-cxkit-source` list, and which parts are inferred.
-fn provenance(op: &Value) -> String {
+pub(crate) fn provenance(op: &Value) -> String {
     let mut parts = Vec::new();
     let sources: Vec<String> = op
         .get("x-cxkit-source")

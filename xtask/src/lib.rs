@@ -3,6 +3,7 @@
 //! exactly what `cargo xtask` runs.
 
 pub mod changes;
+pub mod cli_tables;
 pub mod codegen;
 pub mod index;
 pub mod lint;
@@ -247,10 +248,11 @@ fn stale(root: &Path, path: &str, contents: &str) -> Option<Stale> {
 }
 
 /// The files besides the clients that `generate` writes for these systems: their operation
-/// indexes, and the README's provenance table (which counts every spec, whichever systems are
+/// indexes, the command line's operation tables, and the README's provenance table (which counts every spec, whichever systems are
 /// being generated).
 pub fn build_generated(root: &Path, systems: &[System]) -> Result<Vec<Generated>, Vec<Problem>> {
     let mut generated = index::build_indexes(root, systems)?;
+    generated.extend(cli_tables::build_tables(root, systems)?);
     generated.push(provenance_readme(root, systems::SYSTEMS)?);
     Ok(generated)
 }

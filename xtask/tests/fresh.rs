@@ -1,6 +1,7 @@
 //! The committed generated files must be what their specs generate today (the rust-analyzer
 //! "tidy"/"sourcegen" pattern): `cargo test` fails when a spec changed and its client, its
-//! operation index (`crates/<system>/OPERATIONS.md`) or the provenance table in
+//! operation index (`crates/<system>/OPERATIONS.md`), its command-line table
+//! (`crates/cxkit-cli/src/generated/`) or the provenance table in
 //! specs/README.md did not.
 
 use xtask::systems::SYSTEMS;
@@ -19,8 +20,9 @@ fn generated_files_are_fresh() {
     let outputs = build_all(&root, SYSTEMS).unwrap_or_else(|p| fail(p));
     assert_eq!(outputs.len(), SYSTEMS.len());
     let generated = build_generated(&root, SYSTEMS).unwrap_or_else(|p| fail(p));
-    // One operation index per system, plus the README's provenance table.
-    assert_eq!(generated.len(), SYSTEMS.len() + 1);
+    // One operation index and one command-line table per system, plus the README's provenance
+    // table.
+    assert_eq!(generated.len(), 2 * SYSTEMS.len() + 1);
     let mut stale = stale_files(&root, &outputs);
     stale.extend(stale_generated(&root, &generated));
     if !stale.is_empty() {

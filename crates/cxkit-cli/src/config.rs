@@ -1,0 +1,220 @@
+//! Where the command line keeps its state: the configuration directory (`CXKIT_CONFIG_DIR`, or
+//! the OS configuration directory's `cxkit`), with `config.json` (each profile's non-secret
+//! settings: base URLs, user names, ids) and `tokens/` (a [`FileTokenStore`]: the Ejento
+//! session's tokens, Proto's personal access token and Platform28's API key and login session,
+//! each file 0600 in a 0700 directory).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use cxkit::{FileTokenStore, Secret, StoreError, TokenSet, TokenStore};
+use serde::{Deserialize, Serialize};
+
+use crate::failure::Failure;
+
+/// The environment variable that overrides the configuration directory.
+pub const CONFIG_DIR_ENV: &str = "CXKIT_CONFIG_DIR";
+
+/// The profile used without `--profile`.
+pub const DEFAULT_PROFILE: &str = "default";
+
+/// `config.json`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct ConfigFile {
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+/// One profile's non-secret settings, per system.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct Profile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ejento: Option<EjentoProfile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proto: Option<ProtoProfile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform28: Option<Platform28Profile>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EjentoProfile {
+    pub base_url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users_base_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub indexing_base_url: Option<String>,
+    pub username: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProtoProfile {
+    pub base_url: String,
+    pub company_id: String,
+    pub bot_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Platform28Profile {
+    pub base_url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_param: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lsid_param: Option<String>,
+}
+
+/// The configuration directory and what is in it, for one profile.
+#[derive(Debug)]
+pub struct State {
+    pub dir: PathBuf,
+    pub profile: String,
+    pub file: ConfigFile,
+    pub store: Arc<FileTokenStore>,
+}
+
+/// The names the stored secrets go under, in a [`TokenSet`].
+pub const PROTO_PAT: &str = "personal_access_token";
+pub const P28_API_KEY: &str = "api_key";
+pub const P28_LSID: &str = "lsid";
+pub const P28_SESSION_ID: &str = "session_id";
+
+impl State {
+    /// Reads the configuration directory; a missing one is empty.
+    pub fn open(profile: &str) -> Result<State, Failure> {
+        let dir = match std::env::var_os(CONFIG_DIR_ENV).filter(|d| !d.is_empty()) {
+            Some(dir) => PathBuf::from(dir),
+            None => dirs::config_dir().map(|d| d.join("cxkit")).ok_or_else(|| {
+                Failure::config(format!(
+                    "cannot find the OS configuration directory; set {CONFIG_DIR_ENV}"
+                ))
+            })?,
+        };
+        let path = dir.join("config.json");
+        let file = match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                Failure::config(format!(
+                    "{} is not a cxkit configuration ({e}); fix or delete it and log in again",
+                    path.display()
+                ))
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => ConfigFile::default(),
+            Err(e) => {
+                return Err(Failure::config(format!(
+                    "cannot read {}: {e}",
+                    path.display()
+                )));
+            }
+        };
+        Ok(State {
+            store: Arc::new(FileTokenStore::new(dir.join("tokens"))),
+            dir,
+            profile: profile.to_owned(),
+            file,
+        })
+    }
+
+    /// This profile's settings (empty if it has none yet).
+    pub fn profile(&self) -> Profile {
+        self.file
+            .profiles
+            .get(&self.profile)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Changes this profile's settings and writes `config.json` (whole, then renamed over the
+    /// old one, so a crash leaves either the old or the new file).
+    pub fn update(&mut self, change: impl FnOnce(&mut Profile)) -> Result<(), Failure> {
+        let profile = self.file.profiles.entry(self.profile.clone()).or_default();
+        change(profile);
+        if profile.ejento.is_none() && profile.proto.is_none() && profile.platform28.is_none() {
+            self.file.profiles.remove(&self.profile);
+        }
+        let text = serde_json::to_string_pretty(&self.file)
+            .map_err(|e| Failure::config(format!("cannot encode the configuration: {e}")))?;
+        write_private(&self.dir, "config.json", text.as_bytes())
+    }
+
+    /// The key of a system's stored credentials in the token store.
+    fn key(&self, system: &str) -> String {
+        format!("cxkit-cli|{system}|{}", self.profile)
+    }
+
+    /// Stores static credentials (Proto's PAT, Platform28's API key and LSID) in the token
+    /// store, which keeps them 0600 like the session tokens.
+    pub async fn save_secrets(
+        &self,
+        system: &str,
+        secrets: Vec<(&str, Secret)>,
+    ) -> Result<(), Failure> {
+        let key = self.key(system);
+        let now = SystemTime::now();
+        // Static credentials do not expire; the store needs a date all the same.
+        let set = TokenSet::new(
+            secrets.into_iter().map(|(k, v)| (k.to_owned(), v)),
+            now,
+            now + Duration::from_secs(100 * 365 * 24 * 3600),
+        );
+        let _lock = self
+            .store
+            .lock(&key, Duration::from_secs(10))
+            .await
+            .map_err(cxkit::Error::from)?;
+        self.store
+            .save(&key, &set)
+            .await
+            .map_err(cxkit::Error::from)?;
+        Ok(())
+    }
+
+    /// The static credentials stored for a system, if any.
+    pub async fn load_secrets(&self, system: &str) -> Result<Option<TokenSet>, Failure> {
+        match self.store.load(&self.key(system)).await {
+            Ok(set) => Ok(set),
+            Err(StoreError::LoggedOut(_)) => Ok(None),
+            Err(e) => Err(cxkit::Error::from(e).into()),
+        }
+    }
+
+    /// Forgets a system's static credentials.
+    pub async fn delete_secrets(&self, system: &str) -> Result<(), Failure> {
+        let key = self.key(system);
+        let _lock = self
+            .store
+            .lock(&key, Duration::from_secs(10))
+            .await
+            .map_err(cxkit::Error::from)?;
+        self.store.delete(&key).await.map_err(cxkit::Error::from)?;
+        Ok(())
+    }
+}
+
+/// Writes `name` in `dir` (created 0700) as a 0600 file: whole to a temporary file, then renamed.
+fn write_private(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), Failure> {
+    use std::io::Write as _;
+    let fail = |e: std::io::Error| {
+        Failure::config(format!("cannot write {}: {e}", dir.join(name).display()))
+    };
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(fail)?;
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let written = options
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::rename(&tmp, dir.join(name)));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(fail(e));
+    }
+    Ok(())
+}

@@ -1,0 +1,447 @@
+//! Runs any operation of a spec from its generated table: builds the request from the options
+//! and `--body`, then sends it through the session's auth handle hooks
+//! (`cxkit_auth::hooks::authorize` + `exec`, with the generated crate's `SECURITY` table), so
+//! credentials, retries, the 401 refresh-and-replay, URL scrubbing and `X-API-Version` apply
+//! exactly as they do to the generated clients' own calls.
+
+use clap::ArgMatches;
+use cxkit::clients::{ejento_auth, ejento_platform, platform28 as p28, proto};
+use cxkit::{Auth, Error};
+use cxkit_auth::ApiSecurity;
+use futures::StreamExt as _;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use progenitor_client::ClientInfo;
+use serde_json::Value;
+
+use crate::cli::option_name;
+use crate::config::State;
+use crate::failure::{Exit, Failure};
+use crate::output::Output;
+use crate::table::{Api, Location, Operation, System};
+
+/// An operation the generic path does not send as it is.
+#[derive(Clone, Copy, Debug)]
+pub enum Dedicated {
+    /// Its answer is a session's credentials: a dedicated command keeps them instead of
+    /// printing them.
+    Refuse(&'static str),
+    /// A dedicated command does it better (the multipart upload, with progress).
+    Command(&'static str),
+    /// Sent through the facade's hand-written helper (SSE, SSO redirects).
+    Facade(&'static str),
+}
+
+impl Dedicated {
+    pub fn refuses(self) -> bool {
+        matches!(self, Dedicated::Refuse(_) | Dedicated::Command(_))
+    }
+
+    pub fn text(self) -> &'static str {
+        match self {
+            Dedicated::Refuse(t) | Dedicated::Command(t) | Dedicated::Facade(t) => t,
+        }
+    }
+}
+
+/// The operations with a dedicated route.
+pub fn dedicated(system: System, id: &str) -> Option<Dedicated> {
+    const LOGIN: &str = "its answer is the session's tokens; use `cxkit login ejento` \
+                         (`--code` for the emailed code), which keeps them without printing them";
+    match (system, id) {
+        (
+            System::Ejento,
+            "login_access_token"
+            | "exchange_passwordless_token"
+            | "verify_email_otp"
+            | "refresh_access_token",
+        ) => Some(Dedicated::Refuse(LOGIN)),
+        (System::Ejento, "upload_corpus_document") => Some(Dedicated::Command(
+            "a streamed multipart upload; use `cxkit ejento upload --corpus ID FILE`",
+        )),
+        (System::Ejento, "stream_agent_response" | "stream_workflow_response") => {
+            Some(Dedicated::Facade(
+                "sent through the facade's SSE reader; the answer is printed as it streams \
+                 (`cxkit ejento ask` is the short form)",
+            ))
+        }
+        (System::Ejento, id) if id.starts_with("initiate_") && id.ends_with("_sso_login") => {
+            Some(Dedicated::Facade(
+                "prints the identity provider's sign-in URL (`{\"url\": ...}`) to send the user to",
+            ))
+        }
+        (System::Platform28, "create_login_session" | "clone_session") => Some(Dedicated::Refuse(
+            "its answer is a login session id; use `cxkit login platform28 --username NAME`, \
+             which keeps it without printing it",
+        )),
+        _ => None,
+    }
+}
+
+/// `cxkit <system> operations`.
+pub fn list(system: System, out: &Output, json: bool) -> Result<(), Failure> {
+    if json {
+        let ops: Vec<Value> = system
+            .operations()
+            .map(|(_, op)| {
+                serde_json::json!({
+                    "name": op.name,
+                    "operation_id": op.id,
+                    "summary": op.summary,
+                    "method": op.method,
+                    "path": op.path,
+                    "sourced": op.sourced,
+                    "inferred": op.inferred(),
+                    "handwritten": op.handwritten.is_some(),
+                })
+            })
+            .collect();
+        return out.json(&Value::Array(ops));
+    }
+    let width = system
+        .operations()
+        .map(|(_, op)| op.name.len())
+        .max()
+        .unwrap_or(0);
+    for (_, op) in system.operations() {
+        let mut marks = Vec::new();
+        if op.inferred() {
+            marks.push("inferred");
+        }
+        if op.handwritten.is_some() {
+            marks.push("hand-written");
+        }
+        let marks = if marks.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", marks.join(", "))
+        };
+        out.line(&format!(
+            "{:width$}  {:6} {}  {}{marks}",
+            op.name, op.method, op.path, op.summary
+        ))?;
+    }
+    Ok(())
+}
+
+/// The characters a path parameter's value keeps as they are (RFC 3986 unreserved).
+const PATH_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// `cxkit <system> <operation> ...`.
+pub async fn run(
+    state: &State,
+    out: &Output,
+    system: System,
+    api: Api,
+    op: &'static Operation,
+    args: &ArgMatches,
+) -> Result<(), Failure> {
+    match dedicated(system, op.id) {
+        Some(d @ (Dedicated::Refuse(_) | Dedicated::Command(_))) => {
+            return Err(Failure::usage(format!("`{}`: {}", op.name, d.text())));
+        }
+        Some(Dedicated::Facade(_)) => return facade(state, out, op, args).await,
+        None => {}
+    }
+    match api {
+        Api::EjentoAuth => {
+            let ejento = crate::session::ejento(state)?;
+            let client = if op.server == Some("users") {
+                ejento.users()
+            } else {
+                ejento.auth()
+            };
+            send(out, op, args, client, &ejento_auth::SECURITY, &[]).await
+        }
+        Api::EjentoPlatform => {
+            let ejento = crate::session::ejento(state)?;
+            send(
+                out,
+                op,
+                args,
+                ejento.platform(),
+                &ejento_platform::SECURITY,
+                &[],
+            )
+            .await
+        }
+        Api::Proto => {
+            let handle = crate::session::proto(state).await?;
+            let p = state.profile().proto;
+            // The company and bot ids of the login fill the path unless given.
+            let defaults = p
+                .map(|p| vec![("company_id", p.company_id), ("bot_id", p.bot_id)])
+                .unwrap_or_default();
+            send(out, op, args, handle.client(), &proto::SECURITY, &defaults).await
+        }
+        Api::Platform28 => {
+            let handle = crate::session::platform28(state).await?;
+            let (client, defaults) = match &handle.session {
+                // Calls on "the" session default `sessionId` to the logged-in one, whose id
+                // is the LSID unless the server named them apart.
+                Some(session) => (
+                    session.client().clone(),
+                    vec![("sessionId", session.lsid().expose().to_owned())],
+                ),
+                None => (handle.platform.as_system()?, Vec::new()),
+            };
+            send(out, op, args, &client, &p28::SECURITY, &defaults).await
+        }
+    }
+}
+
+/// The values of a parameter's option (several for an array).
+fn values(args: &ArgMatches, name: &str) -> Vec<String> {
+    args.try_get_many::<String>(&option_name(name))
+        .ok()
+        .flatten()
+        .map(|v| v.cloned().collect())
+        .unwrap_or_default()
+}
+
+/// `--body`: JSON text, `@FILE`, or `@-` for stdin.
+fn body_text(args: &ArgMatches) -> Result<Option<String>, Failure> {
+    let Some(body) = args.try_get_one::<String>("body").ok().flatten() else {
+        return Ok(None);
+    };
+    let text = match body.strip_prefix('@') {
+        Some("-") => std::io::read_to_string(std::io::stdin())
+            .map_err(|e| Failure::other(format!("cannot read the body from stdin: {e}")))?,
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| Failure::other(format!("cannot read the body from {path}: {e}")))?,
+        None => body.clone(),
+    };
+    Ok(Some(text))
+}
+
+fn body_json(args: &ArgMatches) -> Result<Option<Value>, Failure> {
+    body_text(args)?
+        .map(|text| {
+            serde_json::from_str(&text).map_err(|e| {
+                Failure::usage(format!("--body is not JSON ({e}); give JSON text or @FILE"))
+            })
+        })
+        .transpose()
+}
+
+fn check_kind(name: &str, kind: &str, value: &str) -> Result<(), Failure> {
+    let scalar = kind.strip_prefix("array of ").unwrap_or(kind);
+    let ok = match scalar {
+        "integer" => value.parse::<i64>().is_ok(),
+        "number" => value.parse::<f64>().is_ok(),
+        "boolean" => value == "true" || value == "false",
+        _ => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Failure::usage(format!(
+            "--{} expects {scalar}, got `{value}`",
+            option_name(name)
+        )))
+    }
+}
+
+async fn send<C: ClientInfo<Auth>>(
+    out: &Output,
+    op: &'static Operation,
+    args: &ArgMatches,
+    client: &C,
+    security: &ApiSecurity,
+    defaults: &[(&str, String)],
+) -> Result<(), Failure> {
+    let mut path = op.path.to_owned();
+    let mut query: Vec<(String, String)> = Vec::new();
+    let mut headers: Vec<(String, String)> = Vec::new();
+    let mut cookies: Vec<String> = Vec::new();
+    for p in op.params {
+        let mut given = values(args, p.name);
+        if given.is_empty()
+            && let Some((_, v)) = defaults.iter().find(|(n, _)| *n == p.name)
+        {
+            given.push(v.clone());
+        }
+        for v in &given {
+            check_kind(p.name, p.kind, v)?;
+        }
+        match p.location {
+            Location::Path => {
+                let Some(v) = given.first() else {
+                    return Err(Failure::usage(format!(
+                        "`{}` needs --{}",
+                        op.name,
+                        option_name(p.name)
+                    )));
+                };
+                let encoded = utf8_percent_encode(v, PATH_VALUE).to_string();
+                path = path.replace(&format!("{{{}}}", p.name), &encoded);
+            }
+            Location::Query => query.extend(given.into_iter().map(|v| (p.name.to_owned(), v))),
+            Location::Header => headers.extend(given.into_iter().map(|v| (p.name.to_owned(), v))),
+            Location::Cookie => {
+                cookies.extend(given.into_iter().map(|v| format!("{}={v}", p.name)))
+            }
+        }
+    }
+    let method = reqwest::Method::from_bytes(op.method.as_bytes())
+        .map_err(|_| Failure::config(format!("`{}` is not an HTTP method", op.method)))?;
+    let mut builder = client
+        .client()
+        .request(method, format!("{}{path}", client.baseurl()))
+        .header(
+            reqwest::header::ACCEPT,
+            op.accept.unwrap_or("application/json"),
+        );
+    if !query.is_empty() {
+        builder = builder.query(&query);
+    }
+    for (name, value) in headers {
+        builder = builder.header(name, value);
+    }
+    if !cookies.is_empty() {
+        builder = builder.header(reqwest::header::COOKIE, cookies.join("; "));
+    }
+    if let Some(body) = op.body
+        && let Some(text) = body_text(args)?
+    {
+        builder = encode_body(builder, body.content_type, &text)?;
+    }
+    let mut request = builder
+        .build()
+        .map_err(|e| Error::from(progenitor_client::Error::<()>::CommunicationError(e)))?;
+    let auth = client.inner();
+    cxkit_auth::hooks::authorize(auth, security, &mut request, op.id).await?;
+    let response = cxkit_auth::hooks::exec(auth, security, client.client(), request, op.id)
+        .await
+        .map_err(|e| Error::from(progenitor_client::Error::<()>::CommunicationError(e)))?;
+    if !response.status().is_success() {
+        let error =
+            Error::from_generated(progenitor_client::Error::<()>::UnexpectedResponse(response))
+                .await;
+        return Err(error.into());
+    }
+    let streamed = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    if streamed {
+        // An event stream nobody hand-wrote a reader for: its lines, as they arrive.
+        let mut body = response.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk
+                .map_err(|e| Error::from(progenitor_client::Error::<()>::ResponseBodyError(e)))?;
+            out.chunk(&String::from_utf8_lossy(&chunk))?;
+        }
+        return Ok(());
+    }
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| Error::from(progenitor_client::Error::<()>::ResponseBodyError(e)))?;
+    print_answer(out, &bytes)
+}
+
+/// A success answer: JSON as JSON, anything else as text, nothing for an empty body.
+fn print_answer(out: &Output, bytes: &[u8]) -> Result<(), Failure> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(value) => out.json(&value),
+        Err(_) => out.line(String::from_utf8_lossy(bytes).trim_end()),
+    }
+}
+
+fn encode_body(
+    builder: reqwest::RequestBuilder,
+    content_type: &str,
+    text: &str,
+) -> Result<reqwest::RequestBuilder, Failure> {
+    if content_type.contains("json") {
+        let value: Value = serde_json::from_str(text).map_err(|e| {
+            Failure::usage(format!("--body is not JSON ({e}); give JSON text or @FILE"))
+        })?;
+        return Ok(builder.json(&value));
+    }
+    if content_type == "application/x-www-form-urlencoded" {
+        let value: Value = serde_json::from_str(text).map_err(|e| {
+            Failure::usage(format!(
+                "--body is not JSON ({e}); give the form's fields as a JSON object"
+            ))
+        })?;
+        let Value::Object(map) = value else {
+            return Err(Failure::usage(
+                "--body must be a JSON object of the form's fields",
+            ));
+        };
+        let fields: Vec<(String, String)> = map
+            .into_iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => (k, s),
+                other => (k, other.to_string()),
+            })
+            .collect();
+        return Ok(builder.form(&fields));
+    }
+    Ok(builder
+        .header(reqwest::header::CONTENT_TYPE, content_type)
+        .body(text.to_owned()))
+}
+
+/// The operations sent through the facade's hand-written helpers.
+async fn facade(
+    state: &State,
+    out: &Output,
+    op: &'static Operation,
+    args: &ArgMatches,
+) -> Result<(), Failure> {
+    let ejento = crate::session::ejento(state)?;
+    let id = |name: &str| -> Result<i64, Failure> {
+        values(args, name)
+            .first()
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| Failure::usage(format!("`{}` needs --{}", op.name, option_name(name))))
+    };
+    let decode = |e: serde_json::Error| {
+        Failure::usage(format!("--body does not fit `{}`'s request ({e})", op.name))
+    };
+    match op.id {
+        "stream_agent_response" => {
+            let body = body_json(args)?.unwrap_or(Value::Null);
+            let request = serde_json::from_value(body).map_err(decode)?;
+            let stream = ejento
+                .stream_agent_response(id("agent_id")?, &request)
+                .await?;
+            crate::long::print_stream(out, stream).await
+        }
+        "stream_workflow_response" => {
+            let body = body_json(args)?.unwrap_or(Value::Null);
+            let request = serde_json::from_value(body).map_err(decode)?;
+            let stream = ejento
+                .stream_workflow_response(id("workflow_id")?, &request)
+                .await?;
+            crate::long::print_stream(out, stream).await
+        }
+        sso => {
+            let provider = match sso {
+                "initiate_google_sso_login" => cxkit::SsoProvider::Google,
+                "initiate_microsoft_sso_login" => cxkit::SsoProvider::Microsoft,
+                "initiate_linkedin_sso_login" => cxkit::SsoProvider::LinkedIn,
+                "initiate_okta_sso_login" => cxkit::SsoProvider::Okta,
+                other => {
+                    return Err(Failure::new(
+                        Exit::Config,
+                        format!("`{other}` has no facade route; run `cargo xtask generate`"),
+                    ));
+                }
+            };
+            let next = values(args, "next").into_iter().next().unwrap_or_default();
+            let url = ejento.sso_login_url(provider, &next).await?;
+            out.json(&serde_json::json!({ "url": url.as_str() }))
+        }
+    }
+}

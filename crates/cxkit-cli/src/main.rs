@@ -1,0 +1,116 @@
+//! `cxkit`: the command line of the cxkit SDK. See `cxkit --help` and the README's "Command
+//! line" section.
+
+mod cli;
+mod commands;
+mod config;
+mod exec;
+mod failure;
+mod long;
+mod output;
+mod session;
+mod table;
+
+use std::process::ExitCode;
+
+use clap::ArgMatches;
+
+use crate::config::State;
+use crate::failure::{Exit, Failure};
+use crate::output::Output;
+use crate::table::System;
+
+fn main() -> ExitCode {
+    let matches = cli::command().get_matches();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(&Failure::other(format!("cannot start the runtime: {e}"))),
+    };
+    // Ctrl-C drops the command's future, which cancels its request (and a stream or upload in
+    // flight) and releases any token-store lock it held; then the process exits 130.
+    let result = runtime.block_on(async {
+        tokio::select! {
+            result = run(&matches) => result,
+            _ = tokio::signal::ctrl_c() => Err(Failure::interrupted()),
+        }
+    });
+    // A prompt still blocked on the terminal must not hold the exit up.
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => fail(&failure),
+    }
+}
+
+fn fail(failure: &Failure) -> ExitCode {
+    eprintln!("{}", failure.line());
+    ExitCode::from(failure.exit as u8)
+}
+
+async fn run(matches: &ArgMatches) -> Result<(), Failure> {
+    let profile = matches
+        .get_one::<String>("profile")
+        .map_or(config::DEFAULT_PROFILE, String::as_str);
+    let json = matches.get_flag("json");
+    let out = Output::new(json);
+    let Some((name, args)) = matches.subcommand() else {
+        return Err(Failure::usage("no command; see `cxkit --help`"));
+    };
+    if name == "completions" {
+        let shell = *args
+            .get_one::<clap_complete::Shell>("shell")
+            .ok_or_else(|| Failure::usage("name a shell: bash, zsh, fish, elvish or powershell"))?;
+        clap_complete::generate(shell, &mut cli::command(), "cxkit", &mut std::io::stdout());
+        return Ok(());
+    }
+    let mut state = State::open(profile)?;
+    match name {
+        "login" => {
+            let (system, args) = args
+                .subcommand()
+                .ok_or_else(|| Failure::usage("name a system: ejento, proto or platform28"))?;
+            commands::login(&mut state, &out, system, args).await
+        }
+        "logout" => {
+            let only = args.get_one::<String>("system").map(String::as_str);
+            commands::logout(&state, &out, only).await
+        }
+        "whoami" => commands::whoami(&state, &out).await,
+        system => {
+            let system = System::from_name(system)
+                .ok_or_else(|| Failure::usage(format!("unknown command `{system}`")))?;
+            let (op_name, args) = args.subcommand().ok_or_else(|| {
+                Failure::usage("name an operation; see `cxkit <system> operations`")
+            })?;
+            match (system, op_name) {
+                (_, "operations") => exec::list(system, &out, json),
+                (System::Ejento, "ask") => {
+                    let agent = *args.get_one::<i64>("agent").unwrap_or(&0);
+                    let thread = args.get_one::<i64>("thread").copied();
+                    let question = args
+                        .get_one::<String>("question")
+                        .cloned()
+                        .unwrap_or_default();
+                    long::ask(&state, &out, agent, thread, &question).await
+                }
+                (System::Ejento, "upload") => {
+                    let corpus = *args.get_one::<i64>("corpus").unwrap_or(&0);
+                    let tags = args.get_one::<String>("tags").map(String::as_str);
+                    let file = args
+                        .get_one::<std::path::PathBuf>("file")
+                        .ok_or_else(|| Failure::usage("name the file to upload"))?;
+                    long::upload(&state, &out, corpus, tags, file).await
+                }
+                (system, op_name) => {
+                    let (api, op) = system.find(op_name).ok_or_else(|| {
+                        Failure::new(Exit::Usage, format!("unknown operation `{op_name}`"))
+                    })?;
+                    exec::run(&state, &out, system, api, op, args).await
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,534 @@
+//! The `cxkit` binary against loopback fakes: sessions kept across invocations and refreshed
+//! across an expiry, one operation per system, the streamed answer, upload progress, exit codes,
+//! help and listings, Ctrl-C, and a canary over everything every command printed.
+
+mod support;
+
+use std::time::Duration;
+
+use cxkit_tests::fake_ejento::{self, FakeEjento};
+use support::{Cli, P28_API_KEY, P28_LSID, P28_PASSWORD, P28_USER, PROTO_PAT};
+
+const ME: &str = "/api/v2/users/me";
+const ME_ANSWER: &str =
+    r#"{"success":true,"data":{"id":42,"email":"user@example.com","full_name":"Ada"}}"#;
+
+/// A fake whose tokens carry a recognisable signature, so the canary can look for them.
+async fn fake() -> FakeEjento {
+    let fake = FakeEjento::start().await;
+    fake.set_token_prefix("sigcanary");
+    fake.set_code_prefix("emailcode-canary-");
+    fake
+}
+
+/// Every secret the Ejento fake handed out or was given.
+fn ejento_secrets(fake: &FakeEjento) -> Vec<String> {
+    let mut secrets = vec![fake_ejento::PASSWORD_OF_USER.to_owned()];
+    for issued in fake.issued() {
+        secrets.push(issued.auth_app);
+        secrets.push(issued.ejento);
+    }
+    secrets.extend(fake.sent_codes());
+    // The signature part alone, should a token be printed cut or re-encoded.
+    secrets.push("sigcanary".to_owned());
+    secrets
+}
+
+async fn login(cli: &Cli, fake: &FakeEjento) -> support::Run {
+    cli.run(
+        &[
+            "login",
+            "ejento",
+            "--base-url",
+            fake.base_url(),
+            "--username",
+            fake_ejento::USER,
+        ],
+        &[("CXKIT_PASSWORD", fake_ejento::PASSWORD_OF_USER)],
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn login_is_kept_across_invocations_in_private_files() {
+    let fake = fake().await;
+    let cli = Cli::new();
+    let run = login(&cli, &fake).await.ok();
+    assert_eq!(run.json()["username"], fake_ejento::USER);
+
+    fake.script("GET", ME, 200, &[], ME_ANSWER);
+    let run = cli.run(&["ejento", "get-current-user"], &[]).await.ok();
+    assert_eq!(run.json()["data"]["id"], 42);
+    // Compact JSON when piped.
+    assert_eq!(run.stdout.trim_end().lines().count(), 1);
+    // The second process used the first one's token, without logging in again.
+    assert_eq!(fake.count(fake_ejento::LOGIN), 1);
+    let me = fake.requests_to(ME);
+    assert_eq!(me[0].bearer(), Some(fake.last_issued().ejento.as_str()));
+    assert_eq!(me[0].header("x-api-version"), Some("2.0"));
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&cli.dir.path().join("config.json")), 0o600);
+        let tokens: Vec<_> = std::fs::read_dir(cli.dir.path().join("tokens"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        assert!(!tokens.is_empty());
+        for file in tokens {
+            assert_eq!(mode(&file), 0o600, "{}", file.display());
+        }
+    }
+
+    let run = cli.run(&["whoami"], &[]).await.ok();
+    assert_eq!(run.json()["ejento"]["username"], fake_ejento::USER);
+    cli.run(&["logout"], &[]).await.ok();
+    // After the logout the session is over: exit 3, "log in again".
+    let run = cli.run(&["ejento", "get-current-user"], &[]).await;
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(run.stderr.contains("log in"), "{run:?}");
+    cli.assert_no_secrets(&ejento_secrets(&fake));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_that_expired_between_invocations_is_refreshed() {
+    let fake = fake().await;
+    // Two-second tokens are due for refresh one second after they are issued.
+    fake.set_lifetime(Duration::from_secs(2));
+    let cli = Cli::new();
+    login(&cli, &fake).await.ok();
+    let first = fake.last_issued();
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+
+    fake.script("GET", ME, 200, &[], ME_ANSWER);
+    cli.run(&["ejento", "get-current-user"], &[]).await.ok();
+    assert_eq!(fake.refresh_calls(), 1);
+    let refreshed = fake.last_issued();
+    assert_ne!(refreshed.ejento, first.ejento);
+    assert_eq!(
+        fake.requests_to(ME)[0].bearer(),
+        Some(refreshed.ejento.as_str())
+    );
+    assert_eq!(fake.count(fake_ejento::LOGIN), 1);
+    cli.assert_no_secrets(&ejento_secrets(&fake));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn login_with_an_emailed_code() {
+    let fake = fake().await;
+    let cli = Cli::new();
+    // The fake's first code is its prefix and 1.
+    cli.run(
+        &[
+            "login",
+            "ejento",
+            "--code",
+            "--base-url",
+            fake.base_url(),
+            "--username",
+            fake_ejento::USER,
+        ],
+        &[("CXKIT_CODE", "emailcode-canary-1")],
+    )
+    .await
+    .ok();
+    assert_eq!(fake.sent_codes(), ["emailcode-canary-1"]);
+    fake.script("GET", ME, 200, &[], ME_ANSWER);
+    cli.run(&["ejento", "get-current-user"], &[]).await.ok();
+    cli.assert_no_secrets(&ejento_secrets(&fake));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exit_codes_name_the_kind_of_failure() {
+    let fake = fake().await;
+    let cli = Cli::new();
+    // No login for the profile: configuration.
+    let run = cli.run(&["ejento", "get-current-user"], &[]).await;
+    assert_eq!(run.code, 6, "{run:?}");
+    assert!(run.stderr.contains("cxkit login ejento"), "{run:?}");
+    // A wrong password: bad credentials.
+    let run = cli
+        .run(
+            &[
+                "login",
+                "ejento",
+                "--base-url",
+                fake.base_url(),
+                "--username",
+                fake_ejento::USER,
+            ],
+            &[("CXKIT_PASSWORD", "wrong-password-canary")],
+        )
+        .await;
+    assert_eq!(run.code, 4, "{run:?}");
+    // Nobody listening: transient.
+    let run = cli
+        .run(
+            &[
+                "login",
+                "ejento",
+                "--base-url",
+                "http://127.0.0.1:9",
+                "--username",
+                fake_ejento::USER,
+            ],
+            &[("CXKIT_PASSWORD", fake_ejento::PASSWORD_OF_USER)],
+        )
+        .await;
+    assert_eq!(run.code, 5, "{run:?}");
+    // An unknown operation: usage.
+    let run = cli.run(&["ejento", "no-such-operation"], &[]).await;
+    assert_eq!(run.code, 2, "{run:?}");
+
+    login(&cli, &fake).await.ok();
+    // An error answer: API, with the vendor's message on one line.
+    fake.script("GET", ME, 404, &[], r#"{"detail":"User not found"}"#);
+    let run = cli.run(&["ejento", "get-current-user"], &[]).await;
+    assert_eq!(run.code, 7, "{run:?}");
+    assert!(
+        run.stderr.contains("404") && run.stderr.contains("User not found"),
+        "{run:?}"
+    );
+    assert_eq!(run.stderr.trim_end().lines().count(), 1, "{run:?}");
+    assert!(run.stdout.is_empty());
+    // A stream cut off before its `end` event: transient. An event that is not JSON: decode.
+    let stream = "/response-service/api/v2/agents/5/responses/stream";
+    let sse = [("content-type", "text/event-stream")];
+    fake.script(
+        "POST",
+        stream,
+        200,
+        &sse,
+        "event: token\ndata: {\"delta\":\"Hel\",\"step\":\"assistant_stream\"}\n\n",
+    );
+    let run = cli.run(&["ejento", "ask", "--agent", "5", "hi"], &[]).await;
+    assert_eq!(run.code, 5, "{run:?}");
+    fake.script(
+        "POST",
+        stream,
+        200,
+        &sse,
+        "event: token\ndata: {not json\n\n",
+    );
+    let run = cli.run(&["ejento", "ask", "--agent", "5", "hi"], &[]).await;
+    assert_eq!(run.code, 8, "{run:?}");
+    // The server revoked everything: the refresh fails, log in again.
+    fake.revoke_all();
+    fake.script(
+        "GET",
+        ME,
+        401,
+        &[],
+        r#"{"detail":"Could not validate credentials"}"#,
+    );
+    let run = cli.run(&["ejento", "get-current-user"], &[]).await;
+    assert_eq!(run.code, 3, "{run:?}");
+    // An operation whose answer is the session's tokens is refused, pointing at `login`.
+    let run = cli
+        .run(&["ejento", "login-access-token", "--body", "{}"], &[])
+        .await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("cxkit login ejento"), "{run:?}");
+
+    let mut secrets = ejento_secrets(&fake);
+    secrets.push("wrong-password-canary".to_owned());
+    cli.assert_no_secrets(&secrets);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ask_prints_the_answer_as_it_streams() {
+    let fake = fake().await;
+    let cli = Cli::new();
+    login(&cli, &fake).await.ok();
+    let stream = "/response-service/api/v2/agents/5/responses/stream";
+    fake.script(
+        "POST",
+        stream,
+        200,
+        &[("content-type", "text/event-stream")],
+        "event: start\ndata: {\"message\":\"Analyzing...\",\"step\":\"start\"}\n\n\
+         event: token\ndata: {\"delta\":\"Hello\",\"step\":\"assistant_stream\"}\n\n\
+         event: token\ndata: {\"delta\":\"!\",\"step\":\"assistant_stream\"}\n\n\
+         event: end\ndata: {\"step\":\"end\",\"success\":true,\"output\":{\"answer\":\"Hello!\",\"thread_id\":9}}\n\n",
+    );
+    let run = cli
+        .run(
+            &[
+                "ejento",
+                "ask",
+                "--agent",
+                "5",
+                "--thread",
+                "9",
+                "Say hello",
+            ],
+            &[],
+        )
+        .await
+        .ok();
+    assert_eq!(run.stdout, "Hello!\n");
+    let sent = &fake.requests_to(stream)[0];
+    let body: serde_json::Value = serde_json::from_str(&sent.body).unwrap();
+    assert_eq!(body["user_query"], "Say hello");
+    assert_eq!(body["chat_thread_id"], 9);
+    assert_eq!(sent.header("accept"), Some("text/event-stream"));
+
+    // `--json`: the final result as one document.
+    fake.script(
+        "POST",
+        stream,
+        200,
+        &[("content-type", "text/event-stream")],
+        "event: end\ndata: {\"step\":\"end\",\"success\":true,\"output\":{\"answer\":\"Hi\"}}\n\n",
+    );
+    let run = cli
+        .run(&["--json", "ejento", "ask", "--agent", "5", "again"], &[])
+        .await
+        .ok();
+    assert_eq!(run.json()["answer"], "Hi");
+    cli.assert_no_secrets(&ejento_secrets(&fake));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn upload_prints_plain_progress_lines_when_not_on_a_terminal() {
+    let fake = fake().await;
+    let cli = Cli::new();
+    login(&cli, &fake).await.ok();
+    let file = cli.dir.path().join("report.txt");
+    std::fs::write(&file, vec![b'x'; 600 * 1024]).unwrap();
+    let path = "/indexing-service/api/v2/corpora/7/documents";
+    fake.script(
+        "POST",
+        path,
+        200,
+        &[],
+        r#"{"success":true,"message":"uploaded","data":{"id":11,"name":"report.txt"}}"#,
+    );
+    let run = cli
+        .run(
+            &["ejento", "upload", "--corpus", "7", file.to_str().unwrap()],
+            &[],
+        )
+        .await
+        .ok();
+    assert_eq!(run.json()["data"]["id"], 11);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert!(lines.len() >= 2, "{run:?}");
+    assert!(
+        lines.iter().all(|l| l.starts_with("upload report.txt: ")),
+        "{run:?}"
+    );
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .ends_with("614400 of 614400 bytes (100%)"),
+        "{run:?}"
+    );
+    let sent = &fake.requests_to(path)[0];
+    assert!(sent.body.len() > 600 * 1024);
+    assert_eq!(sent.bearer(), Some(fake.last_issued().ejento.as_str()));
+    cli.assert_no_secrets(&ejento_secrets(&fake));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn proto_operation_with_the_stored_personal_access_token() {
+    let proto = support::fake_proto().await;
+    let cli = Cli::new();
+    cli.run(
+        &[
+            "login",
+            "proto",
+            "--base-url",
+            &proto.base_url,
+            "--company-id",
+            "acme",
+            "--bot-id",
+            "bot1",
+        ],
+        &[("CXKIT_PROTO_TOKEN", PROTO_PAT)],
+    )
+    .await
+    .ok();
+    // The company and bot ids come from the login.
+    let run = cli
+        .run(
+            &["proto", "get-human", "--human-id", "eu_KM8dKoKB5HJN"],
+            &[],
+        )
+        .await
+        .ok();
+    assert_eq!(run.json()["fullname"], "Ada Lovelace");
+    let run = cli.run(&["whoami"], &[]).await.ok();
+    assert_eq!(
+        run.json()["proto"]["stored"],
+        serde_json::json!(["personal access token"])
+    );
+    cli.assert_no_secrets(&[PROTO_PAT.to_owned()]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn platform28_operation_with_the_stored_login_session() {
+    let p28 = support::fake_platform28().await;
+    let cli = Cli::new();
+    cli.run(
+        &[
+            "login",
+            "platform28",
+            "--base-url",
+            &p28.base_url,
+            "--username",
+            P28_USER,
+            "--api-key",
+        ],
+        &[
+            ("CXKIT_PASSWORD", P28_PASSWORD),
+            ("CXKIT_PLATFORM28_API_KEY", P28_API_KEY),
+        ],
+    )
+    .await
+    .ok();
+    // `sessionId` defaults to the stored session; the LSID goes as a matrix parameter, and
+    // the answer's copy of it is redacted.
+    let run = cli.run(&["platform28", "get-session"], &[]).await.ok();
+    let answer = run.json();
+    assert_eq!(answer["username"], P28_USER);
+    assert_eq!(answer["lsid"], "REDACTED");
+    let sent = p28.requests();
+    assert!(
+        sent.last()
+            .unwrap()
+            .path
+            .ends_with(&format!(";lsid={P28_LSID}"))
+    );
+    // A wrong password is "bad credentials".
+    let run = cli
+        .run(
+            &[
+                "login",
+                "platform28",
+                "--base-url",
+                &p28.base_url,
+                "--username",
+                P28_USER,
+            ],
+            &[("CXKIT_PASSWORD", "wrong-p28-canary")],
+        )
+        .await;
+    assert_eq!(run.code, 4, "{run:?}");
+    cli.assert_no_secrets(&[
+        P28_PASSWORD.to_owned(),
+        P28_LSID.to_owned(),
+        P28_API_KEY.to_owned(),
+        "wrong-p28-canary".to_owned(),
+    ]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn help_lists_the_systems_and_an_operation_shows_its_details() {
+    let cli = Cli::new();
+    let run = cli.run(&["--help"], &[]).await.ok();
+    for needle in [
+        "ejento",
+        "proto",
+        "platform28",
+        "login",
+        "Exit codes",
+        "130",
+    ] {
+        assert!(run.stdout.contains(needle), "{needle}: {}", run.stdout);
+    }
+    let run = cli
+        .run(&["ejento", "get-current-user", "--help"], &[])
+        .await
+        .ok();
+    for needle in [
+        "Get authenticated User",
+        "GET /api/v2/users/me",
+        "Sourced: yes",
+        "inferred:",
+    ] {
+        assert!(run.stdout.contains(needle), "{needle}: {}", run.stdout);
+    }
+    let run = cli.run(&["proto", "get-human", "--help"], &[]).await.ok();
+    for needle in [
+        "--human-id",
+        "path string, required",
+        "GET /{company_id}/{bot_id}/crm/human/{human_id}",
+    ] {
+        assert!(run.stdout.contains(needle), "{needle}: {}", run.stdout);
+    }
+    let run = cli
+        .run(&["ejento", "upload-corpus-document", "--help"], &[])
+        .await
+        .ok();
+    assert!(
+        run.stdout.contains("Hand-written in the facade"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("cxkit ejento upload"), "{}", run.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn operations_lists_every_operation_of_a_system() {
+    let cli = Cli::new();
+    let run = cli.run(&["proto", "operations"], &[]).await.ok();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", run.stdout);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("get-human ") && l.contains("GET"))
+    );
+    let run = cli.run(&["--json", "ejento", "operations"], &[]).await.ok();
+    let ops = run.json();
+    let ops = ops.as_array().unwrap();
+    // Both Ejento specs: the Authentication App (with the users API) and the platform.
+    assert!(ops.len() > 300, "{}", ops.len());
+    for name in [
+        "get-current-user",
+        "read-all-users",
+        "stream-agent-response",
+    ] {
+        assert!(ops.iter().any(|o| o["name"] == name), "{name}");
+    }
+    let run = cli.run(&["completions", "bash"], &[]).await.ok();
+    assert!(run.stdout.contains("cxkit"));
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_cancels_a_stream_and_exits_130() {
+    let fake = fake().await;
+    let cli = Cli::new();
+    login(&cli, &fake).await.ok();
+    let stream = "/response-service/api/v2/agents/5/responses/stream";
+    fake.hold(stream);
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cxkit"))
+        .env("CXKIT_CONFIG_DIR", cli.dir.path())
+        .args(["ejento", "ask", "--agent", "5", "wait"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    fake.wait_for(stream, 1).await;
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    fake.release(stream);
+    assert_eq!(output.status.code(), Some(130), "{output:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr).trim(),
+        "cxkit: interrupted"
+    );
+}
