@@ -4,7 +4,7 @@ use std::time::SystemTime;
 
 use clap::ArgMatches;
 use cxkit::Secret;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::config::{
     EjentoProfile, P28_API_KEY, P28_LSID, PROTO_PAT, Platform28Profile, ProtoProfile, State,
@@ -242,5 +242,5 @@ pub async fn whoami(state: &State, out: &Output) -> Result<(), Failure> {
             state.profile
         )));
     }
-    out.json(&Value::from(answer))
+    out.json(&answer)
 }

@@ -41,11 +41,9 @@ pub async fn print_stream(out: &Output, mut stream: AnswerStream) -> Result<(), 
     let mut printed = false;
     while let Some(event) = stream.next().await {
         match event? {
-            StreamEvent::AnswerDelta(delta) => {
-                if !out.json_only() {
-                    out.chunk(&delta)?;
-                    printed = true;
-                }
+            StreamEvent::AnswerDelta(delta) if !out.json_only() => {
+                out.chunk(&delta)?;
+                printed = true;
             }
             StreamEvent::Status {
                 message: Some(message),
