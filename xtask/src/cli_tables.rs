@@ -25,22 +25,10 @@ pub fn table_path(system: &System) -> String {
 
 /// The tables of the named systems; a spec that cannot be read is a problem naming it.
 pub fn build_tables(root: &Path, systems: &[System]) -> Result<Vec<Generated>, Vec<Problem>> {
-    let mut out = Vec::new();
-    let mut problems = Vec::new();
-    for system in systems {
-        match Spec::load(root, system.spec) {
-            Ok(spec) => out.push(Generated {
-                path: table_path(system),
-                contents: render(system, &spec),
-            }),
-            Err(p) => problems.push(p),
-        }
-    }
-    if problems.is_empty() {
-        Ok(out)
-    } else {
-        Err(problems)
-    }
+    crate::index::per_spec(root, systems, |system, spec| Generated {
+        path: table_path(system),
+        contents: render(system, &spec),
+    })
 }
 
 /// Follows a local `$ref` (`#/components/...`) once; anything else is returned as it is.

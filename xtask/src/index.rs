@@ -135,14 +135,24 @@ pub fn index_path(system: &System) -> String {
 
 /// The indexes of the named systems; a spec that cannot be read is a problem naming it.
 pub fn build_indexes(root: &Path, systems: &[System]) -> Result<Vec<Generated>, Vec<Problem>> {
+    per_spec(root, systems, |system, spec| Generated {
+        path: index_path(system),
+        contents: render(system, &spec),
+    })
+}
+
+/// One generated file per named system, made from its spec by `make`; every spec that cannot
+/// be read is a problem naming it, and then nothing is returned.
+pub(crate) fn per_spec(
+    root: &Path,
+    systems: &[System],
+    make: impl Fn(&System, Spec) -> Generated,
+) -> Result<Vec<Generated>, Vec<Problem>> {
     let mut out = Vec::new();
     let mut problems = Vec::new();
     for system in systems {
         match Spec::load(root, system.spec) {
-            Ok(spec) => out.push(Generated {
-                path: index_path(system),
-                contents: render(system, &spec),
-            }),
+            Ok(spec) => out.push(make(system, spec)),
             Err(p) => problems.push(p),
         }
     }

@@ -218,13 +218,12 @@ fn body_text(args: &ArgMatches) -> Result<Option<String>, Failure> {
 }
 
 fn body_json(args: &ArgMatches) -> Result<Option<Value>, Failure> {
-    body_text(args)?
-        .map(|text| {
-            serde_json::from_str(&text).map_err(|e| {
-                Failure::usage(format!("--body is not JSON ({e}); give JSON text or @FILE"))
-            })
-        })
-        .transpose()
+    body_text(args)?.map(|text| parse_body(&text)).transpose()
+}
+
+fn parse_body(text: &str) -> Result<Value, Failure> {
+    serde_json::from_str(text)
+        .map_err(|e| Failure::usage(format!("--body is not JSON ({e}); give JSON text or @FILE")))
 }
 
 fn check_kind(name: &str, kind: &str, value: &str) -> Result<(), Failure> {
@@ -362,18 +361,10 @@ fn encode_body(
     text: &str,
 ) -> Result<reqwest::RequestBuilder, Failure> {
     if content_type.contains("json") {
-        let value: Value = serde_json::from_str(text).map_err(|e| {
-            Failure::usage(format!("--body is not JSON ({e}); give JSON text or @FILE"))
-        })?;
-        return Ok(builder.json(&value));
+        return Ok(builder.json(&parse_body(text)?));
     }
     if content_type == "application/x-www-form-urlencoded" {
-        let value: Value = serde_json::from_str(text).map_err(|e| {
-            Failure::usage(format!(
-                "--body is not JSON ({e}); give the form's fields as a JSON object"
-            ))
-        })?;
-        let Value::Object(map) = value else {
+        let Value::Object(map) = parse_body(text)? else {
             return Err(Failure::usage(
                 "--body must be a JSON object of the form's fields",
             ));
