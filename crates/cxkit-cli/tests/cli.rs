@@ -117,12 +117,14 @@ async fn a_session_that_expired_between_invocations_is_refreshed() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn login_with_an_emailed_code() {
+async fn login_with_an_emailed_code_into_a_named_profile() {
     let fake = fake().await;
     let cli = Cli::new();
     // The fake's first code is its prefix and 1.
     cli.run(
         &[
+            "--profile",
+            "work",
             "login",
             "ejento",
             "--code",
@@ -137,7 +139,13 @@ async fn login_with_an_emailed_code() {
     .ok();
     assert_eq!(fake.sent_codes(), ["emailcode-canary-1"]);
     fake.script("GET", ME, 200, &[], ME_ANSWER);
-    cli.run(&["ejento", "get-current-user"], &[]).await.ok();
+    cli.run(&["ejento", "get-current-user", "--profile", "work"], &[])
+        .await
+        .ok();
+    // The default profile has no login of its own.
+    let run = cli.run(&["ejento", "get-current-user"], &[]).await;
+    assert_eq!(run.code, 6, "{run:?}");
+    assert!(run.stderr.contains("profile `default`"), "{run:?}");
     cli.assert_no_secrets(&ejento_secrets(&fake));
 }
 
