@@ -35,16 +35,20 @@ fn ejento_secrets(fake: &FakeEjento) -> Vec<String> {
 }
 
 async fn login(cli: &Cli, fake: &FakeEjento) -> support::Run {
+    login_as(cli, fake.base_url(), fake_ejento::PASSWORD_OF_USER).await
+}
+
+async fn login_as(cli: &Cli, base_url: &str, password: &str) -> support::Run {
     cli.run(
         &[
             "login",
             "ejento",
             "--base-url",
-            fake.base_url(),
+            base_url,
             "--username",
             fake_ejento::USER,
         ],
-        &[("CXKIT_PASSWORD", fake_ejento::PASSWORD_OF_USER)],
+        &[("CXKIT_PASSWORD", password)],
     )
     .await
 }
@@ -87,9 +91,9 @@ async fn login_is_kept_across_invocations_in_private_files() {
     assert_eq!(run.json()["ejento"]["username"], fake_ejento::USER);
     cli.run(&["logout"], &[]).await.ok();
     // After the logout the session is over: exit 3, "log in again".
-    let run = cli.run(&["ejento", "get-current-user"], &[]).await;
-    assert_eq!(run.code, 3, "{run:?}");
-    assert!(run.stderr.contains("log in"), "{run:?}");
+    cli.run(&["ejento", "get-current-user"], &[])
+        .await
+        .fails(3, "log in");
     cli.assert_no_secrets(&ejento_secrets(&fake));
 }
 
@@ -143,9 +147,9 @@ async fn login_with_an_emailed_code_into_a_named_profile() {
         .await
         .ok();
     // The default profile has no login of its own.
-    let run = cli.run(&["ejento", "get-current-user"], &[]).await;
-    assert_eq!(run.code, 6, "{run:?}");
-    assert!(run.stderr.contains("profile `default`"), "{run:?}");
+    cli.run(&["ejento", "get-current-user"], &[])
+        .await
+        .fails(6, "profile `default`");
     cli.assert_no_secrets(&ejento_secrets(&fake));
 }
 
@@ -154,71 +158,44 @@ async fn exit_codes_name_the_kind_of_failure() {
     let fake = fake().await;
     let cli = Cli::new();
     // No login for the profile: configuration.
-    let run = cli.run(&["ejento", "get-current-user"], &[]).await;
-    assert_eq!(run.code, 6, "{run:?}");
-    assert!(run.stderr.contains("cxkit login ejento"), "{run:?}");
+    cli.run(&["ejento", "get-current-user"], &[])
+        .await
+        .fails(6, "cxkit login ejento");
     // A wrong password: bad credentials.
-    let run = cli
-        .run(
-            &[
-                "login",
-                "ejento",
-                "--base-url",
-                fake.base_url(),
-                "--username",
-                fake_ejento::USER,
-            ],
-            &[("CXKIT_PASSWORD", "wrong-password-canary")],
-        )
-        .await;
-    assert_eq!(run.code, 4, "{run:?}");
+    login_as(&cli, fake.base_url(), "wrong-password-canary")
+        .await
+        .fails(4, "credentials were rejected");
     // Nobody listening: transient.
-    let run = cli
-        .run(
-            &[
-                "login",
-                "ejento",
-                "--base-url",
-                "http://127.0.0.1:9",
-                "--username",
-                fake_ejento::USER,
-            ],
-            &[("CXKIT_PASSWORD", fake_ejento::PASSWORD_OF_USER)],
-        )
-        .await;
-    assert_eq!(run.code, 5, "{run:?}");
-    // An unknown operation: usage.
-    let run = cli.run(&["ejento", "no-such-operation"], &[]).await;
-    assert_eq!(run.code, 2, "{run:?}");
-    assert_eq!(run.stderr.lines().count(), 1, "{run:?}");
-    let run = cli.run(&["proto", "get-human"], &[]).await;
-    assert_eq!(run.code, 2, "{run:?}");
-    assert!(run.stderr.contains("--human-id"), "{run:?}");
-    assert_eq!(run.stderr.lines().count(), 1, "{run:?}");
+    login_as(&cli, "http://127.0.0.1:9", fake_ejento::PASSWORD_OF_USER)
+        .await
+        .fails(5, "transient");
+    // Usage errors, on one line.
+    cli.run(&["ejento", "no-such-operation"], &[])
+        .await
+        .fails(2, "no-such-operation");
+    cli.run(&["proto", "get-human"], &[])
+        .await
+        .fails(2, "--human-id");
 
     login(&cli, &fake).await.ok();
-    // An error answer: API, with the vendor's message on one line.
+    // An error answer: API, with the vendor's message.
     fake.script("GET", ME, 404, &[], r#"{"detail":"User not found"}"#);
-    let run = cli.run(&["ejento", "get-current-user"], &[]).await;
-    assert_eq!(run.code, 7, "{run:?}");
+    let run = cli
+        .run(&["ejento", "get-current-user"], &[])
+        .await
+        .fails(7, "User not found");
     assert!(
-        run.stderr.contains("404") && run.stderr.contains("User not found"),
+        run.stderr.contains("404") && run.stdout.is_empty(),
         "{run:?}"
     );
-    assert_eq!(run.stderr.trim_end().lines().count(), 1, "{run:?}");
-    assert!(run.stdout.is_empty());
     // A stream cut off before its `end` event: transient. An event that is not JSON: decode.
     let stream = "/response-service/api/v2/agents/5/responses/stream";
     let sse = [("content-type", "text/event-stream")];
-    fake.script(
-        "POST",
-        stream,
-        200,
-        &sse,
-        "event: token\ndata: {\"delta\":\"Hel\",\"step\":\"assistant_stream\"}\n\n",
-    );
-    let run = cli.run(&["ejento", "ask", "--agent", "5", "hi"], &[]).await;
-    assert_eq!(run.code, 5, "{run:?}");
+    let cut = "event: token\ndata: {\"delta\":\"Hel\",\"step\":\"assistant_stream\"}\n\n";
+    fake.script("POST", stream, 200, &sse, cut);
+    cli.run(&["ejento", "ask", "--agent", "5", "hi"], &[])
+        .await
+        .fails(5, "cut off");
     fake.script(
         "POST",
         stream,
@@ -226,25 +203,20 @@ async fn exit_codes_name_the_kind_of_failure() {
         &sse,
         "event: token\ndata: {not json\n\n",
     );
-    let run = cli.run(&["ejento", "ask", "--agent", "5", "hi"], &[]).await;
-    assert_eq!(run.code, 8, "{run:?}");
+    cli.run(&["ejento", "ask", "--agent", "5", "hi"], &[])
+        .await
+        .fails(8, "could not read");
     // The server revoked everything: the refresh fails, log in again.
     fake.revoke_all();
-    fake.script(
-        "GET",
-        ME,
-        401,
-        &[],
-        r#"{"detail":"Could not validate credentials"}"#,
-    );
-    let run = cli.run(&["ejento", "get-current-user"], &[]).await;
-    assert_eq!(run.code, 3, "{run:?}");
+    let denied = r#"{"detail":"Could not validate credentials"}"#;
+    fake.script("GET", ME, 401, &[], denied);
+    cli.run(&["ejento", "get-current-user"], &[])
+        .await
+        .fails(3, "log in");
     // An operation whose answer is the session's tokens is refused, pointing at `login`.
-    let run = cli
-        .run(&["ejento", "login-access-token", "--body", "{}"], &[])
-        .await;
-    assert_eq!(run.code, 2, "{run:?}");
-    assert!(run.stderr.contains("cxkit login ejento"), "{run:?}");
+    cli.run(&["ejento", "login-access-token", "--body", "{}"], &[])
+        .await
+        .fails(2, "cxkit login ejento");
 
     let mut secrets = ejento_secrets(&fake);
     secrets.push("wrong-password-canary".to_owned());
@@ -418,20 +390,19 @@ async fn platform28_operation_with_the_stored_login_session() {
             .ends_with(&format!(";lsid={P28_LSID}"))
     );
     // A wrong password is "bad credentials".
-    let run = cli
-        .run(
-            &[
-                "login",
-                "platform28",
-                "--base-url",
-                &p28.base_url,
-                "--username",
-                P28_USER,
-            ],
-            &[("CXKIT_PASSWORD", "wrong-p28-canary")],
-        )
-        .await;
-    assert_eq!(run.code, 4, "{run:?}");
+    cli.run(
+        &[
+            "login",
+            "platform28",
+            "--base-url",
+            &p28.base_url,
+            "--username",
+            P28_USER,
+        ],
+        &[("CXKIT_PASSWORD", "wrong-p28-canary")],
+    )
+    .await
+    .fails(4, "credentials were rejected");
     cli.assert_no_secrets(&[
         P28_PASSWORD.to_owned(),
         P28_LSID.to_owned(),

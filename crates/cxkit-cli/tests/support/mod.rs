@@ -31,6 +31,14 @@ impl Run {
         assert_eq!(self.code, 0, "cxkit failed: {self:?}");
         self
     }
+
+    /// Asserts the exit code, and one line on stderr naming `needle`.
+    pub fn fails(self, code: i32, needle: &str) -> Self {
+        assert_eq!(self.code, code, "{self:?}");
+        assert!(self.stderr.contains(needle), "{needle}: {self:?}");
+        assert_eq!(self.stderr.lines().count(), 1, "{self:?}");
+        self
+    }
 }
 
 /// A configuration directory, and the outputs of every command run with it.
