@@ -316,3 +316,24 @@ pub fn from_login(system: System, param: &str) -> bool {
         (System::Proto, "company_id" | "bot_id") | (System::Platform28, "sessionId")
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameter_options_are_kebab_case_and_never_a_global_option() {
+        assert_eq!(option_name("agent_id"), "agent-id");
+        assert_eq!(option_name("sessionId"), "session-id");
+        assert_eq!(option_name("X-Request-Id"), "x-request-id");
+        assert_eq!(option_name("body"), "param-body");
+        assert_eq!(option_name("profile"), "param-profile");
+    }
+
+    /// clap checks a command's definition when it is built in debug builds: duplicate or
+    /// clashing options in any generated operation fail here.
+    #[test]
+    fn the_command_tree_is_valid() {
+        command().debug_assert();
+    }
+}

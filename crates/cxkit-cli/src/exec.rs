@@ -436,3 +436,60 @@ async fn facade(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every operation the facade hand-writes has a route here (a facade helper or a command to
+    /// name), so a new hand-written operation in a spec fails this test rather than going out
+    /// through the generic path it cannot take.
+    #[test]
+    fn every_hand_written_operation_has_a_route() {
+        for system in System::ALL {
+            for (_, op) in system.operations() {
+                if op.handwritten.is_some() {
+                    assert!(
+                        dedicated(system, op.id).is_some(),
+                        "{}: {} is hand-written but has no route",
+                        system.name(),
+                        op.id
+                    );
+                }
+            }
+        }
+    }
+
+    /// Every operation named in the routes exists in its system's tables.
+    #[test]
+    fn the_routes_name_real_operations() {
+        let named = [
+            (System::Ejento, "login_access_token"),
+            (System::Ejento, "exchange_passwordless_token"),
+            (System::Ejento, "verify_email_otp"),
+            (System::Ejento, "refresh_access_token"),
+            (System::Ejento, "upload_corpus_document"),
+            (System::Ejento, "stream_agent_response"),
+            (System::Ejento, "stream_workflow_response"),
+            (System::Platform28, "create_login_session"),
+            (System::Platform28, "clone_session"),
+        ];
+        for (system, id) in named {
+            assert!(
+                system.operations().any(|(_, op)| op.id == id),
+                "{}: no operation {id}",
+                system.name()
+            );
+            assert!(dedicated(system, id).is_some(), "{id}");
+        }
+    }
+
+    #[test]
+    fn parameter_values_are_checked_against_their_type() {
+        assert!(check_kind("agent_id", "integer", "12").is_ok());
+        assert!(check_kind("agent_id", "integer", "twelve").is_err());
+        assert!(check_kind("ids", "array of integer", "3").is_ok());
+        assert!(check_kind("flag", "boolean", "yes").is_err());
+        assert!(check_kind("name", "string", "anything").is_ok());
+    }
+}

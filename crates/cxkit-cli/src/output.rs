@@ -101,3 +101,27 @@ fn secret_name(key: &str) -> bool {
     .any(|m| lower.contains(m))
         || ["lsid", "sessionid", "code", "otp"].contains(&lower.as_str())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_fields_are_replaced_and_ordinary_ones_kept() {
+        let mut v = serde_json::json!({
+            "access_token": "eyJ.abc.def",
+            "data": {"lsid": "L-123", "sessionId": "S-1", "author": "Ada", "max_tokens": 512,
+                     "items": [{"api_key": "k"}], "country_code": "FR"},
+        });
+        redact(&mut v);
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "access_token": "REDACTED",
+                "data": {"lsid": "REDACTED", "sessionId": "REDACTED", "author": "Ada",
+                         "max_tokens": 512, "items": [{"api_key": "REDACTED"}],
+                         "country_code": "FR"},
+            })
+        );
+    }
+}
