@@ -87,25 +87,31 @@ pub fn render(system: &System, spec: &Spec) -> String {
         let _ = writeln!(s, "        summary: {summary:?},");
         let _ = writeln!(s, "        method: {:?},", method.to_uppercase());
         let _ = writeln!(s, "        path: {path:?},");
-        let _ = writeln!(s, "        params: &[");
-        for raw in spec.raw_parameters(path, op) {
-            let p = resolve(spec, raw);
-            let name = p.get("name").and_then(Value::as_str).unwrap_or("");
-            let location = match p.get("in").and_then(Value::as_str).unwrap_or("query") {
-                "path" => "Path",
-                "header" => "Header",
-                "cookie" => "Cookie",
-                _ => "Query",
-            };
-            let required = p.get("required").and_then(Value::as_bool) == Some(true);
-            let description = one_line(p.get("description").and_then(Value::as_str).unwrap_or(""));
-            let _ = writeln!(
-                s,
-                "            Param {{ name: {name:?}, location: Location::{location}, required: {required}, kind: {:?}, description: {description:?} }},",
-                kind(spec, p.get("schema"))
-            );
+        let params: Vec<String> = spec
+            .raw_parameters(path, op)
+            .map(|raw| {
+                let p = resolve(spec, raw);
+                let name = p.get("name").and_then(Value::as_str).unwrap_or("");
+                let location = match p.get("in").and_then(Value::as_str).unwrap_or("query") {
+                    "path" => "Path",
+                    "header" => "Header",
+                    "cookie" => "Cookie",
+                    _ => "Query",
+                };
+                let required = p.get("required").and_then(Value::as_bool) == Some(true);
+                let description =
+                    one_line(p.get("description").and_then(Value::as_str).unwrap_or(""));
+                format!(
+                    "            Param {{ name: {name:?}, location: Location::{location}, required: {required}, kind: {:?}, description: {description:?} }},",
+                    kind(spec, p.get("schema"))
+                )
+            })
+            .collect();
+        if params.is_empty() {
+            let _ = writeln!(s, "        params: &[],");
+        } else {
+            let _ = writeln!(s, "        params: &[\n{}\n        ],", params.join("\n"));
         }
-        let _ = writeln!(s, "        ],");
         match op.get("requestBody").map(|b| resolve(spec, b)) {
             Some(body) => {
                 let required = body.get("required").and_then(Value::as_bool) == Some(true);

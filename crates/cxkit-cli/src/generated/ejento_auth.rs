@@ -43,8 +43,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Get Login Feature Flags",
         method: "GET",
         path: "/auth-service/api/v2/feature-flags/logins",
-        params: &[
-        ],
+        params: &[],
         body: None,
         server: None,
         handwritten: None,
@@ -58,8 +57,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Authenticate User",
         method: "POST",
         path: "/auth-service/api/v2/login/access-token",
-        params: &[
-        ],
+        params: &[],
         body: Some(Body { required: true, content_type: "application/x-www-form-urlencoded" }),
         server: None,
         handwritten: None,
@@ -73,8 +71,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Exchange Passwordless Token for Access Tokens",
         method: "POST",
         path: "/auth-service/api/v2/login/passwordless/exchange-tokens",
-        params: &[
-        ],
+        params: &[],
         body: Some(Body { required: true, content_type: "application/json" }),
         server: None,
         handwritten: None,
@@ -88,8 +85,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Request Passwordless Exchange Token",
         method: "POST",
         path: "/auth-service/api/v2/login/passwordless/request-token",
-        params: &[
-        ],
+        params: &[],
         body: Some(Body { required: true, content_type: "application/json" }),
         server: None,
         handwritten: None,
@@ -167,8 +163,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Update Own Password",
         method: "PATCH",
         path: "/auth-service/api/v2/users/me/password",
-        params: &[
-        ],
+        params: &[],
         body: Some(Body { required: true, content_type: "application/json" }),
         server: None,
         handwritten: None,
@@ -182,8 +177,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Passwordless Authentication (Email Magic Link)",
         method: "POST",
         path: "/auth-service/api/v2/users/passwordless-auth",
-        params: &[
-        ],
+        params: &[],
         body: Some(Body { required: true, content_type: "application/json" }),
         server: None,
         handwritten: None,
@@ -197,8 +191,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Refresh Access Token",
         method: "POST",
         path: "/auth-service/api/v2/users/refresh-access-token",
-        params: &[
-        ],
+        params: &[],
         body: None,
         server: None,
         handwritten: None,
@@ -212,8 +205,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Register User",
         method: "POST",
         path: "/auth-service/api/v2/users/signup",
-        params: &[
-        ],
+        params: &[],
         body: Some(Body { required: true, content_type: "application/json" }),
         server: None,
         handwritten: None,
@@ -227,8 +219,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Validate Magic Link Token",
         method: "POST",
         path: "/auth-service/api/v2/users/validate-magic-link",
-        params: &[
-        ],
+        params: &[],
         body: Some(Body { required: true, content_type: "application/json" }),
         server: None,
         handwritten: None,
@@ -242,8 +233,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Verify Email OTP",
         method: "POST",
         path: "/auth-service/api/v2/users/verify-otp",
-        params: &[
-        ],
+        params: &[],
         body: Some(Body { required: true, content_type: "application/json" }),
         server: None,
         handwritten: None,
@@ -257,8 +247,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Mint a User Token (server-to-server)",
         method: "POST",
         path: "/user-token",
-        params: &[
-        ],
+        params: &[],
         body: Some(Body { required: true, content_type: "application/json" }),
         server: None,
         handwritten: None,

@@ -60,8 +60,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Create an Agent Alias",
         method: "POST",
         path: "/api/v2/agent-aliases",
-        params: &[
-        ],
+        params: &[],
         body: Some(Body { required: true, content_type: "application/json" }),
         server: None,
         handwritten: None,
@@ -123,8 +122,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Get Agent Filter",
         method: "GET",
         path: "/api/v2/agent-filters",
-        params: &[
-        ],
+        params: &[],
         body: None,
         server: None,
         handwritten: None,
@@ -138,8 +136,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Generate an image for an agent based on the provided description",
         method: "POST",
         path: "/api/v2/agent-images",
-        params: &[
-        ],
+        params: &[],
         body: Some(Body { required: true, content_type: "application/json" }),
         server: None,
         handwritten: None,
@@ -171,8 +168,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Create Agent Response Log",
         method: "POST",
         path: "/api/v2/agent-response-logs",
-        params: &[
-        ],
+        params: &[],
         body: Some(Body { required: true, content_type: "application/json" }),
         server: None,
         handwritten: None,
@@ -186,8 +182,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Create Bulk Agent Response Logs",
         method: "POST",
         path: "/api/v2/agent-response-logs/bulk",
-        params: &[
-        ],
+        params: &[],
         body: Some(Body { required: true, content_type: "application/json" }),
         server: None,
         handwritten: None,
@@ -384,8 +379,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Get all Agent Types",
         method: "GET",
         path: "/api/v2/agent-types",
-        params: &[
-        ],
+        params: &[],
         body: None,
         server: None,
         handwritten: None,
@@ -450,8 +444,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Create a new Agent",
         method: "POST",
         path: "/api/v2/agents",
-        params: &[
-        ],
+        params: &[],
         body: Some(Body { required: true, content_type: "application/json" }),
         server: None,
         handwritten: None,
@@ -1632,8 +1625,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Get Total Entity Counts",
         method: "GET",
         path: "/api/v2/analytics/entity-counts",
-        params: &[
-        ],
+        params: &[],
         body: None,
         server: None,
         handwritten: None,
@@ -2242,8 +2234,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Get all Character Voices",
         method: "GET",
         path: "/api/v2/character-voices",
-        params: &[
-        ],
+        params: &[],
         body: None,
         server: None,
         handwritten: None,
@@ -2541,8 +2532,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Get OAuth-related Feature Flags",
         method: "GET",
         path: "/api/v2/configurations/oauth-feature-flags",
-        params: &[
-        ],
+        params: &[],
         body: None,
         server: None,
         handwritten: None,
@@ -2556,8 +2546,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Create a new Conversation Starter.",
         method: "POST",
         path: "/api/v2/conversation-starters",
-        params: &[
-        ],
+        params: &[],
         body: Some(Body { required: true, content_type: "application/json" }),
         server: None,
         handwritten: None,
@@ -2590,8 +2579,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Create a Corpus",
         method: "POST",
         path: "/api/v2/corpora",
-        params: &[
-        ],
+        params: &[],
         body: Some(Body { required: true, content_type: "application/json" }),
         server: None,
         handwritten: None,
@@ -2991,8 +2979,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Get All Feature Flags",
         method: "GET",
         path: "/api/v2/feature-flags",
-        params: &[
-        ],
+        params: &[],
         body: None,
         server: None,
         handwritten: None,
@@ -3006,8 +2993,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Get Agent Alias Feature Flag",
         method: "GET",
         path: "/api/v2/feature-flags/agent-alias",
-        params: &[
-        ],
+        params: &[],
         body: None,
         server: None,
         handwritten: None,
@@ -3021,8 +3007,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Get Api Tools Feature Flag",
         method: "GET",
         path: "/api/v2/feature-flags/api-tools",
-        params: &[
-        ],
+        params: &[],
         body: None,
         server: None,
         handwritten: None,
@@ -3036,8 +3021,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Get Caching Feature Flag",
         method: "GET",
         path: "/api/v2/feature-flags/caching",
-        params: &[
-        ],
+        params: &[],
         body: None,
         server: None,
         handwritten: None,
@@ -3051,8 +3035,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Get Call Feature Flag",
         method: "GET",
         path: "/api/v2/feature-flags/call",
-        params: &[
-        ],
+        params: &[],
         body: None,
         server: None,
         handwritten: None,
@@ -3066,8 +3049,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Get Chat Agent Creation Feature Flag",
         method: "GET",
         path: "/api/v2/feature-flags/chat-agent-creation",
-        params: &[
-        ],
+        params: &[],
         body: None,
         server: None,
         handwritten: None,
@@ -3081,8 +3063,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Get Chat Widget Feature Flag",
         method: "GET",
         path: "/api/v2/feature-flags/chat-widget",
-        params: &[
-        ],
+        params: &[],
         body: None,
         server: None,
         handwritten: None,
@@ -3096,8 +3077,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Get dall_e Image Generation Feature Flag",
         method: "GET",
         path: "/api/v2/feature-flags/dall-e",
-        params: &[
-        ],
+        params: &[],
         body: None,
         server: None,
         handwritten: None,
@@ -3111,8 +3091,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Get Developer Portal Feature Flag",
         method: "GET",
         path: "/api/v2/feature-flags/developer-portal",
-        params: &[
-        ],
+        params: &[],
         body: None,
         server: None,
         handwritten: None,
@@ -3126,8 +3105,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Get Flush Cache Feature Flag",
         method: "GET",
         path: "/api/v2/feature-flags/flush-cache",
-        params: &[
-        ],
+        params: &[],
         body: None,
         server: None,
         handwritten: None,
@@ -3141,8 +3119,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Get Guardrail Feature Flag",
         method: "GET",
         path: "/api/v2/feature-flags/guardrail",
-        params: &[
-        ],
+        params: &[],
         body: None,
         server: None,
         handwritten: None,
@@ -3156,8 +3133,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Get PII Redaction Feature Flag",
         method: "GET",
         path: "/api/v2/feature-flags/pii-redaction",
-        params: &[
-        ],
+        params: &[],
         body: None,
         server: None,
         handwritten: None,
@@ -3171,8 +3147,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Get Share Agent Feature Flag",
         method: "GET",
         path: "/api/v2/feature-flags/share-agent",
-        params: &[
-        ],
+        params: &[],
         body: None,
         server: None,
         handwritten: None,
@@ -3186,8 +3161,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Get Sharepoint Legacy Feature Flag",
         method: "GET",
         path: "/api/v2/feature-flags/sharepoint-legacy",
-        params: &[
-        ],
+        params: &[],
         body: None,
         server: None,
         handwritten: None,
@@ -3201,8 +3175,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Show Quota Limit Feature Flag",
         method: "GET",
         path: "/api/v2/feature-flags/show-quota-limit",
-        params: &[
-        ],
+        params: &[],
         body: None,
         server: None,
         handwritten: None,
@@ -3216,8 +3189,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Get Workflow Evaluation Feature Flag",
         method: "GET",
         path: "/api/v2/feature-flags/workflow-evaluation",
-        params: &[
-        ],
+        params: &[],
         body: None,
         server: None,
         handwritten: None,
@@ -3231,8 +3203,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Get Youtube Index Feature Flag",
         method: "GET",
         path: "/api/v2/feature-flags/youtube-index",
-        params: &[
-        ],
+        params: &[],
         body: None,
         server: None,
         handwritten: None,
@@ -3266,8 +3237,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Apply Guardrails on Input Text",
         method: "POST",
         path: "/api/v2/guardrails/apply",
-        params: &[
-        ],
+        params: &[],
         body: Some(Body { required: true, content_type: "application/json" }),
         server: None,
         handwritten: None,
@@ -3331,8 +3301,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Create a new Notification",
         method: "POST",
         path: "/api/v2/notifications",
-        params: &[
-        ],
+        params: &[],
         body: Some(Body { required: true, content_type: "application/json" }),
         server: None,
         handwritten: None,
@@ -3394,8 +3363,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Get all Configurations of user's Organization",
         method: "GET",
         path: "/api/v2/organizations/me/configurations",
-        params: &[
-        ],
+        params: &[],
         body: None,
         server: None,
         handwritten: None,
@@ -3884,8 +3852,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Create a Recent Agent",
         method: "POST",
         path: "/api/v2/recent-agents",
-        params: &[
-        ],
+        params: &[],
         body: Some(Body { required: true, content_type: "application/json" }),
         server: None,
         handwritten: None,
@@ -3931,8 +3898,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Create a Recent Team",
         method: "POST",
         path: "/api/v2/recent-teams",
-        params: &[
-        ],
+        params: &[],
         body: Some(Body { required: true, content_type: "application/json" }),
         server: None,
         handwritten: None,
@@ -4029,8 +3995,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Create Starred Agent",
         method: "POST",
         path: "/api/v2/starred-agents",
-        params: &[
-        ],
+        params: &[],
         body: Some(Body { required: true, content_type: "application/json" }),
         server: None,
         handwritten: None,
@@ -4223,8 +4188,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Delete multiple Users",
         method: "DELETE",
         path: "/api/v2/users",
-        params: &[
-        ],
+        params: &[],
         body: Some(Body { required: true, content_type: "application/json" }),
         server: None,
         handwritten: None,
@@ -4254,8 +4218,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Get authenticated User",
         method: "GET",
         path: "/api/v2/users/me",
-        params: &[
-        ],
+        params: &[],
         body: None,
         server: None,
         handwritten: None,
@@ -4519,8 +4482,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Create a Workflow",
         method: "POST",
         path: "/api/v2/workflows",
-        params: &[
-        ],
+        params: &[],
         body: Some(Body { required: true, content_type: "application/json" }),
         server: None,
         handwritten: None,

@@ -74,8 +74,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Reset a password with a reset token",
         method: "POST",
         path: "/password/reset",
-        params: &[
-        ],
+        params: &[],
         body: Some(Body { required: true, content_type: "application/json" }),
         server: None,
         handwritten: None,
