@@ -8,7 +8,7 @@
 
 use cxkit::clients::ejento_platform::types::{AgentResponseRequest, ChatThreadCreate};
 use cxkit::{Ejento, Secret, StreamEvent};
-use cxkit_tests::fake_ejento::{FakeEjento, PASSWORD_OF_USER, USER};
+use cxkit_testkit::ejento::{FakeEjento, PASSWORD_OF_USER, USER};
 use futures::StreamExt as _;
 
 #[tokio::main]

@@ -8,7 +8,7 @@
 //! ```
 
 use cxkit::{Platform28, Secret};
-use cxkit_tests::fake_ejento::FakeEjento;
+use cxkit_testkit::ejento::FakeEjento;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -8,7 +8,7 @@
 
 use cxkit::clients::proto::types::{HumanCreate, HumanUpdate};
 use cxkit::{Proto, Secret};
-use cxkit_tests::fake_ejento::FakeEjento;
+use cxkit_testkit::ejento::FakeEjento;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

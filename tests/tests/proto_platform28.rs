@@ -8,7 +8,7 @@ use std::time::Duration;
 use cxkit::clients::platform28::types::LoginSession;
 use cxkit::clients::proto::types::{Human, HumanCreate, HumanIdEnvelope};
 use cxkit::{Ejento, Error, Platform28, Proto, RetryPolicy, Secret};
-use cxkit_tests::fake_ejento::{FakeEjento, PASSWORD_OF_USER, USER};
+use cxkit_testkit::ejento::{FakeEjento, PASSWORD_OF_USER, USER};
 use serde_json::{Value, json};
 
 const PAT: &str = "gAAAAAB-canary-pat-4fd1";

@@ -1,12 +1,18 @@
-//! A stateful fake of Ejento's Authentication App (the auth-service), per
-//! `specs/ejento-auth.yaml`, on `127.0.0.1:0`.
+//! A stateful fake of Ejento: the Authentication App (per `specs/ejento-auth.yaml`) and the
+//! platform API (per `specs/ejento-platform.yaml`), on `127.0.0.1:0`.
 //!
-//! It issues JWT-shaped tokens (`header.payload.sig`, the payload base64url JSON
-//! `{"sub","iat","exp","n","aud"}`) with a configurable lifetime, keeps users, codes and tokens,
-//! records every request for wire assertions, counts refresh calls, and can be told to fail in
-//! chosen ways: revoke tokens, fail the next refreshes, delay refreshes, answer 401 once for a
-//! token, answer 503 to the next feature-flag reads or logins, hold requests to a path until
-//! released, or answer a scripted response on any path.
+//! The Authentication App is simulated: it issues JWT-shaped tokens (`header.payload.sig`, the
+//! payload base64url JSON `{"sub","iat","exp","n","aud"}`) with a configurable lifetime, keeps
+//! users, codes and tokens, counts refresh calls, and can be told to fail in chosen ways: revoke
+//! tokens, fail the next refreshes, delay refreshes, answer 401 once for a token, answer 503 to
+//! the next feature-flag reads or logins, hold requests to a path until released, or answer a
+//! scripted response on any path.
+//!
+//! The platform's operations answer what a test scripts per operation id
+//! ([`FakeEjento::on`] and its siblings), and only to the Ejento (platform) token the fake
+//! issued: a request without it, with a revoked one or with the Authentication App token gets
+//! `401`, so a client's refresh-on-401 can be tested. An operation nothing was scripted for
+//! answers `501` naming the operation id.
 //!
 //! Start one per test with [`FakeEjento::start`]; it stops when dropped.
 
