@@ -264,7 +264,7 @@ pub struct UnknownOperation {
     pub id: String,
     /// The fake's name, e.g. `FakeEjento`.
     pub fake: &'static str,
-    /// Known ids that contain the asked-for one or are contained in it, for the message.
+    /// Known ids that contain the asked-for one or are a typo away from it, for the message.
     pub suggestions: Vec<&'static str>,
 }
 
@@ -409,9 +409,7 @@ impl Core {
             .iter()
             .flat_map(|t| t.api.operations)
             .map(|op| op.id)
-            .filter(|known| {
-                known.contains(&*wanted) || (!known.is_empty() && wanted.contains(known))
-            })
+            .filter(|known| known.contains(&*wanted) || edit_distance(known, &wanted) <= 2)
             .take(5)
             .collect();
         Err(UnknownOperation {
@@ -617,6 +615,22 @@ fn match_template(template: &str, path: &str) -> Option<(usize, Vec<(String, Str
     }
 }
 
+/// Levenshtein distance, for suggesting the operation id a test probably meant.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
 fn decode(s: &str) -> String {
     percent_encoding::percent_decode_str(s)
         .decode_utf8_lossy()
@@ -815,7 +829,7 @@ mod unit {
     fn templates_match_segments_and_ignore_a_trailing_slash() {
         assert_eq!(
             match_template("/api/v2/agents/{agent_id}", "/api/v2/agents/7/"),
-            Some((3, vec![("agent_id".into(), "7".into())]))
+            Some((4, vec![("agent_id".into(), "7".into())]))
         );
         assert_eq!(
             match_template("/api/v2/agents/{agent_id}", "/api/v2/agents/"),
@@ -827,8 +841,15 @@ mod unit {
         );
         assert_eq!(
             match_template("/session/{sessionId}", "/session/a%20b"),
-            Some((1, vec![("sessionId".into(), "a b".into())]))
+            Some((2, vec![("sessionId".into(), "a b".into())]))
         );
+    }
+
+    #[test]
+    fn edit_distance_counts_typos() {
+        assert_eq!(edit_distance("get_agent", "get_agnet"), 2);
+        assert_eq!(edit_distance("get_agent", "get_agents"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
     }
 
     #[test]
