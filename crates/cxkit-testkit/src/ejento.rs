@@ -17,10 +17,9 @@
 //! Start one per test with [`FakeEjento::start`]; it stops when dropped.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode, header};
@@ -30,7 +29,7 @@ use cxkit_auth::OperationDef;
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
-use crate::server::{Core, Intake, Table, common_methods, json_response};
+use crate::server::{Intake, Shared, Table, common_methods, json_response};
 pub use crate::server::{Recorded, Reply, strip_matrix};
 
 /// The password login path.
@@ -110,61 +109,38 @@ struct St {
     fail_logins: usize,
 }
 
-#[derive(Debug)]
-struct Shared {
-    core: Core,
-    st: Mutex<St>,
-}
-
-impl Shared {
-    fn st(&self) -> MutexGuard<'_, St> {
-        self.st.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
 /// A running fake Authentication App; stops when dropped.
 pub struct FakeEjento {
-    shared: Arc<Shared>,
+    shared: Arc<Shared<St>>,
     task: JoinHandle<()>,
-}
-
-impl Drop for FakeEjento {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
 }
 
 impl FakeEjento {
     /// Starts a fake with one user ([`USER`] / [`PASSWORD_OF_USER`]) issuing one-hour tokens.
     pub async fn start() -> FakeEjento {
-        let (core, listener) = Core::bind("FakeEjento", tables()).await;
-        let shared = Arc::new(Shared {
-            core,
-            st: Mutex::new(St {
-                config: Config {
-                    lifetime: Duration::from_secs(3600),
-                    token_prefix: "sig".to_owned(),
-                    code_prefix: "code".to_owned(),
-                    iat_offset: 0,
-                    rotate_on_refresh: false,
-                },
-                users: HashMap::from([(USER.to_owned(), PASSWORD_OF_USER.to_owned())]),
-                counter: 0,
-                tokens: HashMap::new(),
-                issued: Vec::new(),
-                codes: HashMap::new(),
-                sent_codes: Vec::new(),
-                fail_refreshes: 0,
-                refresh_delay: Duration::ZERO,
-                reject_once: HashSet::new(),
-                unauthorized_next: 0,
-                fail_flags: 0,
-                flags_retry_after: None,
-                fail_logins: 0,
-            }),
-        });
-        let app = Router::new().fallback(handle).with_state(shared.clone());
-        let task = Core::serve(listener, app);
+        let state = St {
+            config: Config {
+                lifetime: Duration::from_secs(3600),
+                token_prefix: "sig".to_owned(),
+                code_prefix: "code".to_owned(),
+                iat_offset: 0,
+                rotate_on_refresh: false,
+            },
+            users: HashMap::from([(USER.to_owned(), PASSWORD_OF_USER.to_owned())]),
+            counter: 0,
+            tokens: HashMap::new(),
+            issued: Vec::new(),
+            codes: HashMap::new(),
+            sent_codes: Vec::new(),
+            fail_refreshes: 0,
+            refresh_delay: Duration::ZERO,
+            reject_once: HashSet::new(),
+            unauthorized_next: 0,
+            fail_flags: 0,
+            flags_retry_after: None,
+            fail_logins: 0,
+        };
+        let (shared, task) = Shared::start("FakeEjento", tables(), state, handle).await;
         FakeEjento { shared, task }
     }
 
@@ -441,7 +417,7 @@ fn field<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
     v.get(name).and_then(Value::as_str)
 }
 
-async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+async fn handle(State(shared): State<Arc<Shared<St>>>, request: Request) -> Response {
     let request = match shared
         .core
         .intake(request, |op, r| shared.st().guard(op, r))

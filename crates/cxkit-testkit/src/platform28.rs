@@ -15,16 +15,15 @@
 //! Point the client at [`FakePlatform28::api_url`] (the base URL plus `/api`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::{Request, State};
 use axum::response::Response;
 use cxkit_auth::OperationDef;
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
-use crate::server::{Core, Intake, Table, common_methods, json_response};
+use crate::server::{Intake, Shared, Table, common_methods, json_response};
 pub use crate::server::{Recorded, Reply};
 
 /// The user every fake starts with.
@@ -64,28 +63,10 @@ struct St {
     sent_reset_tokens: Vec<String>,
 }
 
-#[derive(Debug)]
-struct Shared {
-    core: Core,
-    st: Mutex<St>,
-}
-
-impl Shared {
-    fn st(&self) -> MutexGuard<'_, St> {
-        self.st.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
 /// A running fake Platform28 Cloud API; stops when dropped.
 pub struct FakePlatform28 {
-    shared: Arc<Shared>,
+    shared: Arc<Shared<St>>,
     task: JoinHandle<()>,
-}
-
-impl Drop for FakePlatform28 {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
 }
 
 impl FakePlatform28 {
@@ -96,29 +77,24 @@ impl FakePlatform28 {
             prefix: "/api",
             api: &cxkit_platform28::SECURITY,
         }];
-        let (core, listener) = Core::bind("FakePlatform28", tables).await;
-        let shared = Arc::new(Shared {
-            core,
-            st: Mutex::new(St {
-                api_key: Some(API_KEY.to_owned()),
-                api_key_param: "apiKey".to_owned(),
-                lsid_param: "lsid".to_owned(),
-                counter: 0,
-                users: BTreeMap::from([(
-                    USER.to_owned(),
-                    User {
-                        id: USER_ID.to_owned(),
-                        password: PASSWORD_OF_USER.to_owned(),
-                    },
-                )]),
-                sessions: BTreeMap::new(),
-                blocked: HashSet::new(),
-                reset_tokens: HashMap::new(),
-                sent_reset_tokens: Vec::new(),
-            }),
-        });
-        let app = Router::new().fallback(handle).with_state(shared.clone());
-        let task = Core::serve(listener, app);
+        let state = St {
+            api_key: Some(API_KEY.to_owned()),
+            api_key_param: "apiKey".to_owned(),
+            lsid_param: "lsid".to_owned(),
+            counter: 0,
+            users: BTreeMap::from([(
+                USER.to_owned(),
+                User {
+                    id: USER_ID.to_owned(),
+                    password: PASSWORD_OF_USER.to_owned(),
+                },
+            )]),
+            sessions: BTreeMap::new(),
+            blocked: HashSet::new(),
+            reset_tokens: HashMap::new(),
+            sent_reset_tokens: Vec::new(),
+        };
+        let (shared, task) = Shared::start("FakePlatform28", tables, state, handle).await;
         FakePlatform28 { shared, task }
     }
 
@@ -468,7 +444,7 @@ impl St {
     }
 }
 
-async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+async fn handle(State(shared): State<Arc<Shared<St>>>, request: Request) -> Response {
     let guard =
         |op: &OperationDef, r: &Recorded| shared.st().caller(op, r).err().map(Refused::response);
     let request = match shared.core.intake(request, guard).await {

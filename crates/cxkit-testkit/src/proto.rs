@@ -11,16 +11,15 @@
 //! Point the client at [`FakeProto::gateway_url`] (the base URL plus `/gateway`).
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::{Request, State};
 use axum::response::Response;
 use cxkit_auth::OperationDef;
 use serde_json::{Map, Value, json};
 use tokio::task::JoinHandle;
 
-use crate::server::{Core, Intake, Table, common_methods, json_response};
+use crate::server::{Intake, Shared, Table, common_methods, json_response};
 pub use crate::server::{Recorded, Reply};
 
 /// The personal access token a fake accepts unless told otherwise
@@ -38,28 +37,10 @@ struct St {
     humans: BTreeMap<(String, String, String), Map<String, Value>>,
 }
 
-#[derive(Debug)]
-struct Shared {
-    core: Core,
-    st: Mutex<St>,
-}
-
-impl Shared {
-    fn st(&self) -> MutexGuard<'_, St> {
-        self.st.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
 /// A running fake Proto gateway; stops when dropped.
 pub struct FakeProto {
-    shared: Arc<Shared>,
+    shared: Arc<Shared<St>>,
     task: JoinHandle<()>,
-}
-
-impl Drop for FakeProto {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
 }
 
 impl FakeProto {
@@ -69,17 +50,12 @@ impl FakeProto {
             prefix: "/gateway",
             api: &cxkit_proto::SECURITY,
         }];
-        let (core, listener) = Core::bind("FakeProto", tables).await;
-        let shared = Arc::new(Shared {
-            core,
-            st: Mutex::new(St {
-                token: TOKEN.to_owned(),
-                counter: 0,
-                humans: BTreeMap::new(),
-            }),
-        });
-        let app = Router::new().fallback(handle).with_state(shared.clone());
-        let task = Core::serve(listener, app);
+        let state = St {
+            token: TOKEN.to_owned(),
+            counter: 0,
+            humans: BTreeMap::new(),
+        };
+        let (shared, task) = Shared::start("FakeProto", tables, state, handle).await;
         FakeProto { shared, task }
     }
 
@@ -195,7 +171,7 @@ fn object(request: &Recorded) -> Option<Map<String, Value>> {
     }
 }
 
-async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+async fn handle(State(shared): State<Arc<Shared<St>>>, request: Request) -> Response {
     let guard = |_: &OperationDef, r: &Recorded| shared.st().guard(r);
     let request = match shared.core.intake(request, guard).await {
         Intake::Answered(response) => return response,

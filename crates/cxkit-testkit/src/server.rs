@@ -334,6 +334,47 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// A running fake's state: the shared core and the fake's own simulation state `S`.
+pub(crate) struct Shared<S> {
+    pub(crate) core: Core,
+    st: Mutex<S>,
+}
+
+impl<S> Shared<S> {
+    /// The simulation state, locked.
+    pub(crate) fn st(&self) -> MutexGuard<'_, S> {
+        lock(&self.st)
+    }
+}
+
+impl<S: Send + 'static> Shared<S> {
+    /// Binds `127.0.0.1:0` and serves every request with `handler` (which gets this state)
+    /// until the returned task is aborted.
+    pub(crate) async fn start<H, T>(
+        name: &'static str,
+        tables: Vec<Table>,
+        state: S,
+        handler: H,
+    ) -> (Arc<Self>, JoinHandle<()>)
+    where
+        H: axum::handler::Handler<T, Arc<Self>>,
+        T: 'static,
+    {
+        let (core, listener) = Core::bind(name, tables).await;
+        let shared = Arc::new(Shared {
+            core,
+            st: Mutex::new(state),
+        });
+        let app = axum::Router::new()
+            .fallback(handler)
+            .with_state(shared.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        (shared, task)
+    }
+}
+
 /// What [`Core::intake`] made of a request.
 pub(crate) enum Intake {
     /// A script, an operation reply or a refusal answered it.
@@ -343,12 +384,8 @@ pub(crate) enum Intake {
 }
 
 impl Core {
-    /// Binds `127.0.0.1:0` and serves `app` (whose state holds this core) until the returned
-    /// task is aborted.
-    pub(crate) async fn bind(
-        name: &'static str,
-        tables: Vec<Table>,
-    ) -> (Core, tokio::net::TcpListener) {
+    /// Binds `127.0.0.1:0` for a fake called `name` serving the operations of `tables`.
+    async fn bind(name: &'static str, tables: Vec<Table>) -> (Core, tokio::net::TcpListener) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a loopback port");
@@ -364,12 +401,6 @@ impl Core {
             base_url,
         };
         (core, listener)
-    }
-
-    pub(crate) fn serve(listener: tokio::net::TcpListener, app: axum::Router) -> JoinHandle<()> {
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        })
     }
 
     pub(crate) fn base_url(&self) -> &str {
@@ -657,6 +688,12 @@ pub(crate) fn json_response(status: u16, body: &Value) -> Response {
 /// the three fakes).
 macro_rules! common_methods {
     ($fake:ident) => {
+        impl Drop for $fake {
+            fn drop(&mut self) {
+                self.task.abort();
+            }
+        }
+
         /// The base URL and how much was recorded and scripted; never a token the fake issued.
         impl std::fmt::Debug for $fake {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
