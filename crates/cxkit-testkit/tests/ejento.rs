@@ -16,6 +16,12 @@ async fn logged_in(fake: &FakeEjento) -> Ejento {
     ejento
 }
 
+/// `GET /api/v2/agents/7` through the generated client, its error mapped.
+async fn get_agent_7(ejento: &Ejento) -> cxkit::Result<AgentEnvelope> {
+    let answer = ejento.platform().get_agent().agent_id(7).send().await;
+    Ok(answer.map_err(Error::from)?.into_inner())
+}
+
 fn agent(id: i64, name: &str) -> AgentEnvelope {
     AgentEnvelope {
         success: Some(true),
@@ -34,15 +40,7 @@ async fn a_platform_call_is_answered_by_its_operation_id_and_recorded() {
     fake.on("get_agent", Reply::json(&agent(7, "HR bot")));
     let ejento = logged_in(&fake).await;
 
-    let answer = ejento
-        .platform()
-        .get_agent()
-        .agent_id(7)
-        .send()
-        .await
-        .map_err(Error::from)
-        .unwrap()
-        .into_inner();
+    let answer = get_agent_7(&ejento).await.unwrap();
     assert_eq!(answer, agent(7, "HR bot"));
 
     assert_eq!(fake.count("get_agent"), 1);
@@ -155,15 +153,7 @@ async fn one_shot_replies_come_first_then_the_standing_reply() {
     fake.on("get_agent", Reply::json(&agent(7, "HR bot")))
         .on_sequence("get_agent", [Reply::error(404, "no such agent")]);
     let ejento = logged_in(&fake).await;
-    let call = || async {
-        ejento
-            .platform()
-            .get_agent()
-            .agent_id(7)
-            .send()
-            .await
-            .map_err(Error::from)
-    };
+    let call = || get_agent_7(&ejento);
     let err = call().await.unwrap_err();
     assert!(matches!(err, Error::Api { status: 404, .. }), "{err:?}");
     assert!(call().await.is_ok());

@@ -2,7 +2,7 @@
 //! against login sessions kept in memory.
 
 use cxkit::clients::platform28::types::PasswordUpdate;
-use cxkit::{Error, Platform28, Secret};
+use cxkit::{Error, Platform28, Platform28Session, Secret};
 use cxkit_testkit::platform28::{API_KEY, PASSWORD_OF_USER, USER, USER_ID};
 use cxkit_testkit::{FakePlatform28, Reply};
 
@@ -10,14 +10,20 @@ fn client(fake: &FakePlatform28) -> cxkit::Platform28Builder {
     Platform28::builder().base_url(fake.api_url())
 }
 
-#[tokio::test]
-async fn a_login_session_lives_on_the_lsid_matrix_parameter() {
-    let fake = FakePlatform28::start().await;
-    let p28 = client(&fake).build().unwrap();
+/// A client without an API key, and a session of [`USER`].
+async fn logged_in(fake: &FakePlatform28) -> (Platform28, Platform28Session) {
+    let p28 = client(fake).build().unwrap();
     let session = p28
         .login(USER, &Secret::new(PASSWORD_OF_USER))
         .await
         .unwrap();
+    (p28, session)
+}
+
+#[tokio::test]
+async fn a_login_session_lives_on_the_lsid_matrix_parameter() {
+    let fake = FakePlatform28::start().await;
+    let (_p28, session) = logged_in(&fake).await;
 
     session.set_effective_user("u-bob").await.unwrap();
     let info = session.info().await.unwrap();
@@ -95,11 +101,7 @@ async fn the_api_key_is_a_query_pair_and_a_wrong_one_is_refused() {
 #[tokio::test]
 async fn a_session_ended_by_the_server_means_log_in_again() {
     let fake = FakePlatform28::start().await;
-    let p28 = client(&fake).build().unwrap();
-    let session = p28
-        .login(USER, &Secret::new(PASSWORD_OF_USER))
-        .await
-        .unwrap();
+    let (p28, session) = logged_in(&fake).await;
     fake.expire_session(&fake.sessions()[0]);
     assert!(session.info().await.unwrap_err().is_reauth_required());
     // A wrong password is bad credentials, not a generic error.
@@ -110,11 +112,7 @@ async fn a_session_ended_by_the_server_means_log_in_again() {
 #[tokio::test]
 async fn a_password_change_needs_the_old_password() {
     let fake = FakePlatform28::start().await;
-    let p28 = client(&fake).build().unwrap();
-    let session = p28
-        .login(USER, &Secret::new(PASSWORD_OF_USER))
-        .await
-        .unwrap();
+    let (_p28, session) = logged_in(&fake).await;
     let change = |old: &str| PasswordUpdate {
         admin_password_hash: None,
         old_password_hash: Some(old.to_owned()),
