@@ -214,3 +214,22 @@ async fn debug_shows_no_issued_token() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_test_can_wait_for_a_call_by_operation_id() {
+    let fake = FakeEjento::start().await;
+    fake.on(
+        "get_agent",
+        Reply::json(&agent(7, "HR bot")).after(std::time::Duration::from_millis(50)),
+    );
+    let ejento = logged_in(&fake).await;
+    let call = tokio::spawn(async move { get_agent_7(&ejento).await.map(|_| ()) });
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        fake.wait_for("get_agent", 1),
+    )
+    .await
+    .expect("the call arrives");
+    assert_eq!(fake.count("get_agent"), 1);
+    call.await.unwrap().unwrap();
+}

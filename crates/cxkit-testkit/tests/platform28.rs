@@ -156,3 +156,30 @@ async fn scripted_faults_come_before_the_simulation() {
     );
     assert_eq!(fake.count("create_login_session"), 2);
 }
+
+#[tokio::test]
+async fn renamed_parameters_are_accepted_once_the_fake_is_told() {
+    let fake = FakePlatform28::start().await;
+    fake.set_param_names("key", "sid");
+    let p28 = client(&fake)
+        .api_key(Secret::new(API_KEY))
+        .api_key_param("key")
+        .lsid_param("sid")
+        .build()
+        .unwrap();
+    let session = p28
+        .login(USER, &Secret::new(PASSWORD_OF_USER))
+        .await
+        .unwrap();
+    assert_eq!(
+        session.info().await.unwrap().user_id.as_deref(),
+        Some(USER_ID)
+    );
+    let read = &fake.requests_to("get_session")[0];
+    assert_eq!(
+        read.matrix_param("sid").as_deref(),
+        Some(session.lsid().expose())
+    );
+    let login = &fake.requests_to("create_login_session")[0];
+    assert_eq!(login.query_param("key").as_deref(), Some(API_KEY));
+}
