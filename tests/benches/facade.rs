@@ -46,7 +46,7 @@ use cxkit::{
     Clock, DocumentUpload, EJENTO_TOKEN, Ejento, HttpConfig, ManualClock, RefreshConfig, Secret,
     StreamEvent, SystemClock,
 };
-use cxkit_tests::fake_ejento::{FakeEjento, PASSWORD_OF_USER, USER};
+use cxkit_testkit::ejento::{FakeEjento, PASSWORD_OF_USER, USER};
 use futures::StreamExt as _;
 use peak_alloc::PeakAlloc;
 use tokio::runtime::Runtime;

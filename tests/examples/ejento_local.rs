@@ -8,20 +8,19 @@
 
 use cxkit::clients::ejento_platform::types::{AgentResponseRequest, ChatThreadCreate};
 use cxkit::{Ejento, Secret, StreamEvent};
-use cxkit_tests::fake_ejento::{FakeEjento, PASSWORD_OF_USER, USER};
+use cxkit_testkit::ejento::{FakeEjento, PASSWORD_OF_USER, Reply, USER};
 use futures::StreamExt as _;
+use serde_json::json;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = FakeEjento::start().await;
-    // The fake only knows the Authentication App; script the two platform calls this flow makes.
-    let json = &[("content-type", "application/json")];
-    server.script(
-        "POST",
-        "/api/v2/agents/7/chat-threads",
-        200,
-        json,
-        r#"{"success":true,"message":"created","data":{"id":123,"agent":7,"title":"New Chat"}}"#,
+    // The fake simulates the Authentication App; the two platform calls this flow makes are
+    // answered by operation id (and only to the platform token the fake issued).
+    server.on(
+        "create_agent_chat_thread",
+        Reply::json(&json!({"success": true, "message": "created",
+                             "data": {"id": 123, "agent": 7, "title": "New Chat"}})),
     );
     let stream = concat!(
         "data: {\"step\":\"Thinking\",\"message\":\"Thinking...\"}\n\n",
@@ -30,13 +29,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "data: {\"step\":\"end\",\"success\":true,\"output\":{\"answer\":\"Employees get 20 days of leave.\",",
         "\"references\":[{\"order\":1,\"url\":\"https://intranet.example/policy.pdf\",\"number\":1}],\"thread_id\":123}}\n\n",
     );
-    server.script(
-        "POST",
-        "/response-service/api/v2/agents/7/responses/stream",
-        200,
-        &[("content-type", "text/event-stream")],
-        stream,
-    );
+    server.on("stream_agent_response", Reply::sse(stream));
 
     let ejento = Ejento::builder().base_url(server.base_url()).build()?;
     let session = ejento

@@ -1,5 +1,5 @@
 //! Platform28's typical flow with no vendor credentials: a loopback stand-in for the Cloud API
-//! (the tests' scripted fake) answers a login, then the example reads the session, acts as
+//! (`cxkit-testkit`'s `FakePlatform28`) answers a login, then the example reads the session, acts as
 //! another user, clones the session and logs out — printing what went over the wire, with the
 //! LSID as a `;lsid=` matrix parameter.
 //!
@@ -8,46 +8,27 @@
 //! ```
 
 use cxkit::{Platform28, Secret};
-use cxkit_tests::fake_ejento::FakeEjento;
+use cxkit_testkit::FakePlatform28;
+use cxkit_testkit::platform28::{API_KEY, PASSWORD_OF_USER, USER};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let api = FakeEjento::start().await;
-    let json = &[("content-type", "application/json")];
-    api.script(
-        "POST",
-        "/api/authenticate/alice",
-        200,
-        json,
-        r#"{"sessionId":"S1","lsid":"example-lsid-1","userId":"alice"}"#,
-    );
-    api.script(
-        "GET",
-        "/api/session/S1",
-        200,
-        json,
-        r#"{"sessionId":"S1","lsid":"example-lsid-1","userId":"alice","orgId":"acme"}"#,
-    );
-    api.script("POST", "/api/session/S1/setEffectiveUser", 200, &[], "");
-    api.script(
-        "POST",
-        "/api/session/S1/clone",
-        200,
-        json,
-        r#"{"sessionId":"S2","lsid":"example-lsid-2","userId":"alice"}"#,
-    );
-    api.script("DELETE", "/api/session/S1", 200, &[], "");
+    // The test kit's Platform28 simulates the sessions (login, LSID, effective user, clone,
+    // terminate) for its one user.
+    let api = FakePlatform28::start().await;
 
     let platform28 = Platform28::builder()
-        .base_url(format!("{}/api", api.base_url()))
-        .api_key(Secret::new("example-api-key"))
+        .base_url(api.api_url())
+        .api_key(Secret::new(API_KEY))
         .build()?;
     let session = platform28
-        .login("alice", &Secret::new("password-hash"))
+        .login(USER, &Secret::new(PASSWORD_OF_USER))
         .await?;
     let info = session.info().await?;
     println!("session of {:?} in org {:?}", info.user_id, info.org_id);
     session.set_effective_user("bob").await?;
+    let acting = session.info().await?.effective_user_id;
+    println!("acting as {acting:?}");
     let second = session.clone_session().await?;
     println!("cloned into a second session: {second:?}");
     session.terminate(false).await?;

@@ -1,5 +1,5 @@
 //! Proto AICX's typical flow with no vendor credentials: a loopback stand-in for the gateway
-//! (the tests' scripted fake) answers seed 002's sample responses; the example creates a human,
+//! (`cxkit-testkit`'s `FakeProto`, which keeps humans in memory); the example creates a human,
 //! reads it back and updates its access token.
 //!
 //! ```sh
@@ -8,31 +8,16 @@
 
 use cxkit::clients::proto::types::{HumanCreate, HumanUpdate};
 use cxkit::{Proto, Secret};
-use cxkit_tests::fake_ejento::FakeEjento;
+use cxkit_testkit::FakeProto;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let gateway = FakeEjento::start().await;
-    let json = &[("content-type", "application/json")];
-    let id_result = r#"{"result":{"id":"eu_KM8dKoKB5HJN"}}"#;
-    gateway.script("POST", "/gateway/acme/bot1/crm/human", 200, json, id_result);
-    gateway.script(
-        "GET",
-        "/gateway/acme/bot1/crm/human/eu_KM8dKoKB5HJN",
-        200,
-        json,
-        r#"{"result":{"access_token":null,"created_at":"2020-10-19T03:33:30.207384+00:00","email":"test1@example.com","fullname":"Test 1","human_id":"eu_KM8dKoKB5HJN","id":"eu_KM8dKoKB5HJN","notes":null,"phone_number":null,"profile_pic_id":null,"tags":null,"uid":"f2067462-67d1-4688-b78f-68d563665756","updated_at":"2020-10-19T03:33:30.207384+00:00"}}"#,
-    );
-    gateway.script(
-        "PUT",
-        "/gateway/acme/bot1/crm/human/eu_KM8dKoKB5HJN",
-        200,
-        json,
-        id_result,
-    );
+    // The test kit's Proto gateway keeps the humans in memory and checks the token.
+    let gateway = FakeProto::start().await;
+    gateway.set_token("gAAAAAB-example-personal-access-token");
 
     let proto = Proto::builder()
-        .base_url(format!("{}/gateway", gateway.base_url()))
+        .base_url(gateway.gateway_url())
         .company_id("acme")
         .bot_id("bot1")
         .personal_access_token(Secret::new("gAAAAAB-example-personal-access-token"))

@@ -11,8 +11,8 @@ use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use cxkit::{Error, FileTokenStore, Platform28, Proto, Secret};
-use cxkit_tests::capture::Capture;
-use cxkit_tests::fake_ejento::{FakeEjento, LOGIN, PASSWORD, REFRESH, USER, USERS};
+use cxkit_testkit::capture::Capture;
+use cxkit_testkit::ejento::{FakeEjento, LOGIN, PASSWORD, REFRESH, USER, USERS};
 use support::*;
 
 /// Every canary contains this marker, which appears nowhere else.
@@ -378,7 +378,7 @@ async fn flows() -> (Sinks, Vec<String>, String) {
             .await
             .map_err(Error::from),
     );
-    let refused = cxkit_tests::raw_tcp::refused_base_url().await;
+    let refused = cxkit_testkit::raw_tcp::refused_base_url().await;
     sinks.expect_err(
         "proto refused",
         proto(&refused)

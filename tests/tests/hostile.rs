@@ -7,8 +7,8 @@ mod support;
 use std::time::Duration;
 
 use cxkit::{Ejento, Error, HttpConfig, Platform28, Proto, RetryPolicy, Secret, StreamEvent};
-use cxkit_tests::fake_ejento::{FakeEjento, LOGIN, PASSWORD_OF_USER, REFRESH, USER, USERS};
-use cxkit_tests::raw_tcp::{Endless, StreamServer};
+use cxkit_testkit::ejento::{FakeEjento, LOGIN, PASSWORD_OF_USER, REFRESH, USER, USERS};
+use cxkit_testkit::raw_tcp::{Endless, StreamServer};
 use futures::StreamExt as _;
 use support::*;
 

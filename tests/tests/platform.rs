@@ -9,7 +9,7 @@ use cxkit::clients::ejento_platform::types::{
     AgentResponseRequest, ChatHistoryTurn, ChatThreadCreate, LegacyAgentResponseRequest,
 };
 use cxkit::{DocumentUpload, Ejento, Error, RetryPolicy, Secret, StreamEvent};
-use cxkit_tests::fake_ejento::{FakeEjento, PASSWORD_OF_USER, USER};
+use cxkit_testkit::ejento::{FakeEjento, PASSWORD_OF_USER, USER};
 use futures::{StreamExt as _, TryStreamExt as _};
 use serde_json::{Value, json};
 

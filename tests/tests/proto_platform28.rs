@@ -8,7 +8,8 @@ use std::time::Duration;
 use cxkit::clients::platform28::types::LoginSession;
 use cxkit::clients::proto::types::{Human, HumanCreate, HumanIdEnvelope};
 use cxkit::{Ejento, Error, Platform28, Proto, RetryPolicy, Secret};
-use cxkit_tests::fake_ejento::{FakeEjento, PASSWORD_OF_USER, USER};
+use cxkit_testkit::ejento::{FakeEjento, PASSWORD_OF_USER, USER};
+use cxkit_testkit::{FakePlatform28, FakeProto};
 use serde_json::{Value, json};
 
 const PAT: &str = "gAAAAAB-canary-pat-4fd1";
@@ -96,7 +97,7 @@ fn seed_samples_round_trip_through_the_generated_types() {
 
 #[tokio::test]
 async fn proto_sends_the_token_in_x_sinitic_token_and_unwraps_the_envelope() {
-    let server = FakeEjento::start().await;
+    let server = FakeProto::start().await;
     let p = proto(server.base_url());
     let human_path = "/gateway/c1/b1/crm/human/eu_KM8dKoKB5HJN";
     server.script(
@@ -155,7 +156,7 @@ async fn proto_sends_the_token_in_x_sinitic_token_and_unwraps_the_envelope() {
 
 #[tokio::test]
 async fn proto_errors_are_typed_and_never_show_the_token() {
-    let server = FakeEjento::start().await;
+    let server = FakeProto::start().await;
     let p = proto(server.base_url());
     server.script(
         "GET",
@@ -191,7 +192,7 @@ fn platform28(base: &str) -> cxkit::Platform28Builder {
 
 #[tokio::test]
 async fn platform28_lsid_is_a_matrix_parameter_and_the_api_key_a_query_pair() {
-    let server = FakeEjento::start().await;
+    let server = FakePlatform28::start().await;
     let p28 = platform28(server.base_url())
         .api_key(Secret::new(API_KEY))
         .build()
@@ -243,7 +244,7 @@ async fn platform28_lsid_is_a_matrix_parameter_and_the_api_key_a_query_pair() {
 
 #[tokio::test]
 async fn platform28_parameter_names_are_configurable() {
-    let server = FakeEjento::start().await;
+    let server = FakePlatform28::start().await;
     let p28 = platform28(server.base_url())
         .api_key(Secret::new(API_KEY))
         .api_key_param("key")
@@ -271,7 +272,7 @@ async fn platform28_parameter_names_are_configurable() {
 
 #[tokio::test]
 async fn a_session_the_server_says_is_gone_means_log_in_again() {
-    let server = FakeEjento::start().await;
+    let server = FakePlatform28::start().await;
     let p28 = platform28(server.base_url()).build().unwrap();
     let session = p28.resume(Secret::new(LSID), Some("S1".into()));
     let gone = r#"{"message":"Specified session does not exist"}"#;
@@ -343,7 +344,7 @@ async fn secrets_in_urls_never_reach_error_text() {
 #[tokio::test]
 async fn the_bridge_mirrors_the_ejento_token_into_the_proto_human() {
     let ejento_server = FakeEjento::start().await;
-    let proto_server = FakeEjento::start().await;
+    let proto_server = FakeProto::start().await;
     let ejento = Ejento::builder()
         .base_url(ejento_server.base_url())
         .build()

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cxkit::{Ejento, Error, FileTokenStore, MemoryTokenStore, RefreshConfig, Secret, TokenStore};
-use cxkit_tests::fake_ejento::{
+use cxkit_testkit::ejento::{
     FEATURE_FLAGS, FakeEjento, LOGIN, PASSWORD_OF_USER, REFRESH, USER, USERS,
 };
 use support::*;
@@ -280,7 +280,7 @@ async fn a_401_invalidates_refreshes_once_and_replays_once() {
         )
         .await
         .unwrap();
-    let patches = fake.requests_to(cxkit_tests::fake_ejento::PASSWORD);
+    let patches = fake.requests_to(cxkit_testkit::ejento::PASSWORD);
     assert_eq!(patches.len(), 2);
     assert_eq!(patches[0].body, patches[1].body);
     assert_eq!(fake.refresh_calls(), 3);
@@ -306,7 +306,7 @@ async fn a_streamed_body_is_not_replayed_after_a_401() {
         .patch(format!(
             "{}{}",
             client.baseurl(),
-            cxkit_tests::fake_ejento::PASSWORD
+            cxkit_testkit::ejento::PASSWORD
         ))
         .header("content-type", "application/json")
         .body(body)
@@ -330,7 +330,7 @@ async fn a_streamed_body_is_not_replayed_after_a_401() {
     .await
     .unwrap();
     assert_eq!(response.status(), 401);
-    assert_eq!(fake.count(cxkit_tests::fake_ejento::PASSWORD), 1);
+    assert_eq!(fake.count(cxkit_testkit::ejento::PASSWORD), 1);
     assert_eq!(fake.refresh_calls(), 0);
 }
 

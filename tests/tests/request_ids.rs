@@ -3,8 +3,8 @@
 //! quote it to the vendor's support. Real HTTP on loopback.
 
 use cxkit::{Ejento, Error, RetryPolicy, Secret};
-use cxkit_tests::capture::Capture;
-use cxkit_tests::fake_ejento::{FakeEjento, PASSWORD_OF_USER, USER};
+use cxkit_testkit::capture::Capture;
+use cxkit_testkit::ejento::{FakeEjento, PASSWORD_OF_USER, USER};
 
 const ME: &str = "/api/v2/users/me";
 

@@ -7,8 +7,8 @@ mod support;
 use std::time::Duration;
 
 use cxkit::{Error, Platform28, Proto, Secret};
-use cxkit_tests::fake_ejento::{FEATURE_FLAGS, FakeEjento, LOGIN, PASSWORD_OF_USER, USER};
-use cxkit_tests::raw_tcp::{Fault, FaultServer};
+use cxkit_testkit::ejento::{FEATURE_FLAGS, FakeEjento, LOGIN, PASSWORD_OF_USER, USER};
+use cxkit_testkit::raw_tcp::{Fault, FaultServer};
 use support::*;
 
 async fn flags(ejento: &cxkit::Ejento) -> cxkit::Result<()> {
@@ -157,7 +157,7 @@ async fn a_torn_body_is_transient() {
 
 #[tokio::test(start_paused = true)]
 async fn a_connection_refused_is_transient_and_retried() {
-    let base = cxkit_tests::raw_tcp::refused_base_url().await;
+    let base = cxkit_testkit::raw_tcp::refused_base_url().await;
     let ejento = cxkit::Ejento::builder().base_url(&base).build().unwrap();
     let err = flags(&ejento).await.unwrap_err();
     assert!(

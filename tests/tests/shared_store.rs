@@ -13,7 +13,7 @@ use cxkit::{
     AUTH_APP_TOKEN, Ejento, Error, FileTokenStore, ManualClock, RefreshConfig, Secret, StoreError,
     TokenStore,
 };
-use cxkit_tests::fake_ejento::{FakeEjento, PASSWORD_OF_USER, USER, USERS};
+use cxkit_testkit::ejento::{FakeEjento, PASSWORD_OF_USER, USER, USERS};
 use support::*;
 
 const SESSION: &str = "cli";

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use cxkit::{AUTH_APP_TOKEN, Ejento, FileTokenStore, ManualClock, TokenStore};
-use cxkit_tests::fake_ejento::{FakeEjento, REFRESH, USERS};
+use cxkit_testkit::ejento::{FakeEjento, REFRESH, USERS};
 use support::*;
 
 const CHILD: &str = "CXKIT_CHILD";
@@ -113,8 +113,8 @@ async fn a_logout_in_another_process_sticks() {
     let parent = session(fake.base_url(), dir.path(), clock.clone());
     parent
         .login_password(
-            cxkit_tests::fake_ejento::USER,
-            &cxkit::Secret::new(cxkit_tests::fake_ejento::PASSWORD_OF_USER),
+            cxkit_testkit::ejento::USER,
+            &cxkit::Secret::new(cxkit_testkit::ejento::PASSWORD_OF_USER),
         )
         .await
         .unwrap();
@@ -155,8 +155,8 @@ async fn two_processes_sharing_a_token_file_refresh_once() {
     let parent = session(fake.base_url(), dir.path(), clock());
     parent
         .login_password(
-            cxkit_tests::fake_ejento::USER,
-            &cxkit::Secret::new(cxkit_tests::fake_ejento::PASSWORD_OF_USER),
+            cxkit_testkit::ejento::USER,
+            &cxkit::Secret::new(cxkit_testkit::ejento::PASSWORD_OF_USER),
         )
         .await
         .unwrap();

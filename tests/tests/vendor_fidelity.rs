@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use cxkit::{
     Ejento, Error, ManualClock, PageMeta, RefreshConfig, RetryPolicy, Secret, paginate_pages,
 };
-use cxkit_tests::capture::Capture;
-use cxkit_tests::fake_ejento::{FakeEjento, PASSWORD_OF_USER, USER};
+use cxkit_testkit::capture::Capture;
+use cxkit_testkit::ejento::{FakeEjento, PASSWORD_OF_USER, USER};
 use futures::StreamExt as _;
 use serde_json::json;
 

@@ -4,7 +4,7 @@
 mod support;
 
 use cxkit::{Ejento, Error, Secret, SsoProvider};
-use cxkit_tests::fake_ejento::{
+use cxkit_testkit::ejento::{
     EXCHANGE_CODE, FEATURE_FLAGS, FakeEjento, IDP_PREFIX, LOGIN, PASSWORD, PASSWORD_OF_USER,
     REFRESH, Recorded, SIGNUP, USER, USERS,
 };

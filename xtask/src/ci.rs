@@ -64,25 +64,28 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
             "warnings",
         ],
     )?;
-    // Each system feature of the facade alone (what a one-system app compiles). Cheap after
-    // the workspace lint: only the facade itself is linted again.
-    for feature in FACADE_FEATURES {
-        step(
-            root,
-            &format!("lint the facade with only `{feature}`"),
-            "cargo",
-            &[
-                "clippy",
-                "-p",
-                "cxkit",
-                "--no-default-features",
-                "--features",
-                feature,
-                "--",
-                "-D",
-                "warnings",
-            ],
-        )?;
+    // Each system feature of the facade and of the test kit alone (what a one-system app
+    // compiles, for itself and for its tests; the test kit's features are the facade's). Cheap
+    // after the workspace lint: only these two crates are linted again.
+    for package in ["cxkit", "cxkit-testkit"] {
+        for feature in FACADE_FEATURES {
+            step(
+                root,
+                &format!("lint {package} with only `{feature}`"),
+                "cargo",
+                &[
+                    "clippy",
+                    "-p",
+                    package,
+                    "--no-default-features",
+                    "--features",
+                    feature,
+                    "--",
+                    "-D",
+                    "warnings",
+                ],
+            )?;
+        }
     }
     let redocly = Path::new(NODE_TOOLS).join("node_modules/.bin/redocly");
     let mut lint_args = vec!["lint".to_owned()];

@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use cxkit_tests::fake_ejento::{self, FakeEjento};
+use cxkit_testkit::ejento::{self as fake_ejento, FakeEjento};
 use support::{Cli, P28_API_KEY, P28_LSID, P28_PASSWORD, P28_USER, PROTO_PAT};
 
 const ME: &str = "/api/v2/users/me";

@@ -9,7 +9,7 @@ use std::path::Path;
 use cxkit::Secret;
 use cxkit_live::schema::IssueKind;
 use cxkit_live::{CheckConfig, Credentials, Outcome, Report, System};
-use cxkit_tests::fake_ejento::{FakeEjento, PASSWORD_OF_USER, USER};
+use cxkit_testkit::ejento::{FakeEjento, PASSWORD_OF_USER, USER};
 
 const JSON: &[(&str, &str)] = &[("content-type", "application/json")];
 const TOKEN: &str = "live-token-canary-91ab";
@@ -346,7 +346,7 @@ fn the_binary_logs_in_checks_and_writes_a_report_without_printing_secrets() {
     let (login, checks) = requests.split_first().unwrap();
     assert_eq!(
         (login.method.as_str(), login.path.as_str()),
-        ("POST", cxkit_tests::fake_ejento::LOGIN)
+        ("POST", cxkit_testkit::ejento::LOGIN)
     );
     assert!(checks.iter().all(|r| r.method == "GET"));
     assert!(

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use cxkit::{
     AUTH_APP_TOKEN, EJENTO_TOKEN, Ejento, EjentoBuilder, ManualClock, RefreshConfig, Secret,
 };
-use cxkit_tests::fake_ejento::{FakeEjento, PASSWORD_OF_USER, USER};
+use cxkit_testkit::ejento::{FakeEjento, PASSWORD_OF_USER, USER};
 
 /// Seconds since the epoch of [`t0`].
 pub const T0_SECS: u64 = 1_800_000_000;

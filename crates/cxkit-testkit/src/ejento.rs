@@ -1,28 +1,36 @@
-//! A stateful fake of Ejento's Authentication App (the auth-service), per
-//! `specs/ejento-auth.yaml`, on `127.0.0.1:0`.
+//! A stateful fake of Ejento: the Authentication App (per `specs/ejento-auth.yaml`) and the
+//! platform API (per `specs/ejento-platform.yaml`), on `127.0.0.1:0`.
 //!
-//! It issues JWT-shaped tokens (`header.payload.sig`, the payload base64url JSON
-//! `{"sub","iat","exp","n","aud"}`) with a configurable lifetime, keeps users, codes and tokens,
-//! records every request for wire assertions, counts refresh calls, and can be told to fail in
-//! chosen ways: revoke tokens, fail the next refreshes, delay refreshes, answer 401 once for a
-//! token, answer 503 to the next feature-flag reads or logins, hold requests to a path until
-//! released, or answer a scripted response on any path.
+//! The Authentication App is simulated: it issues JWT-shaped tokens (`header.payload.sig`, the
+//! payload base64url JSON `{"sub","iat","exp","n","aud"}`) with a configurable lifetime, keeps
+//! users, codes and tokens, counts refresh calls, and can be told to fail in chosen ways: revoke
+//! tokens, fail the next refreshes, delay refreshes, answer 401 once for a token, answer 503 to
+//! the next feature-flag reads or logins, hold requests to a path until released, or answer a
+//! scripted response on any path.
+//!
+//! The platform's operations answer what a test scripts per operation id
+//! ([`FakeEjento::on`] and its siblings), and only to the Ejento (platform) token the fake
+//! issued: a request without it, with a revoked one or with the Authentication App token gets
+//! `401`, so a client's refresh-on-401 can be tested. An operation nothing was scripted for
+//! answers `501` naming the operation id.
 //!
 //! Start one per test with [`FakeEjento::start`]; it stops when dropped.
 
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::response::Response;
 use base64::Engine as _;
+use cxkit_auth::OperationDef;
 use serde_json::{Value, json};
-use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
+
+use crate::server::{Intake, Shared, Table, common_methods, json_response};
+pub use crate::server::{Recorded, Reply, strip_matrix};
 
 /// The password login path.
 pub const LOGIN: &str = "/auth-service/api/v2/login/access-token";
@@ -47,44 +55,6 @@ pub const IDP_PREFIX: &str = "/idp/";
 pub const USER: &str = "user@example.com";
 /// That user's password.
 pub const PASSWORD_OF_USER: &str = "correct-horse-battery";
-
-/// One request as it arrived.
-#[derive(Clone, Debug)]
-pub struct Recorded {
-    /// `GET`, `POST`, ...
-    pub method: String,
-    /// The path, without the query.
-    pub path: String,
-    /// The raw query, if any.
-    pub query: Option<String>,
-    /// Every header, names lower-case, in arrival order.
-    pub headers: Vec<(String, String)>,
-    /// The body as text.
-    pub body: String,
-    /// When it arrived, on tokio's clock (virtual under paused time).
-    pub at: tokio::time::Instant,
-}
-
-impl Recorded {
-    /// The first value of header `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The path with every matrix parameter (`;name=value`) removed.
-    pub fn plain_path(&self) -> String {
-        strip_matrix(&self.path)
-    }
-
-    /// The bearer token of the `Authorization` header.
-    pub fn bearer(&self) -> Option<&str> {
-        self.header("authorization")?.strip_prefix("Bearer ")
-    }
-}
 
 /// A token pair the fake issued.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -113,13 +83,6 @@ struct TokenInfo {
 }
 
 #[derive(Debug)]
-struct Scripted {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-#[derive(Debug)]
 struct Config {
     lifetime: Duration,
     token_prefix: String,
@@ -137,8 +100,6 @@ struct St {
     issued: Vec<Issued>,
     codes: HashMap<String, String>,
     sent_codes: Vec<String>,
-    requests: Vec<Recorded>,
-    refresh_calls: usize,
     fail_refreshes: usize,
     refresh_delay: Duration,
     reject_once: HashSet<String>,
@@ -146,77 +107,40 @@ struct St {
     fail_flags: usize,
     flags_retry_after: Option<String>,
     fail_logins: usize,
-    scripts: HashMap<(String, String), VecDeque<Scripted>>,
-    holds: HashMap<String, Arc<Semaphore>>,
-}
-
-#[derive(Debug)]
-struct Shared {
-    st: Mutex<St>,
-    arrivals: watch::Sender<usize>,
-    base_url: String,
-}
-
-impl Shared {
-    fn st(&self) -> MutexGuard<'_, St> {
-        self.st.lock().unwrap_or_else(|e| e.into_inner())
-    }
 }
 
 /// A running fake Authentication App; stops when dropped.
-#[derive(Debug)]
 pub struct FakeEjento {
-    shared: Arc<Shared>,
+    shared: Arc<Shared<St>>,
     task: JoinHandle<()>,
-}
-
-impl Drop for FakeEjento {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
 }
 
 impl FakeEjento {
     /// Starts a fake with one user ([`USER`] / [`PASSWORD_OF_USER`]) issuing one-hour tokens.
     pub async fn start() -> FakeEjento {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind a loopback port");
-        let base_url = format!("http://{}", listener.local_addr().expect("local address"));
-        let shared = Arc::new(Shared {
-            st: Mutex::new(St {
-                config: Config {
-                    lifetime: Duration::from_secs(3600),
-                    token_prefix: "sig".to_owned(),
-                    code_prefix: "code".to_owned(),
-                    iat_offset: 0,
-                    rotate_on_refresh: false,
-                },
-                users: HashMap::from([(USER.to_owned(), PASSWORD_OF_USER.to_owned())]),
-                counter: 0,
-                tokens: HashMap::new(),
-                issued: Vec::new(),
-                codes: HashMap::new(),
-                sent_codes: Vec::new(),
-                requests: Vec::new(),
-                refresh_calls: 0,
-                fail_refreshes: 0,
-                refresh_delay: Duration::ZERO,
-                reject_once: HashSet::new(),
-                unauthorized_next: 0,
-                fail_flags: 0,
-                flags_retry_after: None,
-                fail_logins: 0,
-                scripts: HashMap::new(),
-                holds: HashMap::new(),
-            }),
-            arrivals: watch::channel(0).0,
-            base_url,
-        });
-        let app = Router::new().fallback(handle).with_state(shared.clone());
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let state = St {
+            config: Config {
+                lifetime: Duration::from_secs(3600),
+                token_prefix: "sig".to_owned(),
+                code_prefix: "code".to_owned(),
+                iat_offset: 0,
+                rotate_on_refresh: false,
+            },
+            users: HashMap::from([(USER.to_owned(), PASSWORD_OF_USER.to_owned())]),
+            counter: 0,
+            tokens: HashMap::new(),
+            issued: Vec::new(),
+            codes: HashMap::new(),
+            sent_codes: Vec::new(),
+            fail_refreshes: 0,
+            refresh_delay: Duration::ZERO,
+            reject_once: HashSet::new(),
+            unauthorized_next: 0,
+            fail_flags: 0,
+            flags_retry_after: None,
+            fail_logins: 0,
+        };
+        let (shared, task) = Shared::start("FakeEjento", tables(), state, handle).await;
         FakeEjento { shared, task }
     }
 
@@ -307,78 +231,11 @@ impl FakeEjento {
         self.shared.st().fail_logins = n;
     }
 
-    /// The next request `method path` answers this instead of what the fake would answer
-    /// (scripts for the same request are answered in order). Works for any path; matrix
-    /// parameters in the request's path are ignored when matching.
-    pub fn script(
-        &self,
-        method: &str,
-        path: &str,
-        status: u16,
-        headers: &[(&str, &str)],
-        body: &str,
-    ) {
-        self.shared
-            .st()
-            .scripts
-            .entry((method.to_ascii_uppercase(), path.to_owned()))
-            .or_default()
-            .push_back(Scripted {
-                status,
-                headers: headers
-                    .iter()
-                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                    .collect(),
-                body: body.to_owned(),
-            });
-    }
-
-    /// Requests to `path` are recorded, then wait until [`FakeEjento::release`].
-    pub fn hold(&self, path: &str) {
-        self.shared
-            .st()
-            .holds
-            .insert(path.to_owned(), Arc::new(Semaphore::new(0)));
-    }
-
-    /// Lets held requests to `path` (and later ones) through.
-    pub fn release(&self, path: &str) {
-        if let Some(gate) = self.shared.st().holds.remove(path) {
-            gate.close();
-        }
-    }
-
     // ---- observation ------------------------------------------------------------------------
-
-    /// `http://127.0.0.1:<port>`.
-    pub fn base_url(&self) -> &str {
-        &self.shared.base_url
-    }
-
-    /// Every request so far, in arrival order.
-    pub fn requests(&self) -> Vec<Recorded> {
-        self.shared.st().requests.clone()
-    }
-
-    /// The requests to `path` (matrix parameters ignored).
-    pub fn requests_to(&self, path: &str) -> Vec<Recorded> {
-        self.shared
-            .st()
-            .requests
-            .iter()
-            .filter(|r| r.path == path || r.plain_path() == path)
-            .cloned()
-            .collect()
-    }
-
-    /// How many requests went to `path` (matrix parameters ignored).
-    pub fn count(&self, path: &str) -> usize {
-        self.requests_to(path).len()
-    }
 
     /// How many refresh calls arrived (whatever their outcome).
     pub fn refresh_calls(&self) -> usize {
-        self.shared.st().refresh_calls
+        self.shared.core.count(REFRESH)
     }
 
     /// Every token pair issued, in order.
@@ -395,34 +252,14 @@ impl FakeEjento {
     pub fn sent_codes(&self) -> Vec<String> {
         self.shared.st().sent_codes.clone()
     }
-
-    /// Waits until at least `n` requests have gone to `path` (no timeout: a test that never
-    /// gets them hangs and is killed by the harness, which is the failure).
-    pub async fn wait_for(&self, path: &str, n: usize) {
-        let mut rx = self.shared.arrivals.subscribe();
-        loop {
-            if self.count(path) >= n {
-                return;
-            }
-            if rx.changed().await.is_err() {
-                return;
-            }
-        }
-    }
 }
+
+common_methods!(FakeEjento);
 
 // ---- the server -------------------------------------------------------------------------------
 
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-fn json_response(status: u16, body: &Value) -> Response {
-    Response::builder()
-        .status(status)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(body.to_string()))
-        .expect("a valid response")
 }
 
 fn detail(status: u16, text: &str) -> Response {
@@ -512,15 +349,10 @@ impl St {
         )
     }
 
-    /// Checks an Authentication App bearer token. `op` applies the one-shot 401 injections
-    /// (refresh has its own).
-    fn authenticate(&mut self, headers: &HeaderMap, op: bool) -> Result<String, Denied> {
-        let token = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or(Denied::Missing)?
-            .to_owned();
+    /// Checks a bearer token of `kind` (the Authentication App's, or the platform's). `op`
+    /// applies the one-shot 401 injections (refresh has its own).
+    fn authenticate(&mut self, request: &Recorded, kind: Kind, op: bool) -> Result<String, Denied> {
+        let token = request.bearer().ok_or(Denied::Missing)?.to_owned();
         if op && self.unauthorized_next > 0 {
             self.unauthorized_next -= 1;
             return Err(Denied::Invalid);
@@ -529,18 +361,52 @@ impl St {
             return Err(Denied::Invalid);
         }
         match self.tokens.get(&token) {
-            Some(info) if !info.revoked && info.kind == Kind::AuthApp => Ok(info.sub.clone()),
+            Some(info) if !info.revoked && info.kind == kind => Ok(info.sub.clone()),
             _ => Err(Denied::Invalid),
         }
     }
+
+    /// Refuses a scripted or unscripted operation whose credential the real service would
+    /// refuse: the platform's operations take the Ejento token, the Authentication App's
+    /// protected ones its own token.
+    fn guard(&mut self, op: &OperationDef, request: &Recorded) -> Option<Response> {
+        let kind = if is_platform(op) {
+            Kind::Ejento
+        } else if op
+            .security
+            .iter()
+            .all(|alternative| alternative.contains(&"authAppToken"))
+            && op.path != REFRESH
+        {
+            Kind::AuthApp
+        } else {
+            return None;
+        };
+        self.authenticate(request, kind, true)
+            .err()
+            .map(Denied::response)
+    }
 }
 
-/// `/a;x=1/b;y=2` → `/a/b`.
-pub fn strip_matrix(path: &str) -> String {
-    path.split('/')
-        .map(|segment| segment.split(';').next().unwrap_or_default())
-        .collect::<Vec<_>>()
-        .join("/")
+/// The operation tables this fake serves, all on its one base URL (the older guide's users API
+/// included).
+fn tables() -> Vec<Table> {
+    vec![
+        Table {
+            prefix: "",
+            api: &cxkit_ejento_auth::SECURITY,
+        },
+        Table {
+            prefix: "",
+            api: &cxkit_ejento_platform::SECURITY,
+        },
+    ]
+}
+
+fn is_platform(op: &OperationDef) -> bool {
+    cxkit_ejento_platform::SECURITY
+        .operation(op.id)
+        .is_some_and(|p| std::ptr::eq(p, op))
 }
 
 fn body_json(body: &str) -> Value {
@@ -551,63 +417,20 @@ fn field<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
     v.get(name).and_then(Value::as_str)
 }
 
-async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let body: Bytes = axum::body::to_bytes(body, 1 << 20)
+async fn handle(State(shared): State<Arc<Shared<St>>>, request: Request) -> Response {
+    let request = match shared
+        .core
+        .intake(request, |op, r| shared.st().guard(op, r))
         .await
-        .unwrap_or_default();
-    let body = String::from_utf8_lossy(&body).into_owned();
-    let path = parts.uri.path().to_owned();
-    let method = parts.method.clone();
-    let recorded = Recorded {
-        method: method.to_string(),
-        path: path.clone(),
-        query: parts.uri.query().map(str::to_owned),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
-        body: body.clone(),
-        at: tokio::time::Instant::now(),
+    {
+        Intake::Answered(response) => return response,
+        Intake::Native(request) => request,
     };
-    let (scripted, hold) = {
-        let mut st = shared.st();
-        st.requests.push(recorded);
-        if path == REFRESH {
-            st.refresh_calls += 1;
-        }
-        let scripted = st
-            .scripts
-            .get_mut(&(method.to_string(), strip_matrix(&path)))
-            .and_then(VecDeque::pop_front);
-        (scripted, st.holds.get(&path).cloned())
+    let path = request.path.clone();
+    let body = request.body.clone();
+    let Ok(method) = request.method.parse::<Method>() else {
+        return shared.core.unanswered(&request);
     };
-    shared.arrivals.send_modify(|n| *n += 1);
-
-    if let Some(gate) = hold {
-        // A closed semaphore lets everyone through.
-        let _ = gate.acquire().await;
-    }
-    if let Some(s) = scripted {
-        let mut builder = Response::builder().status(s.status);
-        for (k, v) in &s.headers {
-            builder = builder.header(k, v);
-        }
-        if !s
-            .headers
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
-        {
-            builder = builder.header(header::CONTENT_TYPE, "application/json");
-        }
-        return builder.body(Body::from(s.body)).expect("a valid response");
-    }
 
     if path == REFRESH && method == Method::POST {
         let delay = shared.st().refresh_delay;
@@ -617,7 +440,6 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     }
 
     let mut st = shared.st();
-    let headers = &parts.headers;
     match (&method, path.as_str()) {
         (&Method::POST, LOGIN) => {
             if st.fail_logins > 0 {
@@ -663,9 +485,8 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         (&Method::POST, REFRESH) => {
             if st.fail_refreshes > 0 {
                 st.fail_refreshes -= 1;
-                let echoed = headers
-                    .get(header::AUTHORIZATION)
-                    .and_then(|v| v.to_str().ok())
+                let echoed = request
+                    .header("authorization")
                     .unwrap_or_default()
                     .to_owned();
                 return json_response(
@@ -673,16 +494,12 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
                     &json!({"detail": format!("internal error while refreshing {echoed}")}),
                 );
             }
-            let sub = match st.authenticate(headers, false) {
+            let sub = match st.authenticate(&request, Kind::AuthApp, false) {
                 Ok(sub) => sub,
                 Err(denied) => return denied.response(),
             };
             if st.config.rotate_on_refresh
-                && let Some(old) = headers
-                    .get(header::AUTHORIZATION)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.strip_prefix("Bearer "))
-                    .map(str::to_owned)
+                && let Some(old) = request.bearer().map(str::to_owned)
                 && let Some(info) = st.tokens.get_mut(&old)
             {
                 info.revoked = true;
@@ -714,7 +531,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             )
         }
         (&Method::PATCH, PASSWORD) => {
-            let sub = match st.authenticate(headers, true) {
+            let sub = match st.authenticate(&request, Kind::AuthApp, true) {
                 Ok(sub) => sub,
                 Err(denied) => return denied.response(),
             };
@@ -750,7 +567,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             )
         }
         (&Method::GET, USERS) => {
-            let sub = match st.authenticate(headers, true) {
+            let sub = match st.authenticate(&request, Kind::AuthApp, true) {
                 Ok(sub) => sub,
                 Err(denied) => return denied.response(),
             };
@@ -765,10 +582,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             let provider = p
                 .trim_start_matches("/auth-service/api/v2/sso/")
                 .trim_end_matches("/login");
-            let next = url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
-                .find(|(k, _)| k == "next")
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default();
+            let next = request.query_param("next").unwrap_or_default();
             let next: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
             Response::builder()
                 .status(StatusCode::FOUND)
@@ -776,12 +590,22 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
                     header::LOCATION,
                     format!(
                         "{}{IDP_PREFIX}{provider}/authorize?next={next}",
-                        shared.base_url
+                        shared.core.base_url()
                     ),
                 )
                 .body(Body::empty())
                 .expect("a valid response")
         }
-        _ => detail(404, "Not Found"),
+        _ => match request
+            .operation
+            .and_then(|id| cxkit_ejento_platform::SECURITY.operation(id))
+        {
+            // A platform operation nothing was scripted for: refused without the platform
+            // token like a scripted one, else 501 naming the operation.
+            Some(op) => st
+                .guard(op, &request)
+                .unwrap_or_else(|| shared.core.unanswered(&request)),
+            None => shared.core.unanswered(&request),
+        },
     }
 }
