@@ -4,7 +4,6 @@ use std::error::Error as _;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime};
 
-use rand::Rng;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
@@ -51,7 +50,7 @@ impl RetryPolicy {
     pub fn backoff(&self, retry: u32) -> Duration {
         let ceiling = self.ceiling(retry);
         let nanos = ceiling.as_nanos().min(u64::MAX as u128) as u64;
-        Duration::from_nanos(rand::rng().random_range(0..=nanos))
+        Duration::from_nanos(fastrand::u64(0..=nanos))
     }
 
     /// The exponential ceiling of [`RetryPolicy::backoff`].

@@ -311,7 +311,7 @@ impl TokenCache {
     }
 
     fn adopt(&self, tokens: TokenSet) {
-        let margin = self.config.margin(&tokens, rand::random::<f64>());
+        let margin = self.config.margin(&tokens, fastrand::f64());
         let refresh_at = tokens
             .expires_at()
             .checked_sub(margin)

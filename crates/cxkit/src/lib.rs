@@ -54,7 +54,9 @@ pub use proto::AccessTokenBridge;
 pub use proto::{Proto, ProtoBuilder};
 #[cfg(feature = "ejento")]
 pub use sse::{AnswerStream, BodyError, StreamEvent};
-pub use store::{FileTokenStore, MemoryTokenStore, StoreError, StoreLock, TokenStore};
+#[cfg(feature = "file-store")]
+pub use store::FileTokenStore;
+pub use store::{MemoryTokenStore, StoreError, StoreLock, TokenStore};
 pub use token::{RefreshConfig, TokenSet, jwt_expiry};
 #[cfg(feature = "ejento")]
 pub use upload::{DocumentUpload, Progress};

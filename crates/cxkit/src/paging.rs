@@ -168,7 +168,7 @@ mod tests {
             c.fetch_add(1, Ordering::SeqCst);
             async move { Ok((page.skip..(page.skip + page.limit).min(7)).collect::<Vec<_>>()) }
         });
-        futures::pin_mut!(stream);
+        let mut stream = std::pin::pin!(stream);
         assert_eq!(stream.next().await.unwrap().unwrap(), 0);
         assert_eq!(
             calls.load(Ordering::SeqCst),

@@ -2,16 +2,20 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use cxkit_auth::Secret;
 use futures::future::BoxFuture;
-use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
 
 use crate::token::TokenSet;
+#[cfg(feature = "file-store")]
+use {
+    cxkit_auth::Secret,
+    serde::{Deserialize, Serialize},
+    std::path::{Path, PathBuf},
+    std::time::{SystemTime, UNIX_EPOCH},
+    zeroize::Zeroizing,
+};
 
 /// A store failure.
 #[derive(Debug, thiserror::Error)]
@@ -175,6 +179,7 @@ impl TokenStore for MemoryTokenStore {
     }
 }
 
+#[cfg(feature = "file-store")]
 /// Keeps tokens in one JSON file per session key in a directory.
 ///
 /// Files are created with mode 0600 (never created open and narrowed later), written to a
@@ -195,10 +200,12 @@ pub struct FileTokenStore {
     dir: PathBuf,
 }
 
+#[cfg(feature = "file-store")]
 /// The file format. Fields added since (`identity`) are optional, so files written before them
 /// still load, and earlier readers ignore them.
 const FORMAT: &str = "cxkit-tokens/1";
 
+#[cfg(feature = "file-store")]
 #[derive(Serialize, Deserialize)]
 struct OnDisk {
     format: String,
@@ -210,10 +217,13 @@ struct OnDisk {
     tokens: HashMap<String, String>,
 }
 
+#[cfg(feature = "file-store")]
 #[derive(Debug)]
 struct FileLock(#[allow(dead_code)] std::fs::File);
+#[cfg(feature = "file-store")]
 impl StoreLock for FileLock {}
 
+#[cfg(feature = "file-store")]
 impl FileTokenStore {
     /// A store in `dir` (created, mode 0700, on first save).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
@@ -389,7 +399,7 @@ impl FileTokenStore {
         let tmp = path.with_extension(format!(
             "json.tmp-{}-{}",
             std::process::id(),
-            rand::random::<u32>()
+            fastrand::u32(..)
         ));
         let mut options = Self::options();
         options.write(true).create_new(true);
@@ -491,6 +501,7 @@ impl FileTokenStore {
     }
 }
 
+#[cfg(feature = "file-store")]
 /// Reads a token file's bytes as the tokens of `key`; anything else (not JSON, another shape,
 /// another format or key, a time out of range) is [`StoreError::Corrupt`], never a panic.
 fn parse(bytes: &[u8], key: &str, path: &Path) -> Result<TokenSet, StoreError> {
@@ -524,6 +535,7 @@ fn parse(bytes: &[u8], key: &str, path: &Path) -> Result<TokenSet, StoreError> {
     })
 }
 
+#[cfg(feature = "file-store")]
 fn remove_if_present(path: &Path) -> Result<(), StoreError> {
     match std::fs::remove_file(path) {
         Ok(()) => Ok(()),
@@ -532,10 +544,12 @@ fn remove_if_present(path: &Path) -> Result<(), StoreError> {
     }
 }
 
+#[cfg(feature = "file-store")]
 trait ClassifyName {
     fn classify_name(&self) -> &'static str;
 }
 
+#[cfg(feature = "file-store")]
 impl ClassifyName for serde_json::Error {
     fn classify_name(&self) -> &'static str {
         match self.classify() {
@@ -547,6 +561,7 @@ impl ClassifyName for serde_json::Error {
     }
 }
 
+#[cfg(feature = "file-store")]
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
@@ -555,6 +570,7 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| StoreError::Io(format!("the store task failed: {e}")))?
 }
 
+#[cfg(feature = "file-store")]
 impl TokenStore for FileTokenStore {
     fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<TokenSet>, StoreError>> {
         let (this, key) = (self.clone(), key.to_owned());
@@ -589,6 +605,10 @@ impl TokenStore for FileTokenStore {
 
 #[cfg(test)]
 mod tests {
+    use std::time::UNIX_EPOCH;
+
+    use cxkit_auth::Secret;
+
     use super::*;
 
     fn tokens() -> TokenSet {
@@ -603,6 +623,7 @@ mod tests {
         )
     }
 
+    #[cfg(feature = "file-store")]
     #[tokio::test]
     async fn file_store_round_trips_with_owner_only_permissions() {
         let dir = tempfile::tempdir().unwrap();
@@ -641,6 +662,7 @@ mod tests {
         assert_eq!(store.load("k").await.unwrap(), Some(tokens()));
     }
 
+    #[cfg(feature = "file-store")]
     #[tokio::test]
     async fn identities_round_trip() {
         let dir = tempfile::tempdir().unwrap();
@@ -679,6 +701,7 @@ mod tests {
         store.lock("k", Duration::ZERO).await.unwrap();
     }
 
+    #[cfg(feature = "file-store")]
     #[tokio::test]
     async fn corrupt_foreign_and_misfiled_files_mean_log_in_again() {
         let dir = tempfile::tempdir().unwrap();
@@ -700,6 +723,7 @@ mod tests {
         assert!(matches!(store.load("k").await, Err(StoreError::Corrupt(_))));
     }
 
+    #[cfg(feature = "file-store")]
     #[tokio::test]
     async fn errors_never_contain_token_values() {
         let dir = tempfile::tempdir().unwrap();
@@ -712,10 +736,12 @@ mod tests {
         assert!(!format!("{err} {err:?}").contains("canary"));
     }
 
+    #[cfg(feature = "file-store")]
     /// What `cxkit-tokens/1` files written before identities and logout markers look like
     /// (byte for byte what that version wrote); they must keep loading.
     const TODAYS_FILE: &str = r#"{"format":"cxkit-tokens/1","key":"k","obtained_at":1700000000.0,"expires_at":1700003600.0,"tokens":{"a":"canary-a","b":"canary-b"}}"#;
 
+    #[cfg(feature = "file-store")]
     #[test]
     fn a_file_in_the_format_without_identity_still_loads() {
         let dir = tempfile::tempdir().unwrap();
@@ -724,6 +750,7 @@ mod tests {
         assert_eq!(store.load_sync("k").unwrap(), Some(tokens()));
     }
 
+    #[cfg(feature = "file-store")]
     /// Numbers that parse as JSON but are no time (too large for a `Duration`, negative, or
     /// beyond what `SystemTime` holds).
     #[test]
@@ -738,6 +765,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "file-store")]
     mod properties {
         use proptest::prelude::*;
 
