@@ -47,8 +47,13 @@ struct Args {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let mut builder = Ejento::builder()
+        .config(
+            &cxkit::Config::builder()
+                .store(FileTokenStore::new(&args.token_dir))
+                .build()
+                .expect("config"),
+        )
         .base_url(&args.base_url)
-        .store(FileTokenStore::new(&args.token_dir))
         .session_name(&args.user);
     if let Some(url) = &args.auth_base_url {
         builder = builder.auth_base_url(url);

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use cxkit_auth::{Auth, Clock, Credential, RetryPolicy, Secret, SystemClock};
+use cxkit_auth::{Auth, Credential, RetryPolicy, Secret};
 use cxkit_ejento_auth as gen_auth;
 use cxkit_ejento_platform as gen_platform;
 
@@ -10,9 +10,7 @@ use super::tokens::EjentoRefresher;
 use super::{AUTH_APP_TOKEN, EJENTO_TOKEN, Ejento, Inner};
 use crate::cache::{CachedToken, Refresher, TokenCache};
 use crate::http::{HttpConfig, base_url};
-use crate::store::{MemoryTokenStore, TokenStore};
-use crate::token::RefreshConfig;
-use crate::{Error, Result};
+use crate::{Config, Error, Result};
 
 /// Where the older access guide's users API lives by default (seed 000:
 /// `https://webapp-idamigo-od-eastus2-001.azurewebsites.net/api/users/?skip=0&limit=100`), a host
@@ -27,8 +25,9 @@ const USERS_SERVER: &str = "users";
 /// Settings beyond the base URLs: [`EjentoBuilder::subscription_key`] (the gateway's API key),
 /// [`EjentoBuilder::api_version`] (the `X-API-Version` sent on v2 calls),
 /// [`EjentoBuilder::users_base_url`] (the older guide's users host),
-/// [`EjentoBuilder::user_token_minter`] (server-to-server user tokens instead of a login), and the
-/// store, clock, refresh, retry and HTTP settings.
+/// [`EjentoBuilder::user_token_minter`] (server-to-server user tokens instead of a login),
+/// [`EjentoBuilder::session_name`], and the [`Config`] shared with other clients (the HTTP
+/// client and its limits, retry policy, clock, token store and refresh policy).
 #[derive(Debug)]
 pub struct EjentoBuilder {
     auth_base: Option<String>,
@@ -38,12 +37,8 @@ pub struct EjentoBuilder {
     api_version: Option<String>,
     minter: Option<crate::user_token::MinterConfig>,
     subscription_key: Option<Secret>,
-    store: Option<Arc<dyn TokenStore>>,
     session: String,
-    clock: Arc<dyn Clock>,
-    refresh: RefreshConfig,
-    retry: RetryPolicy,
-    http: HttpConfig,
+    config: Option<Config>,
 }
 
 impl Default for EjentoBuilder {
@@ -56,12 +51,8 @@ impl Default for EjentoBuilder {
             api_version: None,
             minter: None,
             subscription_key: None,
-            store: None,
             session: "default".to_owned(),
-            clock: Arc::new(SystemClock),
-            refresh: RefreshConfig::default(),
-            retry: RetryPolicy::default(),
-            http: HttpConfig::default(),
+            config: None,
         }
     }
 }
@@ -159,45 +150,17 @@ impl EjentoBuilder {
         self
     }
 
-    /// Where tokens persist (default: memory only).
-    pub fn store(mut self, store: impl TokenStore) -> Self {
-        self.store = Some(Arc::new(store));
-        self
-    }
-
-    /// Where tokens persist, shared with other sessions.
-    pub fn shared_store(mut self, store: Arc<dyn TokenStore>) -> Self {
-        self.store = Some(store);
+    /// The settings shared with other clients: the HTTP client and its limits, the retry
+    /// policy, the clock, the token store and the refresh policy (default:
+    /// `Config::builder().build()`, with a memory store of the session's own).
+    pub fn config(mut self, config: &Config) -> Self {
+        self.config = Some(config.clone());
         self
     }
 
     /// Names the session, so that one store can hold several users' sessions.
     pub fn session_name(mut self, name: impl Into<String>) -> Self {
         self.session = name.into();
-        self
-    }
-
-    /// The wall clock token expiry is measured on (tests pass a `ManualClock`).
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    /// When to refresh ahead of expiry.
-    pub fn refresh(mut self, config: RefreshConfig) -> Self {
-        self.refresh = config;
-        self
-    }
-
-    /// How transient failures of idempotent calls are retried.
-    pub fn retry(mut self, policy: RetryPolicy) -> Self {
-        self.retry = policy;
-        self
-    }
-
-    /// Timeouts and user agent.
-    pub fn http(mut self, config: HttpConfig) -> Self {
-        self.http = config;
         self
     }
 
@@ -232,10 +195,13 @@ impl EjentoBuilder {
         if self.subscription_key.as_ref().is_some_and(Secret::is_empty) {
             return Err(Error::config("the subscription key is empty"));
         }
-        let http = self.http.client()?;
-        let store = self
-            .store
-            .unwrap_or_else(|| Arc::new(MemoryTokenStore::new()));
+        let config = Config::resolve(self.config)?;
+        let http = config.http_client().clone();
+        let limits = config.http();
+        let retry = config.retry();
+        let clock = config.clock();
+        let refresh = config.refresh();
+        let store = config.session_store();
         let api_version = self.api_version.as_deref();
         let (key, refresher): (String, Arc<dyn Refresher>) = match self.minter {
             Some(config) => (
@@ -245,9 +211,9 @@ impl EjentoBuilder {
                 ),
                 Arc::new(config.into_minter(
                     http.clone(),
-                    &self.http,
-                    self.retry.clone(),
-                    self.clock.clone(),
+                    limits,
+                    retry.clone(),
+                    clock.clone(),
                     api_version,
                 )?),
             ),
@@ -257,10 +223,10 @@ impl EjentoBuilder {
                     http: http.clone(),
                     auth_base: auth_base.clone(),
                     subscription_key: self.subscription_key.clone(),
-                    retry: self.retry.clone(),
-                    limits: self.http.clone(),
-                    clock: self.clock.clone(),
-                    default_lifetime: self.refresh.default_lifetime,
+                    retry: retry.clone(),
+                    limits: limits.clone(),
+                    clock: clock.clone(),
+                    default_lifetime: refresh.default_lifetime,
                     api_version: self.api_version.clone(),
                 }),
             ),
@@ -269,8 +235,8 @@ impl EjentoBuilder {
             key,
             store,
             refresher,
-            self.clock.clone(),
-            self.refresh.clone(),
+            clock.clone(),
+            refresh.clone(),
         ));
 
         let key = self.subscription_key.as_ref();
@@ -280,16 +246,16 @@ impl EjentoBuilder {
         // their hosts, so calling a users-API operation on `auth()` (or the reverse) is a clear
         // error rather than a request to the wrong host.
         let auth = ejento_auth_builder(
-            &self.http,
-            &self.retry,
+            limits,
+            retry,
             "authAppToken",
             session_token(AUTH_APP_TOKEN),
             key,
             api_version,
         );
         let users_auth = ejento_auth_builder(
-            &self.http,
-            &self.retry,
+            limits,
+            retry,
             "authAppToken",
             session_token(AUTH_APP_TOKEN),
             key,
@@ -299,8 +265,8 @@ impl EjentoBuilder {
         .build();
         let auth = auth.server(None::<&'static str>).build();
         let platform_auth = ejento_auth(
-            &self.http,
-            &self.retry,
+            limits,
+            retry,
             "ejentoToken",
             session_token(EJENTO_TOKEN),
             key,
@@ -320,9 +286,10 @@ impl EjentoBuilder {
                 indexing_base,
                 http,
                 cache,
-                clock: self.clock,
-                default_lifetime: self.refresh.default_lifetime,
-                limits: self.http,
+                clock: clock.clone(),
+                default_lifetime: refresh.default_lifetime,
+                limits: limits.clone(),
+                config,
             }),
         })
     }

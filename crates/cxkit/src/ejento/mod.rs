@@ -10,12 +10,13 @@ use std::time::{Duration, SystemTime};
 use cxkit_auth::{Auth, Clock, Secret};
 use cxkit_ejento_auth as gen_auth;
 use cxkit_ejento_platform as gen_platform;
+use gen_auth::ClientInfo as _;
 use tokio::sync::watch;
 
-use crate::Result;
 use crate::cache::TokenCache;
 use crate::http::HttpConfig;
 use crate::token::TokenSet;
+use crate::{Config, Result};
 
 mod builder;
 mod calls;
@@ -56,10 +57,10 @@ impl From<&TokenSet> for SessionInfo {
 ///
 /// ```no_run
 /// # async fn demo() -> cxkit::Result<()> {
-/// use cxkit::{Ejento, FileTokenStore, Secret};
+/// use cxkit::{Config, Ejento, FileTokenStore, Secret};
 /// let ejento = Ejento::builder()
 ///     .base_url("https://idejento.onedigital.com")
-///     .store(FileTokenStore::new("/var/lib/myapp/tokens"))
+///     .config(&Config::builder().store(FileTokenStore::new("/var/lib/myapp/tokens")).build()?)
 ///     .build()?;
 /// ejento.login_password("user@example.com", &Secret::new("password")).await?;
 /// let flags = ejento.auth().get_login_feature_flags().send().await?;
@@ -71,7 +72,6 @@ pub struct Ejento {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
 struct Inner {
     auth: gen_auth::Client,
     users: gen_auth::Client,
@@ -84,6 +84,23 @@ struct Inner {
     clock: Arc<dyn Clock>,
     default_lifetime: Duration,
     limits: HttpConfig,
+    config: Config,
+}
+
+/// Shows the session without its HTTP client (directly or inside a generated client): a client
+/// the application supplied may carry its own credentials in its default headers.
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ejento")
+            .field("auth_base", &self.auth.baseurl())
+            .field("users_base", &self.users.baseurl())
+            .field("platform_base", &self.platform_base)
+            .field("indexing_base", &self.indexing_base)
+            .field("platform_auth", &self.platform_auth)
+            .field("cache", &self.cache)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Ejento {
@@ -132,6 +149,11 @@ impl Ejento {
     /// The configured HTTP client, shared by every client of this session.
     pub fn http_client(&self) -> &reqwest::Client {
         &self.inner.http
+    }
+
+    /// The configuration this session was built with (shared with every client built from it).
+    pub fn config(&self) -> &Config {
+        &self.inner.config
     }
 
     /// The session's token cache.
