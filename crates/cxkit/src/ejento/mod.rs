@@ -188,7 +188,7 @@ impl Ejento {
         self.inner.cache.clear().await
     }
 
-    /// The current session (refreshing first if due), or [`Error::ReauthRequired`].
+    /// The current session (refreshing first if due), or [`crate::Error::ReauthRequired`].
     pub async fn session(&self) -> Result<SessionInfo> {
         Ok(SessionInfo::from(&self.inner.cache.current().await?))
     }
