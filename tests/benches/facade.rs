@@ -352,11 +352,16 @@ impl Servers {
     /// [`Servers::session`] with its own HTTP configuration.
     async fn session_with(&self, clock: Arc<dyn Clock>, http: HttpConfig) -> Ejento {
         let ejento = Ejento::builder()
+            .config(
+                &cxkit::Config::builder()
+                    .http(http)
+                    .clock(clock)
+                    .refresh(RefreshConfig::default().without_jitter())
+                    .build()
+                    .expect("config"),
+            )
             .auth_base_url(self.fake().base_url())
             .platform_base_url(&self.platform_url)
-            .http(http)
-            .clock(clock)
-            .refresh(RefreshConfig::default().without_jitter())
             .build()
             .expect("build the session");
         ejento

@@ -182,9 +182,8 @@ async fn flows() -> (Sinks, Vec<String>, String) {
     let clock = clock();
     let dir = tempfile::tempdir().unwrap();
     let store = FileTokenStore::new(dir.path());
-    let builder = builder(&fake, &clock)
+    let builder = builder_with(&fake, config(&clock).store(store.clone()))
         .subscription_key(Secret::new(SUBSCRIPTION_KEY_CANARY))
-        .store(store.clone())
         .session_name("canary");
     sinks.debug("EjentoBuilder", &builder);
     let ejento = builder.build().unwrap();
@@ -338,9 +337,8 @@ async fn flows() -> (Sinks, Vec<String>, String) {
     std::fs::write(store.path_for(&key), &stored[..stored.len() / 2]).unwrap();
     ejento.refresh().await.unwrap();
     std::fs::write(store.path_for(&key), &stored[..stored.len() / 2]).unwrap();
-    let fresh = support::builder(&fake, &clock)
+    let fresh = support::builder_with(&fake, support::config(&clock).store(store.clone()))
         .subscription_key(Secret::new(SUBSCRIPTION_KEY_CANARY))
-        .store(store.clone())
         .session_name("canary")
         .build()
         .unwrap();
@@ -396,12 +394,17 @@ async fn flows() -> (Sinks, Vec<String>, String) {
     // port, and to the fake answering errors.
     for base in [refused.as_str(), fake.base_url()] {
         let platform = Platform28::builder()
+            .config(
+                &cxkit::Config::builder()
+                    .retry(cxkit::RetryPolicy {
+                        initial_backoff: std::time::Duration::from_millis(1),
+                        ..cxkit::RetryPolicy::default()
+                    })
+                    .build()
+                    .expect("config"),
+            )
             .base_url(base)
             .api_key(Secret::new(API_KEY_CANARY))
-            .retry(cxkit::RetryPolicy {
-                initial_backoff: std::time::Duration::from_millis(1),
-                ..cxkit::RetryPolicy::default()
-            })
             .build()
             .unwrap();
         sinks.debug("Platform28", &platform);

@@ -17,14 +17,22 @@ const JSON: &[(&str, &str)] = &[("content-type", "application/json")];
 const GUARD: Duration = Duration::from_secs(20);
 const MIB: u64 = 1 << 20;
 
+/// Shared settings with these limits and no retries.
+fn limited(http: HttpConfig) -> cxkit::Config {
+    cxkit::Config::builder()
+        .retry(RetryPolicy::never())
+        .http(http)
+        .build()
+        .expect("config")
+}
+
 fn proto(base: &str, pat: &str, http: HttpConfig) -> Proto {
     Proto::builder()
+        .config(&limited(http))
         .base_url(format!("{base}/gateway"))
         .company_id("c1")
         .bot_id("b1")
         .personal_access_token(Secret::new(pat))
-        .retry(RetryPolicy::never())
-        .http(http)
         .build()
         .unwrap()
 }
@@ -56,10 +64,9 @@ fn endless_json() -> Endless {
 /// An Ejento session whose platform calls go to `platform` (and auth calls to `fake`).
 async fn split_session(fake: &FakeEjento, platform: &str, http: HttpConfig) -> Ejento {
     let ejento = Ejento::builder()
+        .config(&limited(http))
         .auth_base_url(fake.base_url())
         .platform_base_url(platform)
-        .retry(RetryPolicy::never())
-        .http(http)
         .build()
         .unwrap();
     ejento
@@ -374,9 +381,9 @@ async fn a_wrong_pat_or_api_key_is_invalid_credentials() {
     assert!(err.to_string().contains("invalid token"), "{err}");
 
     let p28 = Platform28::builder()
+        .config(&support::no_retries())
         .base_url(format!("{}/api", server.base_url()))
         .api_key(Secret::new("key-0123456789"))
-        .retry(RetryPolicy::never())
         .build()
         .unwrap();
     server.script("POST", "/api/authenticate/block/bob", 401, JSON, "{}");
@@ -433,9 +440,9 @@ async fn secrets_echoed_on_generated_calls_never_reach_the_error() {
     let via_from_generated = Error::from_generated(raw_get_human(&p).await.unwrap_err()).await;
 
     let p28 = Platform28::builder()
+        .config(&support::no_retries())
         .base_url(format!("{}/api", server.base_url()))
         .api_key(Secret::new(KEY))
-        .retry(RetryPolicy::never())
         .build()
         .unwrap();
     let session = p28.resume(Secret::new(LSID), Some("S1".into()));

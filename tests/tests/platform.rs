@@ -2,13 +2,15 @@
 //! streaming through the facade (including a stream cut mid-event and a connection aborted
 //! mid-stream), the streamed multipart upload, and lazy paging over a generated list call.
 
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use cxkit::clients::ejento_platform::types::{
     AgentResponseRequest, ChatHistoryTurn, ChatThreadCreate, LegacyAgentResponseRequest,
 };
-use cxkit::{DocumentUpload, Ejento, Error, RetryPolicy, Secret, StreamEvent};
+use cxkit::{DocumentUpload, Ejento, Error, Secret, StreamEvent};
 use cxkit_testkit::ejento::{FakeEjento, PASSWORD_OF_USER, USER};
 use futures::{StreamExt as _, TryStreamExt as _};
 use serde_json::{Value, json};
@@ -18,8 +20,8 @@ const SSE: &[(&str, &str)] = &[("content-type", "text/event-stream")];
 
 async fn session(server: &FakeEjento) -> Ejento {
     let ejento = Ejento::builder()
+        .config(&support::no_retries())
         .base_url(server.base_url())
-        .retry(RetryPolicy::never())
         .build()
         .unwrap();
     ejento

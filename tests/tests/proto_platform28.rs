@@ -3,11 +3,13 @@
 //! sample requests and responses through the generated types, the session lifecycle, and the
 //! Proto bridge that mirrors an Ejento session's token into a human.
 
+mod support;
+
 use std::time::Duration;
 
 use cxkit::clients::platform28::types::LoginSession;
 use cxkit::clients::proto::types::{Human, HumanCreate, HumanIdEnvelope};
-use cxkit::{Ejento, Error, Platform28, Proto, RetryPolicy, Secret};
+use cxkit::{Ejento, Error, Platform28, Proto, Secret};
 use cxkit_testkit::ejento::{FakeEjento, PASSWORD_OF_USER, USER};
 use cxkit_testkit::{FakePlatform28, FakeProto};
 use serde_json::{Value, json};
@@ -44,11 +46,11 @@ const JSON: &[(&str, &str)] = &[("content-type", "application/json")];
 
 fn proto(base: &str) -> Proto {
     Proto::builder()
+        .config(&support::no_retries())
         .base_url(format!("{base}/gateway"))
         .company_id("c1")
         .bot_id("b1")
         .personal_access_token(Secret::new(PAT))
-        .retry(RetryPolicy::never())
         .build()
         .unwrap()
 }
@@ -186,8 +188,8 @@ async fn proto_errors_are_typed_and_never_show_the_token() {
 
 fn platform28(base: &str) -> cxkit::Platform28Builder {
     Platform28::builder()
+        .config(&support::no_retries())
         .base_url(format!("{base}/api"))
-        .retry(RetryPolicy::never())
 }
 
 #[tokio::test]
@@ -301,9 +303,9 @@ async fn secrets_in_urls_never_reach_error_text() {
         l.local_addr().unwrap()
     };
     let p28 = Platform28::builder()
+        .config(&support::no_retries())
         .base_url(format!("http://{dead}/api"))
         .api_key(Secret::new(API_KEY))
-        .retry(RetryPolicy::never())
         .build()
         .unwrap();
     let session = p28.resume(Secret::new(LSID), Some("S1".into()));
@@ -393,8 +395,8 @@ async fn short_secrets_a_server_echoes_are_scrubbed_from_errors() {
     let server = FakeEjento::start().await;
     // Ejento: a password too short for any pattern, echoed in the login failure.
     let ejento = Ejento::builder()
+        .config(&support::no_retries())
         .base_url(server.base_url())
-        .retry(RetryPolicy::never())
         .build()
         .unwrap();
     let login = "/auth-service/api/v2/login/access-token";

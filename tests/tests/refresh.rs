@@ -111,9 +111,14 @@ async fn jitter_spreads_refresh_points_over_the_extra_margin() {
     let mut sessions = Vec::new();
     for _ in 0..SESSIONS {
         let ejento = Ejento::builder()
+            .config(
+                &cxkit::Config::builder()
+                    .clock(clock.clone())
+                    .refresh(RefreshConfig::default())
+                    .build()
+                    .expect("config"),
+            )
             .base_url(fake.base_url())
-            .clock(clock.clone())
-            .refresh(RefreshConfig::default())
             .build()
             .unwrap();
         ejento
@@ -339,13 +344,15 @@ async fn a_refresh_that_hangs_is_bounded_by_the_acquire_timeout() {
     let fake = FakeEjento::start().await;
     fake.delay_refreshes(Duration::from_secs(3600));
     let clock = clock();
-    let ejento = builder(&fake, &clock)
-        .refresh(RefreshConfig {
+    let ejento = builder_with(
+        &fake,
+        config(&clock).refresh(RefreshConfig {
             acquire_timeout: Duration::from_secs(10),
             ..no_jitter()
-        })
-        .build()
-        .unwrap();
+        }),
+    )
+    .build()
+    .unwrap();
     ejento
         .login_password(USER, &Secret::new(PASSWORD_OF_USER))
         .await
@@ -402,13 +409,15 @@ async fn tokens_without_a_stated_expiry_get_the_configured_lifetime() {
         r#"{"success":true,"data":{"access_token":"opaque-auth-app","ejento_access_token":"opaque-ejento","token_type":"bearer"}}"#,
     );
     let clock = clock();
-    let ejento = builder(&fake, &clock)
-        .refresh(RefreshConfig {
+    let ejento = builder_with(
+        &fake,
+        config(&clock).refresh(RefreshConfig {
             default_lifetime: Duration::from_secs(2 * 3600),
             ..no_jitter()
-        })
-        .build()
-        .unwrap();
+        }),
+    )
+    .build()
+    .unwrap();
     let info = ejento
         .login_password(USER, &Secret::new(PASSWORD_OF_USER))
         .await
@@ -496,8 +505,7 @@ async fn sessions_in_one_store_are_keyed_and_refresh_separately() {
     let clock = clock();
     let store: Arc<dyn TokenStore> = Arc::new(MemoryTokenStore::new());
     let session = |name: &str| {
-        builder(&fake, &clock)
-            .shared_store(store.clone())
+        builder_with(&fake, config(&clock).shared_store(store.clone()))
             .session_name(name)
             .build()
             .unwrap()
@@ -549,8 +557,7 @@ async fn tokens_persist_across_restarts_in_an_owner_only_file() {
     let dir = tempfile::tempdir().unwrap();
     let store_dir = dir.path().join("tokens");
     {
-        let ejento = builder(&fake, &clock)
-            .store(FileTokenStore::new(&store_dir))
+        let ejento = builder_with(&fake, config(&clock).store(FileTokenStore::new(&store_dir)))
             .session_name("cli")
             .build()
             .unwrap();
@@ -580,8 +587,7 @@ async fn tokens_persist_across_restarts_in_an_owner_only_file() {
     }
 
     // A new process (here: a new session object) resumes without logging in.
-    let ejento = builder(&fake, &clock)
-        .store(FileTokenStore::new(&store_dir))
+    let ejento = builder_with(&fake, config(&clock).store(FileTokenStore::new(&store_dir)))
         .session_name("cli")
         .build()
         .unwrap();
@@ -606,8 +612,7 @@ async fn a_corrupt_token_file_means_reauth_and_logout_wipes_the_file() {
     let path = store.path_for(&key);
     std::fs::write(&path, b"{\"format\":\"cxkit-tokens/1\",\"key\":").unwrap();
 
-    let ejento = builder(&fake, &clock)
-        .store(store.clone())
+    let ejento = builder_with(&fake, config(&clock).store(store.clone()))
         .session_name("cli")
         .build()
         .unwrap();

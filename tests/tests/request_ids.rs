@@ -2,7 +2,9 @@
 //! a transient error), and recorded on the request's `cxkit.request` tracing span, so a user can
 //! quote it to the vendor's support. Real HTTP on loopback.
 
-use cxkit::{Ejento, Error, RetryPolicy, Secret};
+mod support;
+
+use cxkit::{Ejento, Error, Secret};
 use cxkit_testkit::capture::Capture;
 use cxkit_testkit::ejento::{FakeEjento, PASSWORD_OF_USER, USER};
 
@@ -10,8 +12,8 @@ const ME: &str = "/api/v2/users/me";
 
 async fn session(server: &FakeEjento) -> Ejento {
     let ejento = Ejento::builder()
+        .config(&support::no_retries())
         .base_url(server.base_url())
-        .retry(RetryPolicy::never())
         .build()
         .unwrap();
     ejento

@@ -29,8 +29,7 @@ fn lock_path(store: &FileTokenStore, key: &str) -> PathBuf {
 /// A session named [`SESSION`] over its own `FileTokenStore` on `dir`, as another process
 /// would build it.
 fn process(fake: &FakeEjento, clock: &Arc<ManualClock>, dir: &Path) -> Ejento {
-    builder(fake, clock)
-        .store(FileTokenStore::new(dir))
+    builder_with(fake, config(clock).store(FileTokenStore::new(dir)))
         .session_name(SESSION)
         .build()
         .unwrap()
@@ -71,16 +70,17 @@ async fn a_held_store_lock_bounds_login_and_startup_by_the_acquire_timeout() {
     let dir = tempfile::tempdir().unwrap();
     let store = FileTokenStore::new(dir.path());
     let lock = lock_path(&store, &key(&fake));
-    let config = RefreshConfig {
+    let refresh = RefreshConfig {
         acquire_timeout: Duration::from_millis(300),
         ..no_jitter()
     };
-    let ejento = builder(&fake, &clock)
-        .store(store.clone())
-        .session_name(SESSION)
-        .refresh(config.clone())
-        .build()
-        .unwrap();
+    let ejento = builder_with(
+        &fake,
+        config(&clock).store(store.clone()).refresh(refresh.clone()),
+    )
+    .session_name(SESSION)
+    .build()
+    .unwrap();
 
     let holder = hold_lock(&lock);
     // The outer timeout only keeps a regression from hanging the suite; the bound under test
@@ -313,8 +313,7 @@ async fn sessions_sharing_a_memory_store_honour_logouts_and_identities() {
     let clock = clock();
     let store: Arc<dyn TokenStore> = Arc::new(cxkit::MemoryTokenStore::new());
     let session = || {
-        builder(&fake, &clock)
-            .shared_store(store.clone())
+        builder_with(&fake, config(&clock).shared_store(store.clone()))
             .session_name(SESSION)
             .build()
             .unwrap()

@@ -32,12 +32,17 @@ const ACTION: &str = "CXKIT_CHILD_ACTION";
 
 fn session(base: &str, dir: &std::path::Path, clock: Arc<ManualClock>) -> Ejento {
     Ejento::builder()
+        .config(
+            &cxkit::Config::builder()
+                .store(FileTokenStore::new(dir))
+                .clock(clock)
+                .refresh(no_jitter())
+                .build()
+                .expect("config"),
+        )
         .base_url(base)
         .users_base_url(base)
-        .store(FileTokenStore::new(dir))
         .session_name(SESSION)
-        .clock(clock)
-        .refresh(no_jitter())
         .build()
         .unwrap()
 }

@@ -3,6 +3,8 @@
 //! legacy calls), the older guide's users API on its own host, and server-to-server user tokens
 //! minted once for many callers and re-minted before they expire.
 
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -25,8 +27,8 @@ async fn session(
 ) -> Ejento {
     let ejento = configure(
         Ejento::builder()
-            .base_url(server.base_url())
-            .retry(RetryPolicy::never()),
+            .config(&support::no_retries())
+            .base_url(server.base_url()),
     )
     .build()
     .unwrap();
@@ -358,6 +360,14 @@ async fn user_tokens_are_minted_once_for_many_callers_and_re_minted_before_expir
     let t0 = UNIX_EPOCH + Duration::from_secs(1_900_000_000);
     let clock = Arc::new(ManualClock::new(t0));
     let ejento = Ejento::builder()
+        .config(
+            &cxkit::Config::builder()
+                .clock(clock.clone())
+                .refresh(RefreshConfig::default().without_jitter())
+                .retry(RetryPolicy::never())
+                .build()
+                .expect("config"),
+        )
         .base_url(server.base_url())
         .user_token_minter(
             server.base_url(),
@@ -365,9 +375,6 @@ async fn user_tokens_are_minted_once_for_many_callers_and_re_minted_before_expir
             "user@example.com",
             Some("Example User"),
         )
-        .clock(clock.clone())
-        .refresh(RefreshConfig::default().without_jitter())
-        .retry(RetryPolicy::never())
         .build()
         .unwrap();
     script_mint(&server, "minted-one", t0 + Duration::from_secs(3600));
@@ -446,6 +453,7 @@ async fn user_tokens_are_minted_once_for_many_callers_and_re_minted_before_expir
     // A refused key is a credentials error whose text never holds the key, even when the
     // server echoes it.
     let refused = Ejento::builder()
+        .config(&support::no_retries())
         .base_url(server.base_url())
         .user_token_minter(
             server.base_url(),
@@ -453,7 +461,6 @@ async fn user_tokens_are_minted_once_for_many_callers_and_re_minted_before_expir
             "x@example.com",
             None,
         )
-        .retry(RetryPolicy::never())
         .build()
         .unwrap();
     server.script(
@@ -506,6 +513,7 @@ async fn user_tokens_are_minted_once_for_many_callers_and_re_minted_before_expir
 async fn a_rejected_minted_token_is_re_minted_once() {
     let server = FakeEjento::start().await;
     let ejento = Ejento::builder()
+        .config(&support::no_retries())
         .base_url(server.base_url())
         .user_token_minter(
             server.base_url(),
@@ -513,7 +521,6 @@ async fn a_rejected_minted_token_is_re_minted_once() {
             "user@example.com",
             None,
         )
-        .retry(RetryPolicy::never())
         .build()
         .unwrap();
     let later = SystemTime::now() + Duration::from_secs(3600);

@@ -95,6 +95,39 @@ impl fmt::Display for BodyTooLarge {
 
 impl std::error::Error for BodyTooLarge {}
 
+/// The error in the source chain of a call whose answer came from another URL than the one
+/// asked: the HTTP client followed a redirect by itself. cxkit's own clients never do
+/// (`redirect::Policy::none()`), and the facade refuses a supplied client that would; this is
+/// the last line of defence for a client handed to a generated client directly. The text names
+/// the fix and no URL (either may carry a secret).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RedirectFollowed;
+
+impl fmt::Display for RedirectFollowed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "the HTTP client followed a redirect, which sends a request's credentials on to              wherever a server points; build it with `.redirect(reqwest::redirect::Policy::none())`",
+        )
+    }
+}
+
+impl std::error::Error for RedirectFollowed {}
+
+/// A `reqwest::Error` with [`RedirectFollowed`] as its source: `exec` can only fail with a
+/// reqwest error, and reqwest makes one only from a failed transfer, so a body that fails with
+/// the marker is read.
+async fn redirect_followed() -> reqwest::Error {
+    type BoxError = Box<dyn std::error::Error + Send + Sync>;
+    let body = reqwest::Body::wrap_stream(futures::stream::once(async {
+        Err::<bytes::Bytes, BoxError>(Box::new(RedirectFollowed))
+    }));
+    match Response::from(http::Response::new(body)).bytes().await {
+        Err(error) => error,
+        // Unreachable: the body's only item is an error.
+        Ok(_) => unreachable!("a body that fails cannot be read whole"),
+    }
+}
+
 /// Whether the caller asked for a stream (SSE or a download), which its own reader bounds,
 /// rather than a document read whole.
 fn accepts_stream(request: &Request) -> bool {
@@ -183,9 +216,17 @@ async fn send(
             *timeout = Some(timeout.map_or(left, |own| own.min(left)));
         }
         let spare = request.try_clone();
+        let asked = request.url().clone();
         let sent_at = Instant::now();
         span.record("attempt", attempt);
         let result = client.execute(request).await;
+        if result
+            .as_ref()
+            .is_ok_and(|response| *response.url() != asked)
+        {
+            tracing::warn!("the HTTP client followed a redirect; the answer is refused");
+            return Err(redirect_followed().await);
+        }
         span.record(
             "latency_ms",
             u64::try_from(sent_at.elapsed().as_millis()).unwrap_or(u64::MAX),

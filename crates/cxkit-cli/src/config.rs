@@ -73,6 +73,9 @@ pub struct State {
     pub profile: String,
     pub file: ConfigFile,
     pub store: Arc<FileTokenStore>,
+    /// The one configuration every session of this invocation is built with (its HTTP client
+    /// and pool, and the token store above).
+    pub config: cxkit::Config,
 }
 
 /// The names the stored secrets go under, in a [`TokenSet`].
@@ -108,8 +111,14 @@ impl State {
                 )));
             }
         };
+        let store = Arc::new(FileTokenStore::new(dir.join("tokens")));
+        let config = cxkit::Config::builder()
+            .shared_store(store.clone())
+            .build()
+            .map_err(Failure::from)?;
         Ok(State {
-            store: Arc::new(FileTokenStore::new(dir.join("tokens"))),
+            store,
+            config,
             dir,
             profile: profile.to_owned(),
             file,

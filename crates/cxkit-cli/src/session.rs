@@ -34,7 +34,7 @@ pub fn ejento_builder(
 ) -> cxkit::EjentoBuilder {
     let mut builder = Ejento::builder()
         .base_url(base_url)
-        .shared_store(state.store.clone())
+        .config(&state.config)
         .session_name(state.profile.clone());
     if let Some(url) = users_base_url {
         builder = builder.users_base_url(url);
@@ -57,6 +57,7 @@ pub async fn proto(state: &State) -> Result<Proto, Failure> {
     let secrets = state.load_secrets("proto").await?.ok_or_else(missing)?;
     let pat = secrets.get(PROTO_PAT).cloned().ok_or_else(missing)?;
     Proto::builder()
+        .config(&state.config)
         .base_url(p.base_url)
         .company_id(p.company_id)
         .bot_id(p.bot_id)

@@ -46,9 +46,12 @@ struct Args {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
-    let mut builder = Ejento::builder()
-        .base_url(&args.base_url)
+    let config = cxkit::Config::builder()
         .store(FileTokenStore::new(&args.token_dir))
+        .build()?;
+    let mut builder = Ejento::builder()
+        .config(&config)
+        .base_url(&args.base_url)
         .session_name(&args.user);
     if let Some(url) = &args.auth_base_url {
         builder = builder.auth_base_url(url);

@@ -285,6 +285,9 @@ impl Error {
                     setting: "HttpConfig::max_response_bytes",
                 };
             }
+            if let Some(redirect) = cause.downcast_ref::<cxkit_auth::hooks::RedirectFollowed>() {
+                return Error::config(redirect.to_string());
+            }
             source = cause.source();
         }
         let what = if error.is_timeout() {

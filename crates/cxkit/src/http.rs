@@ -63,23 +63,36 @@ impl HttpConfig {
             .total_timeout(self.total_timeout)
     }
 
-    /// Builds the client: rustls (ring unless the `aws-lc-rs` feature is on), no redirects
-    /// followed (an API client should see a redirect, not chase it with credentials attached),
-    /// no client-wide total timeout (the hooks set one per non-streamed call).
-    pub(crate) fn client(&self) -> Result<reqwest::Client> {
+    /// A `reqwest::ClientBuilder` set up as cxkit sets up its own client: rustls (ring unless
+    /// the `aws-lc-rs` feature is on, installed as the process default first, see
+    /// [`crate::ensure_crypto_provider`]), this configuration's connect and read timeouts and
+    /// user agent, and no redirects followed (an API client should see a redirect, not chase it
+    /// with credentials attached). No client-wide total timeout: the hooks set one per
+    /// non-streamed call.
+    ///
+    /// Start from it to build a client of your own (a proxy, extra CA certificates, mutual
+    /// TLS) for [`crate::ConfigBuilder::http_client`]:
+    ///
+    /// ```
+    /// # fn demo() -> cxkit::Result<()> {
+    /// use cxkit::{Config, HttpConfig};
+    /// let http = HttpConfig::default();
+    /// let client = http
+    ///     .client_builder()
+    ///     .default_headers(reqwest::header::HeaderMap::new()) // .proxy(..), .tls_certs_merge(..), .identity(..)
+    ///     .build()
+    ///     .expect("a client");
+    /// let config = Config::builder().http(http).http_client(client).build()?;
+    /// # let _ = config; Ok(()) }
+    /// # demo().unwrap();
+    /// ```
+    pub fn client_builder(&self) -> reqwest::ClientBuilder {
         cxkit_auth::tls::ensure_crypto_provider();
         reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)
             .read_timeout(self.read_timeout)
             .user_agent(&self.user_agent)
             .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| {
-                Error::config(format!(
-                    "cannot build the HTTP client: {}",
-                    Error::transport(&e)
-                ))
-            })
     }
 }
 

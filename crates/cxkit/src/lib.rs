@@ -13,6 +13,7 @@
 struct RepositoryReadme;
 
 mod cache;
+mod config;
 #[cfg(feature = "ejento")]
 mod ejento;
 mod error;
@@ -32,6 +33,7 @@ mod upload;
 mod user_token;
 
 pub use cache::{CachedToken, Refresher, TokenCache};
+pub use config::{Config, ConfigBuilder};
 pub use cxkit_auth::tls::ensure_crypto_provider;
 pub use cxkit_auth::{
     Auth, Clock, Credential, ManualClock, RetryPolicy, Secret, SystemClock, TokenSource,

@@ -5,11 +5,12 @@
 
 use std::sync::Arc;
 
-use cxkit_auth::{Credential, RetryPolicy, Secret};
+use cxkit_auth::{Credential, Secret};
 use cxkit_platform28 as gen_p28;
 use gen_p28::types::LoginSession;
 
-use crate::http::{HttpConfig, base_url};
+use crate::Config;
+use crate::http::base_url;
 use crate::{Error, Result};
 
 /// The query parameter name assumed for the API key; the real one is not public (see
@@ -26,8 +27,7 @@ pub struct Platform28Builder {
     api_key: Option<Secret>,
     api_key_param: Option<String>,
     lsid_param: Option<String>,
-    retry: RetryPolicy,
-    http: HttpConfig,
+    config: Option<Config>,
 }
 
 impl Platform28Builder {
@@ -55,15 +55,10 @@ impl Platform28Builder {
         self
     }
 
-    /// How transient failures of idempotent calls are retried.
-    pub fn retry(mut self, policy: RetryPolicy) -> Self {
-        self.retry = policy;
-        self
-    }
-
-    /// Timeouts and user agent.
-    pub fn http(mut self, config: HttpConfig) -> Self {
-        self.http = config;
+    /// The settings shared with other clients: the HTTP client and its limits, and the retry
+    /// policy (default: `Config::builder().build()`).
+    pub fn config(mut self, config: &Config) -> Self {
+        self.config = Some(config.clone());
         self
     }
 
@@ -94,9 +89,7 @@ impl Platform28Builder {
         Ok(Platform28 {
             inner: Arc::new(Inner {
                 base,
-                http: self.http.client()?,
-                limits: self.http,
-                retry: self.retry,
+                config: Config::resolve(self.config)?,
                 api_key: self.api_key,
                 api_key_param: self
                     .api_key_param
@@ -118,9 +111,7 @@ pub struct Platform28 {
 #[derive(Debug)]
 struct Inner {
     base: String,
-    http: reqwest::Client,
-    limits: HttpConfig,
-    retry: RetryPolicy,
+    config: Config,
     api_key: Option<Secret>,
     api_key_param: String,
     lsid_param: String,
@@ -134,7 +125,7 @@ impl Platform28 {
 
     fn client(&self, lsid: Option<&Secret>) -> gen_p28::Client {
         let inner = &self.inner;
-        let mut auth = inner.limits.auth_builder(&inner.retry);
+        let mut auth = inner.config.http().auth_builder(inner.config.retry());
         if let Some(key) = &inner.api_key {
             auth = auth.credential(
                 "apiKey",
@@ -147,7 +138,16 @@ impl Platform28 {
                 Credential::fixed(lsid.clone()).named(inner.lsid_param.clone()),
             );
         }
-        gen_p28::Client::new_with_client(&inner.base, inner.http.clone(), auth.build())
+        gen_p28::Client::new_with_client(
+            &inner.base,
+            inner.config.http_client().clone(),
+            auth.build(),
+        )
+    }
+
+    /// The configuration this handle was built with (shared with every client built from it).
+    pub fn config(&self) -> &Config {
+        &self.inner.config
     }
 
     /// A client acting as the integrated system, with the API key; `Error::Config` without one.

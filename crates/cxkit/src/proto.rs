@@ -3,13 +3,14 @@
 
 use std::sync::Arc;
 
-use cxkit_auth::{Credential, RetryPolicy, Secret};
+use cxkit_auth::{Credential, Secret};
 use cxkit_proto as gen_proto;
 use gen_proto::types::{Human, HumanCreate, HumanUpdate};
 #[cfg(feature = "ejento")]
 use tokio::task::JoinHandle;
 
-use crate::http::{HttpConfig, base_url};
+use crate::Config;
+use crate::http::base_url;
 #[cfg(feature = "ejento")]
 use crate::{EJENTO_TOKEN, Ejento};
 use crate::{Error, Result};
@@ -24,8 +25,7 @@ pub struct ProtoBuilder {
     company_id: Option<String>,
     bot_id: Option<String>,
     token: Option<Secret>,
-    retry: RetryPolicy,
-    http: HttpConfig,
+    config: Option<Config>,
 }
 
 impl ProtoBuilder {
@@ -53,15 +53,10 @@ impl ProtoBuilder {
         self
     }
 
-    /// How transient failures of idempotent calls are retried.
-    pub fn retry(mut self, policy: RetryPolicy) -> Self {
-        self.retry = policy;
-        self
-    }
-
-    /// Timeouts and user agent.
-    pub fn http(mut self, config: HttpConfig) -> Self {
-        self.http = config;
+    /// The settings shared with other clients: the HTTP client and its limits, and the retry
+    /// policy (default: `Config::builder().build()`).
+    pub fn config(mut self, config: &Config) -> Self {
+        self.config = Some(config.clone());
         self
     }
 
@@ -83,14 +78,20 @@ impl ProtoBuilder {
             .token
             .filter(|t| !t.is_empty())
             .ok_or_else(|| Error::config("no Proto personal access token"))?;
-        let auth = self
-            .http
-            .auth_builder(&self.retry)
+        let config = Config::resolve(self.config)?;
+        let auth = config
+            .http()
+            .auth_builder(config.retry())
             .credential("siniticToken", Credential::static_key(token.clone()))
             .build();
         Ok(Proto {
             inner: Arc::new(ProtoInner {
-                client: gen_proto::Client::new_with_client(&base, self.http.client()?, auth),
+                client: gen_proto::Client::new_with_client(
+                    &base,
+                    config.http_client().clone(),
+                    auth,
+                ),
+                config,
                 company_id,
                 bot_id,
                 token,
@@ -106,19 +107,39 @@ pub struct Proto {
     inner: Arc<ProtoInner>,
 }
 
-#[derive(Debug)]
 struct ProtoInner {
     client: gen_proto::Client,
+    config: Config,
     company_id: String,
     bot_id: String,
     /// Kept to scrub it from error text, should the gateway echo it.
     token: Secret,
 }
 
+/// Shows the handle without its HTTP client: a client the application supplied may carry its
+/// own credentials in its default headers.
+impl std::fmt::Debug for ProtoInner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use gen_proto::ClientInfo as _;
+        f.debug_struct("Proto")
+            .field("base_url", &self.client.baseurl())
+            .field("company_id", &self.company_id)
+            .field("bot_id", &self.bot_id)
+            .field("token", &self.token)
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
 impl Proto {
     /// Starts configuring a handle.
     pub fn builder() -> ProtoBuilder {
         ProtoBuilder::default()
+    }
+
+    /// The configuration this handle was built with (shared with every client built from it).
+    pub fn config(&self) -> &Config {
+        &self.inner.config
     }
 
     /// The generated client, for calls this handle does not wrap.

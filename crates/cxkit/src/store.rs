@@ -106,7 +106,7 @@ pub trait TokenStore: Send + Sync + fmt::Debug + 'static {
 }
 
 /// Keeps tokens in memory only: nothing survives a restart. Sessions that share one (through
-/// [`crate::EjentoBuilder::shared_store`]) see each other's logins, refreshes and logouts.
+/// [`crate::ConfigBuilder::shared_store`]) see each other's logins, refreshes and logouts.
 #[derive(Debug, Default)]
 pub struct MemoryTokenStore {
     /// `None` is a logout marker.

@@ -12,12 +12,20 @@ fn fixed(secret: &str) -> Credential {
     Credential::fixed(Secret::new(secret))
 }
 
+/// The shared settings of every facade handle here: no retries.
+fn no_retries() -> cxkit::Config {
+    cxkit::Config::builder()
+        .retry(RetryPolicy::never())
+        .build()
+        .expect("config")
+}
+
 /// A facade session on `prism`, with dummy tokens installed (no login call).
 async fn ejento_session(prism: &Prism) -> Ejento {
     let ejento = Ejento::builder()
+        .config(&no_retries())
         .base_url(prism.base_url())
         .subscription_key(Secret::new("conformance-subscription-key"))
-        .retry(RetryPolicy::never())
         .build()
         .expect("a facade on a loopback URL builds");
     ejento

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cxkit::{
-    AUTH_APP_TOKEN, EJENTO_TOKEN, Ejento, EjentoBuilder, ManualClock, RefreshConfig, Secret,
+    AUTH_APP_TOKEN, Config, ConfigBuilder, EJENTO_TOKEN, Ejento, EjentoBuilder, ManualClock,
+    RefreshConfig, Secret,
 };
 use cxkit_testkit::ejento::{FakeEjento, PASSWORD_OF_USER, USER};
 
@@ -34,14 +35,32 @@ pub fn no_jitter() -> RefreshConfig {
     RefreshConfig::default().without_jitter()
 }
 
+/// The shared settings of a test session: `clock`, no jitter; add a store or another refresh
+/// policy before [`builder_with`].
+pub fn config(clock: &Arc<ManualClock>) -> ConfigBuilder {
+    Config::builder().clock(clock.clone()).refresh(no_jitter())
+}
+
+/// Shared settings with no retries, for tests that count calls or expect the first answer.
+pub fn no_retries() -> Config {
+    Config::builder()
+        .retry(cxkit::RetryPolicy::never())
+        .build()
+        .expect("config")
+}
+
 /// A session against `fake` on `clock`, memory store, no jitter. The fake serves the older
 /// guide's users API too, so it is also the users host.
 pub fn builder(fake: &FakeEjento, clock: &Arc<ManualClock>) -> EjentoBuilder {
+    builder_with(fake, config(clock))
+}
+
+/// [`builder`] with these shared settings (from [`config`]).
+pub fn builder_with(fake: &FakeEjento, config: ConfigBuilder) -> EjentoBuilder {
     Ejento::builder()
+        .config(&config.build().expect("config"))
         .base_url(fake.base_url())
         .users_base_url(fake.base_url())
-        .clock(clock.clone())
-        .refresh(no_jitter())
 }
 
 /// [`builder`], built and logged in as [`USER`].
