@@ -24,6 +24,17 @@ fn proto(config: &Config, base: &str) -> cxkit::Result<Proto> {
         .build()
 }
 
+/// Reads the login feature flags (a public Authentication App call).
+async fn flags(ejento: &Ejento) {
+    ejento
+        .auth()
+        .get_login_feature_flags()
+        .send()
+        .await
+        .map_err(Error::from)
+        .unwrap();
+}
+
 /// A client that follows redirects, as `reqwest::Client::new()` does.
 fn following_client() -> reqwest::Client {
     cxkit::ensure_crypto_provider();
@@ -60,13 +71,7 @@ async fn a_supplied_client_with_its_own_headers_is_the_one_that_sends() {
         .login_password(USER, &Secret::new(PASSWORD_OF_USER))
         .await
         .unwrap();
-    ejento
-        .auth()
-        .get_login_feature_flags()
-        .send()
-        .await
-        .map_err(Error::from)
-        .unwrap();
+    flags(&ejento).await;
     support::users_call(&ejento).await.unwrap();
 
     for path in [LOGIN, FEATURE_FLAGS, USERS] {
@@ -265,4 +270,66 @@ async fn sessions_of_one_config_share_its_store_and_clock() {
     let info = second.session().await.unwrap();
     assert_eq!(info.obtained_at, support::t0());
     assert_eq!(fake.count(LOGIN), 1);
+}
+
+/// A loopback server that answers the feature flags and a Proto human, and records the peer
+/// address (so the TCP connection) each request came on.
+async fn connection_recorder() -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<std::net::SocketAddr>>>,
+) {
+    use axum::extract::ConnectInfo;
+    let peers = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = peers.clone();
+    let app = axum::Router::new().fallback(
+        move |ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>, uri: axum::http::Uri| {
+            let seen = seen.clone();
+            async move {
+                seen.lock().unwrap().push(peer);
+                let body = if uri.path() == FEATURE_FLAGS {
+                    r#"{"success":true,"message":null,"data":{"password":true,"passwordless":true,"google":false}}"#
+                } else {
+                    HUMAN_ANSWER
+                };
+                ([("content-type", "application/json")], body)
+            }
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let _ = axum::serve(listener, service).await;
+    });
+    (base, peers)
+}
+
+#[tokio::test]
+async fn sessions_of_one_config_share_its_connection_pool_and_separate_ones_do_not() {
+    let (base, peers) = connection_recorder().await;
+    let config = Config::builder().build().unwrap();
+    let ejento = Ejento::builder()
+        .config(&config)
+        .base_url(&base)
+        .build()
+        .unwrap();
+    let crm = proto(&config, &base).unwrap();
+    flags(&ejento).await;
+    crm.get_human("eu_1").await.unwrap();
+    flags(&ejento).await;
+    let shared: Vec<_> = std::mem::take(&mut *peers.lock().unwrap());
+    assert_eq!(shared.len(), 3);
+    assert!(
+        shared.iter().all(|peer| *peer == shared[0]),
+        "one pooled connection served both sessions: {shared:?}"
+    );
+
+    // The same two sessions, each with a configuration of its own, open two connections.
+    let ejento = Ejento::builder().base_url(&base).build().unwrap();
+    let crm = proto(&Config::builder().build().unwrap(), &base).unwrap();
+    flags(&ejento).await;
+    crm.get_human("eu_1").await.unwrap();
+    let apart = peers.lock().unwrap().clone();
+    assert_eq!(apart.len(), 2);
+    assert_ne!(apart[0], apart[1]);
 }
