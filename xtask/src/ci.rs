@@ -16,7 +16,9 @@ const FACADE_FEATURES: [&str; 3] = ["ejento", "proto", "platform28"];
 /// Runs every step; returns an error naming the step that failed.
 pub fn run(root: &Path) -> anyhow::Result<()> {
     let started = Instant::now();
-    ensure_npm(root)?;
+    ensure_debian_package(root, "npm", "nodejs npm")?;
+    // The Redis token store's tests run a real `redis-server` on a loopback port.
+    ensure_debian_package(root, "redis-server", "redis-server")?;
     step(
         root,
         "install the test tools (npm ci)",
@@ -136,10 +138,11 @@ fn step(root: &Path, name: &str, program: &str, args: &[&str]) -> anyhow::Result
     })
 }
 
-/// Node.js and npm are on every machine image here; on one without them, install them from
-/// Debian's packages when running as root, and otherwise say how.
-fn ensure_npm(root: &Path) -> anyhow::Result<()> {
-    let found = Command::new("npm")
+/// Installs Debian's `packages` when `program` is missing (Node.js and npm are on every machine
+/// image here; `redis-server` is not): directly as root, through `sudo` otherwise, and if neither
+/// can, says how.
+fn ensure_debian_package(root: &Path, program: &str, packages: &str) -> anyhow::Result<()> {
+    let found = Command::new(program)
         .arg("--version")
         .current_dir(root)
         .output()
@@ -151,18 +154,21 @@ fn ensure_npm(root: &Path) -> anyhow::Result<()> {
         .arg("-u")
         .output()
         .is_ok_and(|o| o.stdout.starts_with(b"0"));
-    if !is_root {
+    let sudo = Command::new("sudo")
+        .args(["-n", "true"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let install = format!(
+        "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq {packages}"
+    );
+    let (shell, args): (&str, Vec<&str>) = if is_root {
+        ("sh", vec!["-c", &install])
+    } else if sudo {
+        ("sudo", vec!["-n", "sh", "-c", &install])
+    } else {
         bail!(
-            "npm is not installed; install Node.js and npm (e.g. `sudo apt-get install nodejs npm`) and run again"
+            "`{program}` is not installed; install it (`sudo apt-get install {packages}`) and run again"
         );
-    }
-    step(
-        root,
-        "install Node.js and npm (apt-get)",
-        "sh",
-        &[
-            "-c",
-            "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm",
-        ],
-    )
+    };
+    step(root, &format!("install {packages} (apt-get)"), shell, &args)
 }

@@ -18,6 +18,8 @@ mod ejento;
 mod error;
 mod http;
 mod paging;
+#[cfg(feature = "redis")]
+pub mod redis_store;
 #[cfg(feature = "platform28")]
 pub mod platform28;
 #[cfg(feature = "proto")]
@@ -54,6 +56,8 @@ pub use proto::AccessTokenBridge;
 pub use proto::{Proto, ProtoBuilder};
 #[cfg(feature = "ejento")]
 pub use sse::{AnswerStream, BodyError, StreamEvent};
+#[cfg(feature = "redis")]
+pub use redis_store::{RedisTokenStore, RedisTokenStoreBuilder, TokenCipher};
 pub use store::{FileTokenStore, MemoryTokenStore, StoreError, StoreLock, TokenStore};
 pub use token::{RefreshConfig, TokenSet, jwt_expiry};
 #[cfg(feature = "ejento")]
