@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use cxkit::{
-    AUTH_APP_TOKEN, Ejento, ManualClock, RedisTokenStore, Secret, StoreError,
-    TokenCipher, TokenSet, TokenStore,
+    AUTH_APP_TOKEN, Ejento, ManualClock, RedisTokenStore, Secret, StoreError, TokenCipher,
+    TokenSet, TokenStore,
 };
 use cxkit_tests::fake_ejento::{FakeEjento, PASSWORD_OF_USER, REFRESH, USER, USERS};
 use cxkit_tests::redis_server::RedisServer;
@@ -180,7 +180,11 @@ async fn four_processes_of_250_callers_refresh_once_across_an_expiry() {
         "every call used the refreshed token"
     );
     let key = format!("ejento|{}|{SESSION}", fake.base_url());
-    let stored = store(&redis.url(), lease).load(&key).await.unwrap().unwrap();
+    let stored = store(&redis.url(), lease)
+        .load(&key)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         stored.get(AUTH_APP_TOKEN).unwrap().expose(),
         second.auth_app
@@ -253,7 +257,9 @@ async fn callers_keep_working_while_redis_restarts_and_the_store_reconnects() {
     redis.stop();
     // The cached-token path never asks Redis.
     for _ in 0..20 {
-        users_call(&ejento).await.expect("a call with cached tokens");
+        users_call(&ejento)
+            .await
+            .expect("a call with cached tokens");
     }
     // Due while Redis is down: the valid tokens keep serving, nothing is refreshed.
     clock.advance(REFRESH_POINT + Duration::from_secs(60));
@@ -281,7 +287,11 @@ async fn callers_keep_working_while_redis_restarts_and_the_store_reconnects() {
     assert!(refreshed, "the store came back and the session refreshed");
     let second = fake.last_issued();
     let key = format!("ejento|{}|{SESSION}", fake.base_url());
-    let stored = store(&redis.url(), lease).load(&key).await.unwrap().unwrap();
+    let stored = store(&redis.url(), lease)
+        .load(&key)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         stored.get(AUTH_APP_TOKEN).unwrap().expose(),
         second.auth_app
@@ -323,7 +333,9 @@ fn a_stalled_holders_writes_are_refused_by_the_fence() {
         .build()
         .unwrap();
     let a = store(&url, lease);
-    let lock = stalled.block_on(a.lock("k", Duration::from_secs(5))).unwrap();
+    let lock = stalled
+        .block_on(a.lock("k", Duration::from_secs(5)))
+        .unwrap();
     assert!(lock.fence().is_some());
 
     let other = std::thread::spawn(move || {
@@ -351,10 +363,7 @@ fn a_stalled_holders_writes_are_refused_by_the_fence() {
         let err = a.delete_locked("k", &*lock).await.unwrap_err();
         assert!(matches!(err, StoreError::Fenced(_)), "{err:?}");
         let stored = a.load("k").await.unwrap().unwrap();
-        assert_eq!(
-            stored.get(AUTH_APP_TOKEN).unwrap().expose(),
-            "newer-token"
-        );
+        assert_eq!(stored.get(AUTH_APP_TOKEN).unwrap().expose(), "newer-token");
         drop(lock);
         // The current holder's writes go through.
         let lock = a.lock("k", Duration::from_secs(5)).await.unwrap();
@@ -468,7 +477,11 @@ async fn an_encrypted_record_needs_its_key_and_rotates() {
 async fn dump(url: &str) -> Vec<(String, String)> {
     let client = redis::Client::open(url).unwrap();
     let mut c = client.get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query_async(&mut c).await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut c)
+        .await
+        .unwrap();
     let mut all = Vec::new();
     for key in keys {
         let value: Option<Vec<u8>> = redis::cmd("GET")
@@ -476,7 +489,10 @@ async fn dump(url: &str) -> Vec<(String, String)> {
             .query_async(&mut c)
             .await
             .unwrap();
-        all.push((key, String::from_utf8_lossy(&value.unwrap_or_default()).into_owned()));
+        all.push((
+            key,
+            String::from_utf8_lossy(&value.unwrap_or_default()).into_owned(),
+        ));
     }
     all
 }
@@ -500,7 +516,10 @@ async fn with_encryption_nothing_secret_is_in_redis_in_plaintext() {
     assert_eq!(fake.refresh_calls(), 1);
 
     let dump = dump(&redis.url()).await;
-    let kinds: HashSet<&str> = dump.iter().filter_map(|(k, _)| k.rsplit(':').next()).collect();
+    let kinds: HashSet<&str> = dump
+        .iter()
+        .filter_map(|(k, _)| k.rsplit(':').next())
+        .collect();
     assert!(kinds.contains("tokens"), "{dump:?}");
     assert!(
         kinds.is_subset(&HashSet::from(["tokens", "fence", "lock"])),

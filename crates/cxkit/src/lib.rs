@@ -18,12 +18,12 @@ mod ejento;
 mod error;
 mod http;
 mod paging;
-#[cfg(feature = "redis")]
-pub mod redis_store;
 #[cfg(feature = "platform28")]
 pub mod platform28;
 #[cfg(feature = "proto")]
 pub mod proto;
+#[cfg(feature = "redis")]
+pub mod redis_store;
 #[cfg(feature = "ejento")]
 mod sse;
 mod store;
@@ -54,10 +54,10 @@ pub use platform28::{Platform28, Platform28Builder, Platform28Session};
 pub use proto::AccessTokenBridge;
 #[cfg(feature = "proto")]
 pub use proto::{Proto, ProtoBuilder};
-#[cfg(feature = "ejento")]
-pub use sse::{AnswerStream, BodyError, StreamEvent};
 #[cfg(feature = "redis")]
 pub use redis_store::{RedisTokenStore, RedisTokenStoreBuilder, TokenCipher};
+#[cfg(feature = "ejento")]
+pub use sse::{AnswerStream, BodyError, StreamEvent};
 pub use store::{FileTokenStore, MemoryTokenStore, StoreError, StoreLock, TokenStore};
 pub use token::{RefreshConfig, TokenSet, jwt_expiry};
 #[cfg(feature = "ejento")]

@@ -669,7 +669,9 @@ async fn renew(inner: std::sync::Weak<Inner>, lock_key: String, grant: String) {
                 tracing::warn!(lock = %lock_key, "the refresh lease lapsed and another process may hold it; this process's writes will be refused");
                 return;
             }
-            Err(e) => tracing::warn!(lock = %lock_key, error = %e, "cannot renew the refresh lease"),
+            Err(e) => {
+                tracing::warn!(lock = %lock_key, error = %e, "cannot renew the refresh lease")
+            }
         }
     }
 }
@@ -771,5 +773,120 @@ impl TokenStore for RedisTokenStore {
         lock: &'a dyn StoreLock,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(self.write(key, None, lock.fence()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::UNIX_EPOCH;
+
+    use super::*;
+
+    fn key(byte: u8) -> Secret {
+        Secret::new(base64::engine::general_purpose::STANDARD.encode([byte; 32]))
+    }
+
+    fn store() -> RedisTokenStore {
+        RedisTokenStore::builder(&Secret::new("redis://127.0.0.1:1"))
+            .prefix("app")
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_sessions_keys_share_one_hash_tag_and_hide_urls_and_emails() {
+        let store = store();
+        let keys = store.keys("ejento-user-token|https://h.example|alice@example.com|s1");
+        assert!(
+            keys.tokens.starts_with("app:{ejento-user-token:"),
+            "{}",
+            keys.tokens
+        );
+        assert!(keys.tokens.ends_with(":s1}:tokens"), "{}", keys.tokens);
+        let tag = |k: &str| k[..k.find('}').unwrap() + 1].to_owned();
+        for k in [&keys.logout, &keys.lock, &keys.fence] {
+            assert_eq!(tag(k), tag(&keys.tokens));
+        }
+        for k in [&keys.tokens, &keys.logout, &keys.lock, &keys.fence] {
+            assert!(!k.contains("alice") && !k.contains("h.example"), "{k}");
+        }
+        // Another base URL or another session is another entry.
+        assert_ne!(
+            store.keys("ejento|https://a|s").tokens,
+            store.keys("ejento|https://b|s").tokens
+        );
+        assert_ne!(
+            store.keys("ejento|https://a|s").tokens,
+            store.keys("ejento|https://a|t").tokens
+        );
+        assert_ne!(
+            store.keys("ejento|https://a|s").tokens,
+            store.keys("proto|https://a|s").tokens
+        );
+    }
+
+    #[test]
+    fn sealed_records_open_only_with_their_key_and_redis_key() {
+        let cipher = TokenCipher::new("k1", &key(1)).unwrap();
+        let set = TokenSet::new(
+            [("a".to_owned(), Secret::new("canary-token"))],
+            UNIX_EPOCH,
+            UNIX_EPOCH + Duration::from_secs(60),
+        );
+        let plain = encode("s", &set).unwrap();
+        let sealed = cipher.seal("rk", &plain).unwrap();
+        assert!(!String::from_utf8_lossy(&sealed).contains("canary"));
+        // A fresh nonce per write.
+        assert_ne!(sealed, cipher.seal("rk", &plain).unwrap());
+        let record: Sealed = serde_json::from_slice(&sealed).unwrap();
+        assert_eq!(&*cipher.open("rk", &record).unwrap(), &*plain);
+        // Copied to another session's key, under a wrong key, or tampered with: log in again.
+        assert!(matches!(
+            cipher.open("other", &record),
+            Err(StoreError::Corrupt(_))
+        ));
+        let wrong = TokenCipher::new("k1", &key(2)).unwrap();
+        assert!(matches!(
+            wrong.open("rk", &record),
+            Err(StoreError::Corrupt(_))
+        ));
+        let mut tampered: Sealed = serde_json::from_slice(&sealed).unwrap();
+        tampered.ciphertext.replace_range(0..4, "AAAA");
+        assert!(matches!(
+            cipher.open("rk", &tampered),
+            Err(StoreError::Corrupt(_))
+        ));
+        for nonce in ["", "!!", "AAAA"] {
+            let mut bad: Sealed = serde_json::from_slice(&sealed).unwrap();
+            bad.nonce = nonce.into();
+            assert!(matches!(
+                cipher.open("rk", &bad),
+                Err(StoreError::Corrupt(_))
+            ));
+        }
+        // The key never prints.
+        let text = format!("{cipher:?}");
+        assert!(
+            text.contains("k1") && !text.contains(key(1).expose()),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn bad_keys_and_urls_are_refused_with_the_fix() {
+        for bad in ["", "c2hvcnQ=", "not base64!"] {
+            let err = TokenCipher::new("k", &Secret::new(bad)).unwrap_err();
+            assert!(err.to_string().contains("openssl rand -base64 32"), "{err}");
+        }
+        assert!(TokenCipher::new("", &key(1)).is_err());
+        let err = RedisTokenStore::builder(&Secret::new("http://:pw-123456@x"))
+            .build()
+            .unwrap_err();
+        assert!(!err.to_string().contains("pw-123456"), "{err}");
+        assert!(
+            RedisTokenStore::builder(&Secret::new("redis://[::1]:6379"))
+                .build()
+                .is_ok()
+        );
     }
 }

@@ -47,7 +47,9 @@ pub enum StoreError {
     /// The store cannot be reached now (a networked store that is down, restarting or too
     /// slow to answer within its timeout). Tokens held in memory stay usable meanwhile; the
     /// store reconnects by itself.
-    #[error("the token store is unavailable: {0}; calls go on with the tokens held in memory, retry later")]
+    #[error(
+        "the token store is unavailable: {0}; calls go on with the tokens held in memory, retry later"
+    )]
     Unavailable(String),
     /// A write by a lock holder whose lease had lapsed and been granted to another holder since
     /// (a process that stalled past its lease): refused, so that it cannot replace the newer
@@ -63,10 +65,12 @@ impl From<StoreError> for crate::Error {
                 crate::Error::reauth(e.to_string())
             }
             StoreError::Io(_) | StoreError::Insecure(_) => crate::Error::config(e.to_string()),
-            StoreError::LockTimeout { .. } | StoreError::Unavailable(_) | StoreError::Fenced(_) => crate::Error::Transient {
-                message: e.to_string(),
-                status: None,
-            },
+            StoreError::LockTimeout { .. } | StoreError::Unavailable(_) | StoreError::Fenced(_) => {
+                crate::Error::Transient {
+                    message: e.to_string(),
+                    status: None,
+                }
+            }
         }
     }
 }
