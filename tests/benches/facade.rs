@@ -1219,7 +1219,6 @@ mod store {
             across.push(round(&format!("at {now}")));
             refreshes.push(servers.fake().refresh_calls() - before);
         }
-        drop(round);
         for mut p in processes {
             drop(p.input);
             let _ = p.child.wait();
