@@ -10,8 +10,9 @@ use anyhow::{Context, bail};
 /// The npm tools (Redocly, Prism) live here, pinned by its package-lock.json.
 const NODE_TOOLS: &str = "tests/node";
 
-/// The facade's per-system features (`crates/cxkit/Cargo.toml`), each checked on its own.
-const FACADE_FEATURES: [&str; 3] = ["ejento", "proto", "platform28"];
+/// The facade's optional features (`crates/cxkit/Cargo.toml`): the per-system ones and the Redis
+/// store, each checked on its own.
+const FACADE_FEATURES: [&str; 4] = ["ejento", "proto", "platform28", "redis"];
 
 /// Runs every step; returns an error naming the step that failed.
 pub fn run(root: &Path) -> anyhow::Result<()> {
