@@ -14,8 +14,8 @@
 //! - `…:lock`, the lease of the process refreshing now (`SET NX PX`);
 //! - `…:fence`, the newest lease ever granted, which fenced writes compare against.
 //!
-//! `hash` is the SHA-256 (first 16 bytes, hex) of everything between the system and the session
-//! name (base URLs, and for minted user tokens the user's email), so that no address or email is
+//! `hash` is the SHA-256 (first 16 bytes, hex) of the whole session key, so that the base URLs
+//! (and for minted user tokens the user's email) between the system and the session name are not
 //! readable in the key space.
 //!
 //! # Leases and fencing
@@ -471,14 +471,12 @@ impl RedisTokenStore {
     }
 
     fn keys(&self, key: &str) -> Keys {
+        // The system and session name are kept readable for operators; the hash covers the
+        // whole key, so that distinct keys never share an entry whatever their shape.
         let mut parts = key.split('|');
         let system = parts.next().unwrap_or_default();
-        let rest: Vec<&str> = parts.collect();
-        let (session, middle) = match rest.split_last() {
-            Some((session, middle)) => (*session, middle.join("|")),
-            None => ("", String::new()),
-        };
-        let digest = sha2::Sha256::digest(middle.as_bytes());
+        let session = parts.next_back().unwrap_or_default();
+        let digest = sha2::Sha256::digest(key.as_bytes());
         let hash: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
         let base = format!("{}:{{{system}:{hash}:{session}}}", self.inner.prefix);
         Keys {

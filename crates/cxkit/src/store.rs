@@ -48,7 +48,8 @@ pub enum StoreError {
     /// slow to answer within its timeout). Tokens held in memory stay usable meanwhile; the
     /// store reconnects by itself.
     #[error(
-        "the token store is unavailable: {0}; calls go on with the tokens held in memory, retry later"
+        "the token store is unavailable: {0}; tokens held in memory stay in use and the store \
+         reconnects by itself, so retry later"
     )]
     Unavailable(String),
     /// A write by a lock holder whose lease had lapsed and been granted to another holder since
