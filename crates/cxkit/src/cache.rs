@@ -735,6 +735,109 @@ mod tests {
         assert_eq!(refresher.calls.load(Ordering::SeqCst), 1);
     }
 
+    /// A store whose lock lapsed mid-refresh: another process stored newer tokens, and this
+    /// holder's save is fenced off.
+    #[derive(Debug, Default)]
+    struct Overtaken {
+        inner: MemoryTokenStore,
+        down: std::sync::atomic::AtomicBool,
+    }
+
+    impl TokenStore for Overtaken {
+        fn load<'a>(
+            &'a self,
+            key: &'a str,
+        ) -> BoxFuture<'a, std::result::Result<Option<TokenSet>, StoreError>> {
+            self.inner.load(key)
+        }
+        fn save<'a>(
+            &'a self,
+            key: &'a str,
+            tokens: &'a TokenSet,
+        ) -> BoxFuture<'a, std::result::Result<(), StoreError>> {
+            self.inner.save(key, tokens)
+        }
+        fn delete<'a>(
+            &'a self,
+            key: &'a str,
+        ) -> BoxFuture<'a, std::result::Result<(), StoreError>> {
+            self.inner.delete(key)
+        }
+        fn lock<'a>(
+            &'a self,
+            key: &'a str,
+            wait: Duration,
+        ) -> BoxFuture<'a, std::result::Result<Box<dyn StoreLock>, StoreError>> {
+            if self.down.load(Ordering::SeqCst) {
+                return Box::pin(async { Err(StoreError::Unavailable("down".into())) });
+            }
+            self.inner.lock(key, wait)
+        }
+        fn save_locked<'a>(
+            &'a self,
+            key: &'a str,
+            _: &'a TokenSet,
+            _: &'a dyn StoreLock,
+        ) -> BoxFuture<'a, std::result::Result<(), StoreError>> {
+            Box::pin(async move {
+                let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000 + 55 * 60);
+                self.inner.save(key, &set(now, 99)).await?;
+                Err(StoreError::Fenced("overtaken".into()))
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_fenced_save_adopts_what_the_newer_holder_stored() {
+        let (_, refresher, clock) = cache(false);
+        let store = Arc::new(Overtaken::default());
+        let cache = TokenCache::new(
+            "k",
+            store.clone(),
+            refresher.clone(),
+            clock.clone(),
+            RefreshConfig::default().without_jitter(),
+        );
+        store.inner.save("k", &set(clock.now(), 0)).await.unwrap();
+        cache.current().await.unwrap();
+        clock.advance(Duration::from_secs(55 * 60));
+        let tokens = cache.current().await.unwrap();
+        assert_eq!(refresher.calls.load(Ordering::SeqCst), 1);
+        assert_eq!(tokens.get("t").unwrap().expose(), "token-99");
+        assert_eq!(cache.peek().unwrap().get("t").unwrap().expose(), "token-99");
+    }
+
+    #[tokio::test]
+    async fn a_store_that_is_down_keeps_valid_tokens_serving_and_is_retried_later() {
+        let (_, refresher, clock) = cache(false);
+        let store = Arc::new(Overtaken::default());
+        let cache = TokenCache::new(
+            "k",
+            store.clone(),
+            refresher.clone(),
+            clock.clone(),
+            RefreshConfig::default().without_jitter(),
+        );
+        store.inner.save("k", &set(clock.now(), 0)).await.unwrap();
+        cache.current().await.unwrap();
+        store.down.store(true, Ordering::SeqCst);
+        clock.advance(Duration::from_secs(55 * 60));
+        // Due, the store cannot be locked: the valid tokens serve, nothing is refreshed.
+        for _ in 0..3 {
+            let tokens = cache.current().await.unwrap();
+            assert_eq!(tokens.get("t").unwrap().expose(), "token-0");
+        }
+        assert_eq!(refresher.calls.load(Ordering::SeqCst), 0);
+        // Expired while still down: the error surfaces, retryable.
+        clock.advance(Duration::from_secs(10 * 60));
+        assert!(cache.current().await.unwrap_err().is_retryable());
+        // Back: the next attempt refreshes.
+        store.down.store(false, Ordering::SeqCst);
+        clock.advance(Duration::from_secs(31));
+        cache.current().await.unwrap();
+        assert_eq!(refresher.calls.load(Ordering::SeqCst), 1);
+    }
+
     #[tokio::test]
     async fn no_session_means_log_in() {
         let (cache, _, _) = cache(false);
