@@ -389,6 +389,62 @@ fn table(
         );
     }
 
+    // (e) The Redis token store: what the cached-token path costs with it, and a fleet of
+    // processes sharing one session.
+    let (memory, redis) = (
+        f.get("store_cached_memory_median_ns"),
+        f.get("store_cached_redis_median_ns"),
+    );
+    row(
+        "Cached-token call, memory store → Redis store (criterion medians)",
+        match (memory, redis, f.get("store_cached_redis_overhead_pct")) {
+            (Some(m), Some(r), Some(pct)) => {
+                format!("{} → {} ({pct:+.1} %)", time_ns(m), time_ns(r))
+            }
+            _ => na(),
+        },
+        "",
+        None,
+    );
+    let commands = f.get("store_cached_redis_commands_per_call");
+    row(
+        "Redis commands per cached-token call",
+        commands.map(|c| format!("{c:.3}")).unwrap_or_else(na),
+        "0",
+        commands.map(|c| c == 0.0),
+    );
+    let fleet = |k: &str| f.get(&format!("store_fleet_{k}"));
+    row(
+        &format!(
+            "Fleet herd through Redis: {} processes, {} callers, across expiry vs fresh tokens",
+            fleet("processes").map(grouped).unwrap_or_else(na),
+            fleet("callers").map(grouped).unwrap_or_else(na)
+        ),
+        match (
+            fleet("across_expiry_ns"),
+            fleet("fresh_herd_ns"),
+            fleet("ratio_vs_fresh_herd"),
+        ) {
+            (Some(a), Some(fr), Some(r)) => {
+                format!("{} vs {} = {r:.2}×", time_ns(a), time_ns(fr))
+            }
+            _ => na(),
+        },
+        "",
+        None,
+    );
+    let (min, max) = (fleet("refreshes_min"), fleet("refreshes_max"));
+    row(
+        "Refreshes per fleet herd (all processes together)",
+        match (min, max) {
+            (Some(a), Some(b)) if a == b => format!("{a:.0} in every herd"),
+            (Some(a), Some(b)) => format!("{a:.0} to {b:.0}"),
+            _ => na(),
+        },
+        "exactly 1",
+        min.zip(max).map(|(a, b)| a == 1.0 && b == 1.0),
+    );
+
     // (c) SSE.
     row(
         &format!(

@@ -11,9 +11,17 @@ use anyhow::{Context, bail};
 const NODE_TOOLS: &str = "tests/node";
 
 /// The facade's features (`crates/cxkit/Cargo.toml`), each checked on its own: the systems,
-/// and the default-on extras a small app may leave out (so each is checked off, too).
+/// the default-on extras a small app may leave out (so each is checked off, too), and the
+/// Redis store.
 /// `aws-lc-rs` is left out: its C build would double the step's time.
-const FACADE_FEATURES: [&str; 5] = ["ejento", "proto", "platform28", "file-store", "http2"];
+const FACADE_FEATURES: [&str; 6] = [
+    "ejento",
+    "proto",
+    "platform28",
+    "file-store",
+    "http2",
+    "redis",
+];
 
 /// The test kit's features: one per system, like the facade's.
 const TESTKIT_FEATURES: [&str; 3] = ["ejento", "proto", "platform28"];
@@ -25,7 +33,9 @@ const LEAN_FEATURES: &str = "proto";
 /// Runs every step; returns an error naming the step that failed.
 pub fn run(root: &Path) -> anyhow::Result<()> {
     let started = Instant::now();
-    ensure_npm(root)?;
+    ensure_debian_package(root, "npm", "nodejs npm")?;
+    // The Redis token store's tests run a real `redis-server` on a loopback port.
+    ensure_debian_package(root, "redis-server", "redis-server")?;
     step(
         root,
         "install the test tools (npm ci)",
@@ -165,10 +175,11 @@ fn step(root: &Path, name: &str, program: &str, args: &[&str]) -> anyhow::Result
     })
 }
 
-/// Node.js and npm are on every machine image here; on one without them, install them from
-/// Debian's packages when running as root, and otherwise say how.
-fn ensure_npm(root: &Path) -> anyhow::Result<()> {
-    let found = Command::new("npm")
+/// Installs Debian's `packages` when `program` is missing (Node.js and npm are on every machine
+/// image here; `redis-server` is not): directly as root, through `sudo` otherwise, and if neither
+/// can, says how.
+fn ensure_debian_package(root: &Path, program: &str, packages: &str) -> anyhow::Result<()> {
+    let found = Command::new(program)
         .arg("--version")
         .current_dir(root)
         .output()
@@ -180,18 +191,21 @@ fn ensure_npm(root: &Path) -> anyhow::Result<()> {
         .arg("-u")
         .output()
         .is_ok_and(|o| o.stdout.starts_with(b"0"));
-    if !is_root {
+    let sudo = Command::new("sudo")
+        .args(["-n", "true"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let install = format!(
+        "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq {packages}"
+    );
+    let (shell, args): (&str, Vec<&str>) = if is_root {
+        ("sh", vec!["-c", &install])
+    } else if sudo {
+        ("sudo", vec!["-n", "sh", "-c", &install])
+    } else {
         bail!(
-            "npm is not installed; install Node.js and npm (e.g. `sudo apt-get install nodejs npm`) and run again"
+            "`{program}` is not installed; install it (`sudo apt-get install {packages}`) and run again"
         );
-    }
-    step(
-        root,
-        "install Node.js and npm (apt-get)",
-        "sh",
-        &[
-            "-c",
-            "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm",
-        ],
-    )
+    };
+    step(root, &format!("install {packages} (apt-get)"), shell, &args)
 }

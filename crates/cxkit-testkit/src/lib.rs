@@ -8,6 +8,8 @@ pub mod platform28;
 #[cfg(feature = "proto")]
 pub mod proto;
 pub mod raw_tcp;
+#[cfg(feature = "redis")]
+pub mod redis_server;
 // With no vendor feature on, only the vendor-neutral helpers remain and the shared server core
 // is unused; it is kept compiling so every feature combination builds.
 #[cfg_attr(

@@ -217,8 +217,8 @@ impl TokenCache {
     /// Installs tokens from a login and persists them (which ends a logout).
     pub async fn set(&self, tokens: TokenSet) -> Result<()> {
         let _flight = self.take_flight().await;
-        let _lock = self.lock_store().await?;
-        self.store.save(&self.key, &tokens).await?;
+        let lock = self.lock_store().await?;
+        self.store.save_locked(&self.key, &tokens, &*lock).await?;
         self.adopt(tokens);
         Ok(())
     }
@@ -227,8 +227,8 @@ impl TokenCache {
     /// other processes sharing it do not refresh the session back to life.
     pub async fn clear(&self) -> Result<()> {
         let _flight = self.take_flight().await;
-        let _lock = self.lock_store().await?;
-        self.store.delete(&self.key).await?;
+        let lock = self.lock_store().await?;
+        self.store.delete_locked(&self.key, &*lock).await?;
         self.forget();
         Ok(())
     }
@@ -331,9 +331,38 @@ impl TokenCache {
     /// there, and otherwise refreshes. `rejected` is a token the server refused, which must not
     /// be adopted again even if the store still holds it.
     async fn refresh_locked(&self, rejected: Option<(&str, &Secret)>) -> Result<TokenSet> {
-        let _lock = self.lock_store().await?;
         let now = self.clock.now();
         let memory = self.state().tokens.clone();
+        let is_rejected =
+            |t: &TokenSet| rejected.is_some_and(|(name, token)| t.get(name) == Some(token));
+        // Tokens this process holds that stay usable if the refresh cannot happen now: valid,
+        // not refused by the server, and no explicit refresh asked for.
+        let usable = memory
+            .clone()
+            .filter(|t| t.is_valid_at(now) && !is_rejected(t) && !self.state().forced);
+        // A refresh (or the store) failed moments ago: keep using the valid tokens until the
+        // retry interval has passed, without asking the store again on every call (a store that
+        // is down or hung would otherwise cost each call its timeout).
+        if let Some(tokens) = &usable
+            && self.recently_failed(now)
+        {
+            return Ok(tokens.clone());
+        }
+        let lock = match self.lock_store().await {
+            Ok(lock) => lock,
+            // The store is down, or another process has held the lock longer than this one
+            // waits: valid tokens held here keep serving (the next attempt comes after the
+            // retry interval). Without them the error surfaces.
+            Err(e @ Error::Transient { .. }) => match usable {
+                Some(tokens) => {
+                    tracing::warn!(session = %self.key, error = %e, "cannot take the token store's lock; the current tokens stay valid and are kept");
+                    self.state().last_failure = Some(now);
+                    return Ok(tokens);
+                }
+                None => return Err(e),
+            },
+            Err(e) => return Err(e),
+        };
         let stored = match self.store.load(&self.key).await {
             Ok(stored) => stored,
             // Logged out (here or by another process sharing the store): the tokens this
@@ -345,7 +374,9 @@ impl TokenCache {
             // A corrupt file while this process holds tokens: keep going on those (the save
             // after the refresh replaces the file); without them the user must log in again.
             // A store that refuses to be used (`Insecure`) is never ignored.
-            Err(e @ (StoreError::Corrupt(_) | StoreError::Io(_))) if memory.is_some() => {
+            Err(e @ (StoreError::Corrupt(_) | StoreError::Io(_) | StoreError::Unavailable(_)))
+                if memory.is_some() =>
+            {
                 tracing::warn!(session = %self.key, error = %e, "ignoring an unreadable token store");
                 None
             }
@@ -367,8 +398,6 @@ impl TokenCache {
             self.forget();
             return Err(Error::reauth(reason));
         }
-        let is_rejected =
-            |t: &TokenSet| rejected.is_some_and(|(name, token)| t.get(name) == Some(token));
         let newest = [stored, memory]
             .into_iter()
             .flatten()
@@ -383,8 +412,7 @@ impl TokenCache {
             };
             self.refreshes.fetch_add(1, Ordering::Relaxed);
             let tokens = self.bounded(first).await?;
-            self.install_refreshed(&tokens).await;
-            return Ok(tokens);
+            return Ok(self.install_refreshed(tokens, &*lock).await);
         };
 
         // Another process refreshed (or this one is starting up): adopt what the store holds
@@ -409,13 +437,7 @@ impl TokenCache {
         }
 
         // A refresh failed recently while the tokens are still valid: keep using them.
-        let last_failure = self.state().last_failure;
-        if !forced
-            && candidate.is_valid_at(now)
-            && last_failure.is_some_and(|at| {
-                now.duration_since(at).unwrap_or_default() < self.config.retry_interval
-            })
-        {
+        if !forced && candidate.is_valid_at(now) && self.recently_failed(now) {
             return Ok(candidate);
         }
 
@@ -423,10 +445,7 @@ impl TokenCache {
         tracing::debug!(session = %self.key, forced, "refreshing tokens");
         let outcome = self.bounded(self.refresher.refresh(&candidate)).await;
         match outcome {
-            Ok(tokens) => {
-                self.install_refreshed(&tokens).await;
-                Ok(tokens)
-            }
+            Ok(tokens) => Ok(self.install_refreshed(tokens, &*lock).await),
             Err(e) => {
                 self.state().last_failure = Some(now);
                 if let Error::ReauthRequired { reason } = &e {
@@ -468,12 +487,36 @@ impl TokenCache {
             })
     }
 
-    /// Persists (best effort) and adopts tokens a refresh produced.
-    async fn install_refreshed(&self, tokens: &TokenSet) {
-        if let Err(e) = self.store.save(&self.key, tokens).await {
-            tracing::warn!(session = %self.key, error = %e, "refreshed tokens could not be persisted");
+    /// Whether a refresh (or taking the store's lock) failed less than the retry interval ago.
+    fn recently_failed(&self, now: SystemTime) -> bool {
+        self.state().last_failure.is_some_and(|at| {
+            now.duration_since(at).unwrap_or_default() < self.config.retry_interval
+        })
+    }
+
+    /// Persists (best effort, as the holder of `lock`) and adopts tokens a refresh produced,
+    /// returning what the session now holds. When the store refuses the write because this
+    /// process's lease lapsed and another process has refreshed since, the other's tokens
+    /// (newer, and the ones the fleet shares) are adopted instead, if they are this user's.
+    async fn install_refreshed(&self, tokens: TokenSet, lock: &dyn StoreLock) -> TokenSet {
+        match self.store.save_locked(&self.key, &tokens, lock).await {
+            Ok(()) => {}
+            Err(e @ StoreError::Fenced(_)) => {
+                tracing::warn!(session = %self.key, error = %e, "adopting the tokens another process stored instead");
+                if let Ok(Some(stored)) = self.store.load(&self.key).await
+                    && stored.identity() == tokens.identity()
+                    && stored.obtained_at() >= tokens.obtained_at()
+                {
+                    self.adopt(stored.clone());
+                    return stored;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(session = %self.key, error = %e, "refreshed tokens could not be persisted");
+            }
         }
         self.adopt(tokens.clone());
+        tokens
     }
 }
 
@@ -689,6 +732,109 @@ mod tests {
         assert_eq!(refresher.calls.load(Ordering::SeqCst), 1);
         // A second request that carried the same old token: already replaced, no refresh.
         assert!(cache.rejected("t", &old).await);
+        assert_eq!(refresher.calls.load(Ordering::SeqCst), 1);
+    }
+
+    /// A store whose lock lapsed mid-refresh: another process stored newer tokens, and this
+    /// holder's save is fenced off.
+    #[derive(Debug, Default)]
+    struct Overtaken {
+        inner: MemoryTokenStore,
+        down: std::sync::atomic::AtomicBool,
+    }
+
+    impl TokenStore for Overtaken {
+        fn load<'a>(
+            &'a self,
+            key: &'a str,
+        ) -> BoxFuture<'a, std::result::Result<Option<TokenSet>, StoreError>> {
+            self.inner.load(key)
+        }
+        fn save<'a>(
+            &'a self,
+            key: &'a str,
+            tokens: &'a TokenSet,
+        ) -> BoxFuture<'a, std::result::Result<(), StoreError>> {
+            self.inner.save(key, tokens)
+        }
+        fn delete<'a>(
+            &'a self,
+            key: &'a str,
+        ) -> BoxFuture<'a, std::result::Result<(), StoreError>> {
+            self.inner.delete(key)
+        }
+        fn lock<'a>(
+            &'a self,
+            key: &'a str,
+            wait: Duration,
+        ) -> BoxFuture<'a, std::result::Result<Box<dyn StoreLock>, StoreError>> {
+            if self.down.load(Ordering::SeqCst) {
+                return Box::pin(async { Err(StoreError::Unavailable("down".into())) });
+            }
+            self.inner.lock(key, wait)
+        }
+        fn save_locked<'a>(
+            &'a self,
+            key: &'a str,
+            _: &'a TokenSet,
+            _: &'a dyn StoreLock,
+        ) -> BoxFuture<'a, std::result::Result<(), StoreError>> {
+            Box::pin(async move {
+                let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000 + 55 * 60);
+                self.inner.save(key, &set(now, 99)).await?;
+                Err(StoreError::Fenced("overtaken".into()))
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_fenced_save_adopts_what_the_newer_holder_stored() {
+        let (_, refresher, clock) = cache(false);
+        let store = Arc::new(Overtaken::default());
+        let cache = TokenCache::new(
+            "k",
+            store.clone(),
+            refresher.clone(),
+            clock.clone(),
+            RefreshConfig::default().without_jitter(),
+        );
+        store.inner.save("k", &set(clock.now(), 0)).await.unwrap();
+        cache.current().await.unwrap();
+        clock.advance(Duration::from_secs(55 * 60));
+        let tokens = cache.current().await.unwrap();
+        assert_eq!(refresher.calls.load(Ordering::SeqCst), 1);
+        assert_eq!(tokens.get("t").unwrap().expose(), "token-99");
+        assert_eq!(cache.peek().unwrap().get("t").unwrap().expose(), "token-99");
+    }
+
+    #[tokio::test]
+    async fn a_store_that_is_down_keeps_valid_tokens_serving_and_is_retried_later() {
+        let (_, refresher, clock) = cache(false);
+        let store = Arc::new(Overtaken::default());
+        let cache = TokenCache::new(
+            "k",
+            store.clone(),
+            refresher.clone(),
+            clock.clone(),
+            RefreshConfig::default().without_jitter(),
+        );
+        store.inner.save("k", &set(clock.now(), 0)).await.unwrap();
+        cache.current().await.unwrap();
+        store.down.store(true, Ordering::SeqCst);
+        clock.advance(Duration::from_secs(55 * 60));
+        // Due, the store cannot be locked: the valid tokens serve, nothing is refreshed.
+        for _ in 0..3 {
+            let tokens = cache.current().await.unwrap();
+            assert_eq!(tokens.get("t").unwrap().expose(), "token-0");
+        }
+        assert_eq!(refresher.calls.load(Ordering::SeqCst), 0);
+        // Expired while still down: the error surfaces, retryable.
+        clock.advance(Duration::from_secs(10 * 60));
+        assert!(cache.current().await.unwrap_err().is_retryable());
+        // Back: the next attempt refreshes.
+        store.down.store(false, Ordering::SeqCst);
+        clock.advance(Duration::from_secs(31));
+        cache.current().await.unwrap();
         assert_eq!(refresher.calls.load(Ordering::SeqCst), 1);
     }
 

@@ -23,6 +23,8 @@ mod paging;
 pub mod platform28;
 #[cfg(feature = "proto")]
 pub mod proto;
+#[cfg(feature = "redis")]
+pub mod redis_store;
 #[cfg(feature = "ejento")]
 mod sse;
 mod store;
@@ -54,6 +56,8 @@ pub use platform28::{Platform28, Platform28Builder, Platform28Session};
 pub use proto::AccessTokenBridge;
 #[cfg(feature = "proto")]
 pub use proto::{Proto, ProtoBuilder};
+#[cfg(feature = "redis")]
+pub use redis_store::{RedisTokenStore, RedisTokenStoreBuilder, TokenCipher};
 #[cfg(feature = "ejento")]
 pub use sse::{AnswerStream, BodyError, StreamEvent};
 #[cfg(feature = "file-store")]

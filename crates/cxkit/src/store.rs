@@ -9,10 +9,11 @@ use futures::future::BoxFuture;
 
 use crate::token::TokenSet;
 #[cfg(feature = "file-store")]
+use std::path::{Path, PathBuf};
+#[cfg(any(feature = "file-store", feature = "redis"))]
 use {
     cxkit_auth::Secret,
     serde::{Deserialize, Serialize},
-    std::path::{Path, PathBuf},
     std::time::{SystemTime, UNIX_EPOCH},
     zeroize::Zeroizing,
 };
@@ -48,6 +49,19 @@ pub enum StoreError {
         /// How long the caller waited.
         waited: Duration,
     },
+    /// The store cannot be reached now (a networked store that is down, restarting or too
+    /// slow to answer within its timeout). Tokens held in memory stay usable meanwhile; the
+    /// store reconnects by itself.
+    #[error(
+        "the token store is unavailable: {0}; tokens held in memory stay in use and the store \
+         reconnects by itself, so retry later"
+    )]
+    Unavailable(String),
+    /// A write by a lock holder whose lease had lapsed and been granted to another holder since
+    /// (a process that stalled past its lease): refused, so that it cannot replace the newer
+    /// tokens the other holder wrote. Re-read the store.
+    #[error("the token store refused a stale write: {0}")]
+    Fenced(String),
 }
 
 impl From<StoreError> for crate::Error {
@@ -57,17 +71,26 @@ impl From<StoreError> for crate::Error {
                 crate::Error::reauth(e.to_string())
             }
             StoreError::Io(_) | StoreError::Insecure(_) => crate::Error::config(e.to_string()),
-            StoreError::LockTimeout { .. } => crate::Error::Transient {
-                message: e.to_string(),
-                status: None,
-            },
+            StoreError::LockTimeout { .. } | StoreError::Unavailable(_) | StoreError::Fenced(_) => {
+                crate::Error::Transient {
+                    message: e.to_string(),
+                    status: None,
+                }
+            }
         }
     }
 }
 
 /// Held while a session refreshes, so that two processes sharing a store refresh once: the
 /// second takes the lock after the first, re-reads the store, and finds fresh tokens.
-pub trait StoreLock: Send + fmt::Debug {}
+pub trait StoreLock: Send + Sync + fmt::Debug {
+    /// The fencing token of a lock that is a lease (it can lapse while its holder stalls, and
+    /// be granted to another holder), for [`TokenStore::save_locked`] to check; `None` for a
+    /// lock that lasts as long as its guard (the memory and file stores').
+    fn fence(&self) -> Option<&str> {
+        None
+    }
+}
 
 /// Persists token sets by session key, shared by every process (or host) that uses the same
 /// store.
@@ -103,6 +126,31 @@ pub trait TokenStore: Send + Sync + fmt::Debug + 'static {
         key: &'a str,
         wait: Duration,
     ) -> BoxFuture<'a, Result<Box<dyn StoreLock>, StoreError>>;
+
+    /// [`save`](TokenStore::save) by the holder of `lock` (taken with
+    /// [`lock`](TokenStore::lock) for `key`), which is how the token cache saves. A store whose
+    /// lock is a lease refuses the write ([`StoreError::Fenced`]) when the lease has been
+    /// granted to another holder since; the default, for locks that cannot lapse, saves.
+    fn save_locked<'a>(
+        &'a self,
+        key: &'a str,
+        tokens: &'a TokenSet,
+        lock: &'a dyn StoreLock,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        let _ = lock;
+        self.save(key, tokens)
+    }
+
+    /// [`delete`](TokenStore::delete) by the holder of `lock`, fenced like
+    /// [`save_locked`](TokenStore::save_locked).
+    fn delete_locked<'a>(
+        &'a self,
+        key: &'a str,
+        lock: &'a dyn StoreLock,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        let _ = lock;
+        self.delete(key)
+    }
 }
 
 /// Keeps tokens in memory only: nothing survives a restart. Sessions that share one (through
@@ -200,12 +248,12 @@ pub struct FileTokenStore {
     dir: PathBuf,
 }
 
-#[cfg(feature = "file-store")]
+#[cfg(any(feature = "file-store", feature = "redis"))]
 /// The file format. Fields added since (`identity`) are optional, so files written before them
 /// still load, and earlier readers ignore them.
 const FORMAT: &str = "cxkit-tokens/1";
 
-#[cfg(feature = "file-store")]
+#[cfg(any(feature = "file-store", feature = "redis"))]
 #[derive(Serialize, Deserialize)]
 struct OnDisk {
     format: String,
@@ -368,33 +416,13 @@ impl FileTokenStore {
         let mut bytes = Zeroizing::new(Vec::new());
         file.read_to_end(&mut bytes)
             .map_err(|e| Self::io("cannot read", &path, e))?;
-        parse(&bytes, key, &path).map(Some)
+        parse(&bytes, key, &path.display()).map(Some)
     }
 
     fn save_sync(&self, key: &str, tokens: &TokenSet) -> Result<(), StoreError> {
         use std::io::Write as _;
         self.create_dir()?;
-        let secs = |t: SystemTime| {
-            t.duration_since(UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_secs_f64()
-        };
-        let disk = OnDisk {
-            format: FORMAT.to_owned(),
-            key: key.to_owned(),
-            identity: tokens.identity().map(str::to_owned),
-            obtained_at: secs(tokens.obtained_at()),
-            expires_at: secs(tokens.expires_at()),
-            tokens: tokens
-                .iter()
-                .map(|(k, v)| (k.to_owned(), v.expose().to_owned()))
-                .collect(),
-        };
-        let text =
-            Zeroizing::new(serde_json::to_vec(&disk).map_err(|e| {
-                StoreError::Io(format!("cannot encode tokens: {}", e.classify_name()))
-            })?);
-        drop(disk);
+        let text = encode(key, tokens)?;
         let path = self.path_for(key);
         let tmp = path.with_extension(format!(
             "json.tmp-{}-{}",
@@ -501,28 +529,59 @@ impl FileTokenStore {
     }
 }
 
-#[cfg(feature = "file-store")]
-/// Reads a token file's bytes as the tokens of `key`; anything else (not JSON, another shape,
-/// another format or key, a time out of range) is [`StoreError::Corrupt`], never a panic.
-fn parse(bytes: &[u8], key: &str, path: &Path) -> Result<TokenSet, StoreError> {
+#[cfg(any(feature = "file-store", feature = "redis"))]
+/// The tokens of `key` in the `cxkit-tokens/1` format (the file store's files, the Redis
+/// store's records before any encryption), in a buffer that is zeroed when dropped.
+pub(crate) fn encode(key: &str, tokens: &TokenSet) -> Result<Zeroizing<Vec<u8>>, StoreError> {
+    let secs = |t: SystemTime| {
+        t.duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64()
+    };
+    let record = OnDisk {
+        format: FORMAT.to_owned(),
+        key: key.to_owned(),
+        identity: tokens.identity().map(str::to_owned),
+        obtained_at: secs(tokens.obtained_at()),
+        expires_at: secs(tokens.expires_at()),
+        tokens: tokens
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.expose().to_owned()))
+            .collect(),
+    };
+    let text = serde_json::to_vec(&record)
+        .map_err(|e| StoreError::Io(format!("cannot encode tokens: {}", e.classify_name())));
+    // The map's own copies of the token values are zeroed with the secrets they came from only
+    // if dropped promptly; the encoded text is zeroed by its wrapper.
+    drop(record);
+    text.map(Zeroizing::new)
+}
+
+#[cfg(any(feature = "file-store", feature = "redis"))]
+/// Reads a record's bytes (a token file, a Redis record's plaintext) found at `origin` as the
+/// tokens of `key`; anything else (not JSON, another shape, another format or key, a time out
+/// of range) is [`StoreError::Corrupt`], never a panic.
+pub(crate) fn parse(
+    bytes: &[u8],
+    key: &str,
+    origin: &dyn fmt::Display,
+) -> Result<TokenSet, StoreError> {
     let disk: OnDisk = serde_json::from_slice(bytes).map_err(|e| {
         StoreError::Corrupt(format!(
-            "{} is not a cxkit token file ({})",
-            path.display(),
+            "{origin} is not a cxkit token record ({})",
             e.classify_name()
         ))
     })?;
     if disk.format != FORMAT || disk.key != key {
         return Err(StoreError::Corrupt(format!(
-            "{} belongs to another format or session",
-            path.display()
+            "{origin} belongs to another format or session"
         )));
     }
     let at = |secs: f64| {
         Duration::try_from_secs_f64(secs)
             .ok()
             .and_then(|since| UNIX_EPOCH.checked_add(since))
-            .ok_or_else(|| StoreError::Corrupt(format!("{} has an invalid time", path.display())))
+            .ok_or_else(|| StoreError::Corrupt(format!("{origin} has an invalid time")))
     };
     let tokens = TokenSet::new(
         disk.tokens.into_iter().map(|(k, v)| (k, Secret::new(v))),
@@ -544,12 +603,12 @@ fn remove_if_present(path: &Path) -> Result<(), StoreError> {
     }
 }
 
-#[cfg(feature = "file-store")]
+#[cfg(any(feature = "file-store", feature = "redis"))]
 trait ClassifyName {
     fn classify_name(&self) -> &'static str;
 }
 
-#[cfg(feature = "file-store")]
+#[cfg(any(feature = "file-store", feature = "redis"))]
 impl ClassifyName for serde_json::Error {
     fn classify_name(&self) -> &'static str {
         match self.classify() {

@@ -1,0 +1,892 @@
+//! A token store in Redis, shared by every process (replica, host) that points at the same
+//! server: one login, one refresh per expiry for the whole fleet, and a logout that reaches
+//! every process.
+//!
+//! # Keys
+//!
+//! A session key (`{system}|{base URL …}|{session}`, as the builders form it) becomes four
+//! Redis keys sharing one hash tag, so that a Redis Cluster keeps them in one slot and the
+//! scripts below may touch them together:
+//!
+//! - `{prefix}:{system:hash:session}:tokens`, the record (JSON, or an encrypted envelope), set
+//!   to expire [`RedisTokenStoreBuilder::retention`] after the tokens do;
+//! - `…:logout`, the logout marker, kept for the retention period;
+//! - `…:lock`, the lease of the process refreshing now (`SET NX PX`);
+//! - `…:fence`, the newest lease ever granted, which fenced writes compare against.
+//!
+//! `hash` is the SHA-256 (first 16 bytes, hex) of the whole session key, so that the base URLs
+//! (and for minted user tokens the user's email) between the system and the session name are not
+//! readable in the key space.
+//!
+//! # Leases and fencing
+//!
+//! The lock is a lease of [`RedisTokenStoreBuilder::lease`] that a watchdog task renews every
+//! third of it while the guard lives, so a holder killed mid-refresh is replaced within one
+//! lease. Every grant has a fencing token, `{n}:{nonce}` (`n` counts grants, the nonce tells
+//! grants apart across a Redis restart that lost the counter). Saves and logouts by the token
+//! cache are compare-and-set scripts that refuse to write unless the newest grant is still the
+//! writer's ([`StoreError::Fenced`]): a holder that stalled past its lease while another took
+//! over cannot overwrite the newer tokens.
+//!
+//! # Failures
+//!
+//! Every operation is bounded by [`RedisTokenStoreBuilder::timeout`]; a Redis that is down,
+//! restarting or hung is [`StoreError::Unavailable`] (logged, never a panic), and the token cache
+//! keeps serving the valid tokens it holds. The connection is made on first use and remade by
+//! itself when Redis comes back.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use base64::Engine as _;
+use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use cxkit_auth::Secret;
+use futures::future::BoxFuture;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
+use tokio::sync::OnceCell;
+use zeroize::Zeroizing;
+
+use crate::store::{StoreError, StoreLock, TokenStore, encode, parse};
+use crate::token::TokenSet;
+
+/// Takes the lock if it is free: a new grant, numbered one past the newest, recorded as the
+/// lock's value and as the newest grant. Returns the grant, or nil while another holds the lock.
+const ACQUIRE: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+local last = redis.call('GET', KEYS[2])
+local n = 1
+if last then n = (tonumber(string.match(last, '^(%d+):')) or 0) + 1 end
+local grant = n .. ':' .. ARGV[1]
+redis.call('SET', KEYS[1], grant, 'PX', ARGV[2])
+redis.call('SET', KEYS[2], grant, 'PX', ARGV[3])
+return grant
+";
+
+/// Extends the lease if it is still this grant's.
+const RENEW: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+";
+
+/// Lets go of the lock if it is still this grant's (a lapsed lease may be another's by now).
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+";
+
+/// Writes a record (ARGV[2], expiring after ARGV[3] ms) and ends a logout, or with an empty
+/// record logs out (the marker expiring after ARGV[4] ms). With a grant (ARGV[1]), only if no
+/// newer grant was made since: a missing fence key means none was (a Redis restart lost it, and
+/// any grant since would have set it again).
+const WRITE: &str = r"
+if ARGV[1] ~= '' then
+  local newest = redis.call('GET', KEYS[1])
+  if newest and newest ~= ARGV[1] then return 0 end
+end
+if ARGV[2] == '' then
+  redis.call('DEL', KEYS[2])
+  redis.call('SET', KEYS[3], '1', 'PX', ARGV[4])
+else
+  redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+  redis.call('DEL', KEYS[3])
+end
+return 1
+";
+
+/// The format of an encrypted record; its plaintext is a `cxkit-tokens/1` record.
+const SEALED: &str = "cxkit-tokens/1+xchacha20poly1305";
+
+/// The encrypted record: which key sealed it (so keys can be rotated), the random nonce, and
+/// the ciphertext. Only the format and key id are readable in Redis.
+#[derive(Serialize, Deserialize)]
+struct Sealed {
+    format: String,
+    kid: String,
+    nonce: String,
+    ciphertext: String,
+}
+
+/// Application-supplied keys that encrypt tokens at rest (XChaCha20-Poly1305, a fresh random
+/// 192-bit nonce per write). The record names the key id that sealed it, so keys can be
+/// rotated: seal with a new current key, and keep the old ones as
+/// [`previous`](TokenCipher::previous) until every record has been rewritten (each refresh
+/// rewrites its session's). A record that does not decrypt (no key, a wrong key, tampered) means
+/// "log in again", never a panic. The key bytes are zeroed when the cipher is dropped, and
+/// never printed.
+#[derive(Clone)]
+pub struct TokenCipher {
+    current: Arc<Key>,
+    previous: Vec<Arc<Key>>,
+}
+
+struct Key {
+    id: String,
+    bytes: Zeroizing<[u8; 32]>,
+}
+
+impl fmt::Debug for TokenCipher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenCipher")
+            .field("current", &self.current.id)
+            .field(
+                "previous",
+                &self.previous.iter().map(|k| &k.id).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl TokenCipher {
+    /// A cipher sealing with `key`, named `key_id` in every record it writes. `key` is 32 random
+    /// bytes in standard base64 (for example from `openssl rand -base64 32`, kept in the
+    /// application's secret manager); `key_id` is any short name, such as a date.
+    pub fn new(key_id: impl Into<String>, key: &Secret) -> Result<Self, StoreError> {
+        Ok(TokenCipher {
+            current: Arc::new(Key::decode(key_id.into(), key)?),
+            previous: Vec::new(),
+        })
+    }
+
+    /// Also opens records sealed with an earlier key (never seals with it).
+    pub fn previous(mut self, key_id: impl Into<String>, key: &Secret) -> Result<Self, StoreError> {
+        self.previous
+            .push(Arc::new(Key::decode(key_id.into(), key)?));
+        Ok(self)
+    }
+
+    /// The associated data binds a record to its Redis key and key id, so a record copied to
+    /// another session's key does not open.
+    fn aad(redis_key: &str, kid: &str) -> Vec<u8> {
+        format!("{SEALED}\n{redis_key}\n{kid}").into_bytes()
+    }
+
+    fn seal(&self, redis_key: &str, plaintext: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let key = &self.current;
+        let cipher = XChaCha20Poly1305::new(chacha20poly1305::Key::from_slice(&key.bytes[..]));
+        // A fresh random nonce from the OS for every record: XChaCha20's 192 bits make a
+        // collision negligible without any counter shared across the fleet.
+        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let aad = Self::aad(redis_key, &key.id);
+        let ciphertext = cipher
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| StoreError::Io("cannot encrypt the tokens".into()))?;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        serde_json::to_vec(&Sealed {
+            format: SEALED.to_owned(),
+            kid: key.id.clone(),
+            nonce: b64.encode(nonce),
+            ciphertext: b64.encode(ciphertext),
+        })
+        .map_err(|_| StoreError::Io("cannot encode the sealed tokens".into()))
+    }
+
+    fn open(&self, redis_key: &str, sealed: &Sealed) -> Result<Zeroizing<Vec<u8>>, StoreError> {
+        let corrupt = |why: &str| {
+            StoreError::Corrupt(format!(
+                "the encrypted record {redis_key} (key id `{}`) {why}",
+                sealed.kid
+            ))
+        };
+        let key = std::iter::once(&self.current)
+            .chain(&self.previous)
+            .find(|k| k.id == sealed.kid)
+            .ok_or_else(|| {
+                corrupt("was sealed with a key this store was not given (pass it as a previous key to read it)")
+            })?;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let nonce = b64
+            .decode(&sealed.nonce)
+            .ok()
+            .filter(|n| n.len() == 24)
+            .ok_or_else(|| corrupt("has a malformed nonce"))?;
+        let ciphertext = b64
+            .decode(&sealed.ciphertext)
+            .map_err(|_| corrupt("has malformed ciphertext"))?;
+        let aad = Self::aad(redis_key, &key.id);
+        XChaCha20Poly1305::new(chacha20poly1305::Key::from_slice(&key.bytes[..]))
+            .decrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: &ciphertext,
+                    aad: &aad,
+                },
+            )
+            .map(Zeroizing::new)
+            .map_err(|_| corrupt("does not decrypt with that key (a wrong key, or tampered)"))
+    }
+}
+
+impl Key {
+    fn decode(id: String, key: &Secret) -> Result<Key, StoreError> {
+        let bad = || {
+            StoreError::Insecure(format!(
+                "the token encryption key `{id}` is not 32 bytes in base64; make one with \
+                 `openssl rand -base64 32`"
+            ))
+        };
+        if id.is_empty() {
+            return Err(StoreError::Insecure(
+                "the token encryption key needs a non-empty key id".into(),
+            ));
+        }
+        let decoded = Zeroizing::new(
+            base64::engine::general_purpose::STANDARD
+                .decode(key.expose().trim())
+                .map_err(|_| bad())?,
+        );
+        let bytes: [u8; 32] = decoded.as_slice().try_into().map_err(|_| bad())?;
+        Ok(Key {
+            id,
+            bytes: Zeroizing::new(bytes),
+        })
+    }
+}
+
+/// Settings of a [`RedisTokenStore`]; see [`RedisTokenStore::builder`].
+#[derive(Debug)]
+pub struct RedisTokenStoreBuilder {
+    url: Secret,
+    prefix: String,
+    lease: Duration,
+    timeout: Duration,
+    retention: Duration,
+    cipher: Option<TokenCipher>,
+}
+
+impl RedisTokenStoreBuilder {
+    /// The first part of every key (default `cxkit`), to keep applications sharing one Redis
+    /// apart.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// How long a refresh lease lasts without renewal (default 15 s): how soon the fleet
+    /// replaces a holder that died mid-refresh. The holder renews it every third of it.
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    /// The bound on every Redis operation, connecting included (default 2 s); past it the
+    /// operation is [`StoreError::Unavailable`].
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// How long records outlive their tokens' expiry, and logout markers their logout (default
+    /// 7 days), so that abandoned sessions do not fill the server.
+    pub fn retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// Encrypts tokens at rest with `cipher`; records then hold no token, identity or expiry in
+    /// plaintext, and unencrypted records are refused.
+    pub fn encryption(mut self, cipher: TokenCipher) -> Self {
+        self.cipher = Some(cipher);
+        self
+    }
+
+    /// Checks the settings. Nothing is sent yet: the store connects on first use (so an
+    /// application starts while Redis is down) and reconnects by itself.
+    pub fn build(self) -> Result<RedisTokenStore, StoreError> {
+        let client = redis::Client::open(self.url.expose()).map_err(|e| {
+            StoreError::Insecure(format!(
+                "the Redis URL is not valid ({:?}); use `redis://[:password@]host[:port][/db]`",
+                e.kind()
+            ))
+        })?;
+        let addr = client.get_connection_info().addr().clone();
+        let location = addr.to_string();
+        let loopback = match &addr {
+            redis::ConnectionAddr::Tcp(host, _) => {
+                host == "localhost"
+                    || host
+                        .trim_start_matches('[')
+                        .trim_end_matches(']')
+                        .parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback())
+            }
+            _ => true,
+        };
+        // Plain TCP to another host would carry the tokens in the clear: only with encryption.
+        if !loopback && self.cipher.is_none() {
+            return Err(StoreError::Insecure(format!(
+                "the Redis server {location} is not on this host and the connection is not \
+                 encrypted, so the tokens would cross the network in plaintext; give the store a \
+                 `TokenCipher` (`RedisTokenStoreBuilder::encryption`)"
+            )));
+        }
+        if self.lease < Duration::from_millis(30) || self.timeout.is_zero() {
+            return Err(StoreError::Insecure(
+                "the Redis store's lease must be at least 30 ms and its timeout above zero".into(),
+            ));
+        }
+        Ok(RedisTokenStore {
+            inner: Arc::new(Inner {
+                client,
+                connection: OnceCell::new(),
+                location,
+                prefix: self.prefix,
+                lease: self.lease,
+                timeout: self.timeout,
+                retention: self.retention,
+                cipher: self.cipher,
+                acquire: redis::Script::new(ACQUIRE),
+                renew: redis::Script::new(RENEW),
+                release: redis::Script::new(RELEASE),
+                write: redis::Script::new(WRITE),
+            }),
+        })
+    }
+}
+
+/// A [`TokenStore`] in Redis that many processes share. See the [module docs](self) for keys,
+/// leases, fencing and failure handling; the README says when to choose it.
+#[derive(Clone)]
+pub struct RedisTokenStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: redis::Client,
+    connection: OnceCell<ConnectionManager>,
+    /// `host:port` (or a socket path): never the URL, which may hold the password.
+    location: String,
+    prefix: String,
+    lease: Duration,
+    timeout: Duration,
+    retention: Duration,
+    cipher: Option<TokenCipher>,
+    acquire: redis::Script,
+    renew: redis::Script,
+    release: redis::Script,
+    write: redis::Script,
+}
+
+impl fmt::Debug for RedisTokenStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisTokenStore")
+            .field("server", &self.inner.location)
+            .field("prefix", &self.inner.prefix)
+            .field("lease", &self.inner.lease)
+            .field("encrypted", &self.inner.cipher.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The four Redis keys of one session.
+struct Keys {
+    tokens: String,
+    logout: String,
+    lock: String,
+    fence: String,
+}
+
+/// The lease on a session's lock; dropping it stops the renewal and lets go of the lock.
+struct RedisLock {
+    inner: Arc<Inner>,
+    lock_key: String,
+    grant: String,
+    renewal: tokio::task::AbortHandle,
+}
+
+impl fmt::Debug for RedisLock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisLock")
+            .field("lock", &self.lock_key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StoreLock for RedisLock {
+    fn fence(&self) -> Option<&str> {
+        Some(&self.grant)
+    }
+}
+
+impl Drop for RedisLock {
+    fn drop(&mut self) {
+        self.renewal.abort();
+        let (inner, key, grant) = (
+            self.inner.clone(),
+            std::mem::take(&mut self.lock_key),
+            std::mem::take(&mut self.grant),
+        );
+        // Released in the background (a drop cannot wait); without a runtime, or if Redis is
+        // gone, the lease lapses by itself.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let released = inner
+                    .run("release the lock", |mut c| {
+                        let (inner, key, grant) = (inner.clone(), key.clone(), grant.clone());
+                        async move {
+                            inner
+                                .release
+                                .key(&key)
+                                .arg(&grant)
+                                .invoke_async::<i64>(&mut c)
+                                .await
+                        }
+                    })
+                    .await;
+                if let Err(e) = released {
+                    tracing::debug!(error = %e, "the lock lease lapses by itself instead");
+                }
+            });
+        }
+    }
+}
+
+impl RedisTokenStore {
+    /// Settings for a store on the Redis server at `url` (`redis://[:password@]host[:port][/db]`
+    /// or `redis+unix:///path`). A server on another host needs
+    /// [`encryption`](RedisTokenStoreBuilder::encryption), since the connection itself is plain
+    /// TCP. The URL (and its password) is never printed.
+    pub fn builder(url: &Secret) -> RedisTokenStoreBuilder {
+        RedisTokenStoreBuilder {
+            url: url.clone(),
+            prefix: "cxkit".into(),
+            lease: Duration::from_secs(15),
+            timeout: Duration::from_secs(2),
+            retention: Duration::from_secs(7 * 24 * 3600),
+            cipher: None,
+        }
+    }
+
+    /// The Redis keys of session `key` (see the module docs). Public for operators and tests
+    /// that inspect the server.
+    pub fn redis_key(&self, key: &str) -> String {
+        self.keys(key).tokens
+    }
+
+    fn keys(&self, key: &str) -> Keys {
+        // The system and session name are kept readable for operators; the hash covers the
+        // whole key, so that distinct keys never share an entry whatever their shape.
+        let mut parts = key.split('|');
+        let system = parts.next().unwrap_or_default();
+        let session = parts.next_back().unwrap_or_default();
+        let digest = sha2::Sha256::digest(key.as_bytes());
+        let hash: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        let base = format!("{}:{{{system}:{hash}:{session}}}", self.inner.prefix);
+        Keys {
+            tokens: format!("{base}:tokens"),
+            logout: format!("{base}:logout"),
+            lock: format!("{base}:lock"),
+            fence: format!("{base}:fence"),
+        }
+    }
+
+    /// Writes (or with `None`, logs out) session `key`, fenced by `grant` when there is one.
+    async fn write(
+        &self,
+        key: &str,
+        tokens: Option<&TokenSet>,
+        grant: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let keys = self.keys(key);
+        let inner = &self.inner;
+        let record = match tokens {
+            Some(tokens) => {
+                let plain = encode(key, tokens)?;
+                match &inner.cipher {
+                    Some(cipher) => Zeroizing::new(cipher.seal(&keys.tokens, &plain)?),
+                    None => plain,
+                }
+            }
+            None => Zeroizing::new(Vec::new()),
+        };
+        let retention = inner.retention;
+        let record_ttl = tokens
+            .and_then(|t| t.expires_at().duration_since(SystemTime::now()).ok())
+            .unwrap_or_default()
+            + retention;
+        let millis = |d: Duration| d.as_millis().max(1).to_string();
+        let (record_ttl, marker_ttl) = (millis(record_ttl), millis(retention));
+        let grant = grant.unwrap_or_default();
+        let written: i64 = inner
+            .run("write the session", |mut c| {
+                let (keys, record, grant) = (&keys, &record, grant);
+                let (record_ttl, marker_ttl) = (&record_ttl, &marker_ttl);
+                async move {
+                    inner
+                        .write
+                        .key(&keys.fence)
+                        .key(&keys.tokens)
+                        .key(&keys.logout)
+                        .arg(grant)
+                        .arg(record.as_slice())
+                        .arg(record_ttl)
+                        .arg(marker_ttl)
+                        .invoke_async(&mut c)
+                        .await
+                }
+            })
+            .await?;
+        if written == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::Fenced(format!(
+                "this process's lease on {} lapsed and was granted to another process, whose \
+                 tokens stand",
+                keys.lock
+            )))
+        }
+    }
+
+    async fn read(&self, key: &str) -> Result<Option<TokenSet>, StoreError> {
+        let keys = self.keys(key);
+        let inner = &self.inner;
+        let (marker, record): (Option<Vec<u8>>, Option<Vec<u8>>) = inner
+            .run("read the session", |mut c| {
+                let keys = &keys;
+                async move {
+                    redis::cmd("MGET")
+                        .arg(&keys.logout)
+                        .arg(&keys.tokens)
+                        .query_async(&mut c)
+                        .await
+                }
+            })
+            .await?;
+        if marker.is_some() {
+            return Err(StoreError::LoggedOut(format!("marker {}", keys.logout)));
+        }
+        let Some(record) = record.map(Zeroizing::new) else {
+            return Ok(None);
+        };
+        let origin = &keys.tokens;
+        let sealed = serde_json::from_slice::<Sealed>(&record)
+            .ok()
+            .filter(|s| s.format == SEALED);
+        match (&inner.cipher, sealed) {
+            (Some(cipher), Some(sealed)) => {
+                parse(&cipher.open(&keys.tokens, &sealed)?, key, origin).map(Some)
+            }
+            (None, Some(sealed)) => Err(StoreError::Corrupt(format!(
+                "{origin} is encrypted (key id `{}`) and this store has no key; configure the \
+                 application's token key",
+                sealed.kid
+            ))),
+            (Some(_), None) => Err(StoreError::Corrupt(format!(
+                "{origin} is not encrypted, and this store accepts only encrypted records"
+            ))),
+            (None, None) => parse(&record, key, origin).map(Some),
+        }
+    }
+
+    async fn acquire(&self, key: &str, wait: Duration) -> Result<RedisLock, StoreError> {
+        let keys = self.keys(key);
+        let inner = &self.inner;
+        let nonce = format!("{:032x}", fastrand::u128(..));
+        let lease = inner.lease.as_millis().to_string();
+        let fence_ttl = inner.retention.as_millis().max(1).to_string();
+        let started = tokio::time::Instant::now();
+        let mut pause = Duration::from_millis(2);
+        loop {
+            let grant: Option<String> = inner
+                .run("take the lock", |mut c| {
+                    let (keys, nonce, lease, fence_ttl) = (&keys, &nonce, &lease, &fence_ttl);
+                    async move {
+                        inner
+                            .acquire
+                            .key(&keys.lock)
+                            .key(&keys.fence)
+                            .arg(nonce)
+                            .arg(lease)
+                            .arg(fence_ttl)
+                            .invoke_async(&mut c)
+                            .await
+                    }
+                })
+                .await?;
+            if let Some(grant) = grant {
+                let renewal = tokio::spawn(renew(
+                    Arc::downgrade(&self.inner),
+                    keys.lock.clone(),
+                    grant.clone(),
+                ))
+                .abort_handle();
+                return Ok(RedisLock {
+                    inner: self.inner.clone(),
+                    lock_key: keys.lock,
+                    grant,
+                    renewal,
+                });
+            }
+            let waited = started.elapsed();
+            if waited >= wait {
+                return Err(StoreError::LockTimeout {
+                    lock: format!("{} on Redis {}", keys.lock, inner.location),
+                    waited,
+                });
+            }
+            // Polled with a growing pause: the lock is held for one refresh, rarely long.
+            tokio::time::sleep(pause.min(wait - waited)).await;
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Renews the lease every third of it while the guard lives (the guard aborts this task).
+async fn renew(inner: std::sync::Weak<Inner>, lock_key: String, grant: String) {
+    loop {
+        let Some(period) = inner.upgrade().map(|i| i.lease / 3) else {
+            return;
+        };
+        tokio::time::sleep(period).await;
+        let Some(store) = inner.upgrade() else { return };
+        let lease = store.lease.as_millis().to_string();
+        let renewed = store
+            .run("renew the lock", |mut c| {
+                let (store, lock_key, grant, lease) = (&store, &lock_key, &grant, &lease);
+                async move {
+                    store
+                        .renew
+                        .key(lock_key)
+                        .arg(grant)
+                        .arg(lease)
+                        .invoke_async::<i64>(&mut c)
+                        .await
+                }
+            })
+            .await;
+        match renewed {
+            Ok(1) => {}
+            Ok(_) => {
+                tracing::warn!(lock = %lock_key, "the refresh lease lapsed and another process may hold it; this process's writes will be refused");
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(lock = %lock_key, error = %e, "cannot renew the refresh lease")
+            }
+        }
+    }
+}
+
+impl Inner {
+    /// The connection, made on first use; a failure leaves none, so the next call tries again.
+    async fn connection(&self) -> redis::RedisResult<ConnectionManager> {
+        self.connection
+            .get_or_try_init(|| {
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(self.timeout))
+                    .set_response_timeout(Some(self.timeout))
+                    .set_number_of_retries(2)
+                    .set_max_delay(Duration::from_millis(500));
+                self.client.get_connection_manager_with_config(config)
+            })
+            .await
+            .cloned()
+    }
+
+    /// Runs `op` on the connection within the timeout; a failure is
+    /// [`StoreError::Unavailable`], described without any value sent.
+    async fn run<T, F, Fut>(&self, what: &str, op: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        let attempt = async {
+            let connection = self.connection().await?;
+            op(connection).await
+        };
+        match tokio::time::timeout(self.timeout, attempt).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(StoreError::Unavailable(format!(
+                "cannot {what} on Redis {} ({})",
+                self.location,
+                describe(&e)
+            ))),
+            Err(_) => Err(StoreError::Unavailable(format!(
+                "Redis {} did not answer within {:?} when asked to {what}",
+                self.location, self.timeout
+            ))),
+        }
+    }
+}
+
+/// A Redis error's kind and code, without its detail text, which for a script error may quote
+/// what was sent.
+fn describe(e: &redis::RedisError) -> String {
+    match e.code() {
+        Some(code) => format!("{:?}, {code}", e.kind()),
+        None if e.is_connection_refusal() => "connection refused".into(),
+        None if e.is_timeout() => "timed out".into(),
+        None if e.is_connection_dropped() => "connection dropped".into(),
+        None => format!("{:?}", e.kind()),
+    }
+}
+
+impl TokenStore for RedisTokenStore {
+    fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<TokenSet>, StoreError>> {
+        Box::pin(self.read(key))
+    }
+
+    fn save<'a>(
+        &'a self,
+        key: &'a str,
+        tokens: &'a TokenSet,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(self.write(key, Some(tokens), None))
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(self.write(key, None, None))
+    }
+
+    fn lock<'a>(
+        &'a self,
+        key: &'a str,
+        wait: Duration,
+    ) -> BoxFuture<'a, Result<Box<dyn StoreLock>, StoreError>> {
+        Box::pin(async move {
+            let lock = self.acquire(key, wait).await?;
+            Ok(Box::new(lock) as Box<dyn StoreLock>)
+        })
+    }
+
+    fn save_locked<'a>(
+        &'a self,
+        key: &'a str,
+        tokens: &'a TokenSet,
+        lock: &'a dyn StoreLock,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(self.write(key, Some(tokens), lock.fence()))
+    }
+
+    fn delete_locked<'a>(
+        &'a self,
+        key: &'a str,
+        lock: &'a dyn StoreLock,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(self.write(key, None, lock.fence()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::UNIX_EPOCH;
+
+    use super::*;
+
+    fn key(byte: u8) -> Secret {
+        Secret::new(base64::engine::general_purpose::STANDARD.encode([byte; 32]))
+    }
+
+    fn store() -> RedisTokenStore {
+        RedisTokenStore::builder(&Secret::new("redis://127.0.0.1:1"))
+            .prefix("app")
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_sessions_keys_share_one_hash_tag_and_hide_urls_and_emails() {
+        let store = store();
+        let keys = store.keys("ejento-user-token|https://h.example|alice@example.com|s1");
+        assert!(
+            keys.tokens.starts_with("app:{ejento-user-token:"),
+            "{}",
+            keys.tokens
+        );
+        assert!(keys.tokens.ends_with(":s1}:tokens"), "{}", keys.tokens);
+        let tag = |k: &str| k[..k.find('}').unwrap() + 1].to_owned();
+        for k in [&keys.logout, &keys.lock, &keys.fence] {
+            assert_eq!(tag(k), tag(&keys.tokens));
+        }
+        for k in [&keys.tokens, &keys.logout, &keys.lock, &keys.fence] {
+            assert!(!k.contains("alice") && !k.contains("h.example"), "{k}");
+        }
+        // Another base URL or another session is another entry.
+        assert_ne!(
+            store.keys("ejento|https://a|s").tokens,
+            store.keys("ejento|https://b|s").tokens
+        );
+        assert_ne!(
+            store.keys("ejento|https://a|s").tokens,
+            store.keys("ejento|https://a|t").tokens
+        );
+        assert_ne!(
+            store.keys("ejento|https://a|s").tokens,
+            store.keys("proto|https://a|s").tokens
+        );
+    }
+
+    #[test]
+    fn sealed_records_open_only_with_their_key_and_redis_key() {
+        let cipher = TokenCipher::new("k1", &key(1)).unwrap();
+        let set = TokenSet::new(
+            [("a".to_owned(), Secret::new("canary-token"))],
+            UNIX_EPOCH,
+            UNIX_EPOCH + Duration::from_secs(60),
+        );
+        let plain = encode("s", &set).unwrap();
+        let sealed = cipher.seal("rk", &plain).unwrap();
+        assert!(!String::from_utf8_lossy(&sealed).contains("canary"));
+        // A fresh nonce per write.
+        assert_ne!(sealed, cipher.seal("rk", &plain).unwrap());
+        let record: Sealed = serde_json::from_slice(&sealed).unwrap();
+        assert_eq!(&*cipher.open("rk", &record).unwrap(), &*plain);
+        // Copied to another session's key, under a wrong key, or tampered with: log in again.
+        assert!(matches!(
+            cipher.open("other", &record),
+            Err(StoreError::Corrupt(_))
+        ));
+        let wrong = TokenCipher::new("k1", &key(2)).unwrap();
+        assert!(matches!(
+            wrong.open("rk", &record),
+            Err(StoreError::Corrupt(_))
+        ));
+        let mut tampered: Sealed = serde_json::from_slice(&sealed).unwrap();
+        tampered.ciphertext.replace_range(0..4, "AAAA");
+        assert!(matches!(
+            cipher.open("rk", &tampered),
+            Err(StoreError::Corrupt(_))
+        ));
+        for nonce in ["", "!!", "AAAA"] {
+            let mut bad: Sealed = serde_json::from_slice(&sealed).unwrap();
+            bad.nonce = nonce.into();
+            assert!(matches!(
+                cipher.open("rk", &bad),
+                Err(StoreError::Corrupt(_))
+            ));
+        }
+        // The key never prints.
+        let text = format!("{cipher:?}");
+        assert!(
+            text.contains("k1") && !text.contains(key(1).expose()),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn bad_keys_and_urls_are_refused_with_the_fix() {
+        for bad in ["", "c2hvcnQ=", "not base64!"] {
+            let err = TokenCipher::new("k", &Secret::new(bad)).unwrap_err();
+            assert!(err.to_string().contains("openssl rand -base64 32"), "{err}");
+        }
+        assert!(TokenCipher::new("", &key(1)).is_err());
+        let err = RedisTokenStore::builder(&Secret::new("http://:pw-123456@x"))
+            .build()
+            .unwrap_err();
+        assert!(!err.to_string().contains("pw-123456"), "{err}");
+        assert!(
+            RedisTokenStore::builder(&Secret::new("redis://[::1]:6379"))
+                .build()
+                .is_ok()
+        );
+    }
+}
