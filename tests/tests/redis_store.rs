@@ -591,21 +591,6 @@ async fn a_hung_redis_costs_a_call_its_timeout_not_forever() {
     assert!(cxkit::Error::from(err).is_retryable());
 }
 
-/// Commands the Redis server has processed so far (the `INFO` asking counts as one).
-async fn commands_processed(url: &str) -> u64 {
-    let client = redis::Client::open(url).unwrap();
-    let mut c = client.get_multiplexed_async_connection().await.unwrap();
-    let info: String = redis::cmd("INFO")
-        .arg("stats")
-        .query_async(&mut c)
-        .await
-        .unwrap();
-    info.lines()
-        .find_map(|l| l.strip_prefix("total_commands_processed:"))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_with_cached_tokens_send_nothing_to_redis() {
     let redis = RedisServer::start();
@@ -620,7 +605,7 @@ async fn calls_with_cached_tokens_send_nothing_to_redis() {
     users_call(&ejento).await.unwrap();
     // Let the lock's background release land first.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let before = commands_processed(&redis.url()).await;
+    let before = redis.commands_processed();
     for _ in 0..100 {
         users_call(&ejento).await.unwrap();
     }
@@ -628,6 +613,6 @@ async fn calls_with_cached_tokens_send_nothing_to_redis() {
     for _ in 0..100 {
         users_call(&ejento).await.unwrap();
     }
-    let after = commands_processed(&redis.url()).await;
+    let after = redis.commands_processed();
     assert_eq!(after - before, 1, "only the INFO asking");
 }

@@ -655,6 +655,42 @@ mod tests {
     }
 
     #[test]
+    fn the_redis_store_rows() {
+        let figures = Figures(BTreeMap::from(
+            [
+                ("store_cached_memory_median_ns", 43_915.1),
+                ("store_cached_redis_median_ns", 32_919.8),
+                ("store_cached_redis_overhead_pct", -25.04),
+                ("store_cached_redis_commands_per_call", 0.0),
+                ("store_fleet_processes", 4.0),
+                ("store_fleet_callers", 1000.0),
+                ("store_fleet_fresh_herd_ns", 107_465_776.0),
+                ("store_fleet_across_expiry_ns", 106_631_064.0),
+                ("store_fleet_ratio_vs_fresh_herd", 0.992),
+                ("store_fleet_refreshes_min", 1.0),
+                ("store_fleet_refreshes_max", 1.0),
+            ]
+            .map(|(k, v)| (k.to_owned(), v)),
+        ));
+        let table = table(
+            &Generation {
+                outcome: Err("skipped".into()),
+            },
+            &[],
+            &figures,
+            false,
+        );
+        for row in [
+            "| Cached-token call, memory store → Redis store (criterion medians) | 43.9 µs → 32.9 µs (-25.0 %) |  |  |",
+            "| Redis commands per cached-token call | 0.000 | 0 | ✓ |",
+            "| Fleet herd through Redis: 4 processes, 1,000 callers, across expiry vs fresh tokens | 106.6 ms vs 107.5 ms = 0.99× |  |  |",
+            "| Refreshes per fleet herd (all processes together) | 1 in every herd | exactly 1 | ✓ |",
+        ] {
+            assert!(table.contains(row), "{row}\n{table}");
+        }
+    }
+
+    #[test]
     fn generation_only_prints_the_generation_rows() {
         let table = table(
             &Generation {

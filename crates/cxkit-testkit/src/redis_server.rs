@@ -87,6 +87,34 @@ impl RedisServer {
         }
     }
 
+    /// How many commands the server has processed since it started (`INFO stats`), counting
+    /// this asking as one: how a test or benchmark shows that a path sends nothing to Redis.
+    pub fn commands_processed(&self) -> u64 {
+        use std::io::BufRead as _;
+        let mut stream =
+            TcpStream::connect(("127.0.0.1", self.port)).expect("redis-server answers");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("a read timeout");
+        stream.write_all(b"INFO stats\r\n").expect("INFO is sent");
+        // The answer is one bulk string: `$LEN\r\n`, then LEN bytes and `\r\n`.
+        let mut reader = std::io::BufReader::new(stream);
+        let mut header = String::new();
+        reader.read_line(&mut header).expect("INFO answers");
+        let len: usize = header
+            .trim()
+            .strip_prefix('$')
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("INFO answered {header:?}"));
+        let mut body = vec![0; len + 2];
+        reader.read_exact(&mut body).expect("the INFO text");
+        String::from_utf8_lossy(&body)
+            .lines()
+            .find_map(|l| l.strip_prefix("total_commands_processed:"))
+            .and_then(|n| n.trim().parse().ok())
+            .expect("INFO stats names the commands processed")
+    }
+
     fn answers_ping(&self) -> bool {
         let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) else {
             return false;
