@@ -151,17 +151,22 @@ impl Config {
 }
 
 /// Connection-pool and HTTP/2 settings of the client cxkit builds; reqwest's defaults unless
-/// set.
+/// set. The HTTP/2 ones exist with the `http2` feature (on by default).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Transport {
     pool_idle_timeout: Option<Option<Duration>>,
     pool_max_idle_per_host: Option<usize>,
     tcp_keepalive: Option<Option<Duration>>,
     http1_only: bool,
+    #[cfg(feature = "http2")]
     http2_prior_knowledge: bool,
+    #[cfg(feature = "http2")]
     http2_adaptive_window: Option<bool>,
+    #[cfg(feature = "http2")]
     http2_keep_alive_interval: Option<Option<Duration>>,
+    #[cfg(feature = "http2")]
     http2_keep_alive_timeout: Option<Duration>,
+    #[cfg(feature = "http2")]
     http2_keep_alive_while_idle: Option<bool>,
 }
 
@@ -179,18 +184,23 @@ impl Transport {
         if self.http1_only {
             builder = builder.http1_only();
         }
+        #[cfg(feature = "http2")]
         if self.http2_prior_knowledge {
             builder = builder.http2_prior_knowledge();
         }
+        #[cfg(feature = "http2")]
         if let Some(enabled) = self.http2_adaptive_window {
             builder = builder.http2_adaptive_window(enabled);
         }
+        #[cfg(feature = "http2")]
         if let Some(interval) = self.http2_keep_alive_interval {
             builder = builder.http2_keep_alive_interval(interval);
         }
+        #[cfg(feature = "http2")]
         if let Some(timeout) = self.http2_keep_alive_timeout {
             builder = builder.http2_keep_alive_timeout(timeout);
         }
+        #[cfg(feature = "http2")]
         if let Some(enabled) = self.http2_keep_alive_while_idle {
             builder = builder.http2_keep_alive_while_idle(enabled);
         }
@@ -327,12 +337,14 @@ impl ConfigBuilder {
 
     /// Speaks HTTP/2 from the first byte, without negotiating (for servers known to speak it,
     /// including plain-http loopback ones).
+    #[cfg(feature = "http2")]
     pub fn http2_prior_knowledge(mut self) -> Self {
         self.transport.http2_prior_knowledge = true;
         self
     }
 
     /// HTTP/2 adaptive flow-control windows (BDP estimation), instead of fixed ones.
+    #[cfg(feature = "http2")]
     pub fn http2_adaptive_window(mut self, enabled: bool) -> Self {
         self.transport.http2_adaptive_window = Some(enabled);
         self
@@ -340,6 +352,7 @@ impl ConfigBuilder {
 
     /// HTTP/2 keep-alive pings every `interval` (`None`: off), each answered within `timeout`
     /// or the connection is closed; `while_idle` also pings connections with no open stream.
+    #[cfg(feature = "http2")]
     pub fn http2_keep_alive(
         mut self,
         interval: Option<Duration>,
@@ -355,6 +368,7 @@ impl ConfigBuilder {
     /// Checks the settings and builds the configuration (and its HTTP client, unless one was
     /// supplied).
     pub fn build(self) -> Result<Config> {
+        #[cfg(feature = "http2")]
         if self.transport.http1_only && self.transport.http2_prior_knowledge {
             return Err(Error::config(
                 "`http1_only` and `http2_prior_knowledge` contradict each other; choose one",
@@ -485,6 +499,7 @@ mod tests {
         assert!(matches!(error, Error::Config { .. }), "{error}");
     }
 
+    #[cfg(feature = "http2")]
     #[test]
     fn contradictory_http_versions_are_refused() {
         let error = Config::builder()
@@ -499,8 +514,7 @@ mod tests {
     fn clones_share_one_configuration_and_a_store_less_one_gives_each_session_its_own() {
         let config = Config::builder()
             .pool_idle_timeout(Some(Duration::from_secs(5)))
-            .http2_adaptive_window(true)
-            .http2_keep_alive(Some(Duration::from_secs(20)), Duration::from_secs(5), false)
+            .http1_only()
             .build()
             .unwrap();
         let clone = config.clone();
