@@ -145,6 +145,7 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         "cargo",
         &["test", "--workspace", "--doc"],
     )?;
+    downstream(root)?;
     println!("\nall checks passed in {:.0?}", started.elapsed());
     Ok(())
 }
@@ -208,4 +209,28 @@ fn ensure_debian_package(root: &Path, program: &str, packages: &str) -> anyhow::
         );
     };
     step(root, &format!("install {packages} (apt-get)"), shell, &args)
+}
+
+/// The application outside the workspace (`tests/downstream`), which uses only what cxkit and
+/// cxkit-testkit publish. It builds with a copy of the workspace's lock (so with the versions
+/// cxkit is tested with, and without a resolution of its own) into the workspace's target
+/// directory (so the dependencies it shares with the workspace are not compiled again).
+fn downstream(root: &Path) -> anyhow::Result<()> {
+    const DIR: &str = "tests/downstream";
+    std::fs::copy(root.join("Cargo.lock"), root.join(DIR).join("Cargo.lock"))
+        .with_context(|| format!("cannot copy Cargo.lock into {DIR}"))?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root.join("target"), std::path::PathBuf::from);
+    timed("an application outside the workspace (tests/downstream)", || {
+        let status = Command::new("cargo")
+            .args(["test", "--manifest-path", &format!("{DIR}/Cargo.toml")])
+            .current_dir(root)
+            .env("CARGO_TARGET_DIR", target)
+            .status()
+            .context("cannot run `cargo`")?;
+        if !status.success() {
+            bail!("`cargo test --manifest-path {DIR}/Cargo.toml` exited with {status}");
+        }
+        Ok(())
+    })
 }

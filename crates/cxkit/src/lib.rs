@@ -37,6 +37,9 @@ mod user_token;
 pub use cache::{CachedToken, Refresher, TokenCache};
 pub use config::{Config, ConfigBuilder};
 pub use cxkit_auth::tls::ensure_crypto_provider;
+/// The `reqwest` cxkit is built on, for an application that brings its own client
+/// ([`ConfigBuilder::http_client`]): a client of this version is the one cxkit accepts.
+pub use reqwest;
 pub use cxkit_auth::{
     Auth, Clock, Credential, ManualClock, RetryPolicy, Secret, SystemClock, TokenSource,
 };
