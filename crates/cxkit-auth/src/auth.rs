@@ -6,6 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::options::CallOptions;
 use crate::retry::{RetryBudget, RetryPolicy};
 use crate::{ApiSecurity, AuthError, Credential, OperationDef, Placement};
 
@@ -13,9 +14,13 @@ use crate::{ApiSecurity, AuthError, Credential, OperationDef, Placement};
 ///
 /// Cheap to clone (one `Arc`); every generated client built from the same handle shares its
 /// credentials, token caches and retry budget. Its `Debug` names the configured schemes only.
+///
+/// [`Auth::with_options`] makes a view with per-call [`CallOptions`] on top; a handle without
+/// options pays nothing for them (one `None` check per call).
 #[derive(Clone)]
 pub struct Auth {
     inner: Arc<Inner>,
+    options: Option<Arc<CallOptions>>,
 }
 
 /// The largest JSON (or other non-streamed) response body read by default: 8 MiB, far above
@@ -66,6 +71,7 @@ impl fmt::Debug for Auth {
             .field("api_version", &self.inner.api_version)
             .field("max_response_bytes", &self.inner.max_response_bytes)
             .field("total_timeout", &self.inner.total_timeout)
+            .field("options", &self.options)
             .finish()
     }
 }
@@ -84,9 +90,32 @@ impl Auth {
         AuthBuilder::default()
     }
 
-    /// The retry policy.
+    /// A view of this handle whose calls use `options` (on top of the options this handle
+    /// already has, if any). It shares the credentials, token caches and retry budget; the
+    /// handle itself and its other views are unaffected. Cheap: two reference counts and the
+    /// options themselves.
+    pub fn with_options(&self, options: CallOptions) -> Auth {
+        let options = match &self.options {
+            Some(mine) => mine.merged(&options),
+            None => options,
+        };
+        Auth {
+            inner: self.inner.clone(),
+            options: Some(Arc::new(options)),
+        }
+    }
+
+    /// The per-call options of this view, if any.
+    pub fn options(&self) -> Option<&CallOptions> {
+        self.options.as_deref()
+    }
+
+    /// The retry policy: the view's per-call policy, else the handle's.
     pub fn retry_policy(&self) -> &RetryPolicy {
-        &self.inner.retry
+        self.options
+            .as_ref()
+            .and_then(|o| o.retry.as_ref())
+            .unwrap_or(&self.inner.retry)
     }
 
     /// The `X-API-Version` value that replaces the spec's for every operation that sends one
@@ -134,6 +163,12 @@ impl Auth {
     /// The deadline of a whole non-streamed call (every attempt, body read included).
     pub fn total_timeout(&self) -> Option<Duration> {
         self.inner.total_timeout
+    }
+
+    /// The per-call deadline of this view ([`CallOptions::timeout`]), which also bounds
+    /// streamed calls.
+    pub fn call_timeout(&self) -> Option<Duration> {
+        self.options.as_ref().and_then(|o| o.timeout)
     }
 
     pub(crate) fn budget(&self) -> &RetryBudget {
@@ -301,6 +336,7 @@ impl AuthBuilder {
                     .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
                 total_timeout: self.total_timeout,
             }),
+            options: None,
         }
     }
 }

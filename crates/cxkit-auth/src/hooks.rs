@@ -53,6 +53,10 @@ pub async fn authorize(
     request.headers_mut().remove("api-version");
     let op = operation(api, operation_id)?;
     auth.check_server(api, op)?;
+    // Per-call headers first, so that the credentials and the version below win over them.
+    if let Some(options) = auth.options() {
+        options.apply(request)?;
+    }
     match auth.api_version_for(op) {
         Some(version) => {
             let value = HeaderValue::from_str(version).map_err(|_| {
@@ -111,6 +115,10 @@ fn accepts_stream(request: &Request) -> bool {
 /// come back with every secret scrubbed from their URL. Unless the call streams (an event
 /// stream or download answer, or a streamed request body), the whole call is bounded by
 /// [`Auth::total_timeout`] and the answer's body by [`Auth::max_response_bytes`].
+///
+/// A view with [`crate::CallOptions`] ([`Auth::with_options`]) changes this per call: its
+/// timeout replaces the total timeout and bounds streamed calls too, its retry policy replaces
+/// the handle's, and an idempotency key makes a non-idempotent operation retryable.
 pub async fn exec(
     auth: &Auth,
     api: &ApiSecurity,
@@ -141,18 +149,24 @@ async fn send(
     operation_id: &str,
 ) -> reqwest::Result<Response> {
     let op = api.operation(operation_id);
-    let idempotent = op.is_some_and(|op| op.idempotent);
+    let options = auth.options();
+    // An idempotency key lets the server recognise a repeat, so retrying cannot act twice.
+    let idempotent =
+        op.is_some_and(|op| op.idempotent) || options.is_some_and(|o| o.idempotency_key.is_some());
     let chosen = op
         .and_then(|op| auth.choose(api, op).ok())
         .unwrap_or_default();
     let secret_names = auth.url_secret_names(api);
     let policy = auth.retry_policy();
     let streamed = accepts_stream(&request);
-    let deadline = auth
-        .total_timeout()
-        // A streamed request body (an upload) has no bytes to look at; it is exempt, like a
-        // streamed answer. Checked without cloning the request.
-        .filter(|_| !streamed && request.body().is_none_or(|b| b.as_bytes().is_some()));
+    // A per-call timeout is what the caller asked for this very call, so it bounds streams
+    // too; the client-wide one exempts them.
+    let deadline = auth.call_timeout().or_else(|| {
+        auth.total_timeout()
+            // A streamed request body (an upload) has no bytes to look at; it is exempt, like
+            // a streamed answer. Checked without cloning the request.
+            .filter(|_| !streamed && request.body().is_none_or(|b| b.as_bytes().is_some()))
+    });
     let static_only = !chosen.is_empty() && chosen.iter().all(|c| c.credential.static_key);
     let finish = |response: Response| {
         let mut response = scrubbed_response(response, &secret_names);

@@ -17,6 +17,7 @@ mod cache;
 mod ejento;
 mod error;
 mod http;
+mod options;
 mod paging;
 #[cfg(feature = "platform28")]
 pub mod platform28;
@@ -43,6 +44,7 @@ pub use ejento::{
 };
 pub use error::{Error, Result};
 pub use http::HttpConfig;
+pub use options::{CallOptions, IDEMPOTENCY_KEY_HEADER, WithOptions};
 pub use paging::{Page, paginate};
 #[cfg(feature = "ejento")]
 pub use paging::{PageMeta, PageRequest, paginate_pages};

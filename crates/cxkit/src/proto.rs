@@ -106,7 +106,7 @@ pub struct Proto {
     inner: Arc<ProtoInner>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct ProtoInner {
     client: gen_proto::Client,
     company_id: String,
@@ -119,6 +119,16 @@ impl Proto {
     /// Starts configuring a handle.
     pub fn builder() -> ProtoBuilder {
         ProtoBuilder::default()
+    }
+
+    /// A view of this handle whose calls (wrapped and generated) use `options` (see
+    /// [`crate::CallOptions`]); the handle's other calls are unaffected.
+    pub fn with_options(&self, options: crate::CallOptions) -> Proto {
+        let mut inner = ProtoInner::clone(&self.inner);
+        inner.client = inner.client.with_options(options);
+        Proto {
+            inner: Arc::new(inner),
+        }
     }
 
     /// The generated client, for calls this handle does not wrap.
