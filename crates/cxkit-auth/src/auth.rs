@@ -6,6 +6,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use reqwest::header::HeaderValue;
+
 use crate::options::CallOptions;
 use crate::retry::{RetryBudget, RetryPolicy};
 use crate::{ApiSecurity, AuthError, Credential, OperationDef, Placement};
@@ -41,6 +43,8 @@ struct Inner {
     retry: RetryPolicy,
     budget: RetryBudget,
     api_version: Option<Cow<'static, str>>,
+    /// `api_version` as a header value, built once (`None` when it is not a valid one).
+    api_version_value: Option<HeaderValue>,
     server: Option<Option<Cow<'static, str>>>,
     max_response_bytes: u64,
     total_timeout: Option<Duration>,
@@ -55,6 +59,7 @@ impl Default for Inner {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             total_timeout: None,
             api_version: None,
+            api_version_value: None,
             server: None,
         }
     }
@@ -130,6 +135,27 @@ impl Auth {
         operation
             .api_version
             .map(|spec| self.api_version().unwrap_or(spec))
+    }
+
+    /// The `X-API-Version` header value for `operation` ([`Auth::api_version_for`]), built
+    /// without copying: the override's was built once, a spec value is static. `Err` carries a
+    /// value that is not a valid header value.
+    pub(crate) fn api_version_value(
+        &self,
+        operation: &OperationDef,
+    ) -> Option<Result<HeaderValue, &str>> {
+        let spec = operation.api_version?;
+        Some(match &self.inner.api_version {
+            Some(text) => self.inner.api_version_value.clone().ok_or(text.as_ref()),
+            // Checked first: `from_static` panics on what it does not accept.
+            None if spec
+                .bytes()
+                .all(|b| b == b'\t' || (0x20..0x7f).contains(&b)) =>
+            {
+                Ok(HeaderValue::from_static(spec))
+            }
+            None => Err(spec),
+        })
     }
 
     /// Checks that `operation` lives on the host this handle is bound to (see
@@ -329,6 +355,10 @@ impl AuthBuilder {
                 credentials: self.credentials,
                 retry: self.retry,
                 budget: self.budget.map(RetryBudget::new).unwrap_or_default(),
+                api_version_value: self
+                    .api_version
+                    .as_deref()
+                    .and_then(|v| HeaderValue::from_str(v).ok()),
                 api_version: self.api_version,
                 server: self.server,
                 max_response_bytes: self

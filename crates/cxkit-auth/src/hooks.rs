@@ -57,15 +57,15 @@ pub async fn authorize(
     if let Some(options) = auth.options() {
         options.apply(request)?;
     }
-    match auth.api_version_for(op) {
-        Some(version) => {
-            let value = HeaderValue::from_str(version).map_err(|_| {
-                AuthError::config(format!(
-                    "the API version `{version}` is not a valid header value; use MAJOR.MINOR, \
-                     e.g. `2.0`"
-                ))
-            })?;
+    match auth.api_version_value(op) {
+        Some(Ok(value)) => {
             request.headers_mut().insert(API_VERSION_HEADER, value);
+        }
+        Some(Err(version)) => {
+            return Err(AuthError::config(format!(
+                "the API version `{version}` is not a valid header value; use MAJOR.MINOR, \
+                 e.g. `2.0`"
+            )));
         }
         None => {
             request.headers_mut().remove(API_VERSION_HEADER);
@@ -153,10 +153,13 @@ async fn send(
     // An idempotency key lets the server recognise a repeat, so retrying cannot act twice.
     let idempotent =
         op.is_some_and(|op| op.idempotent) || options.is_some_and(|o| o.idempotency_key.is_some());
-    let chosen = op
-        .and_then(|op| auth.choose(api, op).ok())
-        .unwrap_or_default();
-    let secret_names = auth.url_secret_names(api);
+    // The credentials applied by `authorize` are only needed again on a 401 (to mark a
+    // rejected static key, or to replay with a fresh token), so they are chosen then, not on
+    // every call; the choice is deterministic (same handle, same operation).
+    let chosen = || {
+        op.and_then(|op| auth.choose(api, op).ok())
+            .unwrap_or_default()
+    };
     let policy = auth.retry_policy();
     let streamed = accepts_stream(&request);
     // A per-call timeout is what the caller asked for this very call, so it bounds streams
@@ -167,14 +170,16 @@ async fn send(
             // a streamed answer. Checked without cloning the request.
             .filter(|_| !streamed && request.body().is_none_or(|b| b.as_bytes().is_some()))
     });
-    let static_only = !chosen.is_empty() && chosen.iter().all(|c| c.credential.static_key);
     let finish = |response: Response| {
-        let mut response = scrubbed_response(response, &secret_names);
+        let mut response = scrubbed_response(response, auth, api);
         response.headers_mut().remove(STATIC_CREDENTIAL_REJECTED);
-        if static_only && response.status() == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(STATIC_CREDENTIAL_REJECTED, HeaderValue::from_static("1"));
+        if response.status() == StatusCode::UNAUTHORIZED {
+            let chosen = chosen();
+            if !chosen.is_empty() && chosen.iter().all(|c| c.credential.static_key) {
+                response
+                    .headers_mut()
+                    .insert(STATIC_CREDENTIAL_REJECTED, HeaderValue::from_static("1"));
+            }
         }
         if streamed {
             response
@@ -207,15 +212,19 @@ async fn send(
 
         let (retryable, wait_hint) = match &result {
             Ok(response) => {
-                span.record("status", response.status().as_u16());
-                if let Some(id) = crate::request_id::request_id(response.headers()) {
-                    span.record("request_id", tracing::field::display(&id));
+                // Looking for a request id costs header look-ups; only a listening span
+                // records it.
+                if !span.is_disabled() {
+                    span.record("status", response.status().as_u16());
+                    if let Some(id) = crate::request_id::request_id(response.headers()) {
+                        span.record("request_id", tracing::field::display(&id));
+                    }
                 }
                 if response.status() == StatusCode::UNAUTHORIZED
                     && !replayed
                     && let Some(mut next) = spare
                 {
-                    if replay_after_rejection(&chosen, &mut next).await {
+                    if replay_after_rejection(&chosen(), &mut next).await {
                         tracing::debug!("401: a fresh credential is available, replaying once");
                         replayed = true;
                         request = next;
@@ -223,10 +232,12 @@ async fn send(
                     }
                     return Ok(finish(result?));
                 }
-                (
-                    is_retryable_status(response.status()),
-                    retry_after(response.headers(), SystemTime::now()),
-                )
+                // The clock is read only for an answer worth retrying.
+                let retryable = is_retryable_status(response.status());
+                let hint = retryable
+                    .then(|| retry_after(response.headers(), SystemTime::now()))
+                    .flatten();
+                (retryable, hint)
             }
             Err(error) => (is_retryable_error(error), None),
         };
@@ -255,7 +266,7 @@ async fn send(
                         }
                         Ok(finish(response))
                     }
-                    Err(error) => Err(scrubbed_error(error, &secret_names)),
+                    Err(error) => Err(scrubbed_error(error, auth, api)),
                 };
             }
         }
@@ -287,11 +298,13 @@ async fn replay_after_rejection(chosen: &[crate::auth::Chosen<'_>], request: &mu
 
 /// Rebuilds a response whose URL carries a secret so that its URL is scrubbed; progenitor prints
 /// a response's URL in `Error::UnexpectedResponse`.
-fn scrubbed_response(response: Response, secret_names: &[&str]) -> Response {
+/// The names of the handle's URL-borne secrets are looked up only for a URL that may carry
+/// one.
+fn scrubbed_response(response: Response, auth: &Auth, api: &ApiSecurity) -> Response {
     if !may_carry_secrets(response.url()) {
         return response;
     }
-    let clean = scrub_url(response.url(), secret_names);
+    let clean = scrub_url(response.url(), &auth.url_secret_names(api));
     if &clean == response.url() {
         return response;
     }
@@ -361,8 +374,11 @@ fn limited(mut response: Response, limit: u64) -> Response {
     rebuilt(status, version, url, headers, body)
 }
 
-fn scrubbed_error(error: reqwest::Error, secret_names: &[&str]) -> reqwest::Error {
-    match error.url().map(|url| scrub_url(url, secret_names)) {
+fn scrubbed_error(error: reqwest::Error, auth: &Auth, api: &ApiSecurity) -> reqwest::Error {
+    match error
+        .url()
+        .map(|url| scrub_url(url, &auth.url_secret_names(api)))
+    {
         Some(clean) => error.with_url(clean),
         None => error,
     }
