@@ -6,7 +6,7 @@ use std::fmt;
 use std::time::{Duration, Instant, SystemTime};
 
 use futures::StreamExt as _;
-use reqwest::header::{ACCEPT, HeaderValue};
+use reqwest::header::{ACCEPT, HeaderName, HeaderValue};
 use reqwest::{Request, Response, StatusCode};
 use tracing::Instrument;
 
@@ -14,6 +14,13 @@ use crate::placement;
 use crate::redact::{may_carry_secrets, scrub_url};
 use crate::retry::{is_retryable_error, is_retryable_status, retry_after};
 use crate::{API_VERSION_HEADER, ApiSecurity, Auth, AuthError, OperationDef};
+
+/// The header names the hooks touch on every call, built at compile time: a name given as a
+/// string is parsed (and, unless standard, hashed) again on every use.
+const API_VERSION: HeaderName = HeaderName::from_static(API_VERSION_HEADER);
+/// What progenitor sends for the spec's `api-version` parameter; the hooks send `X-API-Version`.
+const PROGENITOR_API_VERSION: HeaderName = HeaderName::from_static("api-version");
+const STATIC_REJECTED: HeaderName = HeaderName::from_static(STATIC_CREDENTIAL_REJECTED);
 
 /// Looks up an operation, or explains that the generated table and the call disagree.
 fn operation<'a>(api: &'a ApiSecurity, id: &str) -> Result<&'a OperationDef, AuthError> {
@@ -50,7 +57,7 @@ pub async fn authorize(
     request: &mut Request,
     operation_id: &str,
 ) -> Result<(), AuthError> {
-    request.headers_mut().remove("api-version");
+    request.headers_mut().remove(PROGENITOR_API_VERSION);
     let op = operation(api, operation_id)?;
     auth.check_server(api, op)?;
     // Per-call headers first, so that the credentials and the version below win over them.
@@ -59,7 +66,7 @@ pub async fn authorize(
     }
     match auth.api_version_value(op) {
         Some(Ok(value)) => {
-            request.headers_mut().insert(API_VERSION_HEADER, value);
+            request.headers_mut().insert(API_VERSION, value);
         }
         Some(Err(version)) => {
             return Err(AuthError::config(format!(
@@ -68,7 +75,7 @@ pub async fn authorize(
             )));
         }
         None => {
-            request.headers_mut().remove(API_VERSION_HEADER);
+            request.headers_mut().remove(API_VERSION);
         }
     }
     for chosen in auth.choose(api, op)? {
@@ -172,13 +179,13 @@ async fn send(
     });
     let finish = |response: Response| {
         let mut response = scrubbed_response(response, auth, api);
-        response.headers_mut().remove(STATIC_CREDENTIAL_REJECTED);
+        response.headers_mut().remove(STATIC_REJECTED);
         if response.status() == StatusCode::UNAUTHORIZED {
             let chosen = chosen();
             if !chosen.is_empty() && chosen.iter().all(|c| c.credential.static_key) {
                 response
                     .headers_mut()
-                    .insert(STATIC_CREDENTIAL_REJECTED, HeaderValue::from_static("1"));
+                    .insert(STATIC_REJECTED, HeaderValue::from_static("1"));
             }
         }
         if streamed {
@@ -193,6 +200,9 @@ async fn send(
     let mut replayed = false;
 
     loop {
+        // Cloned before the deadline is set: reqwest keeps a request's timeout in its
+        // extensions, which would otherwise be copied too (the next attempt sets its own).
+        let spare = request.try_clone();
         if let Some(deadline) = deadline {
             // What is left of the whole call's deadline bounds this attempt, body included.
             let left = deadline
@@ -201,7 +211,6 @@ async fn send(
             let timeout = request.timeout_mut();
             *timeout = Some(timeout.map_or(left, |own| own.min(left)));
         }
-        let spare = request.try_clone();
         let sent_at = Instant::now();
         span.record("attempt", attempt);
         let result = client.execute(request).await;

@@ -40,14 +40,19 @@ pub(crate) fn apply(
 ) -> Result<(), AuthError> {
     match placement {
         Placement::Bearer => {
-            let value = sensitive_value(&format!("Bearer {}", secret.expose()))?;
+            // Built in one buffer that becomes the header value as is (no formatting, no copy).
+            let token = secret.expose().as_bytes();
+            let mut text = Vec::with_capacity(7 + token.len());
+            text.extend_from_slice(b"Bearer ");
+            text.extend_from_slice(token);
+            let value = sensitive_value(bytes::Bytes::from(text))?;
             request.headers_mut().insert(AUTHORIZATION, value);
         }
         Placement::Header(_) => {
             let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
                 AuthError::config(format!("`{name}` is not a valid HTTP header name"))
             })?;
-            let value = sensitive_value(secret.expose())?;
+            let value = sensitive_value(bytes::Bytes::copy_from_slice(secret.expose().as_bytes()))?;
             request.headers_mut().insert(name, value);
         }
         Placement::Query(_) => {
@@ -111,8 +116,8 @@ pub(crate) fn read(request: &Request, placement: Placement, name: &str) -> Optio
     }
 }
 
-fn sensitive_value(text: &str) -> Result<HeaderValue, AuthError> {
-    let mut value = HeaderValue::from_str(text).map_err(|_| {
+fn sensitive_value(text: bytes::Bytes) -> Result<HeaderValue, AuthError> {
+    let mut value = HeaderValue::from_maybe_shared(text).map_err(|_| {
         AuthError::config("a credential contains characters that cannot go in an HTTP header")
     })?;
     // Marks the value so that hyper's and reqwest's Debug output print `Sensitive`.
