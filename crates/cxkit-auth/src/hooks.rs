@@ -80,7 +80,13 @@ pub async fn authorize(
     }
     for chosen in auth.choose(api, op)? {
         let secret = chosen.credential.source.token().await?;
-        placement::apply(request, chosen.placement, chosen.name, &secret)?;
+        placement::apply_cached(
+            request,
+            chosen.placement,
+            chosen.name,
+            &secret,
+            &chosen.credential.header,
+        )?;
     }
     Ok(())
 }
@@ -298,7 +304,9 @@ async fn replay_after_rejection(chosen: &[crate::auth::Chosen<'_>], request: &mu
         let Ok(secret) = c.credential.source.token().await else {
             return false;
         };
-        if placement::apply(request, c.placement, c.name, &secret).is_err() {
+        if placement::apply_cached(request, c.placement, c.name, &secret, &c.credential.header)
+            .is_err()
+        {
             return false;
         }
     }
