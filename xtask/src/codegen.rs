@@ -298,8 +298,9 @@ fn remove_handwritten(spec: &Spec, openapi: &mut openapiv3::OpenAPI) {
         .retain(|_, item| item.as_item().is_none_or(|i| i.iter().next().is_some()));
 }
 
-/// Emits `SECURITY` (the spec's security, which progenitor ignores) and the `ClientHooks` impl
-/// that applies it through `cxkit_auth::hooks`.
+/// Emits `SECURITY` (the spec's security, which progenitor ignores), the `ClientHooks` impl
+/// that applies it through `cxkit_auth::hooks`, and `with_options` (per-call options on a view
+/// of the client, which the hooks read from its `Auth`).
 fn security_table(system: &System, spec: &Spec) -> Result<TokenStream, Problem> {
     let mut schemes = Vec::new();
     if let Some(defs) = spec
@@ -424,6 +425,26 @@ fn security_table(system: &System, spec: &Spec) -> Result<TokenStream, Problem> 
             ) -> reqwest::Result<reqwest::Response> {
                 ::cxkit_auth::hooks::exec(self.inner(), &SECURITY, self.client(), request, info.operation_id)
                     .await
+            }
+        }
+
+        impl Client {
+            /// A view of this client whose calls use `options` (timeout, retry policy,
+            /// idempotency key, extra headers; see `cxkit_auth::CallOptions`). It shares the
+            /// credentials, token caches, connection pool and retry budget; this client's own
+            /// calls are unaffected.
+            pub fn with_options(&self, options: ::cxkit_auth::CallOptions) -> Self {
+                Client::new_with_client(
+                    self.baseurl(),
+                    self.client().clone(),
+                    self.inner().with_options(options),
+                )
+            }
+        }
+
+        impl ::cxkit_auth::WithOptions for Client {
+            fn with_options(&self, options: ::cxkit_auth::CallOptions) -> Self {
+                Client::with_options(self, options)
             }
         }
     })

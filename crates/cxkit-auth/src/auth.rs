@@ -6,6 +6,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use reqwest::header::HeaderValue;
+
+use crate::options::CallOptions;
 use crate::retry::{RetryBudget, RetryPolicy};
 use crate::{ApiSecurity, AuthError, Credential, OperationDef, Placement};
 
@@ -13,9 +16,13 @@ use crate::{ApiSecurity, AuthError, Credential, OperationDef, Placement};
 ///
 /// Cheap to clone (one `Arc`); every generated client built from the same handle shares its
 /// credentials, token caches and retry budget. Its `Debug` names the configured schemes only.
+///
+/// [`Auth::with_options`] makes a view with per-call [`CallOptions`] on top; a handle without
+/// options pays nothing for them (one `None` check per call).
 #[derive(Clone)]
 pub struct Auth {
     inner: Arc<Inner>,
+    options: Option<Arc<CallOptions>>,
 }
 
 /// The largest JSON (or other non-streamed) response body read by default: 8 MiB, far above
@@ -36,6 +43,8 @@ struct Inner {
     retry: RetryPolicy,
     budget: RetryBudget,
     api_version: Option<Cow<'static, str>>,
+    /// `api_version` as a header value, built once (`None` when it is not a valid one).
+    api_version_value: Option<HeaderValue>,
     server: Option<Option<Cow<'static, str>>>,
     max_response_bytes: u64,
     total_timeout: Option<Duration>,
@@ -50,6 +59,7 @@ impl Default for Inner {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             total_timeout: None,
             api_version: None,
+            api_version_value: None,
             server: None,
         }
     }
@@ -66,6 +76,7 @@ impl fmt::Debug for Auth {
             .field("api_version", &self.inner.api_version)
             .field("max_response_bytes", &self.inner.max_response_bytes)
             .field("total_timeout", &self.inner.total_timeout)
+            .field("options", &self.options)
             .finish()
     }
 }
@@ -84,9 +95,32 @@ impl Auth {
         AuthBuilder::default()
     }
 
-    /// The retry policy.
+    /// A view of this handle whose calls use `options` (on top of the options this handle
+    /// already has, if any). It shares the credentials, token caches and retry budget; the
+    /// handle itself and its other views are unaffected. Cheap: two reference counts and the
+    /// options themselves.
+    pub fn with_options(&self, options: CallOptions) -> Auth {
+        let options = match &self.options {
+            Some(mine) => mine.merged(&options),
+            None => options,
+        };
+        Auth {
+            inner: self.inner.clone(),
+            options: Some(Arc::new(options)),
+        }
+    }
+
+    /// The per-call options of this view, if any.
+    pub fn options(&self) -> Option<&CallOptions> {
+        self.options.as_deref()
+    }
+
+    /// The retry policy: the view's per-call policy, else the handle's.
     pub fn retry_policy(&self) -> &RetryPolicy {
-        &self.inner.retry
+        self.options
+            .as_ref()
+            .and_then(|o| o.retry.as_ref())
+            .unwrap_or(&self.inner.retry)
     }
 
     /// The `X-API-Version` value that replaces the spec's for every operation that sends one
@@ -101,6 +135,27 @@ impl Auth {
         operation
             .api_version
             .map(|spec| self.api_version().unwrap_or(spec))
+    }
+
+    /// The `X-API-Version` header value for `operation` ([`Auth::api_version_for`]), built
+    /// without copying: the override's was built once, a spec value is static. `Err` carries a
+    /// value that is not a valid header value.
+    pub(crate) fn api_version_value(
+        &self,
+        operation: &OperationDef,
+    ) -> Option<Result<HeaderValue, &str>> {
+        let spec = operation.api_version?;
+        Some(match &self.inner.api_version {
+            Some(text) => self.inner.api_version_value.clone().ok_or(text.as_ref()),
+            // Checked first: `from_static` panics on what it does not accept.
+            None if spec
+                .bytes()
+                .all(|b| b == b'\t' || (0x20..0x7f).contains(&b)) =>
+            {
+                Ok(HeaderValue::from_static(spec))
+            }
+            None => Err(spec),
+        })
     }
 
     /// Checks that `operation` lives on the host this handle is bound to (see
@@ -134,6 +189,12 @@ impl Auth {
     /// The deadline of a whole non-streamed call (every attempt, body read included).
     pub fn total_timeout(&self) -> Option<Duration> {
         self.inner.total_timeout
+    }
+
+    /// The per-call deadline of this view ([`CallOptions::timeout`]), which also bounds
+    /// streamed calls.
+    pub fn call_timeout(&self) -> Option<Duration> {
+        self.options.as_ref().and_then(|o| o.timeout)
     }
 
     pub(crate) fn budget(&self) -> &RetryBudget {
@@ -294,6 +355,10 @@ impl AuthBuilder {
                 credentials: self.credentials,
                 retry: self.retry,
                 budget: self.budget.map(RetryBudget::new).unwrap_or_default(),
+                api_version_value: self
+                    .api_version
+                    .as_deref()
+                    .and_then(|v| HeaderValue::from_str(v).ok()),
                 api_version: self.api_version,
                 server: self.server,
                 max_response_bytes: self
@@ -301,6 +366,7 @@ impl AuthBuilder {
                     .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
                 total_timeout: self.total_timeout,
             }),
+            options: None,
         }
     }
 }

@@ -42,6 +42,8 @@ pub struct Credential {
     pub(crate) source: Arc<dyn TokenSource>,
     pub(crate) name: Option<Cow<'static, str>>,
     pub(crate) static_key: bool,
+    /// The header value last built from the source's secret (shared by clones).
+    pub(crate) header: Arc<crate::placement::HeaderCache>,
 }
 
 impl Credential {
@@ -67,6 +69,7 @@ impl Credential {
             source,
             name: None,
             static_key: false,
+            header: Arc::default(),
         }
     }
 

@@ -6,7 +6,7 @@ use std::fmt;
 use std::time::{Duration, Instant, SystemTime};
 
 use futures::StreamExt as _;
-use reqwest::header::{ACCEPT, HeaderValue};
+use reqwest::header::{ACCEPT, HeaderName, HeaderValue};
 use reqwest::{Request, Response, StatusCode};
 use tracing::Instrument;
 
@@ -14,6 +14,13 @@ use crate::placement;
 use crate::redact::{may_carry_secrets, scrub_url};
 use crate::retry::{is_retryable_error, is_retryable_status, retry_after};
 use crate::{API_VERSION_HEADER, ApiSecurity, Auth, AuthError, OperationDef};
+
+/// The header names the hooks touch on every call, built at compile time: a name given as a
+/// string is parsed (and, unless standard, hashed) again on every use.
+const API_VERSION: HeaderName = HeaderName::from_static(API_VERSION_HEADER);
+/// What progenitor sends for the spec's `api-version` parameter; the hooks send `X-API-Version`.
+const PROGENITOR_API_VERSION: HeaderName = HeaderName::from_static("api-version");
+const STATIC_REJECTED: HeaderName = HeaderName::from_static(STATIC_CREDENTIAL_REJECTED);
 
 /// Looks up an operation, or explains that the generated table and the call disagree.
 fn operation<'a>(api: &'a ApiSecurity, id: &str) -> Result<&'a OperationDef, AuthError> {
@@ -50,26 +57,36 @@ pub async fn authorize(
     request: &mut Request,
     operation_id: &str,
 ) -> Result<(), AuthError> {
-    request.headers_mut().remove("api-version");
+    request.headers_mut().remove(PROGENITOR_API_VERSION);
     let op = operation(api, operation_id)?;
     auth.check_server(api, op)?;
-    match auth.api_version_for(op) {
-        Some(version) => {
-            let value = HeaderValue::from_str(version).map_err(|_| {
-                AuthError::config(format!(
-                    "the API version `{version}` is not a valid header value; use MAJOR.MINOR, \
-                     e.g. `2.0`"
-                ))
-            })?;
-            request.headers_mut().insert(API_VERSION_HEADER, value);
+    // Per-call headers first, so that the credentials and the version below win over them.
+    if let Some(options) = auth.options() {
+        options.apply(request)?;
+    }
+    match auth.api_version_value(op) {
+        Some(Ok(value)) => {
+            request.headers_mut().insert(API_VERSION, value);
+        }
+        Some(Err(version)) => {
+            return Err(AuthError::config(format!(
+                "the API version `{version}` is not a valid header value; use MAJOR.MINOR, \
+                 e.g. `2.0`"
+            )));
         }
         None => {
-            request.headers_mut().remove(API_VERSION_HEADER);
+            request.headers_mut().remove(API_VERSION);
         }
     }
     for chosen in auth.choose(api, op)? {
         let secret = chosen.credential.source.token().await?;
-        placement::apply(request, chosen.placement, chosen.name, &secret)?;
+        placement::apply_cached(
+            request,
+            chosen.placement,
+            chosen.name,
+            &secret,
+            &chosen.credential.header,
+        )?;
     }
     Ok(())
 }
@@ -144,6 +161,10 @@ fn accepts_stream(request: &Request) -> bool {
 /// come back with every secret scrubbed from their URL. Unless the call streams (an event
 /// stream or download answer, or a streamed request body), the whole call is bounded by
 /// [`Auth::total_timeout`] and the answer's body by [`Auth::max_response_bytes`].
+///
+/// A view with [`crate::CallOptions`] ([`Auth::with_options`]) changes this per call: its
+/// timeout replaces the total timeout and bounds streamed calls too, its retry policy replaces
+/// the handle's, and an idempotency key makes a non-idempotent operation retryable.
 pub async fn exec(
     auth: &Auth,
     api: &ApiSecurity,
@@ -174,26 +195,37 @@ async fn send(
     operation_id: &str,
 ) -> reqwest::Result<Response> {
     let op = api.operation(operation_id);
-    let idempotent = op.is_some_and(|op| op.idempotent);
-    let chosen = op
-        .and_then(|op| auth.choose(api, op).ok())
-        .unwrap_or_default();
-    let secret_names = auth.url_secret_names(api);
+    let options = auth.options();
+    // An idempotency key lets the server recognise a repeat, so retrying cannot act twice.
+    let idempotent =
+        op.is_some_and(|op| op.idempotent) || options.is_some_and(|o| o.idempotency_key.is_some());
+    // The credentials applied by `authorize` are only needed again on a 401 (to mark a
+    // rejected static key, or to replay with a fresh token), so they are chosen then, not on
+    // every call; the choice is deterministic (same handle, same operation).
+    let chosen = || {
+        op.and_then(|op| auth.choose(api, op).ok())
+            .unwrap_or_default()
+    };
     let policy = auth.retry_policy();
     let streamed = accepts_stream(&request);
-    let deadline = auth
-        .total_timeout()
-        // A streamed request body (an upload) has no bytes to look at; it is exempt, like a
-        // streamed answer. Checked without cloning the request.
-        .filter(|_| !streamed && request.body().is_none_or(|b| b.as_bytes().is_some()));
-    let static_only = !chosen.is_empty() && chosen.iter().all(|c| c.credential.static_key);
+    // A per-call timeout is what the caller asked for this very call, so it bounds streams
+    // too; the client-wide one exempts them.
+    let deadline = auth.call_timeout().or_else(|| {
+        auth.total_timeout()
+            // A streamed request body (an upload) has no bytes to look at; it is exempt, like
+            // a streamed answer. Checked without cloning the request.
+            .filter(|_| !streamed && request.body().is_none_or(|b| b.as_bytes().is_some()))
+    });
     let finish = |response: Response| {
-        let mut response = scrubbed_response(response, &secret_names);
-        response.headers_mut().remove(STATIC_CREDENTIAL_REJECTED);
-        if static_only && response.status() == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(STATIC_CREDENTIAL_REJECTED, HeaderValue::from_static("1"));
+        let mut response = scrubbed_response(response, auth, api);
+        response.headers_mut().remove(STATIC_REJECTED);
+        if response.status() == StatusCode::UNAUTHORIZED {
+            let chosen = chosen();
+            if !chosen.is_empty() && chosen.iter().all(|c| c.credential.static_key) {
+                response
+                    .headers_mut()
+                    .insert(STATIC_REJECTED, HeaderValue::from_static("1"));
+            }
         }
         if streamed {
             response
@@ -207,6 +239,9 @@ async fn send(
     let mut replayed = false;
 
     loop {
+        // Cloned before the deadline is set: reqwest keeps a request's timeout in its
+        // extensions, which would otherwise be copied too (the next attempt sets its own).
+        let spare = request.try_clone();
         if let Some(deadline) = deadline {
             // What is left of the whole call's deadline bounds this attempt, body included.
             let left = deadline
@@ -215,7 +250,7 @@ async fn send(
             let timeout = request.timeout_mut();
             *timeout = Some(timeout.map_or(left, |own| own.min(left)));
         }
-        let spare = request.try_clone();
+        // A client that follows redirects answers from another URL: refused below.
         let asked = request.url().clone();
         let sent_at = Instant::now();
         span.record("attempt", attempt);
@@ -234,15 +269,19 @@ async fn send(
 
         let (retryable, wait_hint) = match &result {
             Ok(response) => {
-                span.record("status", response.status().as_u16());
-                if let Some(id) = crate::request_id::request_id(response.headers()) {
-                    span.record("request_id", tracing::field::display(&id));
+                // Looking for a request id costs header look-ups; only a listening span
+                // records it.
+                if !span.is_disabled() {
+                    span.record("status", response.status().as_u16());
+                    if let Some(id) = crate::request_id::request_id(response.headers()) {
+                        span.record("request_id", tracing::field::display(&id));
+                    }
                 }
                 if response.status() == StatusCode::UNAUTHORIZED
                     && !replayed
                     && let Some(mut next) = spare
                 {
-                    if replay_after_rejection(&chosen, &mut next).await {
+                    if replay_after_rejection(&chosen(), &mut next).await {
                         tracing::debug!("401: a fresh credential is available, replaying once");
                         replayed = true;
                         request = next;
@@ -250,10 +289,12 @@ async fn send(
                     }
                     return Ok(finish(result?));
                 }
-                (
-                    is_retryable_status(response.status()),
-                    retry_after(response.headers(), SystemTime::now()),
-                )
+                // The clock is read only for an answer worth retrying.
+                let retryable = is_retryable_status(response.status());
+                let hint = retryable
+                    .then(|| retry_after(response.headers(), SystemTime::now()))
+                    .flatten();
+                (retryable, hint)
             }
             Err(error) => (is_retryable_error(error), None),
         };
@@ -282,7 +323,7 @@ async fn send(
                         }
                         Ok(finish(response))
                     }
-                    Err(error) => Err(scrubbed_error(error, &secret_names)),
+                    Err(error) => Err(scrubbed_error(error, auth, api)),
                 };
             }
         }
@@ -305,7 +346,9 @@ async fn replay_after_rejection(chosen: &[crate::auth::Chosen<'_>], request: &mu
         let Ok(secret) = c.credential.source.token().await else {
             return false;
         };
-        if placement::apply(request, c.placement, c.name, &secret).is_err() {
+        if placement::apply_cached(request, c.placement, c.name, &secret, &c.credential.header)
+            .is_err()
+        {
             return false;
         }
     }
@@ -314,11 +357,13 @@ async fn replay_after_rejection(chosen: &[crate::auth::Chosen<'_>], request: &mu
 
 /// Rebuilds a response whose URL carries a secret so that its URL is scrubbed; progenitor prints
 /// a response's URL in `Error::UnexpectedResponse`.
-fn scrubbed_response(response: Response, secret_names: &[&str]) -> Response {
+/// The names of the handle's URL-borne secrets are looked up only for a URL that may carry
+/// one.
+fn scrubbed_response(response: Response, auth: &Auth, api: &ApiSecurity) -> Response {
     if !may_carry_secrets(response.url()) {
         return response;
     }
-    let clean = scrub_url(response.url(), secret_names);
+    let clean = scrub_url(response.url(), &auth.url_secret_names(api));
     if &clean == response.url() {
         return response;
     }
@@ -388,8 +433,11 @@ fn limited(mut response: Response, limit: u64) -> Response {
     rebuilt(status, version, url, headers, body)
 }
 
-fn scrubbed_error(error: reqwest::Error, secret_names: &[&str]) -> reqwest::Error {
-    match error.url().map(|url| scrub_url(url, secret_names)) {
+fn scrubbed_error(error: reqwest::Error, auth: &Auth, api: &ApiSecurity) -> reqwest::Error {
+    match error
+        .url()
+        .map(|url| scrub_url(url, &auth.url_secret_names(api)))
+    {
         Some(clean) => error.with_url(clean),
         None => error,
     }

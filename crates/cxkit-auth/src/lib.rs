@@ -7,6 +7,8 @@
 //! - [`hooks`]: what the generated `ClientHooks` impls delegate to: apply the credentials the
 //!   operation needs, strip progenitor's `api-version` header, retry transient failures, refresh
 //!   and replay once on a 401, and scrub secrets from URLs.
+//! - [`CallOptions`]: per-call timeout, retry policy, idempotency key and extra headers, on a
+//!   view of a client ([`Auth::with_options`], and `with_options` on every generated client).
 //! - [`Secret`]: the one secret type; [`redact`]: URL scrubbing.
 //! - [`tls`]: the rustls crypto provider (ring by default, aws-lc-rs behind the `aws-lc-rs`
 //!   feature), installed by [`AuthBuilder::build`].
@@ -18,6 +20,7 @@ mod clock;
 mod credential;
 mod error;
 pub mod hooks;
+mod options;
 mod placement;
 pub mod redact;
 pub mod request_id;
@@ -30,6 +33,7 @@ pub use auth::{Auth, AuthBuilder, DEFAULT_MAX_RESPONSE_BYTES};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use credential::{Credential, TokenSource};
 pub use error::{AuthError, AuthErrorKind};
+pub use options::{CallOptions, IDEMPOTENCY_KEY_HEADER, WithOptions};
 pub use retry::RetryPolicy;
 pub use scheme::{API_VERSION_HEADER, ApiSecurity, OperationDef, Placement, SchemeDef};
 pub use secret::{MIN_REGISTERED_LEN, Secret, scrub_live_secrets};

@@ -32,22 +32,45 @@ const MATRIX_VALUE: &AsciiSet = &CONTROLS
 
 /// Writes `secret` into `request` at `placement`, replacing any value already there (a replay
 /// after a refresh re-applies the new token over the old one).
+#[cfg(test)]
 pub(crate) fn apply(
     request: &mut Request,
     placement: Placement,
     name: &str,
     secret: &Secret,
 ) -> Result<(), AuthError> {
+    apply_cached(request, placement, name, secret, &HeaderCache::default())
+}
+
+/// Writes `secret` into `request` at `placement`, replacing any value already there (a replay
+/// after a refresh re-applies the new token over the old one); a header value is reused from
+/// `cache` when it was built from this very secret.
+pub(crate) fn apply_cached(
+    request: &mut Request,
+    placement: Placement,
+    name: &str,
+    secret: &Secret,
+    cache: &HeaderCache,
+) -> Result<(), AuthError> {
     match placement {
         Placement::Bearer => {
-            let value = sensitive_value(&format!("Bearer {}", secret.expose()))?;
+            let value = cache.get_or_build(secret, true, || {
+                // One buffer that becomes the header value as is (no formatting, no copy).
+                let token = secret.expose().as_bytes();
+                let mut text = Vec::with_capacity(7 + token.len());
+                text.extend_from_slice(b"Bearer ");
+                text.extend_from_slice(token);
+                sensitive_value(bytes::Bytes::from(text))
+            })?;
             request.headers_mut().insert(AUTHORIZATION, value);
         }
         Placement::Header(_) => {
             let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
                 AuthError::config(format!("`{name}` is not a valid HTTP header name"))
             })?;
-            let value = sensitive_value(secret.expose())?;
+            let value = cache.get_or_build(secret, false, || {
+                sensitive_value(bytes::Bytes::copy_from_slice(secret.expose().as_bytes()))
+            })?;
             request.headers_mut().insert(name, value);
         }
         Placement::Query(_) => {
@@ -111,8 +134,42 @@ pub(crate) fn read(request: &Request, placement: Placement, name: &str) -> Optio
     }
 }
 
-fn sensitive_value(text: &str) -> Result<HeaderValue, AuthError> {
-    let mut value = HeaderValue::from_str(text).map_err(|_| {
+/// The header value last built from a credential's secret, reused while its source hands out
+/// the same secret (a fixed key, or a cached token until it is refreshed), so a call neither
+/// re-validates nor copies the secret, and cloning the value for a retry copies nothing. Keyed by
+/// the secret's identity (the cache holds it, so the allocation cannot be reused by another) and
+/// by whether the value is a bearer one.
+#[derive(Default)]
+pub(crate) struct HeaderCache(std::sync::Mutex<Option<(Secret, bool, HeaderValue)>>);
+
+impl std::fmt::Debug for HeaderCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HeaderCache")
+    }
+}
+
+impl HeaderCache {
+    fn get_or_build(
+        &self,
+        secret: &Secret,
+        bearer: bool,
+        build: impl FnOnce() -> Result<HeaderValue, AuthError>,
+    ) -> Result<HeaderValue, AuthError> {
+        let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((held, was_bearer, value)) = &*slot
+            && held.is_same(secret)
+            && *was_bearer == bearer
+        {
+            return Ok(value.clone());
+        }
+        let value = build()?;
+        *slot = Some((secret.clone(), bearer, value.clone()));
+        Ok(value)
+    }
+}
+
+fn sensitive_value(text: bytes::Bytes) -> Result<HeaderValue, AuthError> {
+    let mut value = HeaderValue::from_maybe_shared(text).map_err(|_| {
         AuthError::config("a credential contains characters that cannot go in an HTTP header")
     })?;
     // Marks the value so that hyper's and reqwest's Debug output print `Sensitive`.
@@ -123,6 +180,24 @@ fn sensitive_value(text: &str) -> Result<HeaderValue, AuthError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_header_cache_follows_the_secret_and_the_placement() {
+        let cache = HeaderCache::default();
+        let mut r = Request::new(reqwest::Method::GET, "http://127.0.0.1/".parse().unwrap());
+        let one = Secret::new("token-one");
+        apply_cached(&mut r, Placement::Bearer, "", &one, &cache).unwrap();
+        apply_cached(&mut r, Placement::Bearer, "", &one, &cache).unwrap();
+        assert_eq!(r.headers()[AUTHORIZATION], "Bearer token-one");
+        assert!(r.headers()[AUTHORIZATION].is_sensitive());
+        // A refreshed token with the same text is another secret: rebuilt, same bytes.
+        let two = Secret::new("token-two");
+        apply_cached(&mut r, Placement::Bearer, "", &two, &cache).unwrap();
+        assert_eq!(r.headers()[AUTHORIZATION], "Bearer token-two");
+        apply_cached(&mut r, Placement::Header("x-key"), "x-key", &two, &cache).unwrap();
+        assert_eq!(r.headers()["x-key"], "token-two");
+        assert!(r.headers()["x-key"].is_sensitive());
+    }
 
     fn request(url: &str) -> Request {
         Request::new(reqwest::Method::GET, url.parse().unwrap())

@@ -89,6 +89,11 @@ impl Secret {
         self.0.expose_secret()
     }
 
+    /// Whether `other` is this very secret (the same allocation), not merely an equal value.
+    pub(crate) fn is_same(&self, other: &Secret) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
     /// Whether the secret is the empty string (a configuration mistake worth reporting).
     pub fn is_empty(&self) -> bool {
         self.expose().is_empty()

@@ -122,11 +122,22 @@ impl TokenCache {
 
     /// The tokens if they need no refresh now.
     fn fresh(&self) -> Option<TokenSet> {
+        self.with_fresh(|tokens| Some(tokens.clone()))
+    }
+
+    /// One token of the fresh set, if the set is fresh: what [`CachedToken`] needs on every
+    /// call, without copying the whole set.
+    fn fresh_token(&self, name: &str) -> Option<Secret> {
+        self.with_fresh(|tokens| tokens.get(name).cloned())
+    }
+
+    /// `read` of the held set, if it is fresh (not due, not forced, not ended).
+    fn with_fresh<T>(&self, read: impl FnOnce(&TokenSet) -> Option<T>) -> Option<T> {
         let state = self.state();
         let now = self.clock.now();
         match (&state.tokens, state.refresh_at) {
             (Some(tokens), Some(at)) if !state.forced && state.ended.is_none() && now < at => {
-                Some(tokens.clone())
+                read(tokens)
             }
             _ => None,
         }
@@ -564,6 +575,10 @@ impl CachedToken {
 impl TokenSource for CachedToken {
     fn token(&self) -> BoxFuture<'_, std::result::Result<Secret, AuthError>> {
         Box::pin(async move {
+            // The common case: a fresh token, taken without copying the set.
+            if let Some(token) = self.cache.fresh_token(self.name) {
+                return Ok(token);
+            }
             let tokens = self.cache.current().await.map_err(|e| to_auth_error(&e))?;
             tokens.get(self.name).cloned().ok_or_else(|| {
                 AuthError::reauth(format!(

@@ -18,6 +18,7 @@ mod config;
 mod ejento;
 mod error;
 mod http;
+mod options;
 mod paging;
 #[cfg(feature = "platform28")]
 pub mod platform28;
@@ -37,9 +38,6 @@ mod user_token;
 pub use cache::{CachedToken, Refresher, TokenCache};
 pub use config::{Config, ConfigBuilder};
 pub use cxkit_auth::tls::ensure_crypto_provider;
-/// The `reqwest` cxkit is built on, for an application that brings its own client
-/// ([`ConfigBuilder::http_client`]): a client of this version is the one cxkit accepts.
-pub use reqwest;
 pub use cxkit_auth::{
     Auth, Clock, Credential, ManualClock, RetryPolicy, Secret, SystemClock, TokenSource,
 };
@@ -50,6 +48,7 @@ pub use ejento::{
 };
 pub use error::{Error, Result};
 pub use http::HttpConfig;
+pub use options::{CallOptions, IDEMPOTENCY_KEY_HEADER, WithOptions};
 pub use paging::{Page, paginate};
 #[cfg(feature = "ejento")]
 pub use paging::{PageMeta, PageRequest, paginate_pages};
@@ -61,6 +60,9 @@ pub use proto::AccessTokenBridge;
 pub use proto::{Proto, ProtoBuilder};
 #[cfg(feature = "redis")]
 pub use redis_store::{RedisTokenStore, RedisTokenStoreBuilder, TokenCipher};
+/// The `reqwest` cxkit is built on, for an application that brings its own client
+/// ([`ConfigBuilder::http_client`]): a client of this version is the one cxkit accepts.
+pub use reqwest;
 #[cfg(feature = "ejento")]
 pub use sse::{AnswerStream, BodyError, StreamEvent};
 #[cfg(feature = "file-store")]

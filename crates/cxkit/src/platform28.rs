@@ -258,6 +258,18 @@ impl Platform28Session {
         })
     }
 
+    /// A view of this session whose calls (wrapped and generated) use `options` (see
+    /// [`crate::CallOptions`]); the session's other calls are unaffected. Sessions it creates
+    /// ([`Platform28Session::clone_session`]) do not inherit them.
+    pub fn with_options(&self, options: crate::CallOptions) -> Platform28Session {
+        Platform28Session {
+            client: self.client.with_options(options),
+            platform: self.platform.clone(),
+            lsid: self.lsid.clone(),
+            session_id: self.session_id.clone(),
+        }
+    }
+
     /// The generated client, authorized with this session's LSID, for calls not wrapped here.
     pub fn client(&self) -> &gen_p28::Client {
         &self.client

@@ -107,6 +107,7 @@ pub struct Proto {
     inner: Arc<ProtoInner>,
 }
 
+#[derive(Clone)]
 struct ProtoInner {
     client: gen_proto::Client,
     config: Config,
@@ -140,6 +141,16 @@ impl Proto {
     /// The configuration this handle was built with (shared with every client built from it).
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// A view of this handle whose calls (wrapped and generated) use `options` (see
+    /// [`crate::CallOptions`]); the handle's other calls are unaffected.
+    pub fn with_options(&self, options: crate::CallOptions) -> Proto {
+        let mut inner = ProtoInner::clone(&self.inner);
+        inner.client = inner.client.with_options(options);
+        Proto {
+            inner: Arc::new(inner),
+        }
     }
 
     /// The generated client, for calls this handle does not wrap.

@@ -1782,3 +1782,21 @@ impl ClientHooks<::cxkit_auth::Auth> for Client {
             .await
     }
 }
+impl Client {
+    /// A view of this client whose calls use `options` (timeout, retry policy,
+    /// idempotency key, extra headers; see `cxkit_auth::CallOptions`). It shares the
+    /// credentials, token caches, connection pool and retry budget; this client's own
+    /// calls are unaffected.
+    pub fn with_options(&self, options: ::cxkit_auth::CallOptions) -> Self {
+        Client::new_with_client(
+            self.baseurl(),
+            self.client().clone(),
+            self.inner().with_options(options),
+        )
+    }
+}
+impl ::cxkit_auth::WithOptions for Client {
+    fn with_options(&self, options: ::cxkit_auth::CallOptions) -> Self {
+        Client::with_options(self, options)
+    }
+}

@@ -72,6 +72,7 @@ pub struct Ejento {
     inner: Arc<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     auth: gen_auth::Client,
     users: gen_auth::Client,
@@ -107,6 +108,31 @@ impl Ejento {
     /// Starts configuring a session.
     pub fn builder() -> EjentoBuilder {
         EjentoBuilder::default()
+    }
+
+    /// A view of this session whose calls use `options` (see [`crate::CallOptions`]): the
+    /// generated clients ([`Ejento::auth`], [`Ejento::users`], [`Ejento::platform`]) and the
+    /// hand-written calls ([`Ejento::stream_agent_response`], [`Ejento::upload_document`], …).
+    /// It shares the tokens, their cache and refreshes (which never take the options), the
+    /// connection pool and the retry budget; the session's other calls are unaffected.
+    ///
+    /// ```no_run
+    /// # async fn demo(ejento: cxkit::Ejento) -> cxkit::Result<()> {
+    /// use std::time::Duration;
+    /// use cxkit::CallOptions;
+    /// let quick = ejento.with_options(CallOptions::new().timeout(Duration::from_millis(50)).no_retry());
+    /// let me = quick.platform().get_current_user().send().await?.into_inner();
+    /// # let _ = me; Ok(()) }
+    /// ```
+    pub fn with_options(&self, options: crate::CallOptions) -> Ejento {
+        let mut inner = Inner::clone(&self.inner);
+        inner.auth = inner.auth.with_options(options.clone());
+        inner.users = inner.users.with_options(options.clone());
+        inner.platform = inner.platform.with_options(options.clone());
+        inner.platform_auth = inner.platform_auth.with_options(options);
+        Ejento {
+            inner: Arc::new(inner),
+        }
     }
 
     /// The Authentication App client, authorized with this session's tokens.
