@@ -12,11 +12,11 @@ use axum::body::{Body, Bytes};
 use axum::routing::post;
 use cxkit::clients::ejento_platform::types::{AgentResponseRequest, ChatThreadCreate};
 use cxkit::{
-    CallOptions, DocumentUpload, Ejento, Error, HttpConfig, Platform28, Proto, RetryPolicy, Secret,
-    StreamEvent, WithOptions,
+    CallOptions, Config, DocumentUpload, Ejento, Error, HttpConfig, Platform28, Proto, RetryPolicy,
+    Secret, StreamEvent, WithOptions,
 };
-use cxkit_tests::capture::Capture;
-use cxkit_tests::fake_ejento::{FakeEjento, PASSWORD_OF_USER, USER};
+use cxkit_testkit::capture::Capture;
+use cxkit_testkit::ejento::{FakeEjento, PASSWORD_OF_USER, USER};
 use futures::StreamExt as _;
 
 const JSON: &[(&str, &str)] = &[("content-type", "application/json")];
@@ -34,8 +34,8 @@ const KEY: &str = "idem-key-never-logged-9b2e";
 
 async fn session_with(server: &FakeEjento, http: HttpConfig) -> Ejento {
     let ejento = Ejento::builder()
+        .config(&Config::builder().http(http).build().unwrap())
         .base_url(server.base_url())
-        .http(http)
         .build()
         .unwrap();
     ejento
@@ -169,7 +169,7 @@ async fn a_per_call_timeout_bounds_an_answer_stream_the_client_wide_one_exempts(
     let ejento = Ejento::builder()
         .auth_base_url(fake.base_url())
         .platform_base_url(&platform)
-        .http(http)
+        .config(&Config::builder().http(http).build().unwrap())
         .build()
         .unwrap();
     ejento
@@ -237,8 +237,13 @@ async fn no_retry_makes_one_attempt_on_a_503_where_the_default_retries() {
 
     // A policy of its own, too: two retries where the session's policy would allow none more.
     let ejento_no_retry = Ejento::builder()
+        .config(
+            &Config::builder()
+                .retry(RetryPolicy::never())
+                .build()
+                .unwrap(),
+        )
         .base_url(server.base_url())
-        .retry(RetryPolicy::never())
         .build()
         .unwrap();
     ejento_no_retry
