@@ -221,16 +221,19 @@ fn downstream(root: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot copy Cargo.lock into {DIR}"))?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| root.join("target"), std::path::PathBuf::from);
-    timed("an application outside the workspace (tests/downstream)", || {
-        let status = Command::new("cargo")
-            .args(["test", "--manifest-path", &format!("{DIR}/Cargo.toml")])
-            .current_dir(root)
-            .env("CARGO_TARGET_DIR", target)
-            .status()
-            .context("cannot run `cargo`")?;
-        if !status.success() {
-            bail!("`cargo test --manifest-path {DIR}/Cargo.toml` exited with {status}");
-        }
-        Ok(())
-    })
+    timed(
+        "an application outside the workspace (tests/downstream)",
+        || {
+            let status = Command::new("cargo")
+                .args(["test", "--manifest-path", &format!("{DIR}/Cargo.toml")])
+                .current_dir(root)
+                .env("CARGO_TARGET_DIR", target)
+                .status()
+                .context("cannot run `cargo`")?;
+            if !status.success() {
+                bail!("`cargo test --manifest-path {DIR}/Cargo.toml` exited with {status}");
+            }
+            Ok(())
+        },
+    )
 }

@@ -37,9 +37,6 @@ mod user_token;
 pub use cache::{CachedToken, Refresher, TokenCache};
 pub use config::{Config, ConfigBuilder};
 pub use cxkit_auth::tls::ensure_crypto_provider;
-/// The `reqwest` cxkit is built on, for an application that brings its own client
-/// ([`ConfigBuilder::http_client`]): a client of this version is the one cxkit accepts.
-pub use reqwest;
 pub use cxkit_auth::{
     Auth, Clock, Credential, ManualClock, RetryPolicy, Secret, SystemClock, TokenSource,
 };
@@ -61,6 +58,9 @@ pub use proto::AccessTokenBridge;
 pub use proto::{Proto, ProtoBuilder};
 #[cfg(feature = "redis")]
 pub use redis_store::{RedisTokenStore, RedisTokenStoreBuilder, TokenCipher};
+/// The `reqwest` cxkit is built on, for an application that brings its own client
+/// ([`ConfigBuilder::http_client`]): a client of this version is the one cxkit accepts.
+pub use reqwest;
 #[cfg(feature = "ejento")]
 pub use sse::{AnswerStream, BodyError, StreamEvent};
 #[cfg(feature = "file-store")]
