@@ -180,11 +180,11 @@ pub async fn run(
         Api::Platform28 => {
             let handle = crate::session::platform28(state).await?;
             let (client, defaults) = match &handle.session {
-                // Calls on "the" session default `sessionId` to the logged-in one, whose id
-                // is the LSID unless the server named them apart.
+                // Calls on "the" session default `sessionId` to the logged-in one's id (kept
+                // at login; the LSID only for a login stored before the id was).
                 Some(session) => (
                     session.client().clone(),
-                    vec![("sessionId", session.lsid().expose().to_owned())],
+                    vec![("sessionId", session.session_id().expose().to_owned())],
                 ),
                 None => (handle.platform.as_system()?, Vec::new()),
             };

@@ -426,13 +426,8 @@ async fn platform28_operation_with_the_stored_login_session() {
         .to_owned();
     // The fake names its sessions apart from their LSIDs.
     assert_ne!(session_id, lsid);
-    let run = cli
-        .run(
-            &["platform28", "get-session", "--session-id", &session_id],
-            &[],
-        )
-        .await
-        .ok();
+    // `sessionId` defaults to the stored session's own id, not its LSID.
+    let run = cli.run(&["platform28", "get-session"], &[]).await.ok();
     // The answer's copies of the LSID and the session id are redacted.
     let answer = run.json();
     assert_eq!(answer["username"], P28_USER);
@@ -445,6 +440,17 @@ async fn platform28_operation_with_the_stored_login_session() {
     assert_eq!(read.matrix_param("lsid").as_deref(), Some(lsid.as_str()));
     assert!(read.path.ends_with(&format!(";lsid={lsid}")), "{read:?}");
     assert_eq!(read.query_param("apiKey"), None);
+    // The logout ends that session on the server (its id, authorized by its LSID), and
+    // prints nothing on stderr.
+    let run = cli.run(&["logout", "platform28"], &[]).await.ok();
+    assert!(run.stderr.is_empty(), "{run:?}");
+    let ended = &p28.requests_to("terminate_session")[0];
+    assert_eq!(ended.param("sessionId"), Some(session_id.as_str()));
+    assert_eq!(ended.matrix_param("lsid").as_deref(), Some(lsid.as_str()));
+    assert!(p28.sessions().is_empty());
+    cli.run(&["platform28", "get-session"], &[])
+        .await
+        .fails(6, "cxkit login platform28");
     // A wrong password is "bad credentials".
     cli.run(
         &[
