@@ -500,7 +500,7 @@ async fn help_lists_the_systems_and_an_operation_shows_its_details() {
         (
             &["proto", "get-human", "--help"],
             &[
-                "--human-id",
+                "human-id",
                 "path string, required",
                 "GET /{company_id}/{bot_id}/crm/human/{human_id}",
                 "--company-id (path string, from the login unless given)",
@@ -549,8 +549,61 @@ async fn operations_lists_every_operation_of_a_system() {
     ] {
         assert!(ops.iter().any(|o| o["name"] == name), "{name}");
     }
-    let run = cli.run(&["completions", "bash"], &[]).await.ok();
-    assert!(run.stdout.contains("cxkit"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn completions_name_the_systems_and_their_operations_in_each_shell() {
+    let cli = Cli::new();
+    // How each shell's script starts completing `cxkit`.
+    let shells = [
+        ("bash", "complete -F _cxkit"),
+        ("zsh", "#compdef cxkit"),
+        ("fish", "complete -c cxkit"),
+    ];
+    for (shell, marker) in shells {
+        let run = cli.run(&["completions", shell], &[]).await.ok();
+        assert!(run.stderr.is_empty(), "{shell}: {run:?}");
+        assert!(run.stdout.contains(marker), "{shell}: {marker}");
+        // The systems, the commands beside them, and operations generated from the specs.
+        for word in [
+            "ejento",
+            "proto",
+            "platform28",
+            "login",
+            "whoami",
+            "get-current-user",
+            "get-human",
+            "get-session",
+            "human-id",
+        ] {
+            assert!(run.stdout.contains(word), "{shell}: {word}");
+        }
+    }
+    // An unknown shell is a usage error naming it.
+    cli.run(&["completions", "tcsh"], &[])
+        .await
+        .fails(2, "tcsh");
+}
+
+/// `cxkit completions fish | head`: the reader goes away long before the script (megabytes) is
+/// written, and the command ends with one line on stderr instead of a panic.
+#[test]
+fn a_closed_stdout_is_a_failure_line_not_a_panic() {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cxkit"))
+        .args(["completions", "fish"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("cxkit: cannot write the output"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
 
 #[cfg(unix)]
