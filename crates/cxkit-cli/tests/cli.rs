@@ -379,6 +379,14 @@ async fn proto_operation_with_the_stored_personal_access_token() {
         run.json()["proto"]["stored"],
         serde_json::json!(["personal access token"])
     );
+    // A token the gateway no longer takes: bad credentials, naming the command that fixes it.
+    proto.set_token("another-token");
+    cli.run(
+        &["proto", "get-human", "--human-id", "eu_KM8dKoKB5HJN"],
+        &[],
+    )
+    .await
+    .fails(4, "run `cxkit login proto --company-id ID --bot-id ID`");
     cli.assert_no_secrets(&[PROTO_PAT.to_owned()]);
 }
 
@@ -451,6 +459,43 @@ async fn platform28_operation_with_the_stored_login_session() {
     cli.run(&["platform28", "get-session"], &[])
         .await
         .fails(6, "cxkit login platform28");
+    // A login session the server ended is "log in again", naming the command.
+    login_platform28(&cli, &p28).await.ok();
+    let [second] = p28.sessions().try_into().expect("one login session");
+    let second_lsid = p28.session(&second).unwrap()["lsid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    p28.expire_session(&second);
+    cli.run(&["platform28", "get-session"], &[]).await.fails(
+        3,
+        "run `cxkit login platform28 --base-url URL --username NAME`",
+    );
+    // Acting as the system with an API key the server no longer takes: bad credentials.
+    cli.run(
+        &[
+            "login",
+            "platform28",
+            "--base-url",
+            &p28.api_url(),
+            "--api-key",
+        ],
+        &[("CXKIT_PLATFORM28_API_KEY", P28_API_KEY)],
+    )
+    .await
+    .ok();
+    p28.set_api_key(Some("another-key"));
+    cli.run(&["platform28", "get-session", "--session-id", "S9"], &[])
+        .await
+        .fails(4, "run `cxkit login platform28 --base-url URL --api-key`");
+    assert_eq!(
+        p28.requests()
+            .last()
+            .unwrap()
+            .query_param("apiKey")
+            .as_deref(),
+        Some(P28_API_KEY)
+    );
     // A wrong password is "bad credentials".
     cli.run(
         &[
@@ -468,6 +513,7 @@ async fn platform28_operation_with_the_stored_login_session() {
     cli.assert_no_secrets(&[
         P28_PASSWORD.to_owned(),
         lsid,
+        second_lsid,
         P28_API_KEY.to_owned(),
         "wrong-p28-canary".to_owned(),
     ]);
