@@ -207,6 +207,9 @@ async fn platform28_lsid_is_a_matrix_parameter_and_the_api_key_a_query_pair() {
     server.script("DELETE", "/api/session/S1", 200, &[], "");
 
     let session = p28.login("alice", &Secret::new("pw-hash")).await.unwrap();
+    // The server names the session apart from its LSID: both are kept, for `resume`.
+    assert_eq!(session.session_id().expose(), "S1");
+    assert_eq!(session.lsid().expose(), LSID);
     let info: LoginSession = session.info().await.unwrap();
     assert_eq!(info.effective_user_id.as_deref(), Some("u2"));
     assert_eq!(
@@ -267,6 +270,13 @@ async fn platform28_parameter_names_are_configurable() {
     server.script("POST", "/api/session/S9/clone", 200, JSON, &clone);
     let clone = session.clone_session().await.unwrap();
     assert_eq!(clone.lsid().expose(), "canary-lsid-clone");
+    assert_eq!(clone.session_id().expose(), "S10");
+    assert_eq!(session.session_id().expose(), "S9");
+    // A session resumed from its LSID alone uses the LSID as its id.
+    assert_eq!(
+        p28.resume(Secret::new(LSID), None).session_id().expose(),
+        LSID
+    );
     let seen = server.requests();
     assert_eq!(seen[0].query.as_deref(), Some(&*format!("key={API_KEY}")));
     assert_eq!(seen[1].path, format!("/api/session/S9/clone;sid={LSID}"));

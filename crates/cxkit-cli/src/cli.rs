@@ -336,4 +336,56 @@ mod tests {
     fn the_command_tree_is_valid() {
         command().debug_assert();
     }
+
+    /// What `cxkit <system> <operation> --help` prints, for every operation of every system,
+    /// rendered in-process (one `cxkit` process per operation would be hundreds): the summary,
+    /// the request line, where it is sourced from and whether anything is inferred, and an
+    /// option for every parameter. A command name two operations shared would show the other
+    /// one's request line here.
+    #[test]
+    fn every_operation_has_a_long_help_naming_its_request_and_provenance() {
+        let mut root = command();
+        // Propagates the global options into every subcommand, as parsing does.
+        root.build();
+        let mut rendered = 0;
+        for system in System::ALL {
+            let parent = root
+                .find_subcommand_mut(system.name())
+                .expect("a command per system");
+            for (_, op) in system.operations() {
+                let cmd = parent
+                    .find_subcommand_mut(op.name)
+                    .unwrap_or_else(|| panic!("{} {}: no command", system.name(), op.name));
+                let help = cmd.render_long_help().to_string();
+                let at = format!("cxkit {} {}", system.name(), op.name);
+                let mut needles = vec![
+                    op.summary.to_owned(),
+                    format!("\n{} {}\n", op.method, op.path),
+                    format!("Source: {}", op.provenance),
+                    format!(
+                        "Sourced: {}; inferred: {}",
+                        if op.sourced { "yes" } else { "no (seed only)" },
+                        if op.inferred() { "yes" } else { "no" }
+                    ),
+                    format!("Usage: {at}"),
+                    "--profile <NAME>".to_owned(),
+                    "--json".to_owned(),
+                ];
+                needles.extend(
+                    op.params
+                        .iter()
+                        .map(|p| format!("--{}", option_name(p.name))),
+                );
+                if op.body.is_some() {
+                    needles.push("--body <JSON|@FILE>".to_owned());
+                }
+                for needle in &needles {
+                    assert!(help.contains(needle.as_str()), "{at}: {needle}\n{help}");
+                }
+                rendered += 1;
+            }
+        }
+        // Both Ejento specs, Proto and Platform28.
+        assert!(rendered > 300, "{rendered}");
+    }
 }

@@ -7,7 +7,8 @@ use cxkit::Secret;
 use serde_json::json;
 
 use crate::config::{
-    EjentoProfile, P28_API_KEY, P28_LSID, PROTO_PAT, Platform28Profile, ProtoProfile, State,
+    EjentoProfile, P28_API_KEY, P28_LSID, P28_SESSION_ID, PROTO_PAT, Platform28Profile,
+    ProtoProfile, State,
 };
 use crate::failure::Failure;
 use crate::output::Output;
@@ -147,6 +148,9 @@ pub async fn login(
                 let password = secret("CXKIT_PASSWORD", "Password: ").await?;
                 let session = platform.login(user, &password).await?;
                 secrets.push((P28_LSID, session.lsid().clone()));
+                // The session's id is kept beside the LSID: the server may name them apart,
+                // and it may be the LSID itself, so it is as private.
+                secrets.push((P28_SESSION_ID, session.session_id().clone()));
             }
             state.save_secrets("platform28", secrets).await?;
             state.update(|p| {

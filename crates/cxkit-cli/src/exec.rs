@@ -175,20 +175,29 @@ pub async fn run(
             let defaults = p
                 .map(|p| vec![("company_id", p.company_id), ("bot_id", p.bot_id)])
                 .unwrap_or_default();
-            send(out, op, args, handle.client(), &proto::SECURITY, &defaults).await
+            send(out, op, args, handle.client(), &proto::SECURITY, &defaults)
+                .await
+                .map_err(|f| f.naming_login("cxkit login proto --company-id ID --bot-id ID"))
         }
         Api::Platform28 => {
             let handle = crate::session::platform28(state).await?;
-            let (client, defaults) = match &handle.session {
-                // Calls on "the" session default `sessionId` to the logged-in one, whose id
-                // is the LSID unless the server named them apart.
+            let (client, defaults, login) = match &handle.session {
+                // Calls on "the" session default `sessionId` to the logged-in one's id (kept
+                // at login; the LSID only for a login stored before the id was).
                 Some(session) => (
                     session.client().clone(),
-                    vec![("sessionId", session.lsid().expose().to_owned())],
+                    vec![("sessionId", session.session_id().expose().to_owned())],
+                    "cxkit login platform28 --base-url URL --username NAME",
                 ),
-                None => (handle.platform.as_system()?, Vec::new()),
+                None => (
+                    handle.platform.as_system()?,
+                    Vec::new(),
+                    "cxkit login platform28 --base-url URL --api-key",
+                ),
             };
-            send(out, op, args, &client, &p28::SECURITY, &defaults).await
+            send(out, op, args, &client, &p28::SECURITY, &defaults)
+                .await
+                .map_err(|f| f.naming_login(login))
         }
     }
 }

@@ -40,6 +40,9 @@ Exit codes:
   8    the server's answer could not be read (or was larger than allowed)
   130  interrupted (Ctrl-C)";
 
+/// What a "log in again" failure says, when the system is not known here.
+const REAUTH_HINT: &str = "; run `cxkit login ...` again";
+
 /// A failure: what to print, and how to exit.
 #[derive(Debug)]
 pub struct Failure {
@@ -57,6 +60,20 @@ impl Failure {
 
     pub fn config(message: impl Into<String>) -> Self {
         Failure::new(Exit::Config, message)
+    }
+
+    /// A refused credential the profile stored (Proto's PAT, Platform28's API key or login
+    /// session) names the `login` command of its system that fixes it, where the generic hint
+    /// says only `cxkit login ...`. Any other failure is kept as it is.
+    pub fn naming_login(mut self, command: &str) -> Self {
+        if matches!(self.exit, Exit::Reauth | Exit::Credentials) {
+            let message = self
+                .message
+                .strip_suffix(REAUTH_HINT)
+                .unwrap_or(&self.message);
+            self.message = format!("{message}; run `{command}`");
+        }
+        self
     }
 
     pub fn usage(message: impl Into<String>) -> Self {
@@ -101,7 +118,7 @@ impl From<cxkit::Error> for Failure {
             _ => Exit::Other,
         };
         let hint = match exit {
-            Exit::Reauth => "; run `cxkit login ...` again",
+            Exit::Reauth => REAUTH_HINT,
             _ => "",
         };
         Failure::new(exit, format!("{e}{hint}"))

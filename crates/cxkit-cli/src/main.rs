@@ -89,8 +89,11 @@ async fn run(matches: &ArgMatches) -> Result<(), Failure> {
         let shell = *args
             .get_one::<clap_complete::Shell>("shell")
             .ok_or_else(|| Failure::usage("name a shell: bash, zsh, fish, elvish or powershell"))?;
-        clap_complete::generate(shell, &mut cli::command(), "cxkit", &mut std::io::stdout());
-        return Ok(());
+        // Generated into memory first: clap_complete panics when it cannot write, and a script
+        // piped into `head` must end with a failure line, not a panic.
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut cli::command(), "cxkit", &mut script);
+        return out.bytes(&script);
     }
     let mut state = State::open(profile)?;
     match name {

@@ -52,6 +52,14 @@ impl Output {
             .map_err(write_failed)
     }
 
+    /// Prints bytes on stdout as they are (a completion script: no secrets, not JSON).
+    pub fn bytes(&self, bytes: &[u8]) -> Result<(), Failure> {
+        let mut out = std::io::stdout().lock();
+        out.write_all(bytes)
+            .and_then(|()| out.flush())
+            .map_err(write_failed)
+    }
+
     /// Prints text on stdout as it arrives, without a newline (a streamed answer).
     pub fn chunk(&self, text: &str) -> Result<(), Failure> {
         let text = cxkit_auth::scrub_live_secrets(text);

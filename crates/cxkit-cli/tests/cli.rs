@@ -7,9 +7,16 @@ mod support;
 use std::time::Duration;
 
 use cxkit_testkit::ejento::{self as fake_ejento, FakeEjento};
-use support::{Cli, P28_API_KEY, P28_LSID, P28_PASSWORD, P28_USER, PROTO_PAT};
+use cxkit_testkit::proto as fake_proto;
+use cxkit_testkit::{FakePlatform28, FakeProto};
+use support::Cli;
 
 const ME: &str = "/api/v2/users/me";
+
+const PROTO_PAT: &str = "pat-canary-7f3a9c1e5b";
+const P28_USER: &str = "alice";
+const P28_PASSWORD: &str = "p28-password-canary";
+const P28_API_KEY: &str = "apikey-canary-1a2b3c4d5e";
 const ME_ANSWER: &str =
     r#"{"success":true,"data":{"id":42,"email":"user@example.com","full_name":"Ada"}}"#;
 
@@ -321,14 +328,24 @@ async fn upload_prints_plain_progress_lines_when_not_on_a_terminal() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn proto_operation_with_the_stored_personal_access_token() {
-    let proto = support::fake_proto().await;
+    let proto = FakeProto::start().await;
+    proto.set_token(PROTO_PAT);
+    proto.insert_human(
+        "acme",
+        "bot1",
+        serde_json::json!({
+            "id": "eu_KM8dKoKB5HJN",
+            "fullname": "Ada Lovelace",
+            "email": "ada@example.com",
+        }),
+    );
     let cli = Cli::new();
     cli.run(
         &[
             "login",
             "proto",
             "--base-url",
-            &proto.base_url,
+            &proto.gateway_url(),
             "--company-id",
             "acme",
             "--bot-id",
@@ -338,7 +355,8 @@ async fn proto_operation_with_the_stored_personal_access_token() {
     )
     .await
     .ok();
-    // The company and bot ids come from the login.
+    // The login keeps the token without calling the gateway.
+    assert!(proto.requests().is_empty());
     let run = cli
         .run(
             &["proto", "get-human", "--human-id", "eu_KM8dKoKB5HJN"],
@@ -346,25 +364,47 @@ async fn proto_operation_with_the_stored_personal_access_token() {
         )
         .await
         .ok();
-    assert_eq!(run.json()["fullname"], "Ada Lovelace");
+    assert_eq!(run.json()["result"]["fullname"], "Ada Lovelace");
+    // The company and bot ids come from the login; the PAT travelled in its header.
+    let sent = proto.requests_to("get_human");
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].param("company_id"), Some("acme"));
+    assert_eq!(sent[0].param("bot_id"), Some("bot1"));
+    assert_eq!(sent[0].param("human_id"), Some("eu_KM8dKoKB5HJN"));
+    assert_eq!(sent[0].header(fake_proto::TOKEN_HEADER), Some(PROTO_PAT));
+    assert_eq!(sent[0].bearer(), None);
+    assert!(!sent[0].path.contains(PROTO_PAT) && sent[0].query.is_none());
     let run = cli.run(&["whoami"], &[]).await.ok();
     assert_eq!(
         run.json()["proto"]["stored"],
         serde_json::json!(["personal access token"])
     );
+    // A token the gateway no longer takes: bad credentials, naming the command that fixes it.
+    proto.set_token("another-token");
+    cli.run(
+        &["proto", "get-human", "--human-id", "eu_KM8dKoKB5HJN"],
+        &[],
+    )
+    .await
+    .fails(4, "run `cxkit login proto --company-id ID --bot-id ID`");
     cli.assert_no_secrets(&[PROTO_PAT.to_owned()]);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn platform28_operation_with_the_stored_login_session() {
-    let p28 = support::fake_platform28().await;
-    let cli = Cli::new();
+/// A Platform28 fake whose user, password and API key are the canaries of these tests.
+async fn fake_platform28() -> FakePlatform28 {
+    let p28 = FakePlatform28::start().await;
+    p28.add_user(P28_USER, "u-1", P28_PASSWORD);
+    p28.set_api_key(Some(P28_API_KEY));
+    p28
+}
+
+async fn login_platform28(cli: &Cli, p28: &FakePlatform28) -> support::Run {
     cli.run(
         &[
             "login",
             "platform28",
             "--base-url",
-            &p28.base_url,
+            &p28.api_url(),
             "--username",
             P28_USER,
             "--api-key",
@@ -375,19 +415,86 @@ async fn platform28_operation_with_the_stored_login_session() {
         ],
     )
     .await
-    .ok();
-    // `sessionId` defaults to the stored session; the LSID goes as a matrix parameter, and
-    // the answer's copy of it is redacted.
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn platform28_operation_with_the_stored_login_session() {
+    let p28 = fake_platform28().await;
+    let cli = Cli::new();
+    login_platform28(&cli, &p28).await.ok();
+    let login = &p28.requests_to("create_login_session")[0];
+    assert_eq!(
+        login.form(),
+        [("password".to_owned(), P28_PASSWORD.to_owned())]
+    );
+    let [session_id] = p28.sessions().try_into().expect("one login session");
+    let lsid = p28.session(&session_id).unwrap()["lsid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The fake names its sessions apart from their LSIDs.
+    assert_ne!(session_id, lsid);
+    // `sessionId` defaults to the stored session's own id, not its LSID.
     let run = cli.run(&["platform28", "get-session"], &[]).await.ok();
+    // The answer's copies of the LSID and the session id are redacted.
     let answer = run.json();
     assert_eq!(answer["username"], P28_USER);
+    assert_eq!(answer["userId"], "u-1");
     assert_eq!(answer["lsid"], "REDACTED");
-    let sent = p28.requests();
-    assert!(
-        sent.last()
+    assert_eq!(answer["sessionId"], "REDACTED");
+    // The LSID went as a matrix parameter on the last path segment, and nowhere else.
+    let read = &p28.requests_to("get_session")[0];
+    assert_eq!(read.param("sessionId"), Some(session_id.as_str()));
+    assert_eq!(read.matrix_param("lsid").as_deref(), Some(lsid.as_str()));
+    assert!(read.path.ends_with(&format!(";lsid={lsid}")), "{read:?}");
+    assert_eq!(read.query_param("apiKey"), None);
+    // The logout ends that session on the server (its id, authorized by its LSID), and
+    // prints nothing on stderr.
+    let run = cli.run(&["logout", "platform28"], &[]).await.ok();
+    assert!(run.stderr.is_empty(), "{run:?}");
+    let ended = &p28.requests_to("terminate_session")[0];
+    assert_eq!(ended.param("sessionId"), Some(session_id.as_str()));
+    assert_eq!(ended.matrix_param("lsid").as_deref(), Some(lsid.as_str()));
+    assert!(p28.sessions().is_empty());
+    cli.run(&["platform28", "get-session"], &[])
+        .await
+        .fails(6, "cxkit login platform28");
+    // A login session the server ended is "log in again", naming the command.
+    login_platform28(&cli, &p28).await.ok();
+    let [second] = p28.sessions().try_into().expect("one login session");
+    let second_lsid = p28.session(&second).unwrap()["lsid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    p28.expire_session(&second);
+    cli.run(&["platform28", "get-session"], &[]).await.fails(
+        3,
+        "run `cxkit login platform28 --base-url URL --username NAME`",
+    );
+    // Acting as the system with an API key the server no longer takes: bad credentials.
+    cli.run(
+        &[
+            "login",
+            "platform28",
+            "--base-url",
+            &p28.api_url(),
+            "--api-key",
+        ],
+        &[("CXKIT_PLATFORM28_API_KEY", P28_API_KEY)],
+    )
+    .await
+    .ok();
+    p28.set_api_key(Some("another-key"));
+    cli.run(&["platform28", "get-session", "--session-id", "S9"], &[])
+        .await
+        .fails(4, "run `cxkit login platform28 --base-url URL --api-key`");
+    assert_eq!(
+        p28.requests()
+            .last()
             .unwrap()
-            .path
-            .ends_with(&format!(";lsid={P28_LSID}"))
+            .query_param("apiKey")
+            .as_deref(),
+        Some(P28_API_KEY)
     );
     // A wrong password is "bad credentials".
     cli.run(
@@ -395,7 +502,7 @@ async fn platform28_operation_with_the_stored_login_session() {
             "login",
             "platform28",
             "--base-url",
-            &p28.base_url,
+            &p28.api_url(),
             "--username",
             P28_USER,
         ],
@@ -405,7 +512,8 @@ async fn platform28_operation_with_the_stored_login_session() {
     .fails(4, "credentials were rejected");
     cli.assert_no_secrets(&[
         P28_PASSWORD.to_owned(),
-        P28_LSID.to_owned(),
+        lsid,
+        second_lsid,
         P28_API_KEY.to_owned(),
         "wrong-p28-canary".to_owned(),
     ]);
@@ -438,7 +546,7 @@ async fn help_lists_the_systems_and_an_operation_shows_its_details() {
         (
             &["proto", "get-human", "--help"],
             &[
-                "--human-id",
+                "human-id",
                 "path string, required",
                 "GET /{company_id}/{bot_id}/crm/human/{human_id}",
                 "--company-id (path string, from the login unless given)",
@@ -487,8 +595,61 @@ async fn operations_lists_every_operation_of_a_system() {
     ] {
         assert!(ops.iter().any(|o| o["name"] == name), "{name}");
     }
-    let run = cli.run(&["completions", "bash"], &[]).await.ok();
-    assert!(run.stdout.contains("cxkit"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn completions_name_the_systems_and_their_operations_in_each_shell() {
+    let cli = Cli::new();
+    // How each shell's script starts completing `cxkit`.
+    let shells = [
+        ("bash", "complete -F _cxkit"),
+        ("zsh", "#compdef cxkit"),
+        ("fish", "complete -c cxkit"),
+    ];
+    for (shell, marker) in shells {
+        let run = cli.run(&["completions", shell], &[]).await.ok();
+        assert!(run.stderr.is_empty(), "{shell}: {run:?}");
+        assert!(run.stdout.contains(marker), "{shell}: {marker}");
+        // The systems, the commands beside them, and operations generated from the specs.
+        for word in [
+            "ejento",
+            "proto",
+            "platform28",
+            "login",
+            "whoami",
+            "get-current-user",
+            "get-human",
+            "get-session",
+            "human-id",
+        ] {
+            assert!(run.stdout.contains(word), "{shell}: {word}");
+        }
+    }
+    // An unknown shell is a usage error naming it.
+    cli.run(&["completions", "tcsh"], &[])
+        .await
+        .fails(2, "tcsh");
+}
+
+/// `cxkit completions fish | head`: the reader goes away long before the script (megabytes) is
+/// written, and the command ends with one line on stderr instead of a panic.
+#[test]
+fn a_closed_stdout_is_a_failure_line_not_a_panic() {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cxkit"))
+        .args(["completions", "fish"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("cxkit: cannot write the output"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
 
 #[cfg(unix)]

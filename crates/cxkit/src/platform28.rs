@@ -280,6 +280,15 @@ impl Platform28Session {
         &self.lsid
     }
 
+    /// The session's id, the `sessionId` of calls on this session (`get_session`,
+    /// `terminate_session`, ...): the server's own when its login answer named one, else the
+    /// LSID. Persist it with the LSID and pass both to [`Platform28::resume`], or a resumed
+    /// session calls the wrong id where the server names them apart. A [`Secret`], because it
+    /// may be the LSID itself.
+    pub fn session_id(&self) -> &Secret {
+        &self.session_id
+    }
+
     /// The session's details. The LSID is removed from the answer, so it can be logged.
     pub async fn info(&self) -> Result<LoginSession> {
         let answer = self
