@@ -29,12 +29,7 @@ fn rows_show_method_facade_http_and_provenance() {
 #[test]
 fn the_facade_map_names_real_operations_and_real_calls() {
     let root = xtask::workspace_root().expect("workspace root");
-    let facade: String = std::fs::read_dir(root.join("crates/cxkit/src"))
-        .expect("facade sources")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
-        .map(|p| std::fs::read_to_string(p).expect("readable"))
-        .collect();
+    let facade = sources(&root.join("crates/cxkit/src"));
     for (system, operation, call) in FACADE {
         let sys = SYSTEMS
             .iter()
@@ -61,4 +56,18 @@ fn the_facade_map_names_real_operations_and_real_calls() {
             "no `pub fn {method}` in the facade; fix xtask::index::FACADE"
         );
     }
+}
+
+/// Every `.rs` file under `dir` (modules in directories included), concatenated.
+fn sources(dir: &std::path::Path) -> String {
+    let mut text = String::new();
+    for entry in std::fs::read_dir(dir).expect("facade sources") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            text.push_str(&sources(&path));
+        } else if path.extension().is_some_and(|x| x == "rs") {
+            text.push_str(&std::fs::read_to_string(&path).expect("readable"));
+        }
+    }
+    text
 }
