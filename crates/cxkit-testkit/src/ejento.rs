@@ -80,6 +80,8 @@ struct TokenInfo {
     sub: String,
     kind: Kind,
     revoked: bool,
+    /// The `exp` claim, on the server's (offset) clock.
+    exp: i64,
 }
 
 #[derive(Debug)]
@@ -89,6 +91,7 @@ struct Config {
     code_prefix: String,
     iat_offset: i64,
     rotate_on_refresh: bool,
+    enforce_expiry: bool,
 }
 
 #[derive(Debug)]
@@ -125,6 +128,7 @@ impl FakeEjento {
                 code_prefix: "code".to_owned(),
                 iat_offset: 0,
                 rotate_on_refresh: false,
+                enforce_expiry: false,
             },
             users: HashMap::from([(USER.to_owned(), PASSWORD_OF_USER.to_owned())]),
             counter: 0,
@@ -171,6 +175,15 @@ impl FakeEjento {
     /// rotation).
     pub fn set_rotate_on_refresh(&self, rotate: bool) {
         self.shared.st().config.rotate_on_refresh = rotate;
+    }
+
+    /// Whether a token past its `exp` (on the server's clock, real time shifted by
+    /// [`set_clock_offset`](Self::set_clock_offset)) is refused with `401` like a revoked one.
+    /// Off by default, so tests that move a client's manual clock are not disturbed by the real
+    /// one; a zero [`set_lifetime`](Self::set_lifetime) then issues tokens that are refused at
+    /// once.
+    pub fn set_enforce_expiry(&self, enforce: bool) {
+        self.shared.st().config.enforce_expiry = enforce;
     }
 
     /// Adds (or replaces) a user.
@@ -290,12 +303,22 @@ impl Denied {
 }
 
 impl St {
-    fn token(&mut self, sub: &str, kind: Kind, n: u64) -> String {
-        let now = SystemTime::now()
+    /// Now on the server's clock (the real one, shifted by the configured skew), in seconds.
+    fn now(&self) -> i64 {
+        SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_secs() as i64
-            + self.config.iat_offset;
+            + self.config.iat_offset
+    }
+
+    /// Whether `info` is past its `exp` and the fake was told to refuse such tokens.
+    fn expired(&self, info: &TokenInfo) -> bool {
+        self.config.enforce_expiry && self.now() >= info.exp
+    }
+
+    fn token(&mut self, sub: &str, kind: Kind, n: u64) -> String {
+        let now = self.now();
         let exp = now + self.config.lifetime.as_secs() as i64;
         let aud = match kind {
             Kind::AuthApp => "auth-app",
@@ -319,6 +342,7 @@ impl St {
                 sub: sub.to_owned(),
                 kind,
                 revoked: false,
+                exp,
             },
         );
         token
@@ -361,7 +385,9 @@ impl St {
             return Err(Denied::Invalid);
         }
         match self.tokens.get(&token) {
-            Some(info) if !info.revoked && info.kind == kind => Ok(info.sub.clone()),
+            Some(info) if info.kind == kind && !info.revoked && !self.expired(info) => {
+                Ok(info.sub.clone())
+            }
             _ => Err(Denied::Invalid),
         }
     }

@@ -116,6 +116,25 @@ async fn platform_routes_refuse_anything_but_the_platform_token() {
 }
 
 #[tokio::test]
+async fn expired_tokens_are_refused_once_expiry_is_enforced() {
+    let fake = FakeEjento::start().await;
+    fake.on("get_agent", Reply::json(&agent(7, "HR bot")));
+    fake.set_lifetime(std::time::Duration::ZERO);
+    let _session = logged_in(&fake).await;
+    let token = fake.last_issued().ejento;
+    let get = || {
+        reqwest::Client::new()
+            .get(format!("{}/api/v2/agents/7", fake.base_url()))
+            .bearer_auth(&token)
+            .send()
+    };
+    // Off by default: the clock of a test is usually not the real one.
+    assert_eq!(get().await.unwrap().status(), 200);
+    fake.set_enforce_expiry(true);
+    assert_eq!(get().await.unwrap().status(), 401);
+}
+
+#[tokio::test]
 async fn a_closure_sees_the_body_and_the_path_parameters() {
     let fake = FakeEjento::start().await;
     fake.on_fn("create_agent_chat_thread", |request: &Recorded| {
