@@ -179,7 +179,6 @@ impl TokenStore for MemoryTokenStore {
     }
 }
 
-#[cfg(feature = "file-store")]
 /// Keeps tokens in one JSON file per session key in a directory.
 ///
 /// Files are created with mode 0600 (never created open and narrowed later), written to a
@@ -195,14 +194,15 @@ impl TokenStore for MemoryTokenStore {
 /// `O_NOFOLLOW`). Temporary files left by a writer that was killed mid-write are removed when
 /// the lock is next taken. Logout replaces the token file with a `.logout` marker that every
 /// process sharing the directory honours until the next login.
+#[cfg(feature = "file-store")]
 #[derive(Debug, Clone)]
 pub struct FileTokenStore {
     dir: PathBuf,
 }
 
-#[cfg(feature = "file-store")]
 /// The file format. Fields added since (`identity`) are optional, so files written before them
 /// still load, and earlier readers ignore them.
+#[cfg(feature = "file-store")]
 const FORMAT: &str = "cxkit-tokens/1";
 
 #[cfg(feature = "file-store")]
@@ -501,9 +501,9 @@ impl FileTokenStore {
     }
 }
 
-#[cfg(feature = "file-store")]
 /// Reads a token file's bytes as the tokens of `key`; anything else (not JSON, another shape,
 /// another format or key, a time out of range) is [`StoreError::Corrupt`], never a panic.
+#[cfg(feature = "file-store")]
 fn parse(bytes: &[u8], key: &str, path: &Path) -> Result<TokenSet, StoreError> {
     let disk: OnDisk = serde_json::from_slice(bytes).map_err(|e| {
         StoreError::Corrupt(format!(
@@ -736,9 +736,9 @@ mod tests {
         assert!(!format!("{err} {err:?}").contains("canary"));
     }
 
-    #[cfg(feature = "file-store")]
     /// What `cxkit-tokens/1` files written before identities and logout markers look like
     /// (byte for byte what that version wrote); they must keep loading.
+    #[cfg(feature = "file-store")]
     const TODAYS_FILE: &str = r#"{"format":"cxkit-tokens/1","key":"k","obtained_at":1700000000.0,"expires_at":1700003600.0,"tokens":{"a":"canary-a","b":"canary-b"}}"#;
 
     #[cfg(feature = "file-store")]
@@ -750,9 +750,9 @@ mod tests {
         assert_eq!(store.load_sync("k").unwrap(), Some(tokens()));
     }
 
-    #[cfg(feature = "file-store")]
     /// Numbers that parse as JSON but are no time (too large for a `Duration`, negative, or
     /// beyond what `SystemTime` holds).
+    #[cfg(feature = "file-store")]
     #[test]
     fn out_of_range_times_mean_log_in_again() {
         let dir = tempfile::tempdir().unwrap();
