@@ -227,7 +227,6 @@ impl TokenStore for MemoryTokenStore {
     }
 }
 
-#[cfg(feature = "file-store")]
 /// Keeps tokens in one JSON file per session key in a directory.
 ///
 /// Files are created with mode 0600 (never created open and narrowed later), written to a
@@ -243,14 +242,15 @@ impl TokenStore for MemoryTokenStore {
 /// `O_NOFOLLOW`). Temporary files left by a writer that was killed mid-write are removed when
 /// the lock is next taken. Logout replaces the token file with a `.logout` marker that every
 /// process sharing the directory honours until the next login.
+#[cfg(feature = "file-store")]
 #[derive(Debug, Clone)]
 pub struct FileTokenStore {
     dir: PathBuf,
 }
 
-#[cfg(any(feature = "file-store", feature = "redis"))]
 /// The file format. Fields added since (`identity`) are optional, so files written before them
 /// still load, and earlier readers ignore them.
+#[cfg(any(feature = "file-store", feature = "redis"))]
 const FORMAT: &str = "cxkit-tokens/1";
 
 #[cfg(any(feature = "file-store", feature = "redis"))]
@@ -529,9 +529,9 @@ impl FileTokenStore {
     }
 }
 
-#[cfg(any(feature = "file-store", feature = "redis"))]
 /// The tokens of `key` in the `cxkit-tokens/1` format (the file store's files, the Redis
 /// store's records before any encryption), in a buffer that is zeroed when dropped.
+#[cfg(any(feature = "file-store", feature = "redis"))]
 pub(crate) fn encode(key: &str, tokens: &TokenSet) -> Result<Zeroizing<Vec<u8>>, StoreError> {
     let secs = |t: SystemTime| {
         t.duration_since(UNIX_EPOCH)
@@ -557,10 +557,10 @@ pub(crate) fn encode(key: &str, tokens: &TokenSet) -> Result<Zeroizing<Vec<u8>>,
     text.map(Zeroizing::new)
 }
 
-#[cfg(any(feature = "file-store", feature = "redis"))]
 /// Reads a record's bytes (a token file, a Redis record's plaintext) found at `origin` as the
 /// tokens of `key`; anything else (not JSON, another shape, another format or key, a time out
 /// of range) is [`StoreError::Corrupt`], never a panic.
+#[cfg(any(feature = "file-store", feature = "redis"))]
 pub(crate) fn parse(
     bytes: &[u8],
     key: &str,
@@ -795,9 +795,9 @@ mod tests {
         assert!(!format!("{err} {err:?}").contains("canary"));
     }
 
-    #[cfg(feature = "file-store")]
     /// What `cxkit-tokens/1` files written before identities and logout markers look like
     /// (byte for byte what that version wrote); they must keep loading.
+    #[cfg(feature = "file-store")]
     const TODAYS_FILE: &str = r#"{"format":"cxkit-tokens/1","key":"k","obtained_at":1700000000.0,"expires_at":1700003600.0,"tokens":{"a":"canary-a","b":"canary-b"}}"#;
 
     #[cfg(feature = "file-store")]
@@ -809,9 +809,9 @@ mod tests {
         assert_eq!(store.load_sync("k").unwrap(), Some(tokens()));
     }
 
-    #[cfg(feature = "file-store")]
     /// Numbers that parse as JSON but are no time (too large for a `Duration`, negative, or
     /// beyond what `SystemTime` holds).
+    #[cfg(feature = "file-store")]
     #[test]
     fn out_of_range_times_mean_log_in_again() {
         let dir = tempfile::tempdir().unwrap();
