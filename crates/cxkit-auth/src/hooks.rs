@@ -123,7 +123,9 @@ pub struct RedirectFollowed;
 impl fmt::Display for RedirectFollowed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(
-            "the HTTP client followed a redirect, which sends a request's credentials on to              wherever a server points; build it with `.redirect(reqwest::redirect::Policy::none())`",
+            "the HTTP client followed a redirect, which sends a request's credentials on to \
+             wherever a server points; build it with \
+             `.redirect(reqwest::redirect::Policy::none())`",
         )
     }
 }
@@ -440,5 +442,19 @@ fn scrubbed_error(error: reqwest::Error, auth: &Auth, api: &ApiSecurity) -> reqw
     {
         Some(clean) => error.with_url(clean),
         None => error,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The message is one sentence a user reads in an error line: no run of spaces left by a
+    /// broken line continuation.
+    #[test]
+    fn the_redirect_message_reads_as_one_sentence() {
+        let text = RedirectFollowed.to_string();
+        assert!(!text.contains("  "), "{text}");
+        assert!(text.contains("Policy::none()"), "{text}");
     }
 }
