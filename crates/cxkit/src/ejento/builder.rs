@@ -284,11 +284,7 @@ impl EjentoBuilder {
                 platform_auth,
                 platform_base,
                 indexing_base,
-                http,
                 cache,
-                clock: clock.clone(),
-                default_lifetime: refresh.default_lifetime,
-                limits: limits.clone(),
                 config,
             }),
         })

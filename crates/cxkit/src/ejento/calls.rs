@@ -47,7 +47,7 @@ impl Ejento {
         let response = self.send_platform(operation, request).await?;
         Ok(crate::sse::AnswerStream::from_response(
             response,
-            &self.inner.limits,
+            self.inner.config.http(),
         ))
     }
 

@@ -5,16 +5,15 @@
 //! have a file of their own.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use cxkit_auth::{Auth, Clock, Secret};
+use cxkit_auth::{Auth, Secret};
 use cxkit_ejento_auth as gen_auth;
 use cxkit_ejento_platform as gen_platform;
 use gen_auth::ClientInfo as _;
 use tokio::sync::watch;
 
 use crate::cache::TokenCache;
-use crate::http::HttpConfig;
 use crate::token::TokenSet;
 use crate::{Config, Result};
 
@@ -80,11 +79,8 @@ struct Inner {
     platform_auth: Auth,
     platform_base: String,
     indexing_base: String,
-    http: reqwest::Client,
     cache: Arc<TokenCache>,
-    clock: Arc<dyn Clock>,
-    default_lifetime: Duration,
-    limits: HttpConfig,
+    /// The HTTP client, limits, clock and refresh policy the session was built with.
     config: Config,
 }
 
@@ -174,7 +170,7 @@ impl Ejento {
 
     /// The configured HTTP client, shared by every client of this session.
     pub fn http_client(&self) -> &reqwest::Client {
-        &self.inner.http
+        self.inner.config.http_client()
     }
 
     /// The configuration this session was built with (shared with every client built from it).
@@ -193,12 +189,12 @@ impl Ejento {
         auth_app_token: Secret,
         ejento_token: Secret,
     ) -> Result<SessionInfo> {
-        let now = self.inner.clock.now();
+        let now = self.inner.config.clock().now();
         self.install_set(token_set(
             auth_app_token,
             ejento_token,
             now,
-            self.inner.default_lifetime,
+            self.inner.config.refresh().default_lifetime,
         ))
         .await
     }
@@ -231,8 +227,11 @@ impl Ejento {
     }
 
     async fn install(&self, answer: gen_auth::types::TokenEnvelope) -> Result<SessionInfo> {
-        let tokens =
-            tokens_from_answer(answer, self.inner.clock.now(), self.inner.default_lifetime)?;
+        let tokens = tokens_from_answer(
+            answer,
+            self.inner.config.clock().now(),
+            self.inner.config.refresh().default_lifetime,
+        )?;
         self.install_set(tokens).await
     }
 

@@ -23,8 +23,8 @@ impl Ejento {
             credentials_answer(answer)
                 .await
                 .map_err(|e| e.without(&[password]))?,
-            self.inner.clock.now(),
-            self.inner.default_lifetime,
+            self.inner.config.clock().now(),
+            self.inner.config.refresh().default_lifetime,
         )?;
         // Tokens that do not name their subject belong to the user who logged in.
         let tokens = match tokens.identity() {
