@@ -305,23 +305,25 @@ fn table(
         "≤ 5 %",
         paired.map(|p| p <= 5.0),
     );
+    let cpu_overhead = f.get("per_request_client_cpu_overhead_ns");
     row(
-        "Client CPU per request, bare → facade",
+        "Client CPU per request, bare → facade (medians; overhead: median of the paired rounds' differences)",
         match (
             f.get("per_request_bare_client_cpu_ns"),
             f.get("per_request_facade_client_cpu_ns"),
+            cpu_overhead,
         ) {
-            (Some(b), Some(a)) => format!(
+            (Some(b), Some(a), Some(d)) => format!(
                 "{} → {} ({:+.1} µs, {:+.1} %)",
                 time_ns(b),
                 time_ns(a),
-                (a - b) / 1e3,
-                (a - b) / b * 100.0
+                d / 1e3,
+                d / b * 100.0
             ),
             _ => na(),
         },
-        "",
-        None,
+        "≤ +3 µs",
+        cpu_overhead.map(|d| d <= 3_000.0),
     );
 
     // (b) The herd.
@@ -616,6 +618,9 @@ mod tests {
         let figures = Figures(BTreeMap::from([
             ("per_request_overhead_pct".to_owned(), 2.0),
             ("per_request_overhead_ns".to_owned(), 2000.0),
+            ("per_request_bare_client_cpu_ns".to_owned(), 40_000.0),
+            ("per_request_facade_client_cpu_ns".to_owned(), 42_600.0),
+            ("per_request_client_cpu_overhead_ns".to_owned(), 2_500.0),
             ("upload_peak_heap_bytes".to_owned(), 64.0 * 1048576.0),
             ("upload_file_bytes".to_owned(), 128.0 * 1048576.0),
         ]));
@@ -645,6 +650,12 @@ mod tests {
         };
         assert!(line("overhead at the median").ends_with("| ✓ |"), "{table}");
         assert!(line("Upload peak heap").ends_with("| ✗ |"), "{table}");
+        // The client CPU overhead is the paired rounds' median difference, not the difference of
+        // the medians.
+        assert!(
+            line("Client CPU").contains("40.0 µs → 42.6 µs (+2.5 µs, +6.2 %) | ≤ +3 µs | ✓ |"),
+            "{table}"
+        );
         assert!(line("Generation").contains("100,000 lines"), "{table}");
         let synthetic = line("synthetic 2,000-operation");
         assert!(
