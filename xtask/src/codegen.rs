@@ -36,6 +36,7 @@ pub fn generate(system: &System, spec: &Spec) -> Result<String, Vec<Problem>> {
             .map(|m| spec.problem(None, format!("{m}, so its `Debug` cannot be redacted; mark secrets only on properties of schemas under `components/schemas` and on parameters (specs/README.md rule 7)")))
             .collect::<Vec<_>>()
     })?;
+    crate::requests::apply(&mut file);
     Ok(format!(
         "{}{}",
         header(system, spec),
@@ -55,6 +56,36 @@ fn header(system: &System, spec: &Spec) -> String {
         spec_path = system.spec,
         name = system.name,
     )
+}
+
+/// `cxkit_auth::operation_hash`: 32-bit FNV-1a. The two must agree; the workspace test
+/// `every_operation_is_found_through_its_index` checks every generated table against it.
+fn operation_hash(id: &str) -> u32 {
+    id.bytes().fold(0x811c_9dc5_u32, |hash, byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+    })
+}
+
+/// The hash index of `ApiSecurity::index` for operations with these ids, in this order: a
+/// power-of-two table at least twice as long as the list (so probes stay short), each slot 0
+/// or one more than a position, laid out by linear probing. Empty when there is nothing to
+/// index, or too much for `u16` positions (lookups then binary-search).
+fn operation_index<'a>(ids: impl ExactSizeIterator<Item = &'a str>) -> Vec<u16> {
+    let count = ids.len();
+    if count == 0 || count >= usize::from(u16::MAX) {
+        return Vec::new();
+    }
+    let len = (count * 2).next_power_of_two();
+    let mut slots = vec![0u16; len];
+    for (position, id) in ids.enumerate() {
+        let mut slot = operation_hash(id) as usize & (len - 1);
+        while slots[slot] != 0 {
+            slot = (slot + 1) & (len - 1);
+        }
+        // In range: `count < u16::MAX` was checked above.
+        slots[slot] = u16::try_from(position + 1).unwrap_or(u16::MAX);
+    }
+    slots
 }
 
 fn settings() -> GenerationSettings {
@@ -394,8 +425,9 @@ fn security_table(system: &System, spec: &Spec) -> Result<TokenStream, Problem> 
             },
         ));
     }
-    // Sorted by id: `ApiSecurity::operation` binary-searches.
+    // Sorted by id: `ApiSecurity::operation` binary-searches when its index misses.
     ops.sort_by(|a, b| a.0.cmp(&b.0));
+    let index = operation_index(ops.iter().map(|(id, _)| id.as_str()));
     let ops = ops.into_iter().map(|(_, tokens)| tokens);
     let api = system.name;
     Ok(quote! {
@@ -405,6 +437,7 @@ fn security_table(system: &System, spec: &Spec) -> Result<TokenStream, Problem> 
             api: #api,
             schemes: &[#(#schemes),*],
             operations: &[#(#ops),*],
+            index: &[#(#index),*],
         };
 
         impl ClientHooks<::cxkit_auth::Auth> for Client {

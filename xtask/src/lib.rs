@@ -9,6 +9,7 @@ pub mod index;
 pub mod lint;
 pub mod provenance;
 pub mod redact;
+pub mod requests;
 pub mod spec;
 pub mod synthetic;
 pub mod systems;

@@ -48,6 +48,7 @@ struct Inner {
     server: Option<Option<Cow<'static, str>>>,
     max_response_bytes: u64,
     total_timeout: Option<Duration>,
+    client_timeout: Option<Duration>,
 }
 
 impl Default for Inner {
@@ -58,6 +59,7 @@ impl Default for Inner {
             budget: RetryBudget::default(),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             total_timeout: None,
+            client_timeout: None,
             api_version: None,
             api_version_value: None,
             server: None,
@@ -191,6 +193,12 @@ impl Auth {
         self.inner.total_timeout
     }
 
+    /// The timeout the HTTP client applies to every request by itself (see
+    /// [`AuthBuilder::client_timeout`]).
+    pub fn client_timeout(&self) -> Option<Duration> {
+        self.inner.client_timeout
+    }
+
     /// The per-call deadline of this view ([`CallOptions::timeout`]), which also bounds
     /// streamed calls.
     pub fn call_timeout(&self) -> Option<Duration> {
@@ -213,30 +221,29 @@ impl Auth {
         api: &ApiSecurity,
         operation: &OperationDef,
     ) -> Result<Vec<Chosen<'a>>, AuthError> {
+        self.alternative(api, operation)?
+            .iter()
+            .map(|scheme| self.chosen(api, operation, scheme))
+            .collect()
+    }
+
+    /// The first alternative of `operation`'s `security` whose schemes all have a credential:
+    /// what [`Auth::choose`] resolves, found without allocating (the hooks walk it on every
+    /// call).
+    pub(crate) fn alternative(
+        &self,
+        api: &ApiSecurity,
+        operation: &OperationDef,
+    ) -> Result<&'static [&'static str], AuthError> {
         if operation.security.is_empty() {
-            return Ok(Vec::new());
+            return Ok(&[]);
         }
-        'alternatives: for alternative in operation.security {
-            let mut chosen = Vec::with_capacity(alternative.len());
-            for scheme in *alternative {
-                let Some(credential) = self.credential(scheme) else {
-                    continue 'alternatives;
-                };
-                let def = api.scheme(scheme).ok_or_else(|| {
-                    AuthError::config(format!(
-                        "{}: operation `{}` names security scheme `{scheme}`, which the spec does \
-                         not define; fix the spec and run `cargo xtask generate`",
-                        api.api, operation.id
-                    ))
-                })?;
-                let name = credential.name.as_deref().unwrap_or(def.placement.name());
-                chosen.push(Chosen {
-                    placement: def.placement,
-                    name,
-                    credential,
-                });
-            }
-            return Ok(chosen);
+        if let Some(alternative) = operation
+            .security
+            .iter()
+            .find(|alternative| alternative.iter().all(|s| self.credential(s).is_some()))
+        {
+            return Ok(alternative);
         }
         let wanted: Vec<String> = operation
             .security
@@ -249,6 +256,34 @@ impl Auth {
             operation.id,
             wanted.join(" or ")
         )))
+    }
+
+    /// The credential of one scheme of a chosen [`Auth::alternative`], with the name it goes
+    /// under.
+    pub(crate) fn chosen<'a>(
+        &'a self,
+        api: &ApiSecurity,
+        operation: &OperationDef,
+        scheme: &str,
+    ) -> Result<Chosen<'a>, AuthError> {
+        let credential = self.credential(scheme).ok_or_else(|| {
+            AuthError::config(format!(
+                "{}: operation `{}` has no credential for scheme `{scheme}`",
+                api.api, operation.id
+            ))
+        })?;
+        let def = api.scheme(scheme).ok_or_else(|| {
+            AuthError::config(format!(
+                "{}: operation `{}` names security scheme `{scheme}`, which the spec does not \
+                 define; fix the spec and run `cargo xtask generate`",
+                api.api, operation.id
+            ))
+        })?;
+        Ok(Chosen {
+            placement: def.placement,
+            name: credential.name.as_deref().unwrap_or(def.placement.name()),
+            credential,
+        })
     }
 
     /// The names of URL parameters that carry a configured secret, for scrubbing.
@@ -276,6 +311,7 @@ pub struct AuthBuilder {
     server: Option<Option<Cow<'static, str>>>,
     max_response_bytes: Option<u64>,
     total_timeout: Option<Duration>,
+    client_timeout: Option<Duration>,
 }
 
 impl fmt::Debug for AuthBuilder {
@@ -343,6 +379,18 @@ impl AuthBuilder {
         self
     }
 
+    /// Declares that the HTTP client the generated clients send through bounds every request by
+    /// `timeout` itself (`reqwest::ClientBuilder::timeout`), as the client the `cxkit` facade
+    /// builds does with its total timeout. The hooks then leave a request to the client's bound
+    /// whenever it is the call's deadline (a first attempt), and set a request's own only where
+    /// it must differ: a retry or replay gets what is left, a per-call timeout its value, and a
+    /// streamed call, which no client-wide deadline bounds, has the client's lifted. Spares every
+    /// call a request extension. Default: none (the hooks bound each request themselves).
+    pub fn client_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.client_timeout = timeout;
+        self
+    }
+
     /// Finishes the handle.
     ///
     /// Also installs cxkit's rustls crypto provider unless one is installed
@@ -365,6 +413,7 @@ impl AuthBuilder {
                     .max_response_bytes
                     .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
                 total_timeout: self.total_timeout,
+                client_timeout: self.client_timeout,
             }),
             options: None,
         }

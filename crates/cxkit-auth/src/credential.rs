@@ -16,6 +16,14 @@ pub trait TokenSource: Send + Sync + fmt::Debug + 'static {
     /// The secret to send now. A refreshable source refreshes here when the token is due.
     fn token(&self) -> BoxFuture<'_, Result<Secret, AuthError>>;
 
+    /// The secret, when it is at hand without waiting (a fixed value, a cached token that is
+    /// not due): the hooks try this first and spare the common call a boxed future. `None`, the
+    /// default, sends them to [`TokenSource::token`], which must then give the same answer a
+    /// `Some` would have.
+    fn token_now(&self) -> Option<Secret> {
+        None
+    }
+
     /// The server answered 401 to a request that carried `rejected`. A refreshable source
     /// invalidates that token (unless it has already been replaced) and refreshes once; it
     /// returns `true` when a different token is now available, so one replay is worthwhile.
@@ -32,6 +40,10 @@ impl TokenSource for Fixed {
     fn token(&self) -> BoxFuture<'_, Result<Secret, AuthError>> {
         let token = self.0.clone();
         Box::pin(async move { Ok(token) })
+    }
+
+    fn token_now(&self) -> Option<Secret> {
+        Some(self.0.clone())
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use futures::StreamExt as _;
 use reqwest::header::{ACCEPT, HeaderName, HeaderValue};
-use reqwest::{Request, Response, StatusCode};
+use reqwest::{Method, Request, Response, StatusCode};
 use tracing::Instrument;
 
 use crate::placement;
@@ -18,8 +18,6 @@ use crate::{API_VERSION_HEADER, ApiSecurity, Auth, AuthError, OperationDef};
 /// The header names the hooks touch on every call, built at compile time: a name given as a
 /// string is parsed (and, unless standard, hashed) again on every use.
 const API_VERSION: HeaderName = HeaderName::from_static(API_VERSION_HEADER);
-/// What progenitor sends for the spec's `api-version` parameter; the hooks send `X-API-Version`.
-const PROGENITOR_API_VERSION: HeaderName = HeaderName::from_static("api-version");
 const STATIC_REJECTED: HeaderName = HeaderName::from_static(STATIC_CREDENTIAL_REJECTED);
 
 /// Looks up an operation, or explains that the generated table and the call disagree.
@@ -33,8 +31,8 @@ fn operation<'a>(api: &'a ApiSecurity, id: &str) -> Result<&'a OperationDef, Aut
     })
 }
 
-/// Prepares a request: drops progenitor's `api-version` header and applies the credentials the
-/// operation's `security` asks for. An error comes back as an [`AuthError`] encoded for
+/// Prepares a request: applies the credentials the operation's `security` asks for and its
+/// `X-API-Version`. An error comes back as an [`AuthError`] encoded for
 /// progenitor's `Error::Custom` (see [`AuthError::to_hook_message`]).
 pub async fn pre(
     auth: &Auth,
@@ -57,7 +55,6 @@ pub async fn authorize(
     request: &mut Request,
     operation_id: &str,
 ) -> Result<(), AuthError> {
-    request.headers_mut().remove(PROGENITOR_API_VERSION);
     let op = operation(api, operation_id)?;
     auth.check_server(api, op)?;
     // Per-call headers first, so that the credentials and the version below win over them.
@@ -78,8 +75,13 @@ pub async fn authorize(
             request.headers_mut().remove(API_VERSION);
         }
     }
-    for chosen in auth.choose(api, op)? {
-        let secret = chosen.credential.source.token().await?;
+    for scheme in auth.alternative(api, op)? {
+        let chosen = auth.chosen(api, op, scheme)?;
+        let source = &chosen.credential.source;
+        let secret = match source.token_now() {
+            Some(secret) => secret,
+            None => source.token().await?,
+        };
         placement::apply_cached(
             request,
             chosen.placement,
@@ -151,9 +153,11 @@ async fn redirect_followed() -> reqwest::Error {
 /// rather than a document read whole.
 fn accepts_stream(request: &Request) -> bool {
     request.headers().get_all(ACCEPT).iter().any(|v| {
-        v.to_str().is_ok_and(|v| {
-            v.contains("text/event-stream") || v.contains("application/octet-stream")
-        })
+        // What nearly every generated call sends, answered without a substring search.
+        v != "application/json"
+            && v.to_str().is_ok_and(|v| {
+                v.contains("text/event-stream") || v.contains("application/octet-stream")
+            })
     })
 }
 
@@ -189,6 +193,241 @@ pub async fn exec(
         .await
 }
 
+/// A copy of `request` for another attempt, or `None` when its body is a stream (which cannot
+/// be sent twice). The same as `Request::try_clone`, which also allocates a request extension
+/// and drops it again on every call, unless the request has a body (reqwest alone can copy
+/// one without copying its bytes).
+fn spare_copy(request: &Request) -> Option<Request> {
+    if request.body().is_some() {
+        return request.try_clone();
+    }
+    let mut copy = Request::new(request.method().clone(), request.url().clone());
+    *copy.headers_mut() = request.headers().clone();
+    *copy.version_mut() = request.version();
+    // The one extension reqwest reads from a request.
+    if let Some(timeout) = request.timeout() {
+        *copy.timeout_mut() = Some(*timeout);
+    }
+    Some(copy)
+}
+
+/// The timeout that lifts a client-wide one: reqwest hands it to `tokio::time::sleep`, which
+/// turns a deadline past the clock's range into "never".
+const NO_DEADLINE: Duration = Duration::MAX;
+
+/// What the attempts of one call share.
+struct Call<'a> {
+    auth: &'a Auth,
+    api: &'a ApiSecurity,
+    client: &'a reqwest::Client,
+    operation_id: &'a str,
+    /// The caller asked for a stream (an event stream or a download), which its own reader
+    /// bounds: no body limit, and no client-wide deadline.
+    streamed: bool,
+    /// GET, PUT, DELETE, HEAD and OPTIONS: idempotent by their definition (the generated table
+    /// says so too; `x-cxkit-idempotent` only ever marks a POST or PATCH).
+    safe_method: bool,
+    /// The deadline of the whole call, if it has one.
+    deadline: Option<Duration>,
+    /// The one clock read of a call answered at once; the deadline and the retry policy
+    /// measure from it.
+    started: Instant,
+    span: tracing::Span,
+    /// Whether the span listens: its fields cost a look-up each, and are recorded only then.
+    traced: bool,
+}
+
+impl Call<'_> {
+    /// The operation, looked up again (`pre` did already) only on the paths that need it: a
+    /// 401, or a failure of a POST or PATCH worth retrying.
+    fn op(&self) -> Option<&'static OperationDef> {
+        self.api.operation(self.operation_id)
+    }
+
+    /// The credentials `authorize` applied. They are only needed again on a 401 (to mark a
+    /// rejected static key, or to replay with a fresh token), so they are chosen then, not on
+    /// every call; the choice is deterministic (same handle, same operation).
+    fn chosen(&self) -> Vec<crate::auth::Chosen<'_>> {
+        self.op()
+            .and_then(|op| self.auth.choose(self.api, op).ok())
+            .unwrap_or_default()
+    }
+
+    /// Whether a transient failure may be retried: an idempotent operation, or a call with an
+    /// idempotency key, which lets the server recognise a repeat.
+    fn idempotent(&self) -> bool {
+        self.safe_method
+            || self
+                .auth
+                .options()
+                .is_some_and(|o| o.idempotency_key.is_some())
+            || self.op().is_some_and(|op| op.idempotent)
+    }
+
+    /// Bounds an attempt by what is left of the call's deadline, body included. The first
+    /// attempt has all of it, without a clock read, and is left to the client when the client
+    /// applies that very bound itself ([`crate::AuthBuilder::client_timeout`]).
+    fn bound(&self, request: &mut Request, first: bool) {
+        let client = self.auth.client_timeout();
+        let Some(deadline) = self.deadline else {
+            if client.is_some() {
+                // A call without a deadline (a stream): the client's is lifted.
+                *request.timeout_mut() = Some(NO_DEADLINE);
+            }
+            return;
+        };
+        if first && client == Some(deadline) && request.timeout().is_none() {
+            return;
+        }
+        let left = if first {
+            deadline
+        } else {
+            deadline
+                .saturating_sub(self.started.elapsed())
+                .max(Duration::from_millis(1))
+        };
+        let timeout = request.timeout_mut();
+        *timeout = Some(timeout.map_or(left, |own| own.min(left)));
+    }
+
+    /// Sends one attempt. `spare`, the copy kept for another attempt, holds the URL asked (else
+    /// it is copied here): a client that follows redirects answers from another URL, and that
+    /// answer is refused.
+    async fn attempt(
+        &self,
+        request: Request,
+        attempt: u32,
+        spare: Option<&Request>,
+    ) -> reqwest::Result<Response> {
+        let asked = match spare {
+            Some(_) => None,
+            None => Some(request.url().clone()),
+        };
+        let sent_at = self.traced.then(|| {
+            self.span.record("attempt", attempt);
+            Instant::now()
+        });
+        let result = self.client.execute(request).await;
+        if let Ok(response) = &result
+            && let Some(asked) = asked.as_ref().or(spare.map(Request::url))
+            && response.url() != asked
+        {
+            tracing::warn!("the HTTP client followed a redirect; the answer is refused");
+            // Boxed, as every rarely taken await here: the call's future stays small.
+            return Err(Box::pin(redirect_followed()).await);
+        }
+        if let Some(sent_at) = sent_at {
+            self.span.record(
+                "latency_ms",
+                u64::try_from(sent_at.elapsed().as_millis()).unwrap_or(u64::MAX),
+            );
+            if let Ok(response) = &result {
+                self.span.record("status", response.status().as_u16());
+                if let Some(id) = crate::request_id::request_id(response.headers()) {
+                    self.span.record("request_id", tracing::field::display(&id));
+                }
+            }
+        }
+        result
+    }
+
+    /// The answer as the caller gets it: its URL scrubbed, the static-key marker set only by
+    /// these hooks, and its body bounded unless it streams.
+    fn finish(&self, response: Response) -> Response {
+        let mut response = scrubbed_response(response, self.auth, self.api);
+        response.headers_mut().remove(STATIC_REJECTED);
+        if response.status() == StatusCode::UNAUTHORIZED {
+            let chosen = self.chosen();
+            if !chosen.is_empty() && chosen.iter().all(|c| c.credential.static_key) {
+                response
+                    .headers_mut()
+                    .insert(STATIC_REJECTED, HeaderValue::from_static("1"));
+            }
+        }
+        if self.streamed {
+            response
+        } else {
+            limited(response, self.auth.max_response_bytes())
+        }
+    }
+
+    /// The end of a call whose last attempt is not tried again.
+    fn end(&self, result: reqwest::Result<Response>) -> reqwest::Result<Response> {
+        match result {
+            Ok(response) => {
+                if response.status().is_success() {
+                    self.auth.budget().refund();
+                }
+                Ok(self.finish(response))
+            }
+            Err(error) => Err(scrubbed_error(error, self.auth, self.api)),
+        }
+    }
+
+    /// What follows an attempt that was answered 401 or failed in a way worth retrying: one
+    /// replay with a fresh credential, retries with backoff, or the end.
+    async fn recover(
+        &self,
+        mut result: reqwest::Result<Response>,
+        mut spare: Option<Request>,
+    ) -> reqwest::Result<Response> {
+        let mut attempt = 1u32;
+        let mut replayed = false;
+        loop {
+            let (retryable, wait_hint) = match &result {
+                Ok(response) => {
+                    if response.status() == StatusCode::UNAUTHORIZED && !replayed {
+                        let Some(mut next) = spare.take() else {
+                            return self.end(result);
+                        };
+                        if !replay_after_rejection(&self.chosen(), &mut next).await {
+                            return self.end(result);
+                        }
+                        tracing::debug!("401: a fresh credential is available, replaying once");
+                        replayed = true;
+                        spare = spare_copy(&next);
+                        self.bound(&mut next, false);
+                        result = self.attempt(next, attempt, spare.as_ref()).await;
+                        continue;
+                    }
+                    // The clock is read only for an answer worth retrying.
+                    let retryable = is_retryable_status(response.status());
+                    let hint = retryable
+                        .then(|| retry_after(response.headers(), SystemTime::now()))
+                        .flatten();
+                    (retryable, hint)
+                }
+                Err(error) => (is_retryable_error(error), None),
+            };
+            let policy = self.auth.retry_policy();
+            let next = spare
+                .take()
+                .filter(|_| retryable && attempt < policy.max_attempts && self.idempotent());
+            let elapsed = self.started.elapsed();
+            let delay = next
+                .as_ref()
+                .and_then(|_| policy.delay(attempt, wait_hint))
+                .filter(|delay| elapsed + *delay <= policy.deadline)
+                .filter(|delay| self.deadline.is_none_or(|d| elapsed + *delay < d));
+            match (next, delay) {
+                (Some(mut next), Some(delay)) if self.auth.budget().try_spend() => {
+                    tracing::debug!(
+                        delay_ms = delay.as_millis() as u64,
+                        "transient failure, retrying"
+                    );
+                    drop(result);
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                    spare = spare_copy(&next);
+                    self.bound(&mut next, false);
+                    result = self.attempt(next, attempt, spare.as_ref()).await;
+                }
+                _ => return self.end(result),
+            }
+        }
+    }
+}
+
 async fn send(
     auth: &Auth,
     api: &ApiSecurity,
@@ -196,139 +435,44 @@ async fn send(
     mut request: Request,
     operation_id: &str,
 ) -> reqwest::Result<Response> {
-    let op = api.operation(operation_id);
-    let options = auth.options();
-    // An idempotency key lets the server recognise a repeat, so retrying cannot act twice.
-    let idempotent =
-        op.is_some_and(|op| op.idempotent) || options.is_some_and(|o| o.idempotency_key.is_some());
-    // The credentials applied by `authorize` are only needed again on a 401 (to mark a
-    // rejected static key, or to replay with a fresh token), so they are chosen then, not on
-    // every call; the choice is deterministic (same handle, same operation).
-    let chosen = || {
-        op.and_then(|op| auth.choose(api, op).ok())
-            .unwrap_or_default()
-    };
-    let policy = auth.retry_policy();
     let streamed = accepts_stream(&request);
-    // A per-call timeout is what the caller asked for this very call, so it bounds streams
-    // too; the client-wide one exempts them.
-    let deadline = auth.call_timeout().or_else(|| {
-        auth.total_timeout()
-            // A streamed request body (an upload) has no bytes to look at; it is exempt, like
-            // a streamed answer. Checked without cloning the request.
-            .filter(|_| !streamed && request.body().is_none_or(|b| b.as_bytes().is_some()))
-    });
-    let finish = |response: Response| {
-        let mut response = scrubbed_response(response, auth, api);
-        response.headers_mut().remove(STATIC_REJECTED);
-        if response.status() == StatusCode::UNAUTHORIZED {
-            let chosen = chosen();
-            if !chosen.is_empty() && chosen.iter().all(|c| c.credential.static_key) {
-                response
-                    .headers_mut()
-                    .insert(STATIC_REJECTED, HeaderValue::from_static("1"));
-            }
-        }
-        if streamed {
-            response
-        } else {
-            limited(response, auth.max_response_bytes())
-        }
-    };
-    let started = Instant::now();
     let span = tracing::Span::current();
-    let mut attempt = 1u32;
-    let mut replayed = false;
-
-    loop {
-        // Cloned before the deadline is set: reqwest keeps a request's timeout in its
-        // extensions, which would otherwise be copied too (the next attempt sets its own).
-        let spare = request.try_clone();
-        if let Some(deadline) = deadline {
-            // What is left of the whole call's deadline bounds this attempt, body included.
-            let left = deadline
-                .saturating_sub(started.elapsed())
-                .max(Duration::from_millis(1));
-            let timeout = request.timeout_mut();
-            *timeout = Some(timeout.map_or(left, |own| own.min(left)));
-        }
-        // A client that follows redirects answers from another URL: refused below.
-        let asked = request.url().clone();
-        let sent_at = Instant::now();
-        span.record("attempt", attempt);
-        let result = client.execute(request).await;
-        if result
-            .as_ref()
-            .is_ok_and(|response| *response.url() != asked)
+    let call = Call {
+        auth,
+        api,
+        client,
+        operation_id,
+        streamed,
+        safe_method: matches!(
+            *request.method(),
+            Method::GET | Method::PUT | Method::DELETE | Method::HEAD | Method::OPTIONS
+        ),
+        // A per-call timeout is what the caller asked for this very call, so it bounds
+        // streams too; the client-wide one exempts them, and a streamed request body (an
+        // upload, which has no bytes to look at).
+        deadline: auth.call_timeout().or_else(|| {
+            auth.total_timeout()
+                .filter(|_| !streamed && request.body().is_none_or(|b| b.as_bytes().is_some()))
+        }),
+        started: Instant::now(),
+        traced: !span.is_disabled(),
+        span,
+    };
+    // Cloned before the deadline is set: reqwest keeps a request's timeout in its extensions,
+    // which would otherwise be copied too (the next attempt sets its own).
+    let spare = spare_copy(&request);
+    call.bound(&mut request, true);
+    let result = call.attempt(request, 1, spare.as_ref()).await;
+    match result {
+        // The common end, kept apart so that the call's future stays small: an answer that is
+        // neither a 401 nor a status worth retrying.
+        Ok(response)
+            if response.status() != StatusCode::UNAUTHORIZED
+                && !is_retryable_status(response.status()) =>
         {
-            tracing::warn!("the HTTP client followed a redirect; the answer is refused");
-            return Err(redirect_followed().await);
+            call.end(Ok(response))
         }
-        span.record(
-            "latency_ms",
-            u64::try_from(sent_at.elapsed().as_millis()).unwrap_or(u64::MAX),
-        );
-
-        let (retryable, wait_hint) = match &result {
-            Ok(response) => {
-                // Looking for a request id costs header look-ups; only a listening span
-                // records it.
-                if !span.is_disabled() {
-                    span.record("status", response.status().as_u16());
-                    if let Some(id) = crate::request_id::request_id(response.headers()) {
-                        span.record("request_id", tracing::field::display(&id));
-                    }
-                }
-                if response.status() == StatusCode::UNAUTHORIZED
-                    && !replayed
-                    && let Some(mut next) = spare
-                {
-                    if replay_after_rejection(&chosen(), &mut next).await {
-                        tracing::debug!("401: a fresh credential is available, replaying once");
-                        replayed = true;
-                        request = next;
-                        continue;
-                    }
-                    return Ok(finish(result?));
-                }
-                // The clock is read only for an answer worth retrying.
-                let retryable = is_retryable_status(response.status());
-                let hint = retryable
-                    .then(|| retry_after(response.headers(), SystemTime::now()))
-                    .flatten();
-                (retryable, hint)
-            }
-            Err(error) => (is_retryable_error(error), None),
-        };
-
-        let next = spare.filter(|_| retryable && idempotent && attempt < policy.max_attempts);
-        let delay = next
-            .as_ref()
-            .and_then(|_| policy.delay(attempt, wait_hint))
-            .filter(|delay| started.elapsed() + *delay <= policy.deadline)
-            .filter(|delay| deadline.is_none_or(|d| started.elapsed() + *delay < d));
-        match (next, delay) {
-            (Some(next), Some(delay)) if auth.budget().try_spend() => {
-                tracing::debug!(
-                    delay_ms = delay.as_millis() as u64,
-                    "transient failure, retrying"
-                );
-                tokio::time::sleep(delay).await;
-                attempt += 1;
-                request = next;
-            }
-            _ => {
-                return match result {
-                    Ok(response) => {
-                        if response.status().is_success() {
-                            auth.budget().refund();
-                        }
-                        Ok(finish(response))
-                    }
-                    Err(error) => Err(scrubbed_error(error, auth, api)),
-                };
-            }
-        }
+        result => Box::pin(call.recover(result, spare)).await,
     }
 }
 

@@ -5,8 +5,9 @@
 //! - [`ApiSecurity`]: the per-spec table `cargo xtask generate` emits from the spec's `security`
 //!   (progenitor itself ignores security).
 //! - [`hooks`]: what the generated `ClientHooks` impls delegate to: apply the credentials the
-//!   operation needs, strip progenitor's `api-version` header, retry transient failures, refresh
-//!   and replay once on a 401, and scrub secrets from URLs.
+//!   operation needs and its `X-API-Version`, retry transient failures, refresh and replay once
+//!   on a 401, and scrub secrets from URLs. (progenitor's own `api-version` header is removed
+//!   from the generated code by `cargo xtask generate`.)
 //! - [`CallOptions`]: per-call timeout, retry policy, idempotency key and extra headers, on a
 //!   view of a client ([`Auth::with_options`], and `with_options` on every generated client).
 //! - [`Secret`]: the one secret type; [`redact`]: URL scrubbing.
@@ -35,5 +36,7 @@ pub use credential::{Credential, TokenSource};
 pub use error::{AuthError, AuthErrorKind};
 pub use options::{CallOptions, IDEMPOTENCY_KEY_HEADER, WithOptions};
 pub use retry::RetryPolicy;
-pub use scheme::{API_VERSION_HEADER, ApiSecurity, OperationDef, Placement, SchemeDef};
+pub use scheme::{
+    API_VERSION_HEADER, ApiSecurity, OperationDef, Placement, SchemeDef, operation_hash,
+};
 pub use secret::{MIN_REGISTERED_LEN, Secret, scrub_live_secrets};

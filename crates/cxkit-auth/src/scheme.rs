@@ -82,11 +82,50 @@ pub struct ApiSecurity {
     pub schemes: &'static [SchemeDef],
     /// All operations, sorted by `id`.
     pub operations: &'static [OperationDef],
+    /// A hash index of `operations`, which the hooks look an operation up in on every call:
+    /// an open-addressing table whose length is a power of two, each slot `0` (empty) or one
+    /// more than a position in `operations`, an id's probe starting at
+    /// `operation_hash(id) & (len - 1)` and moving on one slot at a time. Empty: no index, and
+    /// [`ApiSecurity::operation`] binary-searches instead.
+    pub index: &'static [u16],
+}
+
+/// The hash [`ApiSecurity::index`] is laid out by: 32-bit FNV-1a of the id's bytes.
+/// `cargo xtask generate` lays out every generated index with this same function.
+pub const fn operation_hash(id: &str) -> u32 {
+    let bytes = id.as_bytes();
+    let mut hash = 0x811c_9dc5_u32;
+    let mut i = 0;
+    while i < bytes.len() {
+        hash ^= bytes[i] as u32;
+        hash = hash.wrapping_mul(0x0100_0193);
+        i += 1;
+    }
+    hash
 }
 
 impl ApiSecurity {
-    /// Looks an operation up by its `operationId`.
+    /// Looks an operation up by its `operationId`: in the hash index (one hash and, nearly
+    /// always, one comparison), else by binary search. A lookup the index misses is searched
+    /// too, so a table whose index does not match its operations is slower, never wrong.
     pub fn operation(&self, id: &str) -> Option<&'static OperationDef> {
+        let len = self.index.len();
+        if len.is_power_of_two() {
+            let mask = len - 1;
+            let mut slot = operation_hash(id) as usize & mask;
+            for _ in 0..len {
+                let Some(op) = self.index[slot]
+                    .checked_sub(1)
+                    .and_then(|at| self.operations.get(usize::from(at)))
+                else {
+                    break;
+                };
+                if op.id == id {
+                    return Some(op);
+                }
+                slot = (slot + 1) & mask;
+            }
+        }
         self.operations
             .binary_search_by(|op| op.id.cmp(id))
             .ok()

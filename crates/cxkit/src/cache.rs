@@ -589,6 +589,10 @@ impl TokenSource for CachedToken {
         })
     }
 
+    fn token_now(&self) -> Option<Secret> {
+        self.cache.fresh_token(self.name)
+    }
+
     fn rejected<'a>(&'a self, rejected: &'a Secret) -> BoxFuture<'a, bool> {
         Box::pin(self.cache.rejected(self.name, rejected))
     }

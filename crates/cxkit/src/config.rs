@@ -89,9 +89,21 @@ impl Config {
     }
 
     /// The HTTP client every session built from this configuration sends with: the one passed to
-    /// [`ConfigBuilder::http_client`], or the one cxkit built.
+    /// [`ConfigBuilder::http_client`], or the one cxkit built. The one cxkit builds bounds every
+    /// request by [`HttpConfig::total_timeout`] (`reqwest::ClientBuilder::timeout`), so the hooks
+    /// need not set that bound on each call; they lift it for streams and shorten it for retries.
     pub fn http_client(&self) -> &reqwest::Client {
         &self.inner.client
+    }
+
+    /// The timeout the HTTP client applies to every request by itself: the total timeout for
+    /// the client cxkit built, none for a supplied one (the hooks then bound each call).
+    pub(crate) fn client_timeout(&self) -> Option<Duration> {
+        if self.inner.supplied_client {
+            None
+        } else {
+            self.inner.http.total_timeout
+        }
     }
 
     /// Whether the HTTP client was supplied with [`ConfigBuilder::http_client`].
@@ -396,7 +408,10 @@ impl ConfigBuilder {
             }
             None => self
                 .transport
-                .apply(self.http.client_builder())
+                .apply(match self.http.total_timeout {
+                    Some(timeout) => self.http.client_builder().timeout(timeout),
+                    None => self.http.client_builder(),
+                })
                 .build()
                 .map_err(|e| {
                     Error::config(format!(

@@ -55,12 +55,18 @@ impl Default for HttpConfig {
 }
 
 impl HttpConfig {
-    /// An auth handle builder carrying this configuration's limits and `retry`.
-    pub(crate) fn auth_builder(&self, retry: &cxkit_auth::RetryPolicy) -> cxkit_auth::AuthBuilder {
+    /// An auth handle builder carrying this configuration's limits and `retry`, for a client
+    /// that bounds every request by `client_timeout` itself (see [`crate::Config::http_client`]).
+    pub(crate) fn auth_builder(
+        &self,
+        retry: &cxkit_auth::RetryPolicy,
+        client_timeout: Option<Duration>,
+    ) -> cxkit_auth::AuthBuilder {
         cxkit_auth::Auth::builder()
             .retry(retry.clone())
             .max_response_bytes(self.max_response_bytes)
             .total_timeout(self.total_timeout)
+            .client_timeout(client_timeout)
     }
 
     /// A `reqwest::ClientBuilder` set up as cxkit sets up its own client: rustls (ring unless

@@ -125,7 +125,10 @@ impl Platform28 {
 
     fn client(&self, lsid: Option<&Secret>) -> gen_p28::Client {
         let inner = &self.inner;
-        let mut auth = inner.config.http().auth_builder(inner.config.retry());
+        let mut auth = inner
+            .config
+            .http()
+            .auth_builder(inner.config.retry(), inner.config.client_timeout());
         if let Some(key) = &inner.api_key {
             auth = auth.credential(
                 "apiKey",

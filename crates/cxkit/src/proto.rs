@@ -81,7 +81,7 @@ impl ProtoBuilder {
         let config = Config::resolve(self.config)?;
         let auth = config
             .http()
-            .auth_builder(config.retry())
+            .auth_builder(config.retry(), config.client_timeout())
             .credential("siniticToken", Credential::static_key(token.clone()))
             .build();
         Ok(Proto {

@@ -39,6 +39,7 @@ impl MinterConfig {
         self,
         http: reqwest::Client,
         limits: &HttpConfig,
+        client_timeout: Option<std::time::Duration>,
         retry: RetryPolicy,
         clock: Arc<dyn Clock>,
         api_version: Option<&str>,
@@ -56,6 +57,7 @@ impl MinterConfig {
         }
         let auth = ejento_auth(
             limits,
+            client_timeout,
             &retry,
             "ejentoAuthKey",
             Credential::fixed(self.auth_key.clone()),

@@ -38361,18 +38361,15 @@ pub mod builder {
                     types::ChatThreadCreate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/agent/{}/chat-thread", client.baseurl, encode_path(& agent_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/agent/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/chat-thread",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -38382,7 +38379,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "legacy_create_chat_thread",
@@ -38486,18 +38482,15 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/agent/{}/response", client.baseurl, encode_path(& agent_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/agent/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/response",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -38507,7 +38500,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "legacy_create_agent_response",
@@ -38603,15 +38595,11 @@ pub mod builder {
             let agent_id = agent_id.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let skip = skip.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/agent-aliases", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agent-aliases",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -38623,7 +38611,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("agent_id", &agent_id))
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("skip", &skip))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_agent_aliases",
@@ -38697,15 +38684,11 @@ pub mod builder {
                     types::AgentAliasCreate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/agent-aliases", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agent-aliases",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -38715,7 +38698,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_agent_alias",
@@ -38777,18 +38759,12 @@ pub mod builder {
         > {
             let Self { client, alias_id } = self;
             let alias_id = alias_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agent-aliases/{}", client.baseurl, encode_path(& alias_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agent-aliases/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&alias_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -38797,7 +38773,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_agent_alias",
@@ -38890,18 +38865,12 @@ pub mod builder {
                     types::AgentAliasUpdate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agent-aliases/{}", client.baseurl, encode_path(& alias_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agent-aliases/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&alias_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -38911,7 +38880,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_agent_alias",
@@ -38977,18 +38945,12 @@ pub mod builder {
         ) -> Result<ResponseValue<types::MessageEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client, alias_id } = self;
             let alias_id = alias_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agent-aliases/{}", client.baseurl, encode_path(& alias_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agent-aliases/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&alias_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -38997,7 +38959,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_agent_alias",
@@ -39045,15 +39006,11 @@ pub mod builder {
             Error<types::ErrorEnvelope>,
         > {
             let Self { client } = self;
-            let url = format!("{}/api/v2/agent-filters", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agent-filters",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -39062,7 +39019,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_agent_filter",
@@ -39136,15 +39092,11 @@ pub mod builder {
                     types::AgentImageRequest::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/agent-images", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agent-images",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -39154,7 +39106,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "generate_agent_image",
@@ -39243,15 +39194,11 @@ pub mod builder {
             let agent_id = agent_id.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let skip = skip.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/agent-ratings", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agent-ratings",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -39263,7 +39210,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("agent_id", &agent_id))
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("skip", &skip))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_all_agent_ratings",
@@ -39339,15 +39285,11 @@ pub mod builder {
                     types::AgentResponseLogCreate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/agent-response-logs", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agent-response-logs",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -39357,7 +39299,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_agent_response_log",
@@ -39442,15 +39383,11 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/agent-response-logs/bulk", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agent-response-logs/bulk",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -39460,7 +39397,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_agent_response_logs_bulk",
@@ -39635,15 +39571,11 @@ pub mod builder {
             let skip = skip.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
             let user_id = user_id.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/agent-responses", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agent-responses",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -39667,7 +39599,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("skip", &skip))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
                 .query(&progenitor_client::QueryParam::new("user_id", &user_id))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_agent_responses",
@@ -39726,18 +39657,14 @@ pub mod builder {
         > {
             let Self { client, agent_response_id } = self;
             let agent_response_id = agent_response_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agent-responses/{}", client.baseurl, encode_path(&
-                agent_response_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agent-responses/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_response_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -39746,7 +39673,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_agent_response",
@@ -39843,18 +39769,14 @@ pub mod builder {
                     types::AgentResponseUpdate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agent-responses/{}", client.baseurl, encode_path(&
-                agent_response_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agent-responses/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_response_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -39864,7 +39786,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_agent_response",
@@ -39934,18 +39855,14 @@ pub mod builder {
         ) -> Result<ResponseValue<types::MessageEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client, agent_response_id } = self;
             let agent_response_id = agent_response_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agent-responses/{}", client.baseurl, encode_path(&
-                agent_response_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agent-responses/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_response_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -39954,7 +39871,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_agent_response",
@@ -40020,18 +39936,15 @@ pub mod builder {
         > {
             let Self { client, agent_response_id } = self;
             let agent_response_id = agent_response_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agent-responses/{}/comments", client.baseurl, encode_path(&
-                agent_response_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agent-responses/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_response_id.to_string())),
+                "/comments",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -40040,7 +39953,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_agent_response_comments",
@@ -40132,18 +40044,15 @@ pub mod builder {
                     types::CommentCreate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agent-responses/{}/comments", client.baseurl, encode_path(&
-                agent_response_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agent-responses/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_response_id.to_string())),
+                "/comments",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -40153,7 +40062,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_agent_response_comment",
@@ -40257,18 +40165,15 @@ pub mod builder {
                     types::FeedbackCreate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agent-responses/{}/feedbacks", client.baseurl, encode_path(&
-                agent_response_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agent-responses/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_response_id.to_string())),
+                "/feedbacks",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -40278,7 +40183,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_agent_response_feedback",
@@ -40351,18 +40255,15 @@ pub mod builder {
         > {
             let Self { client, agent_response_id } = self;
             let agent_response_id = agent_response_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agent-responses/{}/pin", client.baseurl, encode_path(&
-                agent_response_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agent-responses/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_response_id.to_string())),
+                "/pin",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -40371,7 +40272,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "pin_agent_response",
@@ -40434,18 +40334,15 @@ pub mod builder {
         ) -> Result<ResponseValue<types::MessageEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client, agent_response_id } = self;
             let agent_response_id = agent_response_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agent-responses/{}/pin", client.baseurl, encode_path(&
-                agent_response_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agent-responses/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_response_id.to_string())),
+                "/pin",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -40454,7 +40351,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "unpin_agent_response",
@@ -40520,18 +40416,15 @@ pub mod builder {
         > {
             let Self { client, agent_response_id } = self;
             let agent_response_id = agent_response_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agent-responses/{}/supporting-content", client.baseurl,
-                encode_path(& agent_response_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agent-responses/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_response_id.to_string())),
+                "/supporting-content",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -40540,7 +40433,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_agent_response_supporting_content",
@@ -40606,18 +40498,15 @@ pub mod builder {
         > {
             let Self { client, agent_response_id } = self;
             let agent_response_id = agent_response_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agent-responses/{}/thoughts", client.baseurl, encode_path(&
-                agent_response_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agent-responses/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_response_id.to_string())),
+                "/thoughts",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -40626,7 +40515,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_agent_response_thoughts",
@@ -40674,15 +40562,11 @@ pub mod builder {
             Error<types::ErrorEnvelope>,
         > {
             let Self { client } = self;
-            let url = format!("{}/api/v2/agent-types", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agent-types",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -40691,7 +40575,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_agent_types",
@@ -40746,18 +40629,14 @@ pub mod builder {
         > {
             let Self { client, agent_type_id } = self;
             let agent_type_id = agent_type_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agent-types/{}", client.baseurl, encode_path(& agent_type_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agent-types/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_type_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -40766,7 +40645,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_agent_type",
@@ -40859,18 +40737,14 @@ pub mod builder {
                     types::AgentTypeUpdate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agent-types/{}", client.baseurl, encode_path(& agent_type_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agent-types/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_type_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -40880,7 +40754,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_agent_type",
@@ -40992,15 +40865,11 @@ pub mod builder {
             let project_id = project_id.map_err(Error::InvalidRequest)?;
             let search = search.map_err(Error::InvalidRequest)?;
             let skip = skip.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/agents", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -41013,7 +40882,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("project_id", &project_id))
                 .query(&progenitor_client::QueryParam::new("search", &search))
                 .query(&progenitor_client::QueryParam::new("skip", &skip))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_agents",
@@ -41080,15 +40948,11 @@ pub mod builder {
             let body = body
                 .and_then(|v| types::AgentCreate::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/agents", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -41098,7 +40962,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_agent",
@@ -41157,18 +41020,12 @@ pub mod builder {
         ) -> Result<ResponseValue<types::AgentEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client, agent_id } = self;
             let agent_id = agent_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}", client.baseurl, encode_path(& agent_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&agent_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -41177,7 +41034,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_agent",
@@ -41263,18 +41119,12 @@ pub mod builder {
             let body = body
                 .and_then(|v| types::AgentUpdate::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}", client.baseurl, encode_path(& agent_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&agent_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -41284,7 +41134,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_agent",
@@ -41350,18 +41199,12 @@ pub mod builder {
         ) -> Result<ResponseValue<types::MessageEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client, agent_id } = self;
             let agent_id = agent_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}", client.baseurl, encode_path(& agent_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&agent_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -41370,7 +41213,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_agent",
@@ -41432,18 +41274,15 @@ pub mod builder {
         > {
             let Self { client, agent_id } = self;
             let agent_id = agent_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/access", client.baseurl, encode_path(& agent_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/access",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -41452,7 +41291,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_agent_access",
@@ -41545,18 +41383,15 @@ pub mod builder {
                     types::AgentAccessUpdate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/access", client.baseurl, encode_path(& agent_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/access",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -41566,7 +41401,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_agent_access",
@@ -41632,18 +41466,15 @@ pub mod builder {
         ) -> Result<ResponseValue<types::AgentEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client, agent_id } = self;
             let agent_id = agent_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/activate", client.baseurl, encode_path(& agent_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/activate",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -41652,7 +41483,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "activate_agent",
@@ -41758,18 +41588,15 @@ pub mod builder {
             let items_per_page = items_per_page.map_err(Error::InvalidRequest)?;
             let page = page.map_err(Error::InvalidRequest)?;
             let query_source = query_source.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/agent-responses", client.baseurl, encode_path(&
-                agent_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/agent-responses",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -41788,7 +41615,6 @@ pub mod builder {
                 .query(
                     &progenitor_client::QueryParam::new("query_source", &query_source),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_agent_responses_of_agent",
@@ -41931,18 +41757,15 @@ pub mod builder {
             let page = page.map_err(Error::InvalidRequest)?;
             let paginated = paginated.map_err(Error::InvalidRequest)?;
             let query_source = query_source.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/chat-threads", client.baseurl, encode_path(&
-                agent_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/chat-threads",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -41968,7 +41791,6 @@ pub mod builder {
                 .query(
                     &progenitor_client::QueryParam::new("query_source", &query_source),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_agent_chat_threads",
@@ -42061,18 +41883,15 @@ pub mod builder {
                     types::ChatThreadCreate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/chat-threads", client.baseurl, encode_path(&
-                agent_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/chat-threads",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -42082,7 +41901,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_agent_chat_thread",
@@ -42177,18 +41995,15 @@ pub mod builder {
             let agent_id = agent_id.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let skip = skip.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/comments", client.baseurl, encode_path(& agent_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/comments",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -42199,7 +42014,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("skip", &skip))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_agent_comments",
@@ -42287,18 +42101,15 @@ pub mod builder {
                     types::CommentCreate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/comments", client.baseurl, encode_path(& agent_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/comments",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -42308,7 +42119,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_agent_comment",
@@ -42415,18 +42225,18 @@ pub mod builder {
                     types::CommentUpdate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/comments/{}", client.baseurl, encode_path(& agent_id
-                .to_string()), encode_path(& comment_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/comments/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&comment_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -42436,7 +42246,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_agent_comment",
@@ -42514,18 +42323,18 @@ pub mod builder {
             let Self { client, agent_id, comment_id } = self;
             let agent_id = agent_id.map_err(Error::InvalidRequest)?;
             let comment_id = comment_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/comments/{}", client.baseurl, encode_path(& agent_id
-                .to_string()), encode_path(& comment_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/comments/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&comment_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -42534,7 +42343,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_agent_comment",
@@ -42596,18 +42404,15 @@ pub mod builder {
         > {
             let Self { client, agent_id } = self;
             let agent_id = agent_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/connected-tools", client.baseurl, encode_path(&
-                agent_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/connected-tools",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -42616,7 +42421,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_agent_connected_tools",
@@ -42678,18 +42482,15 @@ pub mod builder {
         > {
             let Self { client, agent_id } = self;
             let agent_id = agent_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/conversation-starters", client.baseurl,
-                encode_path(& agent_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/conversation-starters",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -42698,7 +42499,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_agent_conversation_starters",
@@ -42789,18 +42589,15 @@ pub mod builder {
             let agent_id = agent_id.map_err(Error::InvalidRequest)?;
             let is_enabled = is_enabled.map_err(Error::InvalidRequest)?;
             let verbosity = verbosity.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/corpora", client.baseurl, encode_path(& agent_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/corpora",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -42811,7 +42608,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("is_enabled", &is_enabled))
                 .query(&progenitor_client::QueryParam::new("verbosity", &verbosity))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_agent_corpora",
@@ -42904,18 +42700,15 @@ pub mod builder {
                     types::CorpusIdsRequest::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/corpora", client.baseurl, encode_path(& agent_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/corpora",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -42925,7 +42718,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_agent_corpus_connections",
@@ -43022,18 +42814,15 @@ pub mod builder {
                     types::CorpusIdsRequest::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/corpora", client.baseurl, encode_path(& agent_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/corpora",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -43043,7 +42832,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_agent_corpus_connections",
@@ -43124,18 +42912,18 @@ pub mod builder {
             let Self { client, agent_id, corpus_id } = self;
             let agent_id = agent_id.map_err(Error::InvalidRequest)?;
             let corpus_id = corpus_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/corpora/{}", client.baseurl, encode_path(& agent_id
-                .to_string()), encode_path(& corpus_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/corpora/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&corpus_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -43144,7 +42932,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_agent_corpus_connection",
@@ -43253,18 +43040,18 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/corpora/{}", client.baseurl, encode_path(& agent_id
-                .to_string()), encode_path(& corpus_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/corpora/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&corpus_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -43274,7 +43061,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_agent_corpus_connection",
@@ -43390,18 +43176,18 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/corpora/{}", client.baseurl, encode_path(& agent_id
-                .to_string()), encode_path(& corpus_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/corpora/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&corpus_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -43411,7 +43197,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_agent_corpus_connection",
@@ -43489,18 +43274,18 @@ pub mod builder {
             let Self { client, agent_id, corpus_id } = self;
             let agent_id = agent_id.map_err(Error::InvalidRequest)?;
             let corpus_id = corpus_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/corpora/{}", client.baseurl, encode_path(& agent_id
-                .to_string()), encode_path(& corpus_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/corpora/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&corpus_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -43509,7 +43294,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_agent_corpus_connection",
@@ -43605,18 +43389,15 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/custom-instructions", client.baseurl, encode_path(&
-                agent_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/custom-instructions",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -43626,7 +43407,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_agent_custom_instructions",
@@ -43692,18 +43472,15 @@ pub mod builder {
         ) -> Result<ResponseValue<types::AgentEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client, agent_id } = self;
             let agent_id = agent_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/details", client.baseurl, encode_path(& agent_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/details",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -43712,7 +43489,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_agent_details",
@@ -43800,18 +43576,15 @@ pub mod builder {
             let agent_id = agent_id.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let skip = skip.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/evaluation-datasets", client.baseurl, encode_path(&
-                agent_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/evaluation-datasets",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -43822,7 +43595,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("skip", &skip))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_agent_evaluation_datasets",
@@ -43918,18 +43690,15 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/evaluation-datasets", client.baseurl, encode_path(&
-                agent_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/evaluation-datasets",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -43939,7 +43708,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_agent_evaluation_dataset",
@@ -44036,18 +43804,15 @@ pub mod builder {
                     types::BatchDeleteRequest::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/evaluation-datasets", client.baseurl, encode_path(&
-                agent_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/evaluation-datasets",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -44057,7 +43822,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "batch_delete_agent_evaluation_datasets",
@@ -44138,19 +43902,18 @@ pub mod builder {
             let Self { client, agent_id, dataset_id } = self;
             let agent_id = agent_id.map_err(Error::InvalidRequest)?;
             let dataset_id = dataset_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/evaluation-datasets/{}", client.baseurl,
-                encode_path(& agent_id.to_string()), encode_path(& dataset_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/evaluation-datasets/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&dataset_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -44159,7 +43922,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_agent_evaluation_dataset",
@@ -44267,19 +44029,18 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/evaluation-datasets/{}", client.baseurl,
-                encode_path(& agent_id.to_string()), encode_path(& dataset_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/evaluation-datasets/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&dataset_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -44289,7 +44050,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_agent_evaluation_dataset",
@@ -44367,19 +44127,18 @@ pub mod builder {
             let Self { client, agent_id, dataset_id } = self;
             let agent_id = agent_id.map_err(Error::InvalidRequest)?;
             let dataset_id = dataset_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/evaluation-datasets/{}", client.baseurl,
-                encode_path(& agent_id.to_string()), encode_path(& dataset_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/evaluation-datasets/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&dataset_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -44388,7 +44147,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_agent_evaluation_dataset",
@@ -44476,18 +44234,15 @@ pub mod builder {
             let agent_id = agent_id.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let skip = skip.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/evaluation-runs", client.baseurl, encode_path(&
-                agent_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/evaluation-runs",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -44498,7 +44253,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("skip", &skip))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_agent_evaluation_runs",
@@ -44591,18 +44345,15 @@ pub mod builder {
                     types::EvaluationRunCreate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/evaluation-runs", client.baseurl, encode_path(&
-                agent_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/evaluation-runs",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -44612,7 +44363,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_agent_evaluation_run",
@@ -44709,18 +44459,15 @@ pub mod builder {
                     types::BatchDeleteRequest::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/evaluation-runs", client.baseurl, encode_path(&
-                agent_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/evaluation-runs",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -44730,7 +44477,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "batch_delete_agent_evaluation_runs",
@@ -44811,18 +44557,16 @@ pub mod builder {
             let Self { client, agent_id, run_id } = self;
             let agent_id = agent_id.map_err(Error::InvalidRequest)?;
             let run_id = run_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/evaluation-runs/{}", client.baseurl, encode_path(&
-                agent_id.to_string()), encode_path(& run_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/evaluation-runs/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&run_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -44831,7 +44575,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_agent_evaluation_run",
@@ -44936,18 +44679,16 @@ pub mod builder {
                     types::EvaluationRunUpdate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/evaluation-runs/{}", client.baseurl, encode_path(&
-                agent_id.to_string()), encode_path(& run_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/evaluation-runs/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&run_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -44957,7 +44698,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_agent_evaluation_run",
@@ -45035,18 +44775,16 @@ pub mod builder {
             let Self { client, agent_id, run_id } = self;
             let agent_id = agent_id.map_err(Error::InvalidRequest)?;
             let run_id = run_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/evaluation-runs/{}", client.baseurl, encode_path(&
-                agent_id.to_string()), encode_path(& run_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/evaluation-runs/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&run_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -45055,7 +44793,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_agent_evaluation_run",
@@ -45165,18 +44902,15 @@ pub mod builder {
             let embed = embed.map_err(Error::InvalidRequest)?;
             let fields = fields.map_err(Error::InvalidRequest)?;
             let verbosity = verbosity.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/guardrails", client.baseurl, encode_path(& agent_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/guardrails",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -45188,7 +44922,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("embed", &embed))
                 .query(&progenitor_client::QueryParam::new("fields", &fields))
                 .query(&progenitor_client::QueryParam::new("verbosity", &verbosity))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_agent_guardrail_types",
@@ -45296,18 +45029,18 @@ pub mod builder {
                     types::GuardrailTypeToggle::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/guardrails/{}", client.baseurl, encode_path(&
-                agent_id.to_string()), encode_path(& guardrail_type.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/guardrails/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&guardrail_type.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -45317,7 +45050,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "set_agent_guardrail_type",
@@ -45412,18 +45144,15 @@ pub mod builder {
             let agent_id = agent_id.map_err(Error::InvalidRequest)?;
             let page = page.map_err(Error::InvalidRequest)?;
             let page_size = page_size.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/history", client.baseurl, encode_path(& agent_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/history",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -45434,7 +45163,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("page", &page))
                 .query(&progenitor_client::QueryParam::new("page_size", &page_size))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_agent_history",
@@ -45505,18 +45233,19 @@ pub mod builder {
             let Self { client, agent_id, checkpoint_id } = self;
             let agent_id = agent_id.map_err(Error::InvalidRequest)?;
             let checkpoint_id = checkpoint_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/history/{}/restore", client.baseurl, encode_path(&
-                agent_id.to_string()), encode_path(& checkpoint_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/history/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&checkpoint_id.to_string())),
+                "/restore",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -45525,7 +45254,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "restore_agent_checkpoint",
@@ -45620,18 +45348,15 @@ pub mod builder {
                     types::LlmConfigurationUpdate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/llm-configuration", client.baseurl, encode_path(&
-                agent_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/llm-configuration",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -45641,7 +45366,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_agent_llm_configuration",
@@ -45736,18 +45460,15 @@ pub mod builder {
             let agent_id = agent_id.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let skip = skip.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/prompt-history", client.baseurl, encode_path(&
-                agent_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/prompt-history",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -45758,7 +45479,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("skip", &skip))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_agent_prompt_history",
@@ -45846,18 +45566,15 @@ pub mod builder {
             let agent_id = agent_id.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let skip = skip.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/ratings", client.baseurl, encode_path(& agent_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/ratings",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -45868,7 +45585,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("skip", &skip))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_agent_ratings",
@@ -45956,18 +45672,15 @@ pub mod builder {
                     types::RatingUpdate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/ratings", client.baseurl, encode_path(& agent_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/ratings",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -45977,7 +45690,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_agent_rating",
@@ -46072,18 +45784,15 @@ pub mod builder {
             let agent_id = agent_id.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let skip = skip.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/reviews", client.baseurl, encode_path(& agent_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/reviews",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -46094,7 +45803,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("skip", &skip))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_agent_reviews",
@@ -46182,18 +45890,15 @@ pub mod builder {
                     types::ReviewCreate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/reviews", client.baseurl, encode_path(& agent_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/reviews",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -46203,7 +45908,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_agent_review",
@@ -46310,18 +46014,18 @@ pub mod builder {
                     types::ReviewUpdate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/reviews/{}", client.baseurl, encode_path(& agent_id
-                .to_string()), encode_path(& review_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/reviews/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&review_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -46331,7 +46035,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_agent_review",
@@ -46409,18 +46112,18 @@ pub mod builder {
             let Self { client, agent_id, review_id } = self;
             let agent_id = agent_id.map_err(Error::InvalidRequest)?;
             let review_id = review_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/reviews/{}", client.baseurl, encode_path(& agent_id
-                .to_string()), encode_path(& review_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/reviews/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&review_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -46429,7 +46132,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_agent_review",
@@ -46491,18 +46193,15 @@ pub mod builder {
         > {
             let Self { client, agent_id } = self;
             let agent_id = agent_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/status", client.baseurl, encode_path(& agent_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/status",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -46511,7 +46210,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_agent_status",
@@ -46601,18 +46299,15 @@ pub mod builder {
                     types::AgentTagsUpdate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/tags", client.baseurl, encode_path(& agent_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/tags",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -46622,7 +46317,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_agent_tags",
@@ -46691,18 +46385,15 @@ pub mod builder {
         > {
             let Self { client, agent_id } = self;
             let agent_id = agent_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/tools", client.baseurl, encode_path(& agent_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/tools",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -46711,7 +46402,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_agent_tools",
@@ -46782,18 +46472,16 @@ pub mod builder {
             let Self { client, agent_id, tool_id } = self;
             let agent_id = agent_id.map_err(Error::InvalidRequest)?;
             let tool_id = tool_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/tools/{}", client.baseurl, encode_path(& agent_id
-                .to_string()), encode_path(& tool_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/tools/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&tool_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -46802,7 +46490,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "link_agent_tool",
@@ -46873,18 +46560,16 @@ pub mod builder {
             let Self { client, agent_id, tool_id } = self;
             let agent_id = agent_id.map_err(Error::InvalidRequest)?;
             let tool_id = tool_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/tools/{}", client.baseurl, encode_path(& agent_id
-                .to_string()), encode_path(& tool_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/tools/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&tool_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -46893,7 +46578,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "unlink_agent_tool",
@@ -46955,18 +46639,15 @@ pub mod builder {
         > {
             let Self { client, agent_id } = self;
             let agent_id = agent_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/votes", client.baseurl, encode_path(& agent_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/votes",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -46975,7 +46656,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_agent_votes",
@@ -47064,18 +46744,15 @@ pub mod builder {
             let body = body
                 .and_then(|v| types::VoteCreate::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/agents/{}/votes", client.baseurl, encode_path(& agent_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/votes",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -47085,7 +46762,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "vote_on_agent",
@@ -47203,15 +46879,11 @@ pub mod builder {
             let end_date = end_date.map_err(Error::InvalidRequest)?;
             let interval = interval.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/analytics/agents/cost", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/agents/cost",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -47224,7 +46896,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("end_date", &end_date))
                 .query(&progenitor_client::QueryParam::new("interval", &interval))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_agent_cost_data",
@@ -47328,17 +46999,11 @@ pub mod builder {
             let end_date = end_date.map_err(Error::InvalidRequest)?;
             let interval = interval.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/analytics/agents/document-count", client.baseurl,
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/agents/document-count",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -47351,7 +47016,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("end_date", &end_date))
                 .query(&progenitor_client::QueryParam::new("interval", &interval))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_agent_document_count_data",
@@ -47439,17 +47103,11 @@ pub mod builder {
             let agent_id = agent_id.map_err(Error::InvalidRequest)?;
             let end_date = end_date.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/analytics/agents/indexing-mode", client.baseurl,
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/agents/indexing-mode",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -47461,7 +47119,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("agent_id", &agent_id))
                 .query(&progenitor_client::QueryParam::new("end_date", &end_date))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_agent_indexing_mode_data",
@@ -47562,15 +47219,11 @@ pub mod builder {
             let end_date = end_date.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/analytics/agents/most-active", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/agents/most-active",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -47583,7 +47236,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("end_date", &end_date))
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_agent_most_active_data",
@@ -47687,15 +47339,11 @@ pub mod builder {
             let end_date = end_date.map_err(Error::InvalidRequest)?;
             let interval = interval.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/analytics/agents/query-count", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/agents/query-count",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -47708,7 +47356,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("end_date", &end_date))
                 .query(&progenitor_client::QueryParam::new("interval", &interval))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_agent_query_count_data",
@@ -47809,15 +47456,11 @@ pub mod builder {
             let end_date = end_date.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/analytics/agents/recent", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/agents/recent",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -47830,7 +47473,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("end_date", &end_date))
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_recent_agent_data",
@@ -47918,17 +47560,11 @@ pub mod builder {
             let agent_id = agent_id.map_err(Error::InvalidRequest)?;
             let end_date = end_date.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/analytics/agents/summary-statistics", client.baseurl,
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/agents/summary-statistics",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -47940,7 +47576,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("agent_id", &agent_id))
                 .query(&progenitor_client::QueryParam::new("end_date", &end_date))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_agent_summary_statistics",
@@ -48044,15 +47679,11 @@ pub mod builder {
             let end_date = end_date.map_err(Error::InvalidRequest)?;
             let interval = interval.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/analytics/agents/tokens", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/agents/tokens",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -48065,7 +47696,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("end_date", &end_date))
                 .query(&progenitor_client::QueryParam::new("interval", &interval))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_agent_token_data",
@@ -48169,15 +47799,11 @@ pub mod builder {
             let end_date = end_date.map_err(Error::InvalidRequest)?;
             let interval = interval.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/analytics/agents/votes", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/agents/votes",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -48190,7 +47816,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("end_date", &end_date))
                 .query(&progenitor_client::QueryParam::new("interval", &interval))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_agent_vote_data",
@@ -48294,17 +47919,11 @@ pub mod builder {
             let end_date = end_date.map_err(Error::InvalidRequest)?;
             let interval = interval.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/analytics/corpora/document-count", client.baseurl,
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/corpora/document-count",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -48317,7 +47936,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("end_date", &end_date))
                 .query(&progenitor_client::QueryParam::new("interval", &interval))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_corpus_document_count_data",
@@ -48405,17 +48023,11 @@ pub mod builder {
             let corpus_id = corpus_id.map_err(Error::InvalidRequest)?;
             let end_date = end_date.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/analytics/corpora/indexing-mode", client.baseurl,
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/corpora/indexing-mode",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -48427,7 +48039,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("corpus_id", &corpus_id))
                 .query(&progenitor_client::QueryParam::new("end_date", &end_date))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_corpus_indexing_mode_data",
@@ -48518,15 +48129,11 @@ pub mod builder {
             let end_date = end_date.map_err(Error::InvalidRequest)?;
             let interval = interval.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/analytics/cost", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/cost",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -48538,7 +48145,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("end_date", &end_date))
                 .query(&progenitor_client::QueryParam::new("interval", &interval))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_cost_data",
@@ -48629,15 +48235,11 @@ pub mod builder {
             let end_date = end_date.map_err(Error::InvalidRequest)?;
             let interval = interval.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/analytics/document-count", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/document-count",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -48649,7 +48251,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("end_date", &end_date))
                 .query(&progenitor_client::QueryParam::new("interval", &interval))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_document_count_data",
@@ -48690,15 +48291,11 @@ pub mod builder {
             Error<types::ErrorEnvelope>,
         > {
             let Self { client } = self;
-            let url = format!("{}/api/v2/analytics/entity-counts", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/entity-counts",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -48707,7 +48304,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_total_entity_counts",
@@ -48782,15 +48378,11 @@ pub mod builder {
             let Self { client, end_date, start_date } = self;
             let end_date = end_date.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/analytics/indexing-mode", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/indexing-mode",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -48801,7 +48393,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("end_date", &end_date))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_indexing_mode_data",
@@ -48905,15 +48496,11 @@ pub mod builder {
             let interval = interval.map_err(Error::InvalidRequest)?;
             let project_id = project_id.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/analytics/projects/cost", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/projects/cost",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -48926,7 +48513,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("interval", &interval))
                 .query(&progenitor_client::QueryParam::new("project_id", &project_id))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_project_cost_data",
@@ -49030,17 +48616,11 @@ pub mod builder {
             let interval = interval.map_err(Error::InvalidRequest)?;
             let project_id = project_id.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/analytics/projects/document-count", client.baseurl,
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/projects/document-count",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -49053,7 +48633,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("interval", &interval))
                 .query(&progenitor_client::QueryParam::new("project_id", &project_id))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_project_document_count_data",
@@ -49141,17 +48720,11 @@ pub mod builder {
             let end_date = end_date.map_err(Error::InvalidRequest)?;
             let project_id = project_id.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/analytics/projects/indexing-mode", client.baseurl,
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/projects/indexing-mode",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -49163,7 +48736,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("end_date", &end_date))
                 .query(&progenitor_client::QueryParam::new("project_id", &project_id))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_project_indexing_mode_data",
@@ -49264,17 +48836,11 @@ pub mod builder {
             let limit = limit.map_err(Error::InvalidRequest)?;
             let project_id = project_id.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/analytics/projects/most-active", client.baseurl,
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/projects/most-active",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -49287,7 +48853,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("project_id", &project_id))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_project_most_active_data",
@@ -49391,17 +48956,11 @@ pub mod builder {
             let interval = interval.map_err(Error::InvalidRequest)?;
             let project_id = project_id.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/analytics/projects/query-count", client.baseurl,
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/projects/query-count",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -49414,7 +48973,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("interval", &interval))
                 .query(&progenitor_client::QueryParam::new("project_id", &project_id))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_project_query_count_data",
@@ -49515,15 +49073,11 @@ pub mod builder {
             let limit = limit.map_err(Error::InvalidRequest)?;
             let project_id = project_id.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/analytics/projects/recent", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/projects/recent",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -49536,7 +49090,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("project_id", &project_id))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_recent_project_data",
@@ -49624,17 +49177,11 @@ pub mod builder {
             let end_date = end_date.map_err(Error::InvalidRequest)?;
             let project_id = project_id.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/analytics/projects/summary-statistics", client.baseurl,
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/projects/summary-statistics",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -49646,7 +49193,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("end_date", &end_date))
                 .query(&progenitor_client::QueryParam::new("project_id", &project_id))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_project_summary_statistics",
@@ -49750,15 +49296,11 @@ pub mod builder {
             let interval = interval.map_err(Error::InvalidRequest)?;
             let project_id = project_id.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/analytics/projects/tokens", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/projects/tokens",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -49771,7 +49313,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("interval", &interval))
                 .query(&progenitor_client::QueryParam::new("project_id", &project_id))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_project_token_data",
@@ -49875,15 +49416,11 @@ pub mod builder {
             let interval = interval.map_err(Error::InvalidRequest)?;
             let project_id = project_id.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/analytics/projects/votes", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/projects/votes",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -49896,7 +49433,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("interval", &interval))
                 .query(&progenitor_client::QueryParam::new("project_id", &project_id))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_project_vote_data",
@@ -49987,15 +49523,11 @@ pub mod builder {
             let end_date = end_date.map_err(Error::InvalidRequest)?;
             let interval = interval.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/analytics/query-count", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/query-count",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -50007,7 +49539,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("end_date", &end_date))
                 .query(&progenitor_client::QueryParam::new("interval", &interval))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_query_count_data",
@@ -50082,15 +49613,11 @@ pub mod builder {
             let Self { client, end_date, start_date } = self;
             let end_date = end_date.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/analytics/summary-statistics", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/summary-statistics",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -50101,7 +49628,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("end_date", &end_date))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_overall_summary_statistics",
@@ -50205,15 +49731,11 @@ pub mod builder {
             let interval = interval.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
             let team_id = team_id.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/analytics/teams/cost", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/teams/cost",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -50226,7 +49748,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("interval", &interval))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
                 .query(&progenitor_client::QueryParam::new("team_id", &team_id))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_team_cost_data",
@@ -50330,17 +49851,11 @@ pub mod builder {
             let interval = interval.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
             let team_id = team_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/analytics/teams/document-count", client.baseurl,
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/teams/document-count",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -50353,7 +49868,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("interval", &interval))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
                 .query(&progenitor_client::QueryParam::new("team_id", &team_id))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_team_document_count_data",
@@ -50441,17 +49955,11 @@ pub mod builder {
             let end_date = end_date.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
             let team_id = team_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/analytics/teams/indexing-mode", client.baseurl,
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/teams/indexing-mode",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -50463,7 +49971,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("end_date", &end_date))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
                 .query(&progenitor_client::QueryParam::new("team_id", &team_id))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_team_indexing_mode_data",
@@ -50564,15 +50071,11 @@ pub mod builder {
             let limit = limit.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
             let team_id = team_id.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/analytics/teams/most-active", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/teams/most-active",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -50585,7 +50088,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
                 .query(&progenitor_client::QueryParam::new("team_id", &team_id))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_team_most_active_data",
@@ -50689,15 +50191,11 @@ pub mod builder {
             let interval = interval.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
             let team_id = team_id.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/analytics/teams/query-count", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/teams/query-count",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -50710,7 +50208,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("interval", &interval))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
                 .query(&progenitor_client::QueryParam::new("team_id", &team_id))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_team_query_count_data",
@@ -50811,15 +50308,11 @@ pub mod builder {
             let limit = limit.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
             let team_id = team_id.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/analytics/teams/recent", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/teams/recent",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -50832,7 +50325,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
                 .query(&progenitor_client::QueryParam::new("team_id", &team_id))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_recent_team_data",
@@ -50920,17 +50412,11 @@ pub mod builder {
             let end_date = end_date.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
             let team_id = team_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/analytics/teams/summary-statistics", client.baseurl,
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/teams/summary-statistics",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -50942,7 +50428,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("end_date", &end_date))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
                 .query(&progenitor_client::QueryParam::new("team_id", &team_id))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_team_summary_statistics",
@@ -51046,15 +50531,11 @@ pub mod builder {
             let interval = interval.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
             let team_id = team_id.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/analytics/teams/tokens", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/teams/tokens",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -51067,7 +50548,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("interval", &interval))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
                 .query(&progenitor_client::QueryParam::new("team_id", &team_id))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_team_token_data",
@@ -51171,15 +50651,11 @@ pub mod builder {
             let interval = interval.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
             let team_id = team_id.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/analytics/teams/votes", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/teams/votes",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -51192,7 +50668,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("interval", &interval))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
                 .query(&progenitor_client::QueryParam::new("team_id", &team_id))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_team_vote_data",
@@ -51283,15 +50758,11 @@ pub mod builder {
             let end_date = end_date.map_err(Error::InvalidRequest)?;
             let interval = interval.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/analytics/tokens", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/tokens",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -51303,7 +50774,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("end_date", &end_date))
                 .query(&progenitor_client::QueryParam::new("interval", &interval))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_token_data",
@@ -51407,15 +50877,11 @@ pub mod builder {
             let interval = interval.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
             let user_id = user_id.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/analytics/users/cost", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/users/cost",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -51428,7 +50894,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("interval", &interval))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
                 .query(&progenitor_client::QueryParam::new("user_id", &user_id))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_user_cost_data",
@@ -51532,17 +50997,11 @@ pub mod builder {
             let interval = interval.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
             let user_id = user_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/analytics/users/document-count", client.baseurl,
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/users/document-count",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -51555,7 +51014,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("interval", &interval))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
                 .query(&progenitor_client::QueryParam::new("user_id", &user_id))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_user_document_count_data",
@@ -51643,17 +51101,11 @@ pub mod builder {
             let end_date = end_date.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
             let user_id = user_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/analytics/users/indexing-mode", client.baseurl,
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/users/indexing-mode",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -51665,7 +51117,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("end_date", &end_date))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
                 .query(&progenitor_client::QueryParam::new("user_id", &user_id))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_user_indexing_mode_data",
@@ -51766,15 +51217,11 @@ pub mod builder {
             let limit = limit.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
             let user_id = user_id.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/analytics/users/most-active", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/users/most-active",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -51787,7 +51234,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
                 .query(&progenitor_client::QueryParam::new("user_id", &user_id))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_user_most_active_data",
@@ -51891,15 +51337,11 @@ pub mod builder {
             let interval = interval.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
             let user_id = user_id.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/analytics/users/query-count", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/users/query-count",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -51912,7 +51354,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("interval", &interval))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
                 .query(&progenitor_client::QueryParam::new("user_id", &user_id))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_user_query_count_data",
@@ -52013,15 +51454,11 @@ pub mod builder {
             let limit = limit.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
             let user_id = user_id.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/analytics/users/recent", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/users/recent",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -52034,7 +51471,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
                 .query(&progenitor_client::QueryParam::new("user_id", &user_id))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_recent_user_data",
@@ -52122,17 +51558,11 @@ pub mod builder {
             let end_date = end_date.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
             let user_id = user_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/analytics/users/summary-statistics", client.baseurl,
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/users/summary-statistics",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -52144,7 +51574,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("end_date", &end_date))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
                 .query(&progenitor_client::QueryParam::new("user_id", &user_id))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_user_summary_statistics",
@@ -52248,15 +51677,11 @@ pub mod builder {
             let interval = interval.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
             let user_id = user_id.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/analytics/users/tokens", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/users/tokens",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -52269,7 +51694,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("interval", &interval))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
                 .query(&progenitor_client::QueryParam::new("user_id", &user_id))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_user_token_data",
@@ -52373,15 +51797,11 @@ pub mod builder {
             let interval = interval.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
             let user_id = user_id.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/analytics/users/votes", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/users/votes",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -52394,7 +51814,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("interval", &interval))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
                 .query(&progenitor_client::QueryParam::new("user_id", &user_id))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_user_vote_data",
@@ -52485,15 +51904,11 @@ pub mod builder {
             let end_date = end_date.map_err(Error::InvalidRequest)?;
             let interval = interval.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/analytics/votes", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/analytics/votes",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -52505,7 +51920,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("end_date", &end_date))
                 .query(&progenitor_client::QueryParam::new("interval", &interval))
                 .query(&progenitor_client::QueryParam::new("start_date", &start_date))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_vote_count_data",
@@ -52546,15 +51960,11 @@ pub mod builder {
             Error<types::ErrorEnvelope>,
         > {
             let Self { client } = self;
-            let url = format!("{}/api/v2/character-voices", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/character-voices",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -52563,7 +51973,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_character_voices",
@@ -52615,18 +52024,14 @@ pub mod builder {
         ) -> Result<ResponseValue<types::ChatLogEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client, chat_log_id } = self;
             let chat_log_id = chat_log_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/chat-logs/{}", client.baseurl, encode_path(& chat_log_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/chat-logs/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&chat_log_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -52635,7 +52040,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_chat_log",
@@ -52697,18 +52101,15 @@ pub mod builder {
         > {
             let Self { client, chat_log_id } = self;
             let chat_log_id = chat_log_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/chat-logs/{}/search-results", client.baseurl, encode_path(&
-                chat_log_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/chat-logs/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&chat_log_id.to_string())),
+                "/search-results",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -52717,7 +52118,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_chat_log_search_results",
@@ -52851,15 +52251,11 @@ pub mod builder {
             let skip = skip.map_err(Error::InvalidRequest)?;
             let title = title.map_err(Error::InvalidRequest)?;
             let user_id = user_id.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/chat-threads", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/chat-threads",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -52876,7 +52272,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("skip", &skip))
                 .query(&progenitor_client::QueryParam::new("title", &title))
                 .query(&progenitor_client::QueryParam::new("user_id", &user_id))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_chat_threads",
@@ -52933,18 +52328,14 @@ pub mod builder {
         > {
             let Self { client, chat_thread_id } = self;
             let chat_thread_id = chat_thread_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/chat-threads/{}", client.baseurl, encode_path(& chat_thread_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/chat-threads/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&chat_thread_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -52953,7 +52344,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_chat_thread",
@@ -53048,18 +52438,14 @@ pub mod builder {
                     types::ChatThreadUpdate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/chat-threads/{}", client.baseurl, encode_path(& chat_thread_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/chat-threads/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&chat_thread_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -53069,7 +52455,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_chat_thread",
@@ -53137,18 +52522,14 @@ pub mod builder {
         ) -> Result<ResponseValue<types::MessageEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client, chat_thread_id } = self;
             let chat_thread_id = chat_thread_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/chat-threads/{}", client.baseurl, encode_path(& chat_thread_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/chat-threads/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&chat_thread_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -53157,7 +52538,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_chat_thread",
@@ -53236,18 +52616,15 @@ pub mod builder {
             let Self { client, chat_thread_id, include_steps } = self;
             let chat_thread_id = chat_thread_id.map_err(Error::InvalidRequest)?;
             let include_steps = include_steps.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/chat-threads/{}/agent-responses", client.baseurl,
-                encode_path(& chat_thread_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/chat-threads/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&chat_thread_id.to_string())),
+                "/agent-responses",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -53259,7 +52636,6 @@ pub mod builder {
                 .query(
                     &progenitor_client::QueryParam::new("include_steps", &include_steps),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_chat_thread_agent_responses",
@@ -53320,18 +52696,15 @@ pub mod builder {
         ) -> Result<ResponseValue<types::MessageEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client, chat_thread_id } = self;
             let chat_thread_id = chat_thread_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/chat-threads/{}/agent-responses", client.baseurl,
-                encode_path(& chat_thread_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/chat-threads/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&chat_thread_id.to_string())),
+                "/agent-responses",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -53340,7 +52713,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_chat_thread_agent_responses",
@@ -53430,18 +52802,15 @@ pub mod builder {
             let chat_thread_id = chat_thread_id.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let skip = skip.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/chat-threads/{}/chat-logs", client.baseurl, encode_path(&
-                chat_thread_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/chat-threads/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&chat_thread_id.to_string())),
+                "/chat-logs",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -53452,7 +52821,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("skip", &skip))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_chat_thread_chat_logs",
@@ -53516,18 +52884,15 @@ pub mod builder {
         > {
             let Self { client, chat_thread_id } = self;
             let chat_thread_id = chat_thread_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/chat-threads/{}/corpora", client.baseurl, encode_path(&
-                chat_thread_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/chat-threads/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&chat_thread_id.to_string())),
+                "/corpora",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -53536,7 +52901,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_chat_thread_corpora",
@@ -53597,18 +52961,15 @@ pub mod builder {
         ) -> Result<ResponseValue<types::MessageEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client, chat_thread_id } = self;
             let chat_thread_id = chat_thread_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/chat-threads/{}/corpora", client.baseurl, encode_path(&
-                chat_thread_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/chat-threads/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&chat_thread_id.to_string())),
+                "/corpora",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -53617,7 +52978,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_chat_thread_corpora",
@@ -53693,18 +53053,18 @@ pub mod builder {
             let Self { client, chat_thread_id, corpus_id } = self;
             let chat_thread_id = chat_thread_id.map_err(Error::InvalidRequest)?;
             let corpus_id = corpus_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/chat-threads/{}/corpora/{}", client.baseurl, encode_path(&
-                chat_thread_id.to_string()), encode_path(& corpus_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/chat-threads/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&chat_thread_id.to_string())),
+                "/corpora/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&corpus_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -53713,7 +53073,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_chat_thread_corpus",
@@ -53789,18 +53148,18 @@ pub mod builder {
             let Self { client, chat_thread_id, corpus_id } = self;
             let chat_thread_id = chat_thread_id.map_err(Error::InvalidRequest)?;
             let corpus_id = corpus_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/chat-threads/{}/corpora/{}", client.baseurl, encode_path(&
-                chat_thread_id.to_string()), encode_path(& corpus_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/chat-threads/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&chat_thread_id.to_string())),
+                "/corpora/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&corpus_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -53809,7 +53168,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_chat_thread_corpus",
@@ -53882,18 +53240,18 @@ pub mod builder {
             let Self { client, chat_thread_id, corpus_id } = self;
             let chat_thread_id = chat_thread_id.map_err(Error::InvalidRequest)?;
             let corpus_id = corpus_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/chat-threads/{}/corpora/{}", client.baseurl, encode_path(&
-                chat_thread_id.to_string()), encode_path(& corpus_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/chat-threads/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&chat_thread_id.to_string())),
+                "/corpora/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&corpus_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -53902,7 +53260,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_chat_thread_corpus",
@@ -53966,18 +53323,15 @@ pub mod builder {
         > {
             let Self { client, chat_thread_id } = self;
             let chat_thread_id = chat_thread_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/chat-threads/{}/documents", client.baseurl, encode_path(&
-                chat_thread_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/chat-threads/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&chat_thread_id.to_string())),
+                "/documents",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -53986,7 +53340,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_chat_thread_documents",
@@ -54051,15 +53404,11 @@ pub mod builder {
         > {
             let Self { client, citation } = self;
             let citation = citation.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/citations/file-content", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/citations/file-content",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -54069,7 +53418,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("citation", &citation))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_citation_file_content",
@@ -54138,15 +53486,11 @@ pub mod builder {
             let Self { client, limit, skip } = self;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let skip = skip.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/configurations", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/configurations",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -54157,7 +53501,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("skip", &skip))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_configurations",
@@ -54198,17 +53541,11 @@ pub mod builder {
             Error<types::ErrorEnvelope>,
         > {
             let Self { client } = self;
-            let url = format!(
-                "{}/api/v2/configurations/oauth-feature-flags", client.baseurl,
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/configurations/oauth-feature-flags",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -54217,7 +53554,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_oauth_feature_flags",
@@ -54295,15 +53631,11 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/conversation-starters", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/conversation-starters",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -54313,7 +53645,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_conversation_starter",
@@ -54421,15 +53752,11 @@ pub mod builder {
             let limit = limit.map_err(Error::InvalidRequest)?;
             let search = search.map_err(Error::InvalidRequest)?;
             let skip = skip.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/corpora", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/corpora",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -54442,7 +53769,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("search", &search))
                 .query(&progenitor_client::QueryParam::new("skip", &skip))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_corpora",
@@ -54511,15 +53837,11 @@ pub mod builder {
                     types::CorpusCreate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/corpora", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/corpora",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -54529,7 +53851,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_corpus",
@@ -54605,15 +53926,11 @@ pub mod builder {
             let Self { client, limit, skip } = self;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let skip = skip.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/corpora/refresh-enabled", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/corpora/refresh-enabled",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -54624,7 +53941,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("skip", &skip))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_refresh_enabled_corpora",
@@ -54676,18 +53992,14 @@ pub mod builder {
         ) -> Result<ResponseValue<types::CorpusEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client, corpus_id } = self;
             let corpus_id = corpus_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/corpora/{}", client.baseurl, encode_path(& corpus_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/corpora/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&corpus_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -54696,7 +54008,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_corpus",
@@ -54784,18 +54095,14 @@ pub mod builder {
                     types::CorpusUpdate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/corpora/{}", client.baseurl, encode_path(& corpus_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/corpora/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&corpus_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -54805,7 +54112,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_corpus",
@@ -54871,18 +54177,14 @@ pub mod builder {
         ) -> Result<ResponseValue<types::MessageEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client, corpus_id } = self;
             let corpus_id = corpus_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/corpora/{}", client.baseurl, encode_path(& corpus_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/corpora/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&corpus_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -54891,7 +54193,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_corpus",
@@ -54953,18 +54254,15 @@ pub mod builder {
         > {
             let Self { client, corpus_id } = self;
             let corpus_id = corpus_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/corpora/{}/agents", client.baseurl, encode_path(& corpus_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/corpora/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&corpus_id.to_string())),
+                "/agents",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -54973,7 +54271,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_corpus_agent_connections",
@@ -55035,18 +54332,15 @@ pub mod builder {
         > {
             let Self { client, corpus_id } = self;
             let corpus_id = corpus_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/corpora/{}/agents/default", client.baseurl, encode_path(&
-                corpus_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/corpora/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&corpus_id.to_string())),
+                "/agents/default",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -55055,7 +54349,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_default_corpus_agent_connection",
@@ -55145,18 +54438,15 @@ pub mod builder {
                     types::AnnotateRequest::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/corpora/{}/annotations", client.baseurl, encode_path(&
-                corpus_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/corpora/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&corpus_id.to_string())),
+                "/annotations",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -55166,7 +54456,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "annotate_corpus",
@@ -55235,18 +54524,15 @@ pub mod builder {
         > {
             let Self { client, corpus_id } = self;
             let corpus_id = corpus_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/corpora/{}/conversation-starters", client.baseurl,
-                encode_path(& corpus_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/corpora/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&corpus_id.to_string())),
+                "/conversation-starters",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -55255,7 +54541,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_corpus_conversation_starters",
@@ -55317,18 +54602,15 @@ pub mod builder {
         > {
             let Self { client, corpus_id } = self;
             let corpus_id = corpus_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/corpora/{}/documents", client.baseurl, encode_path(& corpus_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/corpora/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&corpus_id.to_string())),
+                "/documents",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -55337,7 +54619,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_corpus_documents",
@@ -55427,18 +54708,15 @@ pub mod builder {
                     types::DocumentIdsRequest::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/corpora/{}/documents", client.baseurl, encode_path(& corpus_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/corpora/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&corpus_id.to_string())),
+                "/documents",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -55448,7 +54726,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_corpus_documents",
@@ -55550,18 +54827,15 @@ pub mod builder {
                     types::DocumentDuplicateCheck::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/corpora/{}/documents/duplicates", client.baseurl,
-                encode_path(& corpus_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/corpora/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&corpus_id.to_string())),
+                "/documents/duplicates",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -55571,7 +54845,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "check_corpus_document_duplicates",
@@ -55640,18 +54913,15 @@ pub mod builder {
         > {
             let Self { client, corpus_id } = self;
             let corpus_id = corpus_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/corpora/{}/permissions", client.baseurl, encode_path(&
-                corpus_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/corpora/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&corpus_id.to_string())),
+                "/permissions",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -55660,7 +54930,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_corpus_permissions",
@@ -55755,18 +55024,15 @@ pub mod builder {
                     types::CorpusPermissionCreate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/corpora/{}/permissions", client.baseurl, encode_path(&
-                corpus_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/corpora/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&corpus_id.to_string())),
+                "/permissions",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -55776,7 +55042,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_corpus_permission",
@@ -55842,18 +55107,15 @@ pub mod builder {
         ) -> Result<ResponseValue<types::MessageEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client, corpus_id } = self;
             let corpus_id = corpus_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/corpora/{}/refresh", client.baseurl, encode_path(& corpus_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/corpora/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&corpus_id.to_string())),
+                "/refresh",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -55862,7 +55124,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "refresh_corpus",
@@ -55924,18 +55185,15 @@ pub mod builder {
         > {
             let Self { client, corpus_id } = self;
             let corpus_id = corpus_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/corpora/{}/sitemaps", client.baseurl, encode_path(& corpus_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/corpora/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&corpus_id.to_string())),
+                "/sitemaps",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -55944,7 +55202,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_corpus_sitemaps",
@@ -56006,18 +55263,15 @@ pub mod builder {
         > {
             let Self { client, corpus_id } = self;
             let corpus_id = corpus_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/corpora/{}/user-permissions", client.baseurl, encode_path(&
-                corpus_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/corpora/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&corpus_id.to_string())),
+                "/user-permissions",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -56026,7 +55280,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_corpus_user_permissions",
@@ -56097,18 +55350,16 @@ pub mod builder {
             let Self { client, corpus_id, user_id } = self;
             let corpus_id = corpus_id.map_err(Error::InvalidRequest)?;
             let user_id = user_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/corpora/{}/user-permissions/{}", client.baseurl, encode_path(&
-                corpus_id.to_string()), encode_path(& user_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/corpora/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&corpus_id.to_string())),
+                "/user-permissions/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&user_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -56117,7 +55368,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_corpus_user_permission",
@@ -56182,15 +55432,11 @@ pub mod builder {
         > {
             let Self { client, ids } = self;
             let ids = ids.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/documents/by-ids", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/documents/by-ids",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -56200,7 +55446,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("ids", &ids))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_documents_by_ids",
@@ -56255,18 +55500,14 @@ pub mod builder {
         > {
             let Self { client, document_id } = self;
             let document_id = document_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/documents/{}", client.baseurl, encode_path(& document_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/documents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&document_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -56275,7 +55516,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_document",
@@ -56368,18 +55608,14 @@ pub mod builder {
                     types::DocumentUpdate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/documents/{}", client.baseurl, encode_path(& document_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/documents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&document_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -56389,7 +55625,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_document",
@@ -56455,18 +55690,14 @@ pub mod builder {
         ) -> Result<ResponseValue<types::MessageEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client, document_id } = self;
             let document_id = document_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/documents/{}", client.baseurl, encode_path(& document_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/documents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&document_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -56475,7 +55706,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_document",
@@ -56568,18 +55798,15 @@ pub mod builder {
                     types::AnnotateRequest::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/documents/{}/annotations", client.baseurl, encode_path(&
-                document_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/documents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&document_id.to_string())),
+                "/annotations",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -56589,7 +55816,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "annotate_document",
@@ -56658,18 +55884,15 @@ pub mod builder {
         > {
             let Self { client, document_id } = self;
             let document_id = document_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/documents/{}/conversation-starters", client.baseurl,
-                encode_path(& document_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/documents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&document_id.to_string())),
+                "/conversation-starters",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -56678,7 +55901,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_document_conversation_starters",
@@ -56740,18 +55962,15 @@ pub mod builder {
         > {
             let Self { client, document_id } = self;
             let document_id = document_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/documents/{}/refresh", client.baseurl, encode_path(&
-                document_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/documents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&document_id.to_string())),
+                "/refresh",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -56760,7 +55979,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "refresh_document",
@@ -56808,15 +56026,11 @@ pub mod builder {
             Error<types::ErrorEnvelope>,
         > {
             let Self { client } = self;
-            let url = format!("{}/api/v2/feature-flags", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/feature-flags",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -56825,7 +56039,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_feature_flags",
@@ -56866,15 +56079,11 @@ pub mod builder {
             Error<types::ErrorEnvelope>,
         > {
             let Self { client } = self;
-            let url = format!("{}/api/v2/feature-flags/agent-alias", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/feature-flags/agent-alias",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -56883,7 +56092,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_agent_alias_feature_flag",
@@ -56924,15 +56132,11 @@ pub mod builder {
             Error<types::ErrorEnvelope>,
         > {
             let Self { client } = self;
-            let url = format!("{}/api/v2/feature-flags/api-tools", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/feature-flags/api-tools",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -56941,7 +56145,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_api_tools_feature_flag",
@@ -56982,15 +56185,11 @@ pub mod builder {
             Error<types::ErrorEnvelope>,
         > {
             let Self { client } = self;
-            let url = format!("{}/api/v2/feature-flags/caching", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/feature-flags/caching",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -56999,7 +56198,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_caching_feature_flag",
@@ -57040,15 +56238,11 @@ pub mod builder {
             Error<types::ErrorEnvelope>,
         > {
             let Self { client } = self;
-            let url = format!("{}/api/v2/feature-flags/call", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/feature-flags/call",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -57057,7 +56251,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_call_feature_flag",
@@ -57098,17 +56291,11 @@ pub mod builder {
             Error<types::ErrorEnvelope>,
         > {
             let Self { client } = self;
-            let url = format!(
-                "{}/api/v2/feature-flags/chat-agent-creation", client.baseurl,
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/feature-flags/chat-agent-creation",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -57117,7 +56304,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_chat_agent_creation_feature_flag",
@@ -57158,15 +56344,11 @@ pub mod builder {
             Error<types::ErrorEnvelope>,
         > {
             let Self { client } = self;
-            let url = format!("{}/api/v2/feature-flags/chat-widget", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/feature-flags/chat-widget",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -57175,7 +56357,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_chat_widget_feature_flag",
@@ -57216,15 +56397,11 @@ pub mod builder {
             Error<types::ErrorEnvelope>,
         > {
             let Self { client } = self;
-            let url = format!("{}/api/v2/feature-flags/dall-e", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/feature-flags/dall-e",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -57233,7 +56410,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_dall_e_feature_flag",
@@ -57274,17 +56450,11 @@ pub mod builder {
             Error<types::ErrorEnvelope>,
         > {
             let Self { client } = self;
-            let url = format!(
-                "{}/api/v2/feature-flags/developer-portal", client.baseurl,
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/feature-flags/developer-portal",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -57293,7 +56463,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_developer_portal_feature_flag",
@@ -57334,15 +56503,11 @@ pub mod builder {
             Error<types::ErrorEnvelope>,
         > {
             let Self { client } = self;
-            let url = format!("{}/api/v2/feature-flags/flush-cache", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/feature-flags/flush-cache",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -57351,7 +56516,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_flush_cache_feature_flag",
@@ -57392,15 +56556,11 @@ pub mod builder {
             Error<types::ErrorEnvelope>,
         > {
             let Self { client } = self;
-            let url = format!("{}/api/v2/feature-flags/guardrail", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/feature-flags/guardrail",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -57409,7 +56569,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_guardrail_feature_flag",
@@ -57450,15 +56609,11 @@ pub mod builder {
             Error<types::ErrorEnvelope>,
         > {
             let Self { client } = self;
-            let url = format!("{}/api/v2/feature-flags/pii-redaction", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/feature-flags/pii-redaction",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -57467,7 +56622,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_pii_redaction_feature_flag",
@@ -57508,15 +56662,11 @@ pub mod builder {
             Error<types::ErrorEnvelope>,
         > {
             let Self { client } = self;
-            let url = format!("{}/api/v2/feature-flags/share-agent", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/feature-flags/share-agent",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -57525,7 +56675,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_share_agent_feature_flag",
@@ -57566,17 +56715,11 @@ pub mod builder {
             Error<types::ErrorEnvelope>,
         > {
             let Self { client } = self;
-            let url = format!(
-                "{}/api/v2/feature-flags/sharepoint-legacy", client.baseurl,
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/feature-flags/sharepoint-legacy",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -57585,7 +56728,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_sharepoint_legacy_feature_flag",
@@ -57626,17 +56768,11 @@ pub mod builder {
             Error<types::ErrorEnvelope>,
         > {
             let Self { client } = self;
-            let url = format!(
-                "{}/api/v2/feature-flags/show-quota-limit", client.baseurl,
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/feature-flags/show-quota-limit",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -57645,7 +56781,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_show_quota_limit_feature_flag",
@@ -57686,17 +56821,11 @@ pub mod builder {
             Error<types::ErrorEnvelope>,
         > {
             let Self { client } = self;
-            let url = format!(
-                "{}/api/v2/feature-flags/workflow-evaluation", client.baseurl,
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/feature-flags/workflow-evaluation",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -57705,7 +56834,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_workflow_evaluation_feature_flag",
@@ -57746,15 +56874,11 @@ pub mod builder {
             Error<types::ErrorEnvelope>,
         > {
             let Self { client } = self;
-            let url = format!("{}/api/v2/feature-flags/youtube-index", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/feature-flags/youtube-index",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -57763,7 +56887,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_youtube_index_feature_flag",
@@ -57883,15 +57006,11 @@ pub mod builder {
             let guardrail_type = guardrail_type.map_err(Error::InvalidRequest)?;
             let is_enabled = is_enabled.map_err(Error::InvalidRequest)?;
             let verbosity = verbosity.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/guardrails/", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/guardrails/",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -57910,7 +57029,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("is_enabled", &is_enabled))
                 .query(&progenitor_client::QueryParam::new("verbosity", &verbosity))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_guardrails",
@@ -57986,15 +57104,11 @@ pub mod builder {
                     types::GuardrailApplyRequest::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/guardrails/apply", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/guardrails/apply",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -58004,7 +57118,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "apply_guardrails",
@@ -58097,18 +57210,14 @@ pub mod builder {
                     types::GuardrailUpdate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/guardrails/{}", client.baseurl, encode_path(& guardrail_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/guardrails/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&guardrail_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -58118,7 +57227,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_guardrail",
@@ -58184,18 +57292,14 @@ pub mod builder {
         ) -> Result<ResponseValue<types::MessageEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client, guardrail_id } = self;
             let guardrail_id = guardrail_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/guardrails/{}", client.baseurl, encode_path(& guardrail_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/guardrails/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&guardrail_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -58204,7 +57308,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_guardrail",
@@ -58293,15 +57396,11 @@ pub mod builder {
             let is_read = is_read.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let skip = skip.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/notifications", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/notifications",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -58313,7 +57412,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("is_read", &is_read))
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("skip", &skip))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_notifications",
@@ -58387,15 +57485,11 @@ pub mod builder {
                     types::NotificationCreate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/notifications", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/notifications",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -58405,7 +57499,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_notification",
@@ -58469,18 +57562,14 @@ pub mod builder {
         > {
             let Self { client, notification_id } = self;
             let notification_id = notification_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/notifications/{}", client.baseurl, encode_path(&
-                notification_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/notifications/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&notification_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -58489,7 +57578,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_notification",
@@ -58584,18 +57672,14 @@ pub mod builder {
                     types::NotificationUpdate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/notifications/{}", client.baseurl, encode_path(&
-                notification_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/notifications/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&notification_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -58605,7 +57689,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_notification",
@@ -58673,18 +57756,14 @@ pub mod builder {
         ) -> Result<ResponseValue<types::MessageEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client, notification_id } = self;
             let notification_id = notification_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/notifications/{}", client.baseurl, encode_path(&
-                notification_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/notifications/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&notification_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -58693,7 +57772,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_notification",
@@ -58741,17 +57819,11 @@ pub mod builder {
             Error<types::ErrorEnvelope>,
         > {
             let Self { client } = self;
-            let url = format!(
-                "{}/api/v2/organizations/me/configurations", client.baseurl,
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/organizations/me/configurations",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -58760,7 +57832,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_my_organization_configurations",
@@ -58817,18 +57888,15 @@ pub mod builder {
         > {
             let Self { client, organization_id } = self;
             let organization_id = organization_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/organizations/{}/api-tool-templates", client.baseurl,
-                encode_path(& organization_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/organizations/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&organization_id.to_string())),
+                "/api-tool-templates",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -58837,7 +57905,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_api_tool_templates",
@@ -58934,18 +58001,15 @@ pub mod builder {
                     types::ApiToolTemplateCreate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/organizations/{}/api-tool-templates", client.baseurl,
-                encode_path(& organization_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/organizations/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&organization_id.to_string())),
+                "/api-tool-templates",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -58955,7 +58019,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_api_tool_template",
@@ -59026,18 +58089,15 @@ pub mod builder {
         > {
             let Self { client, organization_id } = self;
             let organization_id = organization_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/organizations/{}/configurations/active", client.baseurl,
-                encode_path(& organization_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/organizations/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&organization_id.to_string())),
+                "/configurations/active",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -59046,7 +58106,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_organization_active_configuration",
@@ -59194,18 +58253,15 @@ pub mod builder {
             let guardrail_type = guardrail_type.map_err(Error::InvalidRequest)?;
             let items_per_page = items_per_page.map_err(Error::InvalidRequest)?;
             let page = page.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/organizations/{}/guardrails", client.baseurl, encode_path(&
-                organization_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/organizations/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&organization_id.to_string())),
+                "/guardrails",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -59229,7 +58285,6 @@ pub mod builder {
                     ),
                 )
                 .query(&progenitor_client::QueryParam::new("page", &page))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_organization_guardrails",
@@ -59324,18 +58379,15 @@ pub mod builder {
                     types::GuardrailCreate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/organizations/{}/guardrails", client.baseurl, encode_path(&
-                organization_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/organizations/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&organization_id.to_string())),
+                "/guardrails",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -59345,7 +58397,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_organization_guardrail",
@@ -59457,18 +58508,18 @@ pub mod builder {
                     types::EnabledToggle::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/organizations/{}/guardrails/{}", client.baseurl, encode_path(&
-                organization_id.to_string()), encode_path(& guardrail_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/organizations/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&organization_id.to_string())),
+                "/guardrails/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&guardrail_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -59478,7 +58529,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "set_organization_guardrail",
@@ -59549,18 +58599,15 @@ pub mod builder {
         > {
             let Self { client, organization_id } = self;
             let organization_id = organization_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/organizations/{}/model-deployment", client.baseurl,
-                encode_path(& organization_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/organizations/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&organization_id.to_string())),
+                "/model-deployment",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -59569,7 +58616,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_organization_model_deployment",
@@ -59659,18 +58705,15 @@ pub mod builder {
             let organization_id = organization_id.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let skip = skip.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/organizations/{}/tools", client.baseurl, encode_path(&
-                organization_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/organizations/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&organization_id.to_string())),
+                "/tools",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -59681,7 +58724,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("skip", &skip))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_organization_tools",
@@ -59771,18 +58813,15 @@ pub mod builder {
                     types::ApiToolCreate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/organizations/{}/tools/api", client.baseurl, encode_path(&
-                organization_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/organizations/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&organization_id.to_string())),
+                "/tools/api",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -59792,7 +58831,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_api_tool",
@@ -59893,18 +58931,15 @@ pub mod builder {
                     types::AttachmentToolCreate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/organizations/{}/tools/attachment", client.baseurl,
-                encode_path(& organization_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/organizations/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&organization_id.to_string())),
+                "/tools/attachment",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -59914,7 +58949,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_attachment_tool",
@@ -60011,18 +59045,15 @@ pub mod builder {
                     types::RagToolCreate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/organizations/{}/tools/rag", client.baseurl, encode_path(&
-                organization_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/organizations/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&organization_id.to_string())),
+                "/tools/rag",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -60032,7 +59063,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_rag_tool",
@@ -60131,18 +59161,15 @@ pub mod builder {
                     types::WebSearchToolCreate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/organizations/{}/tools/web-search", client.baseurl,
-                encode_path(& organization_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/organizations/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&organization_id.to_string())),
+                "/tools/web-search",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -60152,7 +59179,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_web_search_tool",
@@ -60232,19 +59258,17 @@ pub mod builder {
             let Self { client, organization_id, tool_id } = self;
             let organization_id = organization_id.map_err(Error::InvalidRequest)?;
             let tool_id = tool_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/organizations/{}/tools/{}/disable", client.baseurl,
-                encode_path(& organization_id.to_string()), encode_path(& tool_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/organizations/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&organization_id.to_string())),
+                "/tools/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&tool_id.to_string())),
+                "/disable",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -60253,7 +59277,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "disable_organization_tool",
@@ -60326,19 +59349,17 @@ pub mod builder {
             let Self { client, organization_id, tool_id } = self;
             let organization_id = organization_id.map_err(Error::InvalidRequest)?;
             let tool_id = tool_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/organizations/{}/tools/{}/enable", client.baseurl,
-                encode_path(& organization_id.to_string()), encode_path(& tool_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/organizations/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&organization_id.to_string())),
+                "/tools/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&tool_id.to_string())),
+                "/enable",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -60347,7 +59368,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "enable_organization_tool",
@@ -60453,18 +59473,15 @@ pub mod builder {
             let limit = limit.map_err(Error::InvalidRequest)?;
             let search = search.map_err(Error::InvalidRequest)?;
             let skip = skip.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/organizations/{}/users", client.baseurl, encode_path(&
-                organization_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/organizations/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&organization_id.to_string())),
+                "/users",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -60476,7 +59493,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("search", &search))
                 .query(&progenitor_client::QueryParam::new("skip", &skip))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_organization_users",
@@ -60573,18 +59589,15 @@ pub mod builder {
                     types::OrganizationUserCreate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/organizations/{}/users", client.baseurl, encode_path(&
-                organization_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/organizations/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&organization_id.to_string())),
+                "/users",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -60594,7 +59607,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_organization_user",
@@ -60690,15 +59702,11 @@ pub mod builder {
             let agent_id = agent_id.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let skip = skip.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/pinned-agent-responses", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/pinned-agent-responses",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -60710,7 +59718,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("agent_id", &agent_id))
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("skip", &skip))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_pinned_agent_responses",
@@ -60779,15 +59786,11 @@ pub mod builder {
             let Self { client, limit, skip } = self;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let skip = skip.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/projects", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/projects",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -60798,7 +59801,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("skip", &skip))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_projects",
@@ -60856,15 +59858,11 @@ pub mod builder {
         > {
             let Self { client, ids } = self;
             let ids = ids.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/projects/by-ids", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/projects/by-ids",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -60874,7 +59872,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("ids", &ids))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_projects_by_ids",
@@ -60988,15 +59985,11 @@ pub mod builder {
             let search = search.map_err(Error::InvalidRequest)?;
             let skip = skip.map_err(Error::InvalidRequest)?;
             let team_id = team_id.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/projects/filter", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/projects/filter",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -61010,7 +60003,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("search", &search))
                 .query(&progenitor_client::QueryParam::new("skip", &skip))
                 .query(&progenitor_client::QueryParam::new("team_id", &team_id))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "filter_projects",
@@ -61062,18 +60054,14 @@ pub mod builder {
         ) -> Result<ResponseValue<types::ProjectEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client, project_id } = self;
             let project_id = project_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/projects/{}", client.baseurl, encode_path(& project_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/projects/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&project_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -61082,7 +60070,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_project",
@@ -61170,18 +60157,14 @@ pub mod builder {
                     types::ProjectUpdate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/projects/{}", client.baseurl, encode_path(& project_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/projects/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&project_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -61191,7 +60174,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_project",
@@ -61257,18 +60239,14 @@ pub mod builder {
         ) -> Result<ResponseValue<types::MessageEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client, project_id } = self;
             let project_id = project_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/projects/{}", client.baseurl, encode_path(& project_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/projects/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&project_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -61277,7 +60255,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_project",
@@ -61365,18 +60342,15 @@ pub mod builder {
             let project_id = project_id.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let skip = skip.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/projects/{}/agent-responses", client.baseurl, encode_path(&
-                project_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/projects/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&project_id.to_string())),
+                "/agent-responses",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -61387,7 +60361,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("skip", &skip))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_project_agent_responses",
@@ -61475,18 +60448,15 @@ pub mod builder {
             let project_id = project_id.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let skip = skip.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/projects/{}/agents", client.baseurl, encode_path(& project_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/projects/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&project_id.to_string())),
+                "/agents",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -61497,7 +60467,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("skip", &skip))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_project_agents",
@@ -61568,18 +60537,16 @@ pub mod builder {
             let Self { client, project_id, user_id } = self;
             let project_id = project_id.map_err(Error::InvalidRequest)?;
             let user_id = user_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/projects/{}/users/{}", client.baseurl, encode_path(&
-                project_id.to_string()), encode_path(& user_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/projects/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&project_id.to_string())),
+                "/users/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&user_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -61588,7 +60555,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "remove_project_user",
@@ -61676,18 +60642,15 @@ pub mod builder {
             let project_id = project_id.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let skip = skip.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/projects/{}/workflows", client.baseurl, encode_path(&
-                project_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/projects/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&project_id.to_string())),
+                "/workflows",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -61698,7 +60661,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("skip", &skip))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_project_workflows",
@@ -61761,15 +60723,11 @@ pub mod builder {
         > {
             let Self { client, limit } = self;
             let limit = limit.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/recent-agents", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/recent-agents",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -61779,7 +60737,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_recent_agents",
@@ -61850,15 +60807,11 @@ pub mod builder {
                     types::AgentIdRequest::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/recent-agents", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/recent-agents",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -61868,7 +60821,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_recent_agent",
@@ -61927,18 +60879,12 @@ pub mod builder {
         ) -> Result<ResponseValue<types::MessageEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client, agent_id } = self;
             let agent_id = agent_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/recent-agents/{}", client.baseurl, encode_path(& agent_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/recent-agents/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&agent_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -61947,7 +60893,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_recent_agent",
@@ -62010,15 +60955,11 @@ pub mod builder {
         > {
             let Self { client, limit } = self;
             let limit = limit.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/recent-teams", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/recent-teams",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -62028,7 +60969,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_recent_teams",
@@ -62097,15 +61037,11 @@ pub mod builder {
                     types::TeamIdRequest::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/recent-teams", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/recent-teams",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -62115,7 +61051,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_recent_team",
@@ -62174,18 +61109,14 @@ pub mod builder {
         ) -> Result<ResponseValue<types::SitemapEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client, sitemap_id } = self;
             let sitemap_id = sitemap_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/sitemaps/{}", client.baseurl, encode_path(& sitemap_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/sitemaps/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&sitemap_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -62194,7 +61125,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_sitemap",
@@ -62253,18 +61183,14 @@ pub mod builder {
         ) -> Result<ResponseValue<types::MessageEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client, sitemap_id } = self;
             let sitemap_id = sitemap_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/sitemaps/{}", client.baseurl, encode_path(& sitemap_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/sitemaps/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&sitemap_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -62273,7 +61199,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_sitemap",
@@ -62361,18 +61286,15 @@ pub mod builder {
             let sitemap_id = sitemap_id.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let skip = skip.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/sitemaps/{}/documents", client.baseurl, encode_path(&
-                sitemap_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/sitemaps/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&sitemap_id.to_string())),
+                "/documents",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -62383,7 +61305,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("skip", &skip))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_sitemap_documents",
@@ -62442,18 +61363,15 @@ pub mod builder {
         ) -> Result<ResponseValue<types::SitemapEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client, sitemap_id } = self;
             let sitemap_id = sitemap_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/sitemaps/{}/toggle-sync", client.baseurl, encode_path(&
-                sitemap_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/sitemaps/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&sitemap_id.to_string())),
+                "/toggle-sync",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -62462,7 +61380,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "toggle_sitemap_sync",
@@ -62538,15 +61455,11 @@ pub mod builder {
             let Self { client, limit, skip } = self;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let skip = skip.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/starred-agents", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/starred-agents",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -62557,7 +61470,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("skip", &skip))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_starred_agents",
@@ -62628,15 +61540,11 @@ pub mod builder {
                     types::AgentIdRequest::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/starred-agents", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/starred-agents",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -62646,7 +61554,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_starred_agent",
@@ -62705,18 +61612,12 @@ pub mod builder {
         ) -> Result<ResponseValue<types::MessageEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client, agent_id } = self;
             let agent_id = agent_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/starred-agents/{}", client.baseurl, encode_path(& agent_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/starred-agents/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&agent_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -62725,7 +61626,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_starred_agent",
@@ -62821,18 +61721,13 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/teams/{}/bulk-permissions", client.baseurl, encode_path(&
-                team_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/teams/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&team_id.to_string())),
+                "/bulk-permissions",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -62842,7 +61737,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "grant_team_permissions_bulk",
@@ -62939,18 +61833,13 @@ pub mod builder {
                     types::BatchDeleteRequest::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/teams/{}/bulk-permissions", client.baseurl, encode_path(&
-                team_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/teams/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&team_id.to_string())),
+                "/bulk-permissions",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -62960,7 +61849,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "revoke_team_permissions_bulk",
@@ -63029,18 +61917,13 @@ pub mod builder {
         > {
             let Self { client, team_id } = self;
             let team_id = team_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/teams/{}/permissions", client.baseurl, encode_path(& team_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/teams/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&team_id.to_string())),
+                "/permissions",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -63049,7 +61932,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_team_permissions",
@@ -63144,18 +62026,13 @@ pub mod builder {
                     types::TeamPermissionCreate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/teams/{}/permissions", client.baseurl, encode_path(& team_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/teams/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&team_id.to_string())),
+                "/permissions",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -63165,7 +62042,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "grant_team_permission",
@@ -63279,18 +62155,16 @@ pub mod builder {
                     types::TeamPermissionUpdate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/teams/{}/permissions/{}", client.baseurl, encode_path(&
-                team_id.to_string()), encode_path(& permission_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/teams/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&team_id.to_string())),
+                "/permissions/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&permission_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -63300,7 +62174,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_team_permission",
@@ -63378,18 +62251,16 @@ pub mod builder {
             let Self { client, team_id, permission_id } = self;
             let team_id = team_id.map_err(Error::InvalidRequest)?;
             let permission_id = permission_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/teams/{}/permissions/{}", client.baseurl, encode_path(&
-                team_id.to_string()), encode_path(& permission_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/teams/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&team_id.to_string())),
+                "/permissions/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&permission_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -63398,7 +62269,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "revoke_team_permission",
@@ -63472,18 +62342,15 @@ pub mod builder {
             let Self { client, team_id, user_id } = self;
             let team_id = team_id.map_err(Error::InvalidRequest)?;
             let user_id = user_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/teams/{}/users/{}/permissions", client.baseurl, encode_path(&
-                team_id.to_string()), encode_path(& user_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/teams/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&team_id.to_string())),
+                "/users/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&user_id.to_string())),
+                "/permissions",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -63492,7 +62359,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_user_team_permissions",
@@ -63551,17 +62417,12 @@ pub mod builder {
         ) -> Result<ResponseValue<types::ToolEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client, tool_id } = self;
             let tool_id = tool_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/tools/{}", client.baseurl, encode_path(& tool_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/tools/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&tool_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -63570,7 +62431,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_tool",
@@ -63656,17 +62516,12 @@ pub mod builder {
             let body = body
                 .and_then(|v| types::ToolUpdate::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/tools/{}", client.baseurl, encode_path(& tool_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/tools/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&tool_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -63676,7 +62531,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_tool",
@@ -63742,17 +62596,12 @@ pub mod builder {
         ) -> Result<ResponseValue<types::MessageEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client, tool_id } = self;
             let tool_id = tool_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/tools/{}", client.baseurl, encode_path(& tool_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/tools/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&tool_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -63761,7 +62610,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_tool",
@@ -63839,15 +62687,11 @@ pub mod builder {
                     types::BatchDeleteRequest::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/users", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/users",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -63857,7 +62701,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_users",
@@ -63919,15 +62762,11 @@ pub mod builder {
         ) -> Result<ResponseValue<types::UserEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client, user_email } = self;
             let user_email = user_email.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/users/by-email", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/users/by-email",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -63937,7 +62776,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("user_email", &user_email))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_user_by_email",
@@ -63975,15 +62813,11 @@ pub mod builder {
             self,
         ) -> Result<ResponseValue<types::UserEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client } = self;
-            let url = format!("{}/api/v2/users/me", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/users/me",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -63992,7 +62826,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_current_user",
@@ -64061,15 +62894,11 @@ pub mod builder {
             let Self { client, limit, skip } = self;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let skip = skip.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/users/me/reviews", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/users/me/reviews",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -64080,7 +62909,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("skip", &skip))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_my_reviews",
@@ -64132,17 +62960,12 @@ pub mod builder {
         ) -> Result<ResponseValue<types::UserEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client, user_id } = self;
             let user_id = user_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/users/{}", client.baseurl, encode_path(& user_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/users/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&user_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -64151,7 +62974,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_user",
@@ -64237,17 +63059,12 @@ pub mod builder {
             let body = body
                 .and_then(|v| types::UserUpdate::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/users/{}", client.baseurl, encode_path(& user_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/users/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&user_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -64257,7 +63074,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_user",
@@ -64323,17 +63139,12 @@ pub mod builder {
         ) -> Result<ResponseValue<types::MessageEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client, user_id } = self;
             let user_id = user_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/users/{}", client.baseurl, encode_path(& user_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/users/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&user_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -64342,7 +63153,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_user",
@@ -64432,18 +63242,13 @@ pub mod builder {
                     types::NotificationUpdate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/users/{}/notifications", client.baseurl, encode_path(& user_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/users/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&user_id.to_string())),
+                "/notifications",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -64453,7 +63258,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_user_notifications",
@@ -64535,18 +63339,13 @@ pub mod builder {
             let Self { client, user_id, limit } = self;
             let user_id = user_id.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/users/{}/recent-projects", client.baseurl, encode_path(&
-                user_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/users/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&user_id.to_string())),
+                "/recent-projects",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -64556,7 +63355,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_recent_projects",
@@ -64646,18 +63444,13 @@ pub mod builder {
                     types::ProjectIdRequest::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/users/{}/recent-projects", client.baseurl, encode_path(&
-                user_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/users/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&user_id.to_string())),
+                "/recent-projects",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -64667,7 +63460,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "add_recent_project",
@@ -64751,18 +63543,13 @@ pub mod builder {
             let Self { client, user_id, team_ids } = self;
             let user_id = user_id.map_err(Error::InvalidRequest)?;
             let team_ids = team_ids.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/users/{}/team-permissions", client.baseurl, encode_path(&
-                user_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/users/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&user_id.to_string())),
+                "/team-permissions",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -64772,7 +63559,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("team_ids", &team_ids))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_user_permissions_on_teams",
@@ -64860,18 +63646,13 @@ pub mod builder {
             let user_id = user_id.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let skip = skip.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/users/{}/workflow-tables", client.baseurl, encode_path(&
-                user_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/users/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&user_id.to_string())),
+                "/workflow-tables",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -64882,7 +63663,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("skip", &skip))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_user_workflow_tables",
@@ -64970,18 +63750,13 @@ pub mod builder {
             let user_id = user_id.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let skip = skip.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/users/{}/workflows", client.baseurl, encode_path(& user_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/users/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&user_id.to_string())),
+                "/workflows",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -64992,7 +63767,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("skip", &skip))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_user_workflows",
@@ -65056,18 +63830,14 @@ pub mod builder {
             let Self { client, workflow_response_id } = self;
             let workflow_response_id = workflow_response_id
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/workflow-responses/{}", client.baseurl, encode_path(&
-                workflow_response_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/workflow-responses/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&workflow_response_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -65076,7 +63846,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_workflow_response",
@@ -65174,18 +63943,15 @@ pub mod builder {
                     types::FeedbackCreate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/workflow-responses/{}/feedbacks", client.baseurl,
-                encode_path(& workflow_response_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/workflow-responses/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&workflow_response_id.to_string())),
+                "/feedbacks",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -65195,7 +63961,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_workflow_feedback",
@@ -65269,18 +64034,15 @@ pub mod builder {
             let Self { client, workflow_response_id } = self;
             let workflow_response_id = workflow_response_id
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/workflow-responses/{}/reviews", client.baseurl, encode_path(&
-                workflow_response_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/workflow-responses/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&workflow_response_id.to_string())),
+                "/reviews",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -65289,7 +64051,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_workflow_response_reviews",
@@ -65382,18 +64143,15 @@ pub mod builder {
                     types::CommentCreate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/workflow-responses/{}/reviews", client.baseurl, encode_path(&
-                workflow_response_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/workflow-responses/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&workflow_response_id.to_string())),
+                "/reviews",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -65403,7 +64161,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_workflow_review",
@@ -65515,15 +64272,11 @@ pub mod builder {
             let project_id = project_id.map_err(Error::InvalidRequest)?;
             let search = search.map_err(Error::InvalidRequest)?;
             let skip = skip.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/workflows", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/workflows",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -65536,7 +64289,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("project_id", &project_id))
                 .query(&progenitor_client::QueryParam::new("search", &search))
                 .query(&progenitor_client::QueryParam::new("skip", &skip))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_workflows",
@@ -65610,15 +64362,11 @@ pub mod builder {
                     types::WorkflowCreate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/v2/workflows", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/workflows",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -65628,7 +64376,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_workflow",
@@ -65690,18 +64437,14 @@ pub mod builder {
         > {
             let Self { client, workflow_id } = self;
             let workflow_id = workflow_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/workflows/{}", client.baseurl, encode_path(& workflow_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/workflows/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&workflow_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -65710,7 +64453,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_workflow",
@@ -65803,18 +64545,14 @@ pub mod builder {
                     types::WorkflowUpdate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/workflows/{}", client.baseurl, encode_path(& workflow_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/workflows/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&workflow_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -65824,7 +64562,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_workflow",
@@ -65890,18 +64627,14 @@ pub mod builder {
         ) -> Result<ResponseValue<types::MessageEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client, workflow_id } = self;
             let workflow_id = workflow_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/workflows/{}", client.baseurl, encode_path(& workflow_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/workflows/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&workflow_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -65910,7 +64643,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_workflow",
@@ -65998,18 +64730,15 @@ pub mod builder {
             let workflow_id = workflow_id.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let skip = skip.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/workflows/{}/chat-threads", client.baseurl, encode_path(&
-                workflow_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/workflows/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&workflow_id.to_string())),
+                "/chat-threads",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -66020,7 +64749,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("skip", &skip))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_workflow_chat_threads",
@@ -66116,18 +64844,15 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/workflows/{}/chat-threads", client.baseurl, encode_path(&
-                workflow_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/workflows/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&workflow_id.to_string())),
+                "/chat-threads",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -66137,7 +64862,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_workflow_chat_thread",
@@ -66220,18 +64944,18 @@ pub mod builder {
             let Self { client, workflow_id, chat_thread_id } = self;
             let workflow_id = workflow_id.map_err(Error::InvalidRequest)?;
             let chat_thread_id = chat_thread_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/workflows/{}/chat-threads/{}", client.baseurl, encode_path(&
-                workflow_id.to_string()), encode_path(& chat_thread_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/workflows/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&workflow_id.to_string())),
+                "/chat-threads/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&chat_thread_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -66240,7 +64964,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_workflow_chat_thread",
@@ -66350,18 +65073,18 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/workflows/{}/chat-threads/{}", client.baseurl, encode_path(&
-                workflow_id.to_string()), encode_path(& chat_thread_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/workflows/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&workflow_id.to_string())),
+                "/chat-threads/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&chat_thread_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -66371,7 +65094,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_workflow_chat_thread",
@@ -66451,18 +65173,18 @@ pub mod builder {
             let Self { client, workflow_id, chat_thread_id } = self;
             let workflow_id = workflow_id.map_err(Error::InvalidRequest)?;
             let chat_thread_id = chat_thread_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/workflows/{}/chat-threads/{}", client.baseurl, encode_path(&
-                workflow_id.to_string()), encode_path(& chat_thread_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/workflows/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&workflow_id.to_string())),
+                "/chat-threads/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&chat_thread_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -66471,7 +65193,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_workflow_chat_thread",
@@ -66573,19 +65294,19 @@ pub mod builder {
             let chat_thread_id = chat_thread_id.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let skip = skip.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/workflows/{}/chat-threads/{}/responses", client.baseurl,
-                encode_path(& workflow_id.to_string()), encode_path(& chat_thread_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/workflows/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&workflow_id.to_string())),
+                "/chat-threads/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&chat_thread_id.to_string())),
+                "/responses",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -66596,7 +65317,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("skip", &skip))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_workflow_chat_responses",
@@ -66684,18 +65404,15 @@ pub mod builder {
             let workflow_id = workflow_id.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let skip = skip.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/workflows/{}/evaluation-datasets", client.baseurl,
-                encode_path(& workflow_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/workflows/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&workflow_id.to_string())),
+                "/evaluation-datasets",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -66706,7 +65423,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("skip", &skip))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_workflow_evaluation_datasets",
@@ -66802,18 +65518,15 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/workflows/{}/evaluation-datasets", client.baseurl,
-                encode_path(& workflow_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/workflows/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&workflow_id.to_string())),
+                "/evaluation-datasets",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -66823,7 +65536,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_workflow_evaluation_dataset",
@@ -66920,18 +65632,15 @@ pub mod builder {
                     types::BatchDeleteRequest::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/workflows/{}/evaluation-datasets", client.baseurl,
-                encode_path(& workflow_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/workflows/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&workflow_id.to_string())),
+                "/evaluation-datasets",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -66941,7 +65650,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "batch_delete_workflow_evaluation_datasets",
@@ -67022,19 +65730,18 @@ pub mod builder {
             let Self { client, workflow_id, dataset_id } = self;
             let workflow_id = workflow_id.map_err(Error::InvalidRequest)?;
             let dataset_id = dataset_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/workflows/{}/evaluation-datasets/{}", client.baseurl,
-                encode_path(& workflow_id.to_string()), encode_path(& dataset_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/workflows/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&workflow_id.to_string())),
+                "/evaluation-datasets/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&dataset_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -67043,7 +65750,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_workflow_evaluation_dataset",
@@ -67151,19 +65857,18 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/workflows/{}/evaluation-datasets/{}", client.baseurl,
-                encode_path(& workflow_id.to_string()), encode_path(& dataset_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/workflows/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&workflow_id.to_string())),
+                "/evaluation-datasets/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&dataset_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -67173,7 +65878,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_workflow_evaluation_dataset",
@@ -67251,19 +65955,18 @@ pub mod builder {
             let Self { client, workflow_id, dataset_id } = self;
             let workflow_id = workflow_id.map_err(Error::InvalidRequest)?;
             let dataset_id = dataset_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/workflows/{}/evaluation-datasets/{}", client.baseurl,
-                encode_path(& workflow_id.to_string()), encode_path(& dataset_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/workflows/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&workflow_id.to_string())),
+                "/evaluation-datasets/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&dataset_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -67272,7 +65975,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_workflow_evaluation_dataset",
@@ -67360,18 +66062,15 @@ pub mod builder {
             let workflow_id = workflow_id.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let skip = skip.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/workflows/{}/evaluation-runs", client.baseurl, encode_path(&
-                workflow_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/workflows/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&workflow_id.to_string())),
+                "/evaluation-runs",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -67382,7 +66081,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("skip", &skip))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_workflow_evaluation_runs",
@@ -67475,18 +66173,15 @@ pub mod builder {
                     types::EvaluationRunCreate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/workflows/{}/evaluation-runs", client.baseurl, encode_path(&
-                workflow_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/workflows/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&workflow_id.to_string())),
+                "/evaluation-runs",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -67496,7 +66191,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_workflow_evaluation_run",
@@ -67593,18 +66287,15 @@ pub mod builder {
                     types::BatchDeleteRequest::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/workflows/{}/evaluation-runs", client.baseurl, encode_path(&
-                workflow_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/workflows/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&workflow_id.to_string())),
+                "/evaluation-runs",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -67614,7 +66305,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "batch_delete_workflow_evaluation_runs",
@@ -67695,19 +66385,16 @@ pub mod builder {
             let Self { client, workflow_id, run_id } = self;
             let workflow_id = workflow_id.map_err(Error::InvalidRequest)?;
             let run_id = run_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/workflows/{}/evaluation-runs/{}", client.baseurl,
-                encode_path(& workflow_id.to_string()), encode_path(& run_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/workflows/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&workflow_id.to_string())),
+                "/evaluation-runs/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&run_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -67716,7 +66403,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_workflow_evaluation_run",
@@ -67821,19 +66507,16 @@ pub mod builder {
                     types::EvaluationRunUpdate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/workflows/{}/evaluation-runs/{}", client.baseurl,
-                encode_path(& workflow_id.to_string()), encode_path(& run_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/workflows/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&workflow_id.to_string())),
+                "/evaluation-runs/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&run_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -67843,7 +66526,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_workflow_evaluation_run",
@@ -67921,19 +66603,16 @@ pub mod builder {
             let Self { client, workflow_id, run_id } = self;
             let workflow_id = workflow_id.map_err(Error::InvalidRequest)?;
             let run_id = run_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/workflows/{}/evaluation-runs/{}", client.baseurl,
-                encode_path(& workflow_id.to_string()), encode_path(& run_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/workflows/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&workflow_id.to_string())),
+                "/evaluation-runs/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&run_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -67942,7 +66621,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_workflow_evaluation_run",
@@ -68030,18 +66708,15 @@ pub mod builder {
             let workflow_id = workflow_id.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let skip = skip.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v2/workflows/{}/responses", client.baseurl, encode_path(&
-                workflow_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/api/v2/workflows/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&workflow_id.to_string())),
+                "/responses",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -68052,7 +66727,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("skip", &skip))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_workflow_responses",
@@ -68147,18 +66821,15 @@ pub mod builder {
                     types::AgentResponseRequest::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/response-service/api/v2/agents/{}/responses", client.baseurl,
-                encode_path(& agent_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/response-service/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/responses",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -68168,7 +66839,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "generate_agent_response",
@@ -68267,25 +66937,17 @@ pub mod builder {
                     types::AgentResponseRequest::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/response-service/api/v2/agents/{}/responses/stream", client.baseurl,
-                encode_path(& agent_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/response-service/api/v2/agents/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&agent_id.to_string())),
+                "/responses/stream",
+            ]
+                .concat();
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .json(&body)
-                .headers(header_map)
-                .build()?;
+            let mut request = client.client.post(url).json(&body).build()?;
             let info = OperationInfo {
                 operation_id: "stream_agent_response",
             };
@@ -68380,18 +67042,15 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/response-service/api/v2/workflows/{}/responses", client.baseurl,
-                encode_path(& workflow_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/response-service/api/v2/workflows/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&workflow_id.to_string())),
+                "/responses",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -68401,7 +67060,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_workflow_chat_response",
@@ -68501,25 +67159,17 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/response-service/api/v2/workflows/{}/responses/stream", client
-                .baseurl, encode_path(& workflow_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/response-service/api/v2/workflows/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&workflow_id.to_string())),
+                "/responses/stream",
+            ]
+                .concat();
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .json(&body)
-                .headers(header_map)
-                .build()?;
+            let mut request = client.client.post(url).json(&body).build()?;
             let info = OperationInfo {
                 operation_id: "stream_workflow_response",
             };
@@ -71537,6 +70187,92 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             api_version: ::core::option::Option::Some("2.0"),
             server: ::core::option::Option::None,
         },
+    ],
+    index: &[
+        245u16, 0u16, 191u16, 0u16, 111u16, 0u16, 0u16, 132u16, 0u16, 0u16, 0u16, 91u16,
+        0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 218u16, 250u16,
+        136u16, 0u16, 54u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 296u16,
+        0u16, 0u16, 0u16, 0u16, 103u16, 0u16, 0u16, 0u16, 184u16, 0u16, 0u16, 0u16,
+        137u16, 152u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 116u16, 61u16, 286u16,
+        0u16, 72u16, 0u16, 128u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16,
+        154u16, 229u16, 42u16, 0u16, 0u16, 0u16, 0u16, 226u16, 0u16, 0u16, 289u16, 0u16,
+        95u16, 0u16, 0u16, 272u16, 0u16, 0u16, 0u16, 0u16, 251u16, 290u16, 0u16, 0u16,
+        29u16, 0u16, 276u16, 101u16, 0u16, 0u16, 0u16, 241u16, 0u16, 0u16, 0u16, 0u16,
+        0u16, 259u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16,
+        0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 198u16, 0u16, 0u16, 129u16,
+        155u16, 153u16, 90u16, 0u16, 0u16, 0u16, 0u16, 0u16, 237u16, 0u16, 0u16, 0u16,
+        49u16, 7u16, 0u16, 0u16, 0u16, 161u16, 24u16, 0u16, 0u16, 0u16, 71u16, 0u16,
+        0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 70u16, 220u16,
+        0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 141u16, 0u16, 0u16, 208u16, 0u16, 0u16, 0u16,
+        0u16, 83u16, 170u16, 0u16, 0u16, 142u16, 0u16, 0u16, 12u16, 0u16, 0u16, 0u16,
+        0u16, 263u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 59u16, 0u16,
+        0u16, 0u16, 79u16, 0u16, 181u16, 0u16, 0u16, 0u16, 0u16, 0u16, 206u16, 0u16,
+        0u16, 0u16, 0u16, 0u16, 0u16, 216u16, 0u16, 0u16, 34u16, 0u16, 0u16, 0u16, 17u16,
+        0u16, 0u16, 0u16, 0u16, 27u16, 274u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16,
+        281u16, 0u16, 122u16, 0u16, 0u16, 0u16, 0u16, 81u16, 57u16, 228u16, 0u16, 0u16,
+        0u16, 0u16, 99u16, 0u16, 0u16, 110u16, 0u16, 68u16, 0u16, 273u16, 0u16, 0u16,
+        0u16, 0u16, 0u16, 214u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 287u16, 0u16,
+        69u16, 124u16, 145u16, 0u16, 0u16, 0u16, 0u16, 0u16, 239u16, 0u16, 0u16, 0u16,
+        44u16, 0u16, 0u16, 0u16, 93u16, 174u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16,
+        0u16, 0u16, 0u16, 0u16, 189u16, 199u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16,
+        217u16, 0u16, 0u16, 244u16, 0u16, 149u16, 0u16, 284u16, 0u16, 269u16, 0u16, 0u16,
+        138u16, 291u16, 275u16, 41u16, 207u16, 186u16, 0u16, 0u16, 0u16, 0u16, 0u16,
+        0u16, 119u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 282u16, 0u16, 0u16, 0u16, 0u16,
+        0u16, 0u16, 0u16, 0u16, 0u16, 5u16, 288u16, 242u16, 0u16, 0u16, 0u16, 293u16,
+        0u16, 0u16, 156u16, 0u16, 135u16, 0u16, 0u16, 0u16, 0u16, 133u16, 0u16, 0u16,
+        0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 22u16, 0u16, 225u16, 0u16,
+        0u16, 0u16, 0u16, 55u16, 248u16, 0u16, 0u16, 175u16, 30u16, 94u16, 19u16, 47u16,
+        195u16, 190u16, 163u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16,
+        0u16, 0u16, 39u16, 0u16, 0u16, 0u16, 0u16, 0u16, 74u16, 261u16, 0u16, 43u16,
+        0u16, 109u16, 0u16, 0u16, 0u16, 11u16, 0u16, 0u16, 0u16, 0u16, 0u16, 297u16,
+        0u16, 0u16, 0u16, 0u16, 0u16, 98u16, 0u16, 100u16, 82u16, 105u16, 0u16, 0u16,
+        0u16, 0u16, 0u16, 0u16, 204u16, 0u16, 0u16, 179u16, 169u16, 0u16, 0u16, 0u16,
+        0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 63u16, 0u16, 278u16, 222u16,
+        0u16, 0u16, 215u16, 0u16, 0u16, 143u16, 0u16, 0u16, 0u16, 0u16, 0u16, 271u16,
+        127u16, 0u16, 0u16, 167u16, 16u16, 0u16, 0u16, 126u16, 160u16, 106u16, 108u16,
+        113u16, 178u16, 183u16, 0u16, 0u16, 75u16, 114u16, 8u16, 258u16, 3u16, 270u16,
+        196u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 257u16, 0u16, 0u16, 0u16, 0u16,
+        0u16, 0u16, 0u16, 158u16, 211u16, 0u16, 0u16, 0u16, 0u16, 0u16, 97u16, 0u16,
+        0u16, 0u16, 21u16, 0u16, 0u16, 285u16, 0u16, 0u16, 0u16, 0u16, 0u16, 294u16,
+        0u16, 0u16, 62u16, 0u16, 0u16, 0u16, 264u16, 0u16, 148u16, 177u16, 0u16, 0u16,
+        0u16, 0u16, 0u16, 144u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16,
+        233u16, 0u16, 243u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 252u16,
+        0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 14u16, 0u16, 0u16, 249u16, 0u16, 0u16,
+        0u16, 254u16, 96u16, 0u16, 0u16, 102u16, 118u16, 0u16, 0u16, 0u16, 260u16, 0u16,
+        0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 23u16, 159u16, 0u16, 0u16,
+        0u16, 53u16, 194u16, 147u16, 0u16, 0u16, 0u16, 0u16, 6u16, 0u16, 0u16, 0u16,
+        0u16, 58u16, 123u16, 0u16, 0u16, 295u16, 92u16, 0u16, 0u16, 0u16, 0u16, 0u16,
+        0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 277u16, 0u16, 0u16, 0u16, 0u16, 36u16, 84u16,
+        224u16, 73u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16,
+        280u16, 0u16, 157u16, 0u16, 0u16, 0u16, 0u16, 182u16, 266u16, 33u16, 2u16,
+        164u16, 0u16, 0u16, 0u16, 0u16, 0u16, 200u16, 0u16, 0u16, 0u16, 0u16, 240u16,
+        0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 130u16, 0u16, 0u16,
+        0u16, 13u16, 0u16, 0u16, 0u16, 0u16, 66u16, 180u16, 230u16, 246u16, 89u16,
+        210u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16,
+        171u16, 35u16, 223u16, 20u16, 188u16, 51u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16,
+        0u16, 60u16, 0u16, 0u16, 0u16, 0u16, 104u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16,
+        0u16, 0u16, 0u16, 0u16, 0u16, 26u16, 0u16, 176u16, 0u16, 0u16, 0u16, 50u16, 0u16,
+        197u16, 0u16, 28u16, 40u16, 31u16, 172u16, 0u16, 267u16, 46u16, 0u16, 56u16,
+        0u16, 0u16, 0u16, 202u16, 209u16, 0u16, 0u16, 165u16, 0u16, 0u16, 232u16, 0u16,
+        168u16, 0u16, 0u16, 1u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 121u16, 0u16,
+        0u16, 0u16, 0u16, 0u16, 88u16, 0u16, 0u16, 0u16, 0u16, 0u16, 150u16, 112u16,
+        236u16, 0u16, 235u16, 9u16, 192u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16,
+        0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 238u16, 0u16, 0u16, 0u16, 0u16,
+        32u16, 117u16, 268u16, 139u16, 0u16, 67u16, 38u16, 48u16, 173u16, 0u16, 0u16,
+        0u16, 0u16, 0u16, 0u16, 140u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16,
+        0u16, 0u16, 0u16, 253u16, 15u16, 0u16, 0u16, 64u16, 0u16, 0u16, 0u16, 0u16, 0u16,
+        201u16, 0u16, 52u16, 0u16, 0u16, 146u16, 77u16, 279u16, 0u16, 0u16, 247u16,
+        255u16, 0u16, 107u16, 193u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 187u16, 0u16,
+        0u16, 0u16, 76u16, 0u16, 234u16, 0u16, 45u16, 125u16, 0u16, 0u16, 0u16, 203u16,
+        0u16, 0u16, 10u16, 134u16, 0u16, 86u16, 131u16, 0u16, 0u16, 78u16, 213u16,
+        219u16, 227u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16,
+        0u16, 151u16, 37u16, 262u16, 0u16, 0u16, 0u16, 0u16, 205u16, 0u16, 0u16, 0u16,
+        0u16, 0u16, 0u16, 0u16, 256u16, 85u16, 0u16, 0u16, 0u16, 0u16, 87u16, 0u16, 0u16,
+        0u16, 221u16, 212u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 265u16, 0u16, 0u16,
+        0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 0u16, 231u16, 0u16, 0u16,
+        0u16, 115u16, 25u16, 166u16, 0u16, 292u16, 0u16, 0u16, 0u16, 0u16, 18u16, 0u16,
+        0u16, 0u16, 0u16, 185u16, 4u16, 65u16, 162u16, 120u16, 0u16, 0u16, 0u16, 0u16,
+        0u16, 0u16, 0u16, 80u16, 0u16, 0u16, 283u16, 0u16, 0u16,
     ],
 };
 impl ClientHooks<::cxkit_auth::Auth> for Client {

@@ -1542,18 +1542,12 @@ pub mod builder {
         > {
             let Self { client, username } = self;
             let username = username.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/authenticate/block/{}", client.baseurl, encode_path(& username
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/authenticate/block/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&username.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1562,7 +1556,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_login_block_status",
@@ -1624,18 +1617,12 @@ pub mod builder {
         ) -> Result<ResponseValue<()>, Error<types::Platform28Error>> {
             let Self { client, username } = self;
             let username = username.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/authenticate/block/{}", client.baseurl, encode_path(& username
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/authenticate/block/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&username.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1644,7 +1631,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "block_login",
@@ -1713,18 +1699,12 @@ pub mod builder {
         ) -> Result<ResponseValue<()>, Error<types::Platform28Error>> {
             let Self { client, username } = self;
             let username = username.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/authenticate/block/{}", client.baseurl, encode_path(& username
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/authenticate/block/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&username.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1733,7 +1713,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "unblock_login",
@@ -1831,18 +1810,12 @@ pub mod builder {
                     types::LoginRequest::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/authenticate/{}", client.baseurl, encode_path(& username
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/authenticate/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&username.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1852,7 +1825,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .form_urlencoded(&body)?
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_login_session",
@@ -1939,15 +1911,11 @@ pub mod builder {
                     types::PasswordResetWithToken::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/password/reset", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/password/reset",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1957,7 +1925,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "reset_password_with_token",
@@ -2052,18 +2019,12 @@ pub mod builder {
                     types::PasswordResetRequest::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/password/reset/{}", client.baseurl, encode_path(& user_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/password/reset/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&user_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2073,7 +2034,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "request_password_reset",
@@ -2166,17 +2126,12 @@ pub mod builder {
                     types::PasswordUpdate::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/password/{}", client.baseurl, encode_path(& user_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/password/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&user_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2186,7 +2141,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_user_password",
@@ -2248,17 +2202,12 @@ pub mod builder {
         ) -> Result<ResponseValue<()>, Error<types::Platform28Error>> {
             let Self { client, user_id } = self;
             let user_id = user_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/session/user/{}", client.baseurl, encode_path(& user_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/session/user/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&user_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2267,7 +2216,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "terminate_user_sessions",
@@ -2336,17 +2284,14 @@ pub mod builder {
         ) -> Result<ResponseValue<types::LoginSession>, Error<types::Platform28Error>> {
             let Self { client, session_id } = self;
             let session_id = session_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/session/{}", client.baseurl, encode_path(& session_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/session/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&session_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2355,7 +2300,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_session",
@@ -2429,17 +2373,14 @@ pub mod builder {
             let Self { client, session_id, body } = self;
             let session_id = session_id.map_err(Error::InvalidRequest)?;
             let body = body.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/session/{}", client.baseurl, encode_path(& session_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/session/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&session_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2449,7 +2390,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "terminate_session",
@@ -2511,18 +2451,15 @@ pub mod builder {
         ) -> Result<ResponseValue<()>, Error<types::Platform28Error>> {
             let Self { client, session_id } = self;
             let session_id = session_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/session/{}/assumedIdentity", client.baseurl, encode_path(& session_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/session/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&session_id.to_string())),
+                "/assumedIdentity",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2531,7 +2468,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "reset_assumed_identity",
@@ -2593,18 +2529,15 @@ pub mod builder {
         ) -> Result<ResponseValue<types::LoginSession>, Error<types::Platform28Error>> {
             let Self { client, session_id } = self;
             let session_id = session_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/session/{}/clone", client.baseurl, encode_path(& session_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/session/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&session_id.to_string())),
+                "/clone",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2613,7 +2546,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "clone_session",
@@ -2690,18 +2622,15 @@ pub mod builder {
             let Self { client, session_id, body } = self;
             let session_id = session_id.map_err(Error::InvalidRequest)?;
             let body = body.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/session/{}/setEffectiveOrg", client.baseurl, encode_path(& session_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/session/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&session_id.to_string())),
+                "/setEffectiveOrg",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2711,7 +2640,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "set_effective_org",
@@ -2795,18 +2723,15 @@ pub mod builder {
             let Self { client, session_id, body } = self;
             let session_id = session_id.map_err(Error::InvalidRequest)?;
             let body = body.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/session/{}/setEffectiveUser", client.baseurl, encode_path(&
-                session_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/session/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&session_id.to_string())),
+                "/setEffectiveUser",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2816,7 +2741,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "set_effective_user",
@@ -3046,6 +2970,11 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             api_version: ::core::option::Option::None,
             server: ::core::option::Option::None,
         },
+    ],
+    index: &[
+        9u16, 0u16, 14u16, 11u16, 5u16, 0u16, 0u16, 0u16, 7u16, 0u16, 0u16, 0u16, 1u16,
+        13u16, 0u16, 8u16, 3u16, 2u16, 6u16, 0u16, 0u16, 0u16, 4u16, 0u16, 0u16, 0u16,
+        12u16, 0u16, 0u16, 10u16, 0u16, 0u16,
     ],
 };
 impl ClientHooks<::cxkit_auth::Auth> for Client {

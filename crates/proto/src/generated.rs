@@ -1384,18 +1384,17 @@ pub mod builder {
             let body = body
                 .and_then(|v| types::HumanCreate::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/{}/{}/crm/human", client.baseurl, encode_path(& company_id
-                .to_string()), encode_path(& bot_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&company_id.to_string())),
+                "/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&bot_id.to_string())),
+                "/crm/human",
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1405,7 +1404,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_human",
@@ -1504,19 +1502,18 @@ pub mod builder {
             let company_id = company_id.map_err(Error::InvalidRequest)?;
             let bot_id = bot_id.map_err(Error::InvalidRequest)?;
             let human_id = human_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/{}/{}/crm/human/{}", client.baseurl, encode_path(& company_id
-                .to_string()), encode_path(& bot_id.to_string()), encode_path(& human_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&company_id.to_string())),
+                "/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&bot_id.to_string())),
+                "/crm/human/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&human_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1525,7 +1522,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_human",
@@ -1651,19 +1647,18 @@ pub mod builder {
             let body = body
                 .and_then(|v| types::HumanUpdate::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/{}/{}/crm/human/{}", client.baseurl, encode_path(& company_id
-                .to_string()), encode_path(& bot_id.to_string()), encode_path(& human_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = [
+                ::std::convert::AsRef::<str>::as_ref(&client.baseurl),
+                "/",
+                ::std::convert::AsRef::<
+                    str,
+                >::as_ref(&encode_path(&company_id.to_string())),
+                "/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&bot_id.to_string())),
+                "/crm/human/",
+                ::std::convert::AsRef::<str>::as_ref(&encode_path(&human_id.to_string())),
+            ]
+                .concat();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1673,7 +1668,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_human",
@@ -1756,6 +1750,7 @@ pub static SECURITY: ::cxkit_auth::ApiSecurity = ::cxkit_auth::ApiSecurity {
             server: ::core::option::Option::None,
         },
     ],
+    index: &[0u16, 2u16, 0u16, 0u16, 0u16, 0u16, 3u16, 1u16],
 };
 impl ClientHooks<::cxkit_auth::Auth> for Client {
     async fn pre<E>(

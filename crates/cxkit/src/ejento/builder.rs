@@ -1,6 +1,7 @@
 //! Building an [`Ejento`] session: base URLs, per-system settings and the shared ones.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use cxkit_auth::{Auth, Credential, RetryPolicy, Secret};
 use cxkit_ejento_auth as gen_auth;
@@ -198,6 +199,7 @@ impl EjentoBuilder {
         let config = Config::resolve(self.config)?;
         let http = config.http_client().clone();
         let limits = config.http();
+        let client_timeout = config.client_timeout();
         let retry = config.retry();
         let clock = config.clock();
         let refresh = config.refresh();
@@ -212,6 +214,7 @@ impl EjentoBuilder {
                 Arc::new(config.into_minter(
                     http.clone(),
                     limits,
+                    client_timeout,
                     retry.clone(),
                     clock.clone(),
                     api_version,
@@ -225,6 +228,7 @@ impl EjentoBuilder {
                     subscription_key: self.subscription_key.clone(),
                     retry: retry.clone(),
                     limits: limits.clone(),
+                    client_timeout,
                     clock: clock.clone(),
                     default_lifetime: refresh.default_lifetime,
                     api_version: self.api_version.clone(),
@@ -247,6 +251,7 @@ impl EjentoBuilder {
         // error rather than a request to the wrong host.
         let auth = ejento_auth_builder(
             limits,
+            client_timeout,
             retry,
             "authAppToken",
             session_token(AUTH_APP_TOKEN),
@@ -255,6 +260,7 @@ impl EjentoBuilder {
         );
         let users_auth = ejento_auth_builder(
             limits,
+            client_timeout,
             retry,
             "authAppToken",
             session_token(AUTH_APP_TOKEN),
@@ -266,6 +272,7 @@ impl EjentoBuilder {
         let auth = auth.server(None::<&'static str>).build();
         let platform_auth = ejento_auth(
             limits,
+            client_timeout,
             retry,
             "ejentoToken",
             session_token(EJENTO_TOKEN),
@@ -295,6 +302,7 @@ impl EjentoBuilder {
 /// the vendor's own clients send on every call) when one is configured.
 pub(crate) fn ejento_auth(
     http: &HttpConfig,
+    client_timeout: Option<Duration>,
     retry: &RetryPolicy,
     scheme: &'static str,
     credential: Credential,
@@ -303,6 +311,7 @@ pub(crate) fn ejento_auth(
 ) -> Auth {
     ejento_auth_builder(
         http,
+        client_timeout,
         retry,
         scheme,
         credential,
@@ -315,13 +324,16 @@ pub(crate) fn ejento_auth(
 /// [`ejento_auth`], left open for more settings (the host binding of `auth()` and `users()`).
 fn ejento_auth_builder(
     http: &HttpConfig,
+    client_timeout: Option<Duration>,
     retry: &RetryPolicy,
     scheme: &'static str,
     credential: Credential,
     subscription_key: Option<&Secret>,
     api_version: Option<&str>,
 ) -> cxkit_auth::AuthBuilder {
-    let mut auth = http.auth_builder(retry).credential(scheme, credential);
+    let mut auth = http
+        .auth_builder(retry, client_timeout)
+        .credential(scheme, credential);
     if let Some(key) = subscription_key {
         auth = auth.credential("subscriptionKey", Credential::fixed(key.clone()));
     }

@@ -98,6 +98,8 @@ pub(super) struct EjentoRefresher {
     pub(super) subscription_key: Option<Secret>,
     pub(super) retry: RetryPolicy,
     pub(super) limits: HttpConfig,
+    /// What `http` bounds each request by itself (see `Config::client_timeout`).
+    pub(super) client_timeout: Option<Duration>,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) default_lifetime: Duration,
     pub(super) api_version: Option<String>,
@@ -111,6 +113,7 @@ impl Refresher for EjentoRefresher {
                 .ok_or_else(|| Error::reauth("the session holds no Authentication App token"))?;
             let auth = ejento_auth(
                 &self.limits,
+                self.client_timeout,
                 &self.retry,
                 "authAppToken",
                 Credential::fixed(token.clone()),
