@@ -114,6 +114,43 @@ async fn a_per_call_timeout_fires_on_a_slow_call_the_client_wide_one_lets_throug
         .unwrap();
 }
 
+/// The client cxkit builds bounds each request by the total timeout itself, and the hooks rely
+/// on that; a client the application supplies has no such bound, and the hooks set it on each
+/// call. Either way a call held past the deadline ends there.
+#[tokio::test]
+async fn the_total_deadline_holds_whether_cxkit_or_the_application_built_the_client() {
+    for supplied in [false, true] {
+        let server = FakeEjento::start().await;
+        let http = HttpConfig {
+            total_timeout: Some(Duration::from_millis(200)),
+            ..HttpConfig::default()
+        };
+        let mut config = Config::builder().http(http.clone());
+        if supplied {
+            config = config.http_client(http.client_builder().build().unwrap());
+        }
+        let ejento = Ejento::builder()
+            .config(&config.build().unwrap())
+            .base_url(server.base_url())
+            .build()
+            .unwrap();
+        ejento
+            .login_password(USER, &Secret::new(PASSWORD_OF_USER))
+            .await
+            .unwrap();
+        server.script("GET", ME, 200, JSON, ME_JSON);
+        server.hold(ME);
+        let error = tokio::time::timeout(Duration::from_secs(10), me(&ejento))
+            .await
+            .expect("the deadline ends the call, not the guard")
+            .unwrap_err();
+        assert!(is_timeout(&error), "supplied client: {supplied}: {error:?}");
+        // No time was left for a retry.
+        assert_eq!(server.count(ME), 1, "supplied client: {supplied}");
+        server.release(ME);
+    }
+}
+
 #[tokio::test]
 async fn a_longer_per_call_timeout_lets_a_slow_call_through() {
     let server = FakeEjento::start().await;

@@ -95,7 +95,8 @@ pub async fn authorize(
 
 /// The response header [`exec`] adds to a 401 answer to a request that carried only
 /// [`crate::Credential::static_key`]s: the key is wrong, there is no session to log in to again.
-/// A server cannot fake it: `exec` removes it from every answer first.
+/// It means something on a 401 answer only, and there a server cannot fake it: `exec` removes
+/// it from every 401 answer before deciding. (Other answers are left as the server sent them.)
 pub const STATIC_CREDENTIAL_REJECTED: &str = "x-cxkit-static-credential-rejected";
 
 /// The error in the source chain of a body read that passed
@@ -188,9 +189,14 @@ pub async fn exec(
         latency_ms = tracing::field::Empty,
         request_id = tracing::field::Empty,
     );
-    send(auth, api, client, request, operation_id)
-        .instrument(span)
-        .await
+    // A span nobody listens to is not entered and left around every poll.
+    if span.is_disabled() {
+        send(auth, api, client, request, operation_id, span).await
+    } else {
+        send(auth, api, client, request, operation_id, span.clone())
+            .instrument(span)
+            .await
+    }
 }
 
 /// A copy of `request` for another attempt, or `None` when its body is a stream (which cannot
@@ -335,8 +341,8 @@ impl Call<'_> {
     /// these hooks, and its body bounded unless it streams.
     fn finish(&self, response: Response) -> Response {
         let mut response = scrubbed_response(response, self.auth, self.api);
-        response.headers_mut().remove(STATIC_REJECTED);
         if response.status() == StatusCode::UNAUTHORIZED {
+            response.headers_mut().remove(STATIC_REJECTED);
             let chosen = self.chosen();
             if !chosen.is_empty() && chosen.iter().all(|c| c.credential.static_key) {
                 response
@@ -434,9 +440,10 @@ async fn send(
     client: &reqwest::Client,
     mut request: Request,
     operation_id: &str,
+    // The call's span, whose fields each attempt records (when it listens).
+    span: tracing::Span,
 ) -> reqwest::Result<Response> {
     let streamed = accepts_stream(&request);
-    let span = tracing::Span::current();
     let call = Call {
         auth,
         api,
