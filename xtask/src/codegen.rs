@@ -36,7 +36,9 @@ pub fn generate(system: &System, spec: &Spec) -> Result<String, Vec<Problem>> {
             .map(|m| spec.problem(None, format!("{m}, so its `Debug` cannot be redacted; mark secrets only on properties of schemas under `components/schemas` and on parameters (specs/README.md rule 7)")))
             .collect::<Vec<_>>()
     })?;
-    crate::requests::apply(&mut file);
+    if crate::requests::apply(&mut file).response_values > 0 {
+        file.items.push(crate::requests::response_value_fn());
+    }
     Ok(format!(
         "{}{}",
         header(system, spec),

@@ -10,6 +10,9 @@
 //! - **The URL.** progenitor builds it with `format!("{}/path/{}", client.baseurl, ...)`; a
 //!   `[..].concat()` of the same pieces gives the same string with one exact allocation and no
 //!   formatting machinery.
+//! - **The answer's headers.** `ResponseValue::from_response` copies the response's header map
+//!   before reading the body; the generated crate's own `response_value` (appended by
+//!   [`response_value_fn`]) moves it instead, and is called in its place.
 //!
 //! Both leave the requests on the wire unchanged but for the dropped header, which the loopback
 //! tests assert is absent. A `send` that does not look as expected is left as progenitor wrote
@@ -28,6 +31,8 @@ pub struct Trimmed {
     pub header_maps: usize,
     /// URL `format!`s turned into `concat`s.
     pub urls: usize,
+    /// `ResponseValue::from_response` calls turned into `super::response_value` calls.
+    pub response_values: usize,
 }
 
 /// Rewrites every operation's `send` in `file` (see the module documentation).
@@ -52,6 +57,9 @@ impl VisitMut for Trimmer {
 }
 
 fn trim_send(block: &mut syn::Block, done: &mut Trimmed) {
+    let mut values = ResponseValues(0);
+    values.visit_block_mut(block);
+    done.response_values += values.0;
     let before = block.stmts.len();
     block.stmts.retain(|stmt| !is_api_version_append(stmt));
     let removed = before - block.stmts.len();
@@ -114,6 +122,46 @@ fn header_map_uses(block: &syn::Block) -> usize {
 fn declares_local(stmt: &Stmt, name: &str) -> bool {
     matches!(stmt, Stmt::Local(local)
         if matches!(&local.pat, syn::Pat::Ident(p) if p.ident == name))
+}
+
+/// Replaces `ResponseValue::from_response(x)` with `super::response_value(x)`, counting.
+struct ResponseValues(usize);
+
+impl VisitMut for ResponseValues {
+    fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
+        if let Expr::Path(path) = &*call.func
+            && path.qself.is_none()
+            && path.path.segments.len() == 2
+            && path.path.segments[0].ident == "ResponseValue"
+            && path.path.segments[1].ident == "from_response"
+            && path.path.segments[1].arguments.is_none()
+            && call.args.len() == 1
+        {
+            *call.func = syn::parse_quote!(super::response_value);
+            self.0 += 1;
+        }
+        syn::visit_mut::visit_expr_call_mut(self, call);
+    }
+}
+
+/// The generated crate's `response_value`, which [`apply`] calls instead of
+/// `ResponseValue::from_response`: the same, but the answer's header map is moved into the value,
+/// not copied (the body is read the same way, and decoding fails the same way).
+pub fn response_value_fn() -> syn::Item {
+    syn::parse_quote! {
+        /// `ResponseValue::from_response`, moving the answer's headers into the value instead
+        /// of copying them (written by `cargo xtask generate`).
+        async fn response_value<T: ::serde::de::DeserializeOwned, E>(
+            mut response: reqwest::Response,
+        ) -> ::std::result::Result<ResponseValue<T>, Error<E>> {
+            let status = response.status();
+            let headers = ::std::mem::take(response.headers_mut());
+            let full = response.bytes().await.map_err(Error::ResponseBodyError)?;
+            let inner = ::serde_json::from_slice(&full)
+                .map_err(|e| Error::InvalidResponsePayload(full, e))?;
+            ::std::result::Result::Ok(ResponseValue::new(inner, status, headers))
+        }
+    }
 }
 
 /// Replaces `<receiver>.headers(header_map)` with `<receiver>`.
@@ -202,7 +250,8 @@ mod tests {
             Trimmed {
                 api_version_headers: 1,
                 header_maps: 1,
-                urls: 1
+                urls: 1,
+                response_values: 0,
             }
         );
         assert!(!code.contains("header_map"), "{code}");
@@ -239,7 +288,8 @@ mod tests {
             Trimmed {
                 api_version_headers: 1,
                 header_maps: 0,
-                urls: 0
+                urls: 0,
+                response_values: 0,
             }
         );
         assert!(code.contains(".headers(header_map)"), "{code}");
@@ -248,6 +298,28 @@ mod tests {
             "{code}"
         );
         assert!(code.contains("format!"), "{code}");
+    }
+
+    #[test]
+    fn answers_are_read_by_the_crate_s_own_response_value() {
+        let (code, done) = trimmed(quote! {
+            impl<'a> Op<'a> {
+                pub async fn send(self) -> Result<(), ()> {
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        401u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
+                }
+            }
+        });
+        assert_eq!(done.response_values, 2);
+        assert!(!code.contains("from_response"), "{code}");
+        assert_eq!(
+            code.matches("super::response_value(response)").count(),
+            2,
+            "{code}"
+        );
     }
 
     /// The concatenation gives the string `format!` gives.
