@@ -73,8 +73,9 @@ impl HttpConfig {
     /// the `aws-lc-rs` feature is on, installed as the process default first, see
     /// [`crate::ensure_crypto_provider`]), this configuration's connect and read timeouts and
     /// user agent, and no redirects followed (an API client should see a redirect, not chase it
-    /// with credentials attached). No client-wide total timeout: the hooks set one per
-    /// non-streamed call.
+    /// with credentials attached). No client-wide total timeout: for a client built from this
+    /// one the hooks set it on each non-streamed call (the client cxkit builds for itself adds
+    /// it with `.timeout`, and its hooks rely on that).
     ///
     /// Start from it to build a client of your own (a proxy, extra CA certificates, mutual
     /// TLS) for [`crate::ConfigBuilder::http_client`]:
