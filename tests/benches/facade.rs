@@ -45,6 +45,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+#[path = "../shared/bare.rs"]
+mod bare;
+
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -62,6 +65,8 @@ use futures::StreamExt as _;
 use peak_alloc::PeakAlloc;
 use tokio::runtime::Runtime;
 use tokio::task::JoinHandle;
+
+use bare::{bare_call, bare_client};
 
 #[global_allocator]
 static HEAP: PeakAlloc = PeakAlloc;
@@ -438,33 +443,6 @@ async fn facade_call(ejento: &Ejento) -> UserEnvelope {
         .await
         .expect("the facade call succeeds")
         .into_inner()
-}
-
-/// The same request by hand: same client settings, bearer set directly, same decode.
-async fn bare_call(client: &reqwest::Client, url: &str, bearer: &str) -> UserEnvelope {
-    let response = client
-        .get(url)
-        .header(reqwest::header::ACCEPT, "application/json")
-        .bearer_auth(bearer)
-        .send()
-        .await
-        .expect("the bare call succeeds");
-    assert!(response.status().is_success(), "{}", response.status());
-    let body = response.bytes().await.expect("the body arrives");
-    serde_json::from_slice(&body).expect("the body decodes")
-}
-
-/// `HttpConfig::default()` applied to a plain `reqwest::Client`, as `HttpConfig::client` does.
-fn bare_client() -> reqwest::Client {
-    let config = HttpConfig::default();
-    cxkit::ensure_crypto_provider();
-    reqwest::Client::builder()
-        .connect_timeout(config.connect_timeout)
-        .read_timeout(config.read_timeout)
-        .user_agent(&config.user_agent)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("a reqwest client")
 }
 
 /// The per-iteration time of each criterion sample, in ns (warm-up runs included; the

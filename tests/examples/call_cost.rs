@@ -32,6 +32,9 @@
 //! between calls, and its caches cool); `--no-total-timeout` turns the facade's default total
 //! deadline off, to show what its timer costs.
 
+#[path = "../shared/bare.rs"]
+mod bare;
+
 use std::time::Duration;
 
 use axum::Router;
@@ -40,6 +43,8 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use cxkit::clients::ejento_platform::types::UserEnvelope;
 use cxkit::{CallOptions, Ejento, HttpConfig, Secret};
+
+use bare::{bare_call, bare_client};
 
 const USER_JSON: &str = r#"{"success":true,"data":{"id":1,"email":"a@b.c"}}"#;
 const TOKEN: &str = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJiZW5jaCJ9.c2lnbmF0dXJlLW9mLXRoZS1iZW5jaA";
@@ -107,7 +112,7 @@ fn main() {
         match mode.as_str() {
             "bare" => {
                 for _ in 0..n {
-                    ids += bare_call(&bare, &url)
+                    ids += bare_call(&bare, &url, TOKEN)
                         .await
                         .data
                         .and_then(|u| u.id)
@@ -165,7 +170,7 @@ async fn paired(ejento: &Ejento, bare: &reqwest::Client, url: &str, rounds: usiz
                 facade_ns.push((thread_cpu_ns() - before) as f64 / f64::from(BLOCK));
             } else {
                 for _ in 0..BLOCK {
-                    std::hint::black_box(bare_call(bare, url).await);
+                    std::hint::black_box(bare_call(bare, url, TOKEN).await);
                 }
                 bare_ns.push((thread_cpu_ns() - before) as f64 / f64::from(BLOCK));
             }
@@ -207,30 +212,4 @@ async fn facade_call(ejento: &Ejento) -> UserEnvelope {
         .await
         .expect("the facade call succeeds")
         .into_inner()
-}
-
-async fn bare_call(client: &reqwest::Client, url: &str) -> UserEnvelope {
-    let response = client
-        .get(url)
-        .header(reqwest::header::ACCEPT, "application/json")
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("the bare call succeeds");
-    assert!(response.status().is_success(), "{}", response.status());
-    let body = response.bytes().await.expect("the body arrives");
-    serde_json::from_slice(&body).expect("the body decodes")
-}
-
-/// `HttpConfig::default()` applied to a plain `reqwest::Client`, as the facade builds its own.
-fn bare_client() -> reqwest::Client {
-    let config = HttpConfig::default();
-    cxkit::ensure_crypto_provider();
-    reqwest::Client::builder()
-        .connect_timeout(config.connect_timeout)
-        .read_timeout(config.read_timeout)
-        .user_agent(&config.user_agent)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("a reqwest client")
 }
