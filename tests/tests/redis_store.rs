@@ -124,20 +124,6 @@ impl Spawn<'_> {
     }
 }
 
-async fn succeeded(child: Child) {
-    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.contains(CHILD_OK),
-        "child failed: {}\nstdout:\n{stdout}\nstderr:\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
 fn is_parent() -> bool {
     std::env::var_os(CHILD).is_none()
 }
@@ -169,7 +155,7 @@ async fn four_processes_of_250_callers_refresh_once_across_an_expiry() {
     };
     let children: Vec<_> = (0..4).map(|_| spawn.child("call", 250)).collect();
     for child in children {
-        succeeded(child).await;
+        child_succeeded(child, CHILD_OK).await;
     }
 
     assert_eq!(fake.refresh_calls(), 1, "one refresh for the whole fleet");
@@ -396,7 +382,7 @@ async fn a_logout_in_one_process_ends_the_session_in_another() {
         now_secs: T0_SECS + 60,
         lease,
     };
-    succeeded(spawn.child("logout", 0)).await;
+    child_succeeded(spawn.child("logout", 0), CHILD_OK).await;
 
     // The parent still holds valid tokens; at its refresh point it learns of the logout
     // instead of refreshing the session back to life.

@@ -93,20 +93,6 @@ fn spawn_child(base: &str, dir: &std::path::Path, now_secs: u64, action: &str) -
         .unwrap()
 }
 
-async fn child_succeeded(child: Child) {
-    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.contains(CHILD_OK),
-        "child failed: {}\nstdout:\n{stdout}\nstderr:\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_logout_in_another_process_sticks() {
     if std::env::var_os(CHILD).is_some() {
@@ -124,12 +110,10 @@ async fn a_logout_in_another_process_sticks() {
         .await
         .unwrap();
 
-    child_succeeded(spawn_child(
-        fake.base_url(),
-        dir.path(),
-        T0_SECS + 60,
-        "logout",
-    ))
+    child_succeeded(
+        spawn_child(fake.base_url(), dir.path(), T0_SECS + 60, "logout"),
+        CHILD_OK,
+    )
     .await;
 
     // The parent's tokens are still valid, but due: it must not refresh them back to life.
@@ -174,7 +158,7 @@ async fn two_processes_sharing_a_token_file_refresh_once() {
         .map(|_| spawn_child(fake.base_url(), dir.path(), child_now, "call"))
         .collect();
     for child in children {
-        child_succeeded(child).await;
+        child_succeeded(child, CHILD_OK).await;
     }
 
     assert_eq!(fake.refresh_calls(), 1);

@@ -101,3 +101,19 @@ fn held(ejento: &Ejento, name: &str) -> String {
         .expose()
         .to_owned()
 }
+
+/// Waits for a child test process and asserts it exited successfully after printing `ok_line`
+/// (the child's own test passed, not merely "no test matched"), showing its output otherwise.
+pub async fn child_succeeded(child: std::process::Child, ok_line: &str) {
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains(ok_line),
+        "child failed: {}\nstdout:\n{stdout}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
