@@ -33,8 +33,13 @@ const TAG: &str = "tag-value-never-logged-4f1c";
 const KEY: &str = "idem-key-never-logged-9b2e";
 
 async fn session_with(server: &FakeEjento, http: HttpConfig) -> Ejento {
+    session_from(server, Config::builder().http(http).build().unwrap()).await
+}
+
+/// A session on `config`, logged in to `server`.
+async fn session_from(server: &FakeEjento, config: Config) -> Ejento {
     let ejento = Ejento::builder()
-        .config(&Config::builder().http(http).build().unwrap())
+        .config(&config)
         .base_url(server.base_url())
         .build()
         .unwrap();
@@ -129,15 +134,7 @@ async fn the_total_deadline_holds_whether_cxkit_or_the_application_built_the_cli
         if supplied {
             config = config.http_client(http.client_builder().build().unwrap());
         }
-        let ejento = Ejento::builder()
-            .config(&config.build().unwrap())
-            .base_url(server.base_url())
-            .build()
-            .unwrap();
-        ejento
-            .login_password(USER, &Secret::new(PASSWORD_OF_USER))
-            .await
-            .unwrap();
+        let ejento = session_from(&server, config.build().unwrap()).await;
         server.script("GET", ME, 200, JSON, ME_JSON);
         server.hold(ME);
         let error = tokio::time::timeout(Duration::from_secs(10), me(&ejento))
