@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use reqwest::header::HeaderValue;
@@ -39,7 +39,8 @@ impl Default for Auth {
 }
 
 struct Inner {
-    credentials: BTreeMap<Cow<'static, str>, Credential>,
+    /// By scheme name, sorted (looked up by binary search; a [`Slot`] names one by position).
+    credentials: Vec<(Cow<'static, str>, Credential)>,
     retry: RetryPolicy,
     budget: RetryBudget,
     api_version: Option<Cow<'static, str>>,
@@ -49,12 +50,13 @@ struct Inner {
     max_response_bytes: u64,
     total_timeout: Option<Duration>,
     client_timeout: Option<Duration>,
+    plans: PlanCache,
 }
 
 impl Default for Inner {
     fn default() -> Self {
         Inner {
-            credentials: BTreeMap::new(),
+            credentials: Vec::new(),
             retry: RetryPolicy::default(),
             budget: RetryBudget::default(),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
@@ -63,6 +65,7 @@ impl Default for Inner {
             api_version: None,
             api_version_value: None,
             server: None,
+            plans: PlanCache::default(),
         }
     }
 }
@@ -72,7 +75,12 @@ impl fmt::Debug for Auth {
         f.debug_struct("Auth")
             .field(
                 "schemes",
-                &self.inner.credentials.keys().collect::<Vec<_>>(),
+                &self
+                    .inner
+                    .credentials
+                    .iter()
+                    .map(|(scheme, _)| scheme)
+                    .collect::<Vec<_>>(),
             )
             .field("retry", &self.inner.retry)
             .field("api_version", &self.inner.api_version)
@@ -89,6 +97,84 @@ pub(crate) struct Chosen<'a> {
     pub(crate) placement: Placement,
     pub(crate) name: &'a str,
     pub(crate) credential: &'a Credential,
+}
+
+/// What [`crate::hooks::authorize`] applies to one operation, resolved once per handle: the
+/// handle's credentials and the generated tables never change, so neither does the answer.
+#[derive(Clone, Debug)]
+pub(crate) struct Plan {
+    /// The `X-API-Version` value to send ([`Auth::api_version_value`]); `None`: none.
+    pub(crate) api_version: Option<HeaderValue>,
+    /// The credentials of the chosen `security` alternative ([`Auth::alternative`]).
+    slots: Box<[Slot]>,
+}
+
+/// One credential of a [`Plan`]: the handle's credential at this position, and where it goes.
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    credential: usize,
+    placement: Placement,
+}
+
+impl Plan {
+    /// The plan's credentials, as [`Auth::chosen`] chooses them.
+    pub(crate) fn credentials<'a>(
+        &'a self,
+        auth: &'a Auth,
+    ) -> impl Iterator<Item = Chosen<'a>> + 'a {
+        self.slots.iter().map(|slot| {
+            let credential = &auth.inner.credentials[slot.credential].1;
+            Chosen {
+                placement: slot.placement,
+                name: credential.name.as_deref().unwrap_or(slot.placement.name()),
+                credential,
+            }
+        })
+    }
+}
+
+/// The plans of one API's operations, indexed like its table.
+#[derive(Debug)]
+struct Plans {
+    api: ApiKey,
+    operations: Box<[OnceLock<Plan>]>,
+}
+
+impl Plans {
+    fn new(api: &ApiSecurity) -> Self {
+        Plans {
+            api: ApiKey::of(api),
+            operations: api.operations.iter().map(|_| OnceLock::new()).collect(),
+        }
+    }
+}
+
+/// What identifies an [`ApiSecurity`]: the addresses of its `'static` tables, which are never
+/// reused (a copy of a table's value, on the stack or anywhere, has the same ones).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ApiKey {
+    operations: (usize, usize),
+    schemes: (usize, usize),
+}
+
+impl ApiKey {
+    fn of(api: &ApiSecurity) -> Self {
+        ApiKey {
+            operations: (api.operations.as_ptr() as usize, api.operations.len()),
+            schemes: (api.schemes.as_ptr() as usize, api.schemes.len()),
+        }
+    }
+}
+
+/// How many APIs one handle keeps plans for. A handle serves one, the facade's at most two
+/// (Ejento's two hosts); the plans of any further API are worked out on every call.
+const PLANNED_APIS: usize = 4;
+
+/// A handle's plans, per API, without a lock: a slot is claimed by the first API that finds it
+/// free, and never changes hands.
+#[derive(Debug, Default)]
+struct PlanCache {
+    apis: [OnceLock<Plans>; PLANNED_APIS],
 }
 
 impl Auth {
@@ -211,7 +297,78 @@ impl Auth {
 
     /// The credential configured for a scheme, if any.
     pub fn credential(&self, scheme: &str) -> Option<&Credential> {
-        self.inner.credentials.get(scheme)
+        self.inner
+            .credentials
+            .binary_search_by(|(name, _)| name.as_ref().cmp(scheme))
+            .ok()
+            .map(|at| &self.inner.credentials[at].1)
+    }
+
+    /// The plan for the operation at `position` in `api`'s table (see [`Plan`]): once resolved,
+    /// found without a lock or a comparison of names. An operation that cannot be served (no
+    /// credential for it, another host, a bad version) is an error, worked out every time.
+    pub(crate) fn plan(
+        &self,
+        api: &ApiSecurity,
+        position: usize,
+    ) -> Result<Cow<'_, Plan>, AuthError> {
+        let key = ApiKey::of(api);
+        let plans = self
+            .inner
+            .plans
+            .apis
+            .iter()
+            .map(|slot| slot.get_or_init(|| Plans::new(api)))
+            .find(|plans| plans.api == key);
+        let operation = api.operations.get(position).ok_or_else(|| {
+            AuthError::config(format!(
+                "{}: no operation at position {position} of the generated table",
+                api.api
+            ))
+        })?;
+        let Some(cell) = plans.and_then(|plans| plans.operations.get(position)) else {
+            return self.resolve(api, operation).map(Cow::Owned);
+        };
+        if let Some(plan) = cell.get() {
+            return Ok(Cow::Borrowed(plan));
+        }
+        let plan = self.resolve(api, operation)?;
+        Ok(Cow::Borrowed(cell.get_or_init(|| plan)))
+    }
+
+    /// Works out a [`Plan`] (the slow path of [`Auth::plan`]).
+    #[cold]
+    #[inline(never)]
+    fn resolve(&self, api: &ApiSecurity, operation: &OperationDef) -> Result<Plan, AuthError> {
+        self.check_server(api, operation)?;
+        let api_version = match self.api_version_value(operation) {
+            Some(Ok(value)) => Some(value),
+            Some(Err(version)) => {
+                return Err(AuthError::config(format!(
+                    "the API version `{version}` is not a valid header value; use MAJOR.MINOR, \
+                     e.g. `2.0`"
+                )));
+            }
+            None => None,
+        };
+        let slots = self
+            .alternative(api, operation)?
+            .iter()
+            .map(|scheme| {
+                let chosen = self.chosen(api, operation, scheme)?;
+                let credential = self
+                    .inner
+                    .credentials
+                    .binary_search_by(|(name, _)| name.as_ref().cmp(scheme))
+                    .map_err(|_| AuthError::config(format!("no credential for `{scheme}`")))?;
+                Ok(Slot {
+                    credential,
+                    placement: chosen.placement,
+                })
+            })
+            .collect::<Result<_, AuthError>>()?;
+        let plan = Plan { api_version, slots };
+        Ok(plan)
     }
 
     /// The credentials to apply to `operation`: the first alternative of its `security` whose
@@ -400,7 +557,8 @@ impl AuthBuilder {
         crate::tls::ensure_crypto_provider();
         Auth {
             inner: Arc::new(Inner {
-                credentials: self.credentials,
+                // Sorted already: a map's order.
+                credentials: self.credentials.into_iter().collect(),
                 retry: self.retry,
                 budget: self.budget.map(RetryBudget::new).unwrap_or_default(),
                 api_version_value: self
@@ -414,8 +572,150 @@ impl AuthBuilder {
                     .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
                 total_timeout: self.total_timeout,
                 client_timeout: self.client_timeout,
+                plans: PlanCache::default(),
             }),
             options: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use reqwest::Request;
+
+    use super::*;
+    use crate::{SchemeDef, Secret, hooks};
+
+    /// A table of two operations (sorted by id, as generated): `get_thing`, which needs scheme
+    /// `key`, placed in the header `header`, and `get_other`, which needs a scheme no handle here
+    /// has (a `'static` table made at run time, as a generated one is).
+    fn table(header: &'static str) -> &'static ApiSecurity {
+        let schemes: &'static [SchemeDef] = Box::leak(Box::new([SchemeDef {
+            name: "key",
+            placement: Placement::Header(header),
+        }]));
+        let operations: &'static [OperationDef] = Box::leak(Box::new([
+            OperationDef {
+                id: "get_other",
+                method: "GET",
+                path: "/other",
+                security: &[&["missing"]],
+                idempotent: true,
+                handwritten: false,
+                api_version: None,
+                server: None,
+            },
+            OperationDef {
+                id: "get_thing",
+                method: "GET",
+                path: "/thing",
+                security: &[&["key"]],
+                idempotent: true,
+                handwritten: false,
+                api_version: Some("2.0"),
+                server: None,
+            },
+        ]));
+        Box::leak(Box::new(ApiSecurity {
+            api: header,
+            schemes,
+            operations,
+            index: &[],
+        }))
+    }
+
+    async fn authorized(auth: &Auth, api: &ApiSecurity, id: &str) -> Result<Request, AuthError> {
+        let mut request = Request::new(
+            reqwest::Method::GET,
+            "https://example.test/thing".parse().unwrap(),
+        );
+        hooks::authorize(auth, api, &mut request, id).await?;
+        Ok(request)
+    }
+
+    /// One handle, more APIs than it keeps plans for: each call still gets its own table's
+    /// placement, whether its plan is kept or worked out anew, first time or tenth.
+    #[tokio::test]
+    async fn every_api_gets_its_own_plan_past_the_kept_ones() {
+        let auth = Auth::builder()
+            .credential("key", Credential::fixed(Secret::new("s3cret")))
+            .build();
+        let headers = ["x-a", "x-b", "x-c", "x-d", "x-e", "x-f"];
+        assert!(headers.len() > PLANNED_APIS);
+        let tables: Vec<_> = headers.iter().map(|h| table(h)).collect();
+        for _ in 0..3 {
+            for (api, header) in tables.iter().zip(headers) {
+                let request = authorized(&auth, api, "get_thing").await.unwrap();
+                assert_eq!(request.headers()[header], "s3cret");
+                assert_eq!(request.headers()["x-api-version"], "2.0");
+                let others = headers.iter().filter(|h| **h != header);
+                for other in others {
+                    assert!(
+                        request.headers().get(*other).is_none(),
+                        "{other} on {header}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// A copy of a table's value (its tables are the same `'static` ones) is the same API.
+    #[tokio::test]
+    async fn a_copy_of_a_table_is_the_same_api() {
+        let auth = Auth::builder()
+            .credential(
+                "key",
+                Credential::fixed(Secret::new("s3cret")).named("x-renamed"),
+            )
+            .build();
+        let api = table("x-key");
+        let copy = *api;
+        for table in [api, &copy, api] {
+            let request = authorized(&auth, table, "get_thing").await.unwrap();
+            assert_eq!(request.headers()["x-renamed"], "s3cret");
+            assert!(request.headers().get("x-key").is_none());
+        }
+    }
+
+    /// An operation the handle cannot serve is refused every time, and does not spoil the
+    /// plans of the operations it can.
+    #[tokio::test]
+    async fn an_operation_without_its_credential_is_refused_every_time() {
+        let auth = Auth::builder()
+            .credential("key", Credential::fixed(Secret::new("s3cret")))
+            .build();
+        let api = table("x-key");
+        for _ in 0..2 {
+            let error = authorized(&auth, api, "get_other").await.unwrap_err();
+            assert!(error.to_string().contains("`get_other`"), "{error}");
+            let request = authorized(&auth, api, "get_thing").await.unwrap();
+            assert_eq!(request.headers()["x-key"], "s3cret");
+            let error = authorized(&auth, api, "no_such_operation")
+                .await
+                .unwrap_err();
+            assert!(
+                error.to_string().contains("cargo xtask generate"),
+                "{error}"
+            );
+        }
+    }
+
+    /// A handle's views share its plans, and each still applies its own per-call headers.
+    #[tokio::test]
+    async fn views_share_the_plans_and_keep_their_options() {
+        let auth = Auth::builder()
+            .credential("key", Credential::fixed(Secret::new("s3cret")))
+            .api_version("2.1")
+            .build();
+        let api = table("x-key");
+        let view = auth.with_options(CallOptions::new().header("x-tag", "view"));
+        let plain = authorized(&auth, api, "get_thing").await.unwrap();
+        let viewed = authorized(&view, api, "get_thing").await.unwrap();
+        assert!(plain.headers().get("x-tag").is_none());
+        assert_eq!(viewed.headers()["x-tag"], "view");
+        for request in [plain, viewed] {
+            assert_eq!(request.headers()["x-key"], "s3cret");
+            assert_eq!(request.headers()["x-api-version"], "2.1");
         }
     }
 }

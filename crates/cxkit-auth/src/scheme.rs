@@ -109,27 +109,26 @@ impl ApiSecurity {
     /// always, one comparison), else by binary search. A lookup the index misses is searched
     /// too, so a table whose index does not match its operations is slower, never wrong.
     pub fn operation(&self, id: &str) -> Option<&'static OperationDef> {
+        self.position(id).map(|at| &self.operations[at])
+    }
+
+    /// Where [`ApiSecurity::operation`] finds an operation in `operations`.
+    pub fn position(&self, id: &str) -> Option<usize> {
         let len = self.index.len();
         if len.is_power_of_two() {
             let mask = len - 1;
             let mut slot = operation_hash(id) as usize & mask;
             for _ in 0..len {
-                let Some(op) = self.index[slot]
-                    .checked_sub(1)
-                    .and_then(|at| self.operations.get(usize::from(at)))
-                else {
+                let Some(at) = self.index[slot].checked_sub(1).map(usize::from) else {
                     break;
                 };
-                if op.id == id {
-                    return Some(op);
+                if self.operations.get(at).is_some_and(|op| op.id == id) {
+                    return Some(at);
                 }
                 slot = (slot + 1) & mask;
             }
         }
-        self.operations
-            .binary_search_by(|op| op.id.cmp(id))
-            .ok()
-            .map(|i| &self.operations[i])
+        self.operations.binary_search_by(|op| op.id.cmp(id)).ok()
     }
 
     /// Looks a scheme up by name.
