@@ -453,13 +453,14 @@ fn security_table(system: &System, spec: &Spec) -> Result<TokenStream, Problem> 
                     .map_err(Error::Custom)
             }
 
-            async fn exec(
+            // The hooks' own future, returned as is: an `async fn` here would hold the request
+            // a second time.
+            fn exec(
                 &self,
                 request: reqwest::Request,
                 info: &OperationInfo,
-            ) -> reqwest::Result<reqwest::Response> {
+            ) -> impl ::std::future::Future<Output = reqwest::Result<reqwest::Response>> {
                 ::cxkit_auth::hooks::exec(self.inner(), &SECURITY, self.client(), request, info.operation_id)
-                    .await
             }
         }
 

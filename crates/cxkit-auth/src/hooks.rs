@@ -3,6 +3,9 @@
 //! orphan rule forbids it here).
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant, SystemTime};
 
 use futures::StreamExt as _;
@@ -20,15 +23,16 @@ use crate::{API_VERSION_HEADER, ApiSecurity, Auth, AuthError, OperationDef};
 const API_VERSION: HeaderName = HeaderName::from_static(API_VERSION_HEADER);
 const STATIC_REJECTED: HeaderName = HeaderName::from_static(STATIC_CREDENTIAL_REJECTED);
 
-/// Looks up an operation, or explains that the generated table and the call disagree.
-fn operation<'a>(api: &'a ApiSecurity, id: &str) -> Result<&'a OperationDef, AuthError> {
-    api.operation(id).ok_or_else(|| {
-        AuthError::config(format!(
-            "{}: operation `{id}` is not in the generated security table; run `cargo xtask \
-             generate`",
-            api.api
-        ))
-    })
+/// The error of a call whose operation the generated table does not have: the table and the
+/// call disagree.
+#[cold]
+#[inline(never)]
+fn unknown_operation(api: &ApiSecurity, id: &str) -> AuthError {
+    AuthError::config(format!(
+        "{}: operation `{id}` is not in the generated security table; run `cargo xtask \
+         generate`",
+        api.api
+    ))
 }
 
 /// Prepares a request: applies the credentials the operation's `security` asks for and its
@@ -55,28 +59,23 @@ pub async fn authorize(
     request: &mut Request,
     operation_id: &str,
 ) -> Result<(), AuthError> {
-    let op = operation(api, operation_id)?;
-    auth.check_server(api, op)?;
+    let Some(position) = api.position(operation_id) else {
+        return Err(unknown_operation(api, operation_id));
+    };
+    let plan = auth.plan(api, position)?;
     // Per-call headers first, so that the credentials and the version below win over them.
     if let Some(options) = auth.options() {
         options.apply(request)?;
     }
-    match auth.api_version_value(op) {
-        Some(Ok(value)) => {
-            request.headers_mut().insert(API_VERSION, value);
-        }
-        Some(Err(version)) => {
-            return Err(AuthError::config(format!(
-                "the API version `{version}` is not a valid header value; use MAJOR.MINOR, \
-                 e.g. `2.0`"
-            )));
+    match &plan.api_version {
+        Some(value) => {
+            request.headers_mut().insert(API_VERSION, value.clone());
         }
         None => {
             request.headers_mut().remove(API_VERSION);
         }
     }
-    for scheme in auth.alternative(api, op)? {
-        let chosen = auth.chosen(api, op, scheme)?;
+    for chosen in plan.credentials(auth) {
         let source = &chosen.credential.source;
         let secret = match source.token_now() {
             Some(secret) => secret,
@@ -172,13 +171,17 @@ fn accepts_stream(request: &Request) -> bool {
 /// A view with [`crate::CallOptions`] ([`Auth::with_options`]) changes this per call: its
 /// timeout replaces the total timeout and bounds streamed calls too, its retry policy replaces
 /// the handle's, and an idempotency key makes a non-idempotent operation retryable.
-pub async fn exec(
-    auth: &Auth,
-    api: &ApiSecurity,
-    client: &reqwest::Client,
-    request: Request,
-    operation_id: &str,
-) -> reqwest::Result<Response> {
+///
+/// The request is handed to the HTTP client at once, so call this where a Tokio runtime runs
+/// (inside an `async` function, as the generated clients do); the future it returns does the
+/// rest.
+pub fn exec<'a>(
+    auth: &'a Auth,
+    api: &'a ApiSecurity,
+    client: &'a reqwest::Client,
+    mut request: Request,
+    operation_id: &'a str,
+) -> impl Future<Output = reqwest::Result<Response>> + Send + 'a {
     let span = tracing::debug_span!(
         "cxkit.request",
         api = api.api,
@@ -189,13 +192,119 @@ pub async fn exec(
         latency_ms = tracing::field::Empty,
         request_id = tracing::field::Empty,
     );
-    // A span nobody listens to is not entered and left around every poll.
-    if span.is_disabled() {
-        send(auth, api, client, request, operation_id, span).await
-    } else {
-        send(auth, api, client, request, operation_id, span.clone())
-            .instrument(span)
-            .await
+    let streamed = accepts_stream(&request);
+    let call = Call {
+        auth,
+        api,
+        client,
+        operation_id,
+        streamed,
+        safe_method: matches!(
+            *request.method(),
+            Method::GET | Method::PUT | Method::DELETE | Method::HEAD | Method::OPTIONS
+        ),
+        // A per-call timeout is what the caller asked for this very call, so it bounds
+        // streams too; the client-wide one exempts them, and a streamed request body (an
+        // upload, which has no bytes to look at).
+        deadline: auth.call_timeout().or_else(|| {
+            auth.total_timeout()
+                .filter(|_| !streamed && request.body().is_none_or(|b| b.as_bytes().is_some()))
+        }),
+        started: Instant::now(),
+        // A span nobody listens to is not entered and left around every poll.
+        traced: !span.is_disabled(),
+        span,
+    };
+    // Cloned before the deadline is set: reqwest keeps a request's timeout in its extensions,
+    // which would otherwise be copied too (the next attempt sets its own).
+    let spare = spare_copy(&request);
+    call.bound(&mut request, true);
+    let asked = spare.is_none().then(|| request.url().clone());
+    let sent_at = call.sending(1);
+    let sending = {
+        let _entered = call.traced.then(|| call.span.enter());
+        client.execute(request)
+    };
+    Exec {
+        call: Some(call),
+        spare,
+        asked,
+        sent_at,
+        sending,
+        rest: None,
+    }
+}
+
+/// The rest of a call after its first answer (a replay, retries, or a refused redirect),
+/// boxed: most calls never get there.
+type Rest<'a> = Pin<Box<dyn Future<Output = reqwest::Result<Response>> + Send + 'a>>;
+
+pin_project_lite::pin_project! {
+    /// The future of one call ([`exec`]): its first attempt is in flight with the HTTP client;
+    /// an answer that needs no more is finished here, anything else goes on in [`Rest`]. A
+    /// hand-written future, so that it holds the client's (small) future and the spare copy,
+    /// and not the request itself again at every level of nested `async` functions.
+    struct Exec<'a, F> {
+        // `None` once the call has ended or gone on in `rest`.
+        call: Option<Call<'a>>,
+        spare: Option<Request>,
+        asked: Option<reqwest::Url>,
+        sent_at: Option<Instant>,
+        #[pin]
+        sending: F,
+        rest: Option<Rest<'a>>,
+    }
+}
+
+impl<F> Future for Exec<'_, F>
+where
+    F: Future<Output = reqwest::Result<Response>>,
+{
+    type Output = reqwest::Result<Response>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Some(rest) = this.rest {
+            return rest.as_mut().poll(cx);
+        }
+        let Some(call) = this.call.as_ref() else {
+            panic!("a cxkit call polled after it ended");
+        };
+        // Entered while this poll lasts (as `Instrument` would), when it listens.
+        let _entered = call.traced.then(|| call.span.clone().entered());
+        let result = ready!(this.sending.poll(cx));
+        let asked = this
+            .asked
+            .as_ref()
+            .or(this.spare.as_ref().map(Request::url));
+        let redirected = call.answered(&result, asked, *this.sent_at);
+        let call = this.call.take().unwrap_or_else(|| unreachable!());
+        let rest: Rest<'_> = match result {
+            // The common end: an answer that is neither a 401 nor a status worth retrying.
+            Ok(response)
+                if !redirected
+                    && response.status() != StatusCode::UNAUTHORIZED
+                    && !is_retryable_status(response.status()) =>
+            {
+                return Poll::Ready(call.end(Ok(response)));
+            }
+            result => {
+                let spare = this.spare.take();
+                let traced = call.traced.then(|| call.span.clone());
+                let rest = async move {
+                    let result = match result {
+                        Ok(_) if redirected => Err(redirect_followed().await),
+                        result => result,
+                    };
+                    call.recover(result, spare).await
+                };
+                match traced {
+                    Some(span) => Box::pin(rest.instrument(span)),
+                    None => Box::pin(rest),
+                }
+            }
+        };
+        this.rest.insert(rest).as_mut().poll(cx)
     }
 }
 
@@ -296,9 +405,51 @@ impl Call<'_> {
         *timeout = Some(timeout.map_or(left, |own| own.min(left)));
     }
 
-    /// Sends one attempt. `spare`, the copy kept for another attempt, holds the URL asked (else
-    /// it is copied here): a client that follows redirects answers from another URL, and that
-    /// answer is refused.
+    /// Notes that an attempt is about to be sent: its number on the span, and the time it
+    /// leaves, when the span listens.
+    fn sending(&self, attempt: u32) -> Option<Instant> {
+        self.traced.then(|| {
+            self.span.record("attempt", attempt);
+            Instant::now()
+        })
+    }
+
+    /// Looks at an attempt's answer: records it on the span (when it listens), and tells
+    /// whether it came from another URL than `asked`, which means the client followed a
+    /// redirect, and the answer is refused.
+    fn answered(
+        &self,
+        result: &reqwest::Result<Response>,
+        asked: Option<&reqwest::Url>,
+        sent_at: Option<Instant>,
+    ) -> bool {
+        if let Some(sent_at) = sent_at {
+            self.record(result, sent_at);
+        }
+        let redirected =
+            matches!((result, asked), (Ok(response), Some(asked)) if response.url() != asked);
+        if redirected {
+            tracing::warn!("the HTTP client followed a redirect; the answer is refused");
+        }
+        redirected
+    }
+
+    #[inline(never)]
+    fn record(&self, result: &reqwest::Result<Response>, sent_at: Instant) {
+        self.span.record(
+            "latency_ms",
+            u64::try_from(sent_at.elapsed().as_millis()).unwrap_or(u64::MAX),
+        );
+        if let Ok(response) = result {
+            self.span.record("status", response.status().as_u16());
+            if let Some(id) = crate::request_id::request_id(response.headers()) {
+                self.span.record("request_id", tracing::field::display(&id));
+            }
+        }
+    }
+
+    /// Sends one attempt after the first. `spare`, the copy kept for another attempt, holds
+    /// the URL asked (else it is copied here).
     async fn attempt(
         &self,
         request: Request,
@@ -309,30 +460,10 @@ impl Call<'_> {
             Some(_) => None,
             None => Some(request.url().clone()),
         };
-        let sent_at = self.traced.then(|| {
-            self.span.record("attempt", attempt);
-            Instant::now()
-        });
+        let sent_at = self.sending(attempt);
         let result = self.client.execute(request).await;
-        if let Ok(response) = &result
-            && let Some(asked) = asked.as_ref().or(spare.map(Request::url))
-            && response.url() != asked
-        {
-            tracing::warn!("the HTTP client followed a redirect; the answer is refused");
-            // Boxed, as every rarely taken await here: the call's future stays small.
+        if self.answered(&result, asked.as_ref().or(spare.map(Request::url)), sent_at) {
             return Err(Box::pin(redirect_followed()).await);
-        }
-        if let Some(sent_at) = sent_at {
-            self.span.record(
-                "latency_ms",
-                u64::try_from(sent_at.elapsed().as_millis()).unwrap_or(u64::MAX),
-            );
-            if let Ok(response) = &result {
-                self.span.record("status", response.status().as_u16());
-                if let Some(id) = crate::request_id::request_id(response.headers()) {
-                    self.span.record("request_id", tracing::field::display(&id));
-                }
-            }
         }
         result
     }
@@ -342,18 +473,26 @@ impl Call<'_> {
     fn finish(&self, response: Response) -> Response {
         let mut response = scrubbed_response(response, self.auth, self.api);
         if response.status() == StatusCode::UNAUTHORIZED {
-            response.headers_mut().remove(STATIC_REJECTED);
-            let chosen = self.chosen();
-            if !chosen.is_empty() && chosen.iter().all(|c| c.credential.static_key) {
-                response
-                    .headers_mut()
-                    .insert(STATIC_REJECTED, HeaderValue::from_static("1"));
-            }
+            self.mark_static_rejection(&mut response);
         }
         if self.streamed {
             response
         } else {
             limited(response, self.auth.max_response_bytes())
+        }
+    }
+
+    /// Sets [`STATIC_CREDENTIAL_REJECTED`] on a 401 answer when the request carried only
+    /// static keys, and removes it otherwise (a server cannot set it).
+    #[cold]
+    #[inline(never)]
+    fn mark_static_rejection(&self, response: &mut Response) {
+        response.headers_mut().remove(STATIC_REJECTED);
+        let chosen = self.chosen();
+        if !chosen.is_empty() && chosen.iter().all(|c| c.credential.static_key) {
+            response
+                .headers_mut()
+                .insert(STATIC_REJECTED, HeaderValue::from_static("1"));
         }
     }
 
@@ -434,55 +573,6 @@ impl Call<'_> {
     }
 }
 
-async fn send(
-    auth: &Auth,
-    api: &ApiSecurity,
-    client: &reqwest::Client,
-    mut request: Request,
-    operation_id: &str,
-    // The call's span, whose fields each attempt records (when it listens).
-    span: tracing::Span,
-) -> reqwest::Result<Response> {
-    let streamed = accepts_stream(&request);
-    let call = Call {
-        auth,
-        api,
-        client,
-        operation_id,
-        streamed,
-        safe_method: matches!(
-            *request.method(),
-            Method::GET | Method::PUT | Method::DELETE | Method::HEAD | Method::OPTIONS
-        ),
-        // A per-call timeout is what the caller asked for this very call, so it bounds
-        // streams too; the client-wide one exempts them, and a streamed request body (an
-        // upload, which has no bytes to look at).
-        deadline: auth.call_timeout().or_else(|| {
-            auth.total_timeout()
-                .filter(|_| !streamed && request.body().is_none_or(|b| b.as_bytes().is_some()))
-        }),
-        started: Instant::now(),
-        traced: !span.is_disabled(),
-        span,
-    };
-    // Cloned before the deadline is set: reqwest keeps a request's timeout in its extensions,
-    // which would otherwise be copied too (the next attempt sets its own).
-    let spare = spare_copy(&request);
-    call.bound(&mut request, true);
-    let result = call.attempt(request, 1, spare.as_ref()).await;
-    match result {
-        // The common end, kept apart so that the call's future stays small: an answer that is
-        // neither a 401 nor a status worth retrying.
-        Ok(response)
-            if response.status() != StatusCode::UNAUTHORIZED
-                && !is_retryable_status(response.status()) =>
-        {
-            call.end(Ok(response))
-        }
-        result => Box::pin(call.recover(result, spare)).await,
-    }
-}
-
 /// Tells each token source which token the server rejected; when one of them has a different
 /// token now, re-applies all credentials to `request` and returns `true`.
 async fn replay_after_rejection(chosen: &[crate::auth::Chosen<'_>], request: &mut Request) -> bool {
@@ -516,6 +606,13 @@ fn scrubbed_response(response: Response, auth: &Auth, api: &ApiSecurity) -> Resp
     if !may_carry_secrets(response.url()) {
         return response;
     }
+    rescrubbed(response, auth, api)
+}
+
+/// The rare half of [`scrubbed_response`]: a URL that may carry a secret.
+#[cold]
+#[inline(never)]
+fn rescrubbed(response: Response, auth: &Auth, api: &ApiSecurity) -> Response {
     let clean = scrub_url(response.url(), &auth.url_secret_names(api));
     if &clean == response.url() {
         return response;
@@ -552,11 +649,17 @@ fn rebuilt(
 /// Rebuilds a response around a body that fails with [`BodyTooLarge`] once it passes `limit`
 /// bytes, so that whoever reads it whole holds at most `limit` bytes. A declared length within
 /// the limit needs no wrapper: hyper never reads past a `Content-Length`.
-fn limited(mut response: Response, limit: u64) -> Response {
-    let declared = response.content_length();
-    if declared.is_some_and(|n| n <= limit) {
+fn limited(response: Response, limit: u64) -> Response {
+    if response.content_length().is_some_and(|n| n <= limit) {
         return response;
     }
+    bounded(response, limit)
+}
+
+/// [`limited`]'s wrapper, apart: the answers of most calls declare a length and need none.
+#[inline(never)]
+fn bounded(mut response: Response, limit: u64) -> Response {
+    let declared = response.content_length();
     let (status, version, url) = (
         response.status(),
         response.version(),
@@ -586,6 +689,8 @@ fn limited(mut response: Response, limit: u64) -> Response {
     rebuilt(status, version, url, headers, body)
 }
 
+#[cold]
+#[inline(never)]
 fn scrubbed_error(error: reqwest::Error, auth: &Auth, api: &ApiSecurity) -> reqwest::Error {
     match error
         .url()

@@ -1726,19 +1726,18 @@ impl ClientHooks<::cxkit_auth::Auth> for Client {
             .await
             .map_err(Error::Custom)
     }
-    async fn exec(
+    fn exec(
         &self,
         request: reqwest::Request,
         info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
+    ) -> impl ::std::future::Future<Output = reqwest::Result<reqwest::Response>> {
         ::cxkit_auth::hooks::exec(
-                self.inner(),
-                &SECURITY,
-                self.client(),
-                request,
-                info.operation_id,
-            )
-            .await
+            self.inner(),
+            &SECURITY,
+            self.client(),
+            request,
+            info.operation_id,
+        )
     }
 }
 impl Client {
