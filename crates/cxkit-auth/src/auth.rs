@@ -117,11 +117,8 @@ struct Slot {
 }
 
 impl Plan {
-    /// The plan's credentials, as [`Auth::chosen`] chooses them.
-    pub(crate) fn credentials<'a>(
-        &'a self,
-        auth: &'a Auth,
-    ) -> impl Iterator<Item = Chosen<'a>> + 'a {
+    /// The plan's credentials, in the handle `auth` the plan was made for.
+    pub(crate) fn credentials<'a>(&self, auth: &'a Auth) -> impl Iterator<Item = Chosen<'a>> {
         self.slots.iter().map(|slot| {
             let credential = &auth.inner.credentials[slot.credential].1;
             Chosen {
@@ -354,39 +351,15 @@ impl Auth {
         let slots = self
             .alternative(api, operation)?
             .iter()
-            .map(|scheme| {
-                let chosen = self.chosen(api, operation, scheme)?;
-                let credential = self
-                    .inner
-                    .credentials
-                    .binary_search_by(|(name, _)| name.as_ref().cmp(scheme))
-                    .map_err(|_| AuthError::config(format!("no credential for `{scheme}`")))?;
-                Ok(Slot {
-                    credential,
-                    placement: chosen.placement,
-                })
-            })
+            .map(|scheme| self.slot(api, operation, scheme))
             .collect::<Result<_, AuthError>>()?;
         let plan = Plan { api_version, slots };
         Ok(plan)
     }
 
-    /// The credentials to apply to `operation`: the first alternative of its `security` whose
-    /// schemes are all configured. An empty alternative (or an empty `security`) needs none.
-    pub(crate) fn choose<'a>(
-        &'a self,
-        api: &ApiSecurity,
-        operation: &OperationDef,
-    ) -> Result<Vec<Chosen<'a>>, AuthError> {
-        self.alternative(api, operation)?
-            .iter()
-            .map(|scheme| self.chosen(api, operation, scheme))
-            .collect()
-    }
-
-    /// The first alternative of `operation`'s `security` whose schemes all have a credential:
-    /// what [`Auth::choose`] resolves, found without allocating (the hooks walk it on every
-    /// call).
+    /// The first alternative of `operation`'s `security` whose schemes all have a credential
+    /// (an empty alternative, or an empty `security`, needs none): the credentials a
+    /// [`Plan`] holds.
     pub(crate) fn alternative(
         &self,
         api: &ApiSecurity,
@@ -415,20 +388,24 @@ impl Auth {
         )))
     }
 
-    /// The credential of one scheme of a chosen [`Auth::alternative`], with the name it goes
-    /// under.
-    pub(crate) fn chosen<'a>(
-        &'a self,
+    /// The credential of one scheme of a chosen [`Auth::alternative`] (by its position), and
+    /// where the spec places it.
+    fn slot(
+        &self,
         api: &ApiSecurity,
         operation: &OperationDef,
         scheme: &str,
-    ) -> Result<Chosen<'a>, AuthError> {
-        let credential = self.credential(scheme).ok_or_else(|| {
-            AuthError::config(format!(
-                "{}: operation `{}` has no credential for scheme `{scheme}`",
-                api.api, operation.id
-            ))
-        })?;
+    ) -> Result<Slot, AuthError> {
+        let credential = self
+            .inner
+            .credentials
+            .binary_search_by(|(name, _)| name.as_ref().cmp(scheme))
+            .map_err(|_| {
+                AuthError::config(format!(
+                    "{}: operation `{}` has no credential for scheme `{scheme}`",
+                    api.api, operation.id
+                ))
+            })?;
         let def = api.scheme(scheme).ok_or_else(|| {
             AuthError::config(format!(
                 "{}: operation `{}` names security scheme `{scheme}`, which the spec does not \
@@ -436,10 +413,9 @@ impl Auth {
                 api.api, operation.id
             ))
         })?;
-        Ok(Chosen {
-            placement: def.placement,
-            name: credential.name.as_deref().unwrap_or(def.placement.name()),
+        Ok(Slot {
             credential,
+            placement: def.placement,
         })
     }
 

@@ -359,12 +359,13 @@ impl Call<'_> {
         self.api.operation(self.operation_id)
     }
 
-    /// The credentials `authorize` applied. They are only needed again on a 401 (to mark a
-    /// rejected static key, or to replay with a fresh token), so they are chosen then, not on
-    /// every call; the choice is deterministic (same handle, same operation).
+    /// The credentials `authorize` applied: the operation's plan, read again only on a 401
+    /// (to mark a rejected static key, or to replay with a fresh token).
     fn chosen(&self) -> Vec<crate::auth::Chosen<'_>> {
-        self.op()
-            .and_then(|op| self.auth.choose(self.api, op).ok())
+        self.api
+            .position(self.operation_id)
+            .and_then(|position| self.auth.plan(self.api, position).ok())
+            .map(|plan| plan.credentials(self.auth).collect())
             .unwrap_or_default()
     }
 
