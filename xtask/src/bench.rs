@@ -131,7 +131,7 @@ fn synthetic(operations: usize) -> Synthetic {
             output: "unused/generated.rs",
         };
         let started = Instant::now();
-        let problems = xtask::lint::lint(&spec, &[], &[]);
+        let problems = xtask::lint::lint(&spec, &[]);
         if !problems.is_empty() {
             return Err(format!(
                 "the synthetic spec fails the lint: {}",

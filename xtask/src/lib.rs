@@ -124,11 +124,7 @@ pub fn build_all(root: &Path, systems: &[System]) -> Result<Vec<Output>, Vec<Pro
                 continue;
             }
         };
-        let found = lint::lint(
-            &spec,
-            &lint::seed_titles(&seeds, system.name),
-            &lint::seed_files(&seeds),
-        );
+        let found = lint::lint(&spec, &lint::seed_titles(&seeds, system.name));
         if !found.is_empty() {
             problems.extend(found);
             continue;
@@ -156,11 +152,7 @@ pub fn lint_all(root: &Path, systems: &[System]) -> Vec<Problem> {
         systems
             .iter()
             .flat_map(|system| match Spec::load(root, system.spec) {
-                Ok(spec) => lint::lint(
-                    &spec,
-                    &lint::seed_titles(&seeds, system.name),
-                    &lint::seed_files(&seeds),
-                ),
+                Ok(spec) => lint::lint(&spec, &lint::seed_titles(&seeds, system.name)),
                 Err(p) => vec![p],
             }),
     );

@@ -1,5 +1,5 @@
 //! The spec lint: every curation rule of `specs/README.md`, and everything progenitor 0.15.1
-//! would panic on or silently mis-generate (see `../shared/notes/progenitor.md`), reported all at
+//! would panic on or silently mis-generate (see the progenitor notes in `specs/README.md`, rule 4), reported all at
 //! once, each problem naming the file, the operation and the fix.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,29 +16,13 @@ const BODY_TYPES: [&str; 4] = [
     "text/plain",
 ];
 
-/// The seed documents cxkit was created from (`../shared/seeds`). Platform28's document names no
-/// operation titles, so it is not in the `seed` column of `specs/seeds/operations.tsv`; the
-/// others are, and any seed that table names later is accepted too.
-pub const SEED_DOCUMENTS: [&str; 4] = [
-    "000_9a0f08a785a3220e.txt",
-    "001_8f872248f87571eb.txt",
-    "002_0ee767d873e3d126.txt",
-    "003_6d4dc77aa4c7236e.txt",
-];
-
-/// The shared notes an operation may cite as `notes/<file>` (`../shared/notes`).
-pub const NOTES: [&str; 5] = [
-    "vendors.md",
-    "vendor-references.md",
-    "progenitor.md",
-    "token-handling.md",
-    "style.md",
-];
+/// Where in-repo evidence lives, relative to the workspace root: an operation cites a document
+/// there as `evidence/<file>.md`, optionally with `#<anchor>` naming one of its headings.
+pub const EVIDENCE_DIR: &str = "specs/evidence";
 
 /// Runs every check; an empty result means the spec may be generated. `seed_titles` are the
-/// `summary` values this spec must contain and `seed_files` the seed documents an operation may
-/// cite as `seeds/<file>` besides [`SEED_DOCUMENTS`] (both from `specs/seeds/operations.tsv`).
-pub fn lint(spec: &Spec, seed_titles: &[String], seed_files: &[String]) -> Vec<Problem> {
+/// `summary` values this spec must contain (from `specs/seeds/operations.tsv`).
+pub fn lint(spec: &Spec, seed_titles: &[String]) -> Vec<Problem> {
     let mut problems = Vec::new();
     let doc = &spec.doc;
     let mut top = |m: String| problems.push(spec.problem(None, m));
@@ -70,7 +54,8 @@ pub fn lint(spec: &Spec, seed_titles: &[String], seed_files: &[String]) -> Vec<P
         ));
     }
     let schemes = check_schemes(spec, &mut problems);
-    check_operations(spec, &schemes, seed_files, &mut problems);
+    let evidence = Evidence::load();
+    check_operations(spec, &schemes, &evidence, &mut problems);
     check_schemas(spec, "", doc, false, &mut problems);
     check_refs(spec, "", doc, &mut problems);
     check_cycles(spec, &mut problems);
@@ -126,7 +111,7 @@ fn check_schemes(spec: &Spec, problems: &mut Vec<Problem>) -> BTreeSet<String> {
 fn check_operations(
     spec: &Spec,
     schemes: &BTreeSet<String>,
-    seed_files: &[String],
+    evidence: &Evidence,
     problems: &mut Vec<Problem>,
 ) {
     let mut ids: BTreeMap<String, usize> = BTreeMap::new();
@@ -234,7 +219,7 @@ fn check_operations(
                 "`x-cxkit-server` is {server}; it must name the operation's host in snake_case (e.g. `users`), for clients bound to that host"
             ));
         }
-        check_sources(op, seed_files, &mut bad);
+        check_sources(op, evidence, &mut bad);
         check_parameters(spec, path, op, &mut bad);
         check_body(spec, op, handwritten, &mut bad);
         check_responses(spec, op, handwritten, &mut bad);
@@ -278,10 +263,10 @@ fn check_operations(
 }
 
 /// Every operation says where its facts come from: a non-empty `x-cxkit-source` list of page
-/// URLs, `seeds/<file>` and `notes/<file>` entries (optionally with a `#section`), each one a
-/// document that exists, so a reader can follow it.
-fn check_sources(op: &Value, seed_files: &[String], bad: &mut impl FnMut(String)) {
-    const HOW: &str = "page URLs (http/https), `seeds/<file>` (a seed document of specs/seeds/operations.tsv) or `notes/<file>` (a file of ../shared/notes)";
+/// URLs and in-repo evidence references `evidence/<file>.md[#anchor]`, each one a document that
+/// exists (and, with an anchor, a heading of it), so a reader of a clone can follow it.
+fn check_sources(op: &Value, evidence: &Evidence, bad: &mut impl FnMut(String)) {
+    const HOW: &str = "page URLs (http/https) or `evidence/<file>.md#<operation_id>` (a document under specs/evidence/ and one of its headings)";
     let entries = match op.get("x-cxkit-source") {
         None => {
             return bad(format!(
@@ -305,31 +290,97 @@ fn check_sources(op: &Value, seed_files: &[String], bad: &mut impl FnMut(String)
             ));
             continue;
         };
-        if !is_known_source(entry, seed_files) {
-            bad(format!(
-                "`x-cxkit-source` entry `{entry}` is not a page URL or a known seed or note; use {HOW}; the seeds are {}, the notes {}",
-                SEED_DOCUMENTS.join(", "),
-                NOTES.join(", ")
+        if is_page_url(entry) {
+            continue;
+        }
+        if let Some(reference) = entry.strip_prefix("evidence/") {
+            if let Err(why) = evidence.resolve(reference) {
+                bad(format!(
+                    "`x-cxkit-source` entry `{entry}` does not resolve: {why}"
+                ));
+            }
+            continue;
+        }
+        bad(format!(
+            "`x-cxkit-source` entry `{entry}` is not a page URL or an evidence reference; use {HOW}"
+        ));
+    }
+}
+
+/// Whether a source entry is an http(s) URL with a host.
+fn is_page_url(entry: &str) -> bool {
+    entry
+        .strip_prefix("https://")
+        .or_else(|| entry.strip_prefix("http://"))
+        .is_some_and(|rest| {
+            let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            !host.is_empty() && !entry.contains(char::is_whitespace)
+        })
+}
+
+/// The evidence documents under [`EVIDENCE_DIR`] and the anchors of their headings, read once
+/// per lint run (none when the workspace root cannot be found: every reference then fails).
+#[derive(Debug)]
+pub struct Evidence {
+    docs: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Evidence {
+    /// Reads every `*.md` file of the workspace's evidence directory.
+    pub fn load() -> Evidence {
+        let mut docs = BTreeMap::new();
+        let dir = crate::workspace_root().map(|root| root.join(EVIDENCE_DIR));
+        if let Ok(entries) = dir.and_then(|d| std::fs::read_dir(d).map_err(|e| e.to_string())) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if let (true, Ok(text)) =
+                    (name.ends_with(".md"), std::fs::read_to_string(entry.path()))
+                {
+                    docs.insert(name, text.lines().filter_map(heading_anchor).collect());
+                }
+            }
+        }
+        Evidence { docs }
+    }
+
+    /// Checks `<file>.md` or `<file>.md#<anchor>` (relative to the evidence directory).
+    fn resolve(&self, reference: &str) -> Result<(), String> {
+        let (file, anchor) = match reference.split_once('#') {
+            Some((file, anchor)) => (file, Some(anchor)),
+            None => (reference, None),
+        };
+        let Some(anchors) = self.docs.get(file).filter(|_| !file.contains('/')) else {
+            return Err(format!(
+                "there is no {EVIDENCE_DIR}/{file}; cite a document there"
             ));
+        };
+        match anchor {
+            Some(anchor) if !anchors.contains(anchor) => Err(format!(
+                "{EVIDENCE_DIR}/{file} has no heading with the anchor `{anchor}`; add `## {anchor}` with what the document establishes for the operation"
+            )),
+            _ => Ok(()),
         }
     }
 }
 
-/// Whether a source entry is an http(s) URL with a host, or names a known seed or note.
-fn is_known_source(entry: &str, seed_files: &[String]) -> bool {
-    if let Some(rest) = entry
-        .strip_prefix("https://")
-        .or_else(|| entry.strip_prefix("http://"))
-    {
-        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        return !host.is_empty() && !entry.contains(char::is_whitespace);
+/// The anchor a Markdown heading line gets (`## get_agent` -> `get_agent`, `## A.1 Ids` ->
+/// `a1-ids`): lower case, spaces to `-`, other punctuation but `-` and `_` dropped.
+fn heading_anchor(line: &str) -> Option<String> {
+    let text = line.trim_start_matches('#');
+    if text.len() == line.len() || !text.starts_with(' ') {
+        return None;
     }
-    let file = entry.split('#').next().unwrap_or_default();
-    if let Some(seed) = file.strip_prefix("seeds/") {
-        return SEED_DOCUMENTS.contains(&seed) || seed_files.iter().any(|s| s == seed);
-    }
-    file.strip_prefix("notes/")
-        .is_some_and(|note| NOTES.contains(&note))
+    Some(
+        text.trim()
+            .to_lowercase()
+            .chars()
+            .filter_map(|c| match c {
+                ' ' => Some('-'),
+                c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+                _ => None,
+            })
+            .collect(),
+    )
 }
 
 fn check_parameters(spec: &Spec, path: &str, op: &Value, bad: &mut impl FnMut(String)) {
@@ -852,20 +903,6 @@ fn is_snake_case(id: &str) -> bool {
         && !id.ends_with('_')
 }
 
-/// Every seed document the `operations.tsv` text names (its `seed` column).
-pub fn seed_files(tsv: &str) -> Vec<String> {
-    let mut files: Vec<String> = tsv
-        .lines()
-        .skip(1)
-        .filter_map(|line| line.split('\t').nth(3))
-        .map(|seed| seed.trim().to_owned())
-        .filter(|seed| !seed.is_empty())
-        .collect();
-    files.sort();
-    files.dedup();
-    files
-}
-
 /// The seed titles for one spec, from the `operations.tsv` text.
 pub fn seed_titles(tsv: &str, spec_name: &str) -> Vec<String> {
     tsv.lines()
@@ -888,7 +925,7 @@ mod tests {
         let mut paths = String::new();
         for (i, id) in ids.iter().enumerate() {
             paths.push_str(&format!(
-                "  /p{i}:\n    get:\n      operationId: {id}\n      x-cxkit-source: [notes/vendors.md]\n      summary: s{i}\n      tags: [t]\n      security: []\n      responses:\n        '204':\n          description: done\n"
+                "  /p{i}:\n    get:\n      operationId: {id}\n      x-cxkit-source: ['https://vendor.example/docs']\n      summary: s{i}\n      tags: [t]\n      security: []\n      responses:\n        '204':\n          description: done\n"
             ));
         }
         let text = format!("openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\npaths:\n{paths}");
@@ -897,14 +934,11 @@ mod tests {
 
     #[test]
     fn ids_that_collide_in_generated_code_are_rejected() {
-        let problems: Vec<String> = lint(
-            &spec_with(&["get_v2", "get_v_2", "new", "list_items"]),
-            &[],
-            &[],
-        )
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+        let problems: Vec<String> =
+            lint(&spec_with(&["get_v2", "get_v_2", "new", "list_items"]), &[])
+                .iter()
+                .map(ToString::to_string)
+                .collect();
         assert_eq!(
             problems,
             [
@@ -916,12 +950,9 @@ mod tests {
 
     #[test]
     fn api_version_extensions_are_checked() {
-        let text = "openapi: 3.0.3\ninfo: {title: t, version: '1', x-cxkit-api-version: 2}\npaths:\n  /a:\n    get:\n      operationId: a\n      summary: a\n      tags: [t]\n      security: []\n      x-cxkit-source: ['notes/vendors.md']\n      x-cxkit-api-version: true\n      responses:\n        '204':\n          description: done\n  /b:\n    get:\n      operationId: b\n      summary: b\n      tags: [t]\n      security: []\n      x-cxkit-source: ['notes/vendors.md']\n      x-cxkit-api-version: false\n      responses:\n        '204':\n          description: done\n";
+        let text = "openapi: 3.0.3\ninfo: {title: t, version: '1', x-cxkit-api-version: 2}\npaths:\n  /a:\n    get:\n      operationId: a\n      summary: a\n      tags: [t]\n      security: []\n      x-cxkit-source: ['https://vendor.example/docs']\n      x-cxkit-api-version: true\n      responses:\n        '204':\n          description: done\n  /b:\n    get:\n      operationId: b\n      summary: b\n      tags: [t]\n      security: []\n      x-cxkit-source: ['https://vendor.example/docs']\n      x-cxkit-api-version: false\n      responses:\n        '204':\n          description: done\n";
         let spec = Spec::parse("specs/x.yaml", text.as_bytes().to_vec()).unwrap();
-        let problems: Vec<String> = lint(&spec, &[], &[])
-            .iter()
-            .map(ToString::to_string)
-            .collect();
+        let problems: Vec<String> = lint(&spec, &[]).iter().map(ToString::to_string).collect();
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(
             problems
@@ -942,7 +973,7 @@ mod tests {
         );
         let spec = Spec::parse("specs/x.yaml", wrong_server.into_bytes()).unwrap();
         assert!(
-            lint(&spec, &[], &[])
+            lint(&spec, &[])
                 .iter()
                 .any(|p| p.to_string().contains("operation b: `x-cxkit-server`")),
             "a host name must be snake_case"
@@ -951,7 +982,7 @@ mod tests {
         let fixed = text.replace("x-cxkit-api-version: 2}", "x-cxkit-api-version: '2.0'}");
         let fixed = fixed.replace("x-cxkit-api-version: true", "x-cxkit-api-version: '2.1'");
         let spec = Spec::parse("specs/x.yaml", fixed.into_bytes()).unwrap();
-        assert!(lint(&spec, &[], &[]).is_empty());
+        assert!(lint(&spec, &[]).is_empty());
         assert!(is_api_version("10.2") && !is_api_version("2") && !is_api_version("2.x"));
         assert!(is_iso_date("2026-11-30") && !is_iso_date("2026-11-3") && !is_iso_date("today"));
     }

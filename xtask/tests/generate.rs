@@ -38,7 +38,7 @@ fn generate(name: &str) -> String {
         "{spec_path} must start with a `# Exercises: ...` comment"
     );
     let spec = Spec::parse(spec_path, bytes).expect("fixture parses");
-    let problems: Vec<String> = lint::lint(&spec, &[], &[])
+    let problems: Vec<String> = lint::lint(&spec, &[])
         .iter()
         .map(ToString::to_string)
         .collect();
@@ -331,7 +331,7 @@ fn progenitor_panic_is_blamed_on_the_operations() {
         .expect("fixture exists");
     let spec = Spec::parse(file, bytes).expect("fixture parses");
     assert_eq!(
-        lint::lint(&spec, &[], &[]).len(),
+        lint::lint(&spec, &[]).len(),
         2,
         "the lint rejects both operations"
     );
@@ -486,7 +486,7 @@ fn synthetic_spec_lints_and_generates() {
         xtask::synthetic::spec_yaml(6).into_bytes(),
     )
     .expect("parses");
-    assert_eq!(lint::lint(&spec, &[], &[]), []);
+    assert_eq!(lint::lint(&spec, &[]), []);
     let system = System {
         name: "synthetic",
         spec: "synthetic.yaml",

@@ -1,27 +1,52 @@
 //! The harvest ledgers (`specs/sources/<spec>.tsv`) are what the next curator reads instead of
-//! searching again, so each must have exactly one row per operation of its spec, and name no
-//! operation the spec lacks (a renamed operation must be renamed in its ledger too).
+//! searching again: one row per (operation, source) with the facts that source shows, plus `-`
+//! rows for searches that found nothing. Each must name only operations of its spec, give every
+//! `x-cxkit-source` entry of an operation its row, and cite nothing the operation does not.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use xtask::spec::{METHODS, Spec};
 use xtask::systems::SYSTEMS;
 
-const HEADER: &str =
-    "operation_id\turl\tmethod\tpath\tquery\tbody_fields\tresponse_fields\tstatuses\tnotes";
+const HEADER: &str = "operation_id\tsource\tgeneration\ttitle\tmethod\tpath\tquery\theaders\tbody\tresponse\tstatuses\tnotes";
+const GENERATIONS: [&str; 9] = [
+    "stable",
+    "v2",
+    "v2-legacy",
+    "v1",
+    "client",
+    "seed",
+    "notes",
+    "guide",
+    "-",
+];
 
-fn operation_ids(spec: &Spec) -> BTreeSet<String> {
+/// Every operation id with its `x-cxkit-source` entries.
+fn operation_sources(spec: &Spec) -> BTreeMap<String, BTreeSet<String>> {
     let paths = spec.doc["paths"].as_object().expect("paths");
     paths
         .values()
         .flat_map(|item| item.as_object().expect("path item").iter())
         .filter(|(method, _)| METHODS.contains(&method.as_str()))
-        .map(|(_, op)| op["operationId"].as_str().expect("operationId").to_owned())
+        .map(|(_, op)| {
+            let sources = op["x-cxkit-source"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            (
+                op["operationId"].as_str().expect("operationId").to_owned(),
+                sources,
+            )
+        })
         .collect()
 }
 
 #[test]
-fn every_operation_has_exactly_one_ledger_row() {
+fn every_source_of_every_operation_has_its_ledger_row() {
     let root = xtask::workspace_root().expect("workspace root");
     for system in SYSTEMS {
         let spec = Spec::load(&root, system.spec).expect("the spec loads");
@@ -34,22 +59,46 @@ fn every_operation_has_exactly_one_ledger_row() {
             .unwrap_or_else(|e| panic!("{ledger_path}: {e}"));
         let mut lines = ledger.lines();
         assert_eq!(lines.next(), Some(HEADER), "{ledger_path}: header");
-        let mut rows = BTreeSet::new();
+        let ops = operation_sources(&spec);
+        let mut rows: BTreeSet<(String, String)> = BTreeSet::new();
+        let mut with_rows = BTreeSet::new();
         for (n, line) in lines.enumerate() {
-            let id = line.split('\t').next().unwrap_or_default().to_owned();
+            let at = format!("{ledger_path}: line {}", n + 2);
+            let cells: Vec<&str> = line.split('\t').collect();
+            assert_eq!(cells.len(), 12, "{at}: 12 tab-separated cells");
+            let (id, source, generation) = (cells[0], cells[1], cells[2]);
+            let Some(cited) = ops.get(id) else {
+                panic!("{at}: `{id}` names no operation of {}", system.spec);
+            };
             assert!(
-                rows.insert(id.clone()),
-                "{ledger_path}: line {}: `{id}` has a second row",
-                n + 2
+                GENERATIONS.contains(&generation),
+                "{at}: generation `{generation}`"
             );
+            if source == "-" {
+                assert!(
+                    cells[2..11].iter().all(|c| *c == "-"),
+                    "{at}: a search-only row shows no facts"
+                );
+            } else {
+                assert!(
+                    cited.contains(source),
+                    "{at}: `{source}` is not in {id}'s x-cxkit-source"
+                );
+                assert!(
+                    rows.insert((id.to_owned(), source.to_owned())),
+                    "{at}: a second row for ({id}, {source})"
+                );
+            }
+            with_rows.insert(id.to_owned());
         }
-        let ops = operation_ids(&spec);
-        let missing: Vec<_> = ops.difference(&rows).collect();
-        let unknown: Vec<_> = rows.difference(&ops).collect();
-        assert!(
-            missing.is_empty() && unknown.is_empty(),
-            "{ledger_path}: operations without a row: {missing:?}; rows naming no operation of {}: {unknown:?}",
-            system.spec
-        );
+        for (id, sources) in &ops {
+            assert!(with_rows.contains(id), "{ledger_path}: `{id}` has no row");
+            for source in sources {
+                assert!(
+                    rows.contains(&(id.clone(), source.clone())),
+                    "{ledger_path}: {id}'s source `{source}` has no row"
+                );
+            }
+        }
     }
 }

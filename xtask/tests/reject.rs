@@ -17,7 +17,7 @@ fn problems(name: &str, seed_titles: &[&str]) -> Vec<String> {
     );
     let spec = Spec::parse(&file, bytes).expect("fixture parses");
     let titles: Vec<String> = seed_titles.iter().map(|t| (*t).to_owned()).collect();
-    lint::lint(&spec, &titles, &["000_seed.txt".to_owned()])
+    lint::lint(&spec, &titles)
         .iter()
         .map(ToString::to_string)
         .collect()
@@ -226,7 +226,7 @@ fn seed_coverage() {
 }
 
 #[test]
-fn seed_titles_are_read_per_spec_and_seed_files_for_all_from_the_tsv() {
+fn seed_titles_are_read_per_spec_from_the_tsv() {
     let tsv = "spec\tgroup\tsummary\tseed\n\
                seed_coverage\tThings\tGet a thing\ts.txt\n\
                other\tThings\tNot ours\tr.txt\n\
@@ -235,7 +235,6 @@ fn seed_titles_are_read_per_spec_and_seed_files_for_all_from_the_tsv() {
         lint::seed_titles(tsv, "seed_coverage"),
         ["Get a thing", "Delete a thing"]
     );
-    assert_eq!(lint::seed_files(tsv), ["r.txt", "s.txt"]);
 }
 
 #[test]
@@ -276,16 +275,21 @@ fn several_faults_are_all_reported_at_once() {
 #[test]
 fn operations_without_a_followable_source() {
     let name = "source_missing_or_unknown";
-    let how = "page URLs (http/https), `seeds/<file>` (a seed document of specs/seeds/operations.tsv) or `notes/<file>` (a file of ../shared/notes)";
+    let how = "page URLs (http/https) or `evidence/<file>.md#<operation_id>` (a document under specs/evidence/ and one of its headings)";
     let unknown = |entry: &str| {
         op_line(
             name,
             "unknown_entries",
             &format!(
-                "`x-cxkit-source` entry `{entry}` is not a page URL or a known seed or note; use {how}; the seeds are {}, the notes {}",
-                lint::SEED_DOCUMENTS.join(", "),
-                lint::NOTES.join(", ")
+                "`x-cxkit-source` entry `{entry}` is not a page URL or an evidence reference; use {how}"
             ),
+        )
+    };
+    let unresolved = |entry: &str, why: &str| {
+        op_line(
+            name,
+            "unknown_entries",
+            &format!("`x-cxkit-source` entry `{entry}` does not resolve: {why}"),
         )
     };
     assert_eq!(
@@ -305,6 +309,14 @@ fn operations_without_a_followable_source() {
                 name,
                 "scalar_source",
                 &format!("`x-cxkit-source` must be a list of strings: {how}")
+            ),
+            unresolved(
+                "evidence/nowhere.md",
+                "there is no specs/evidence/nowhere.md; cite a document there"
+            ),
+            unresolved(
+                "evidence/seed-000-ejento-access-guide.md#no_such_operation",
+                "specs/evidence/seed-000-ejento-access-guide.md has no heading with the anchor `no_such_operation`; add `## no_such_operation` with what the document establishes for the operation"
             ),
             unknown("https://"),
             unknown("notes/diary.md"),

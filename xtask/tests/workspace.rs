@@ -6,19 +6,28 @@
 use std::path::Path;
 use std::process::Command;
 
-/// A temporary workspace holding `xtask/`, the seed table, the specs and their README (whose
-/// provenance table `generate` rewrites from every spec), copied from this checkout.
+/// A temporary workspace holding `xtask/`, the seed table, the specs, the evidence they cite and
+/// their README (whose provenance table `generate` rewrites from every spec), copied from this
+/// checkout.
 fn other_checkout() -> tempfile::TempDir {
     let here = xtask::workspace_root().expect("workspace root");
     let dir = tempfile::tempdir().expect("temp dir");
-    let specs = xtask::systems::SYSTEMS.iter().map(|s| s.spec);
+    let specs = xtask::systems::SYSTEMS.iter().map(|s| s.spec.to_owned());
+    let evidence = std::fs::read_dir(here.join(xtask::lint::EVIDENCE_DIR))
+        .expect("the evidence directory")
+        .map(|e| {
+            let name = e.expect("readable").file_name();
+            format!("{}/{}", xtask::lint::EVIDENCE_DIR, name.to_string_lossy())
+        });
     for rel in [xtask::SEED_TABLE, xtask::README, "xtask/Cargo.toml"]
         .into_iter()
+        .map(str::to_owned)
         .chain(specs)
+        .chain(evidence)
     {
-        let to = dir.path().join(rel);
+        let to = dir.path().join(&rel);
         std::fs::create_dir_all(to.parent().expect("has a parent")).expect("mkdir");
-        std::fs::copy(here.join(rel), to).expect("copy");
+        std::fs::copy(here.join(&rel), to).expect("copy");
     }
     dir
 }
