@@ -19,7 +19,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://docs.ejento.ai/docs/tutorials/authentication-api-access>, `seeds/000_9a0f08a785a3220e.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: <https://docs.ejento.ai/docs/tutorials/authentication-api-access>, `evidence/seed-000-ejento-access-guide.md#read_all_users`; inferred: the operation",
     },
     Operation {
         id: "update_user_information",
@@ -35,7 +35,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://docs.ejento.ai/docs/tutorials/authentication-api-access>, `seeds/000_9a0f08a785a3220e.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: <https://docs.ejento.ai/docs/tutorials/authentication-api-access>, `evidence/seed-000-ejento-access-guide.md#update_user_information`; inferred: the operation",
     },
     Operation {
         id: "get_login_feature_flags",
@@ -49,7 +49,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_login_feature_flags`, `evidence/client-quickstart-template.md#get_login_feature_flags`; inferred: the operation",
     },
     Operation {
         id: "login_access_token",
@@ -63,7 +63,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/getting-started-with-authentication>, <https://docs.ejento.ai/docs/tutorials/authentication-api-access>, `seeds/001_8f872248f87571eb.txt`, `seeds/000_9a0f08a785a3220e.txt`, `notes/vendors.md`",
+        provenance: "sourced: <https://api.ejento.ai/getting-started-with-authentication>, <https://docs.ejento.ai/docs/tutorials/authentication-api-access>, `evidence/seed-001-ejento-api-index.md#login_access_token`, `evidence/seed-000-ejento-access-guide.md#login_access_token`",
     },
     Operation {
         id: "exchange_passwordless_token",
@@ -77,7 +77,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/getting-started-with-authentication>, `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`",
+        provenance: "sourced: <https://api.ejento.ai/getting-started-with-authentication>, `evidence/seed-001-ejento-api-index.md#exchange_passwordless_token`",
     },
     Operation {
         id: "request_passwordless_token",
@@ -91,7 +91,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/getting-started-with-authentication>, `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: <https://api.ejento.ai/getting-started-with-authentication>, `evidence/seed-001-ejento-api-index.md#request_passwordless_token`; inferred: the operation",
     },
     Operation {
         id: "initiate_google_sso_login",
@@ -107,7 +107,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: Some("A browser redirect: the facade requests it without following redirects and returns the `Location` for the application to send its user to."),
         accept: None,
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#initiate_google_sso_login`, `evidence/client-quickstart-template.md#initiate_google_sso_login`; inferred: the operation",
     },
     Operation {
         id: "initiate_linkedin_sso_login",
@@ -123,7 +123,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: Some("A browser redirect: the facade requests it without following redirects and returns the `Location` for the application to send its user to."),
         accept: None,
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#initiate_linkedin_sso_login`, `evidence/client-quickstart-template.md#initiate_linkedin_sso_login`; inferred: the operation",
     },
     Operation {
         id: "initiate_microsoft_sso_login",
@@ -139,7 +139,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: Some("A browser redirect: the facade requests it without following redirects and returns the `Location` for the application to send its user to."),
         accept: None,
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#initiate_microsoft_sso_login`, `evidence/client-quickstart-template.md#initiate_microsoft_sso_login`; inferred: the operation",
     },
     Operation {
         id: "initiate_okta_sso_login",
@@ -155,7 +155,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: Some("A browser redirect: the facade requests it without following redirects and returns the `Location` for the application to send its user to."),
         accept: None,
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#initiate_okta_sso_login`, `evidence/client-quickstart-template.md#initiate_okta_sso_login`; inferred: the operation",
     },
     Operation {
         id: "update_own_password",
@@ -169,7 +169,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/getting-started-with-authentication>, `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: <https://api.ejento.ai/getting-started-with-authentication>, `evidence/seed-001-ejento-api-index.md#update_own_password`; inferred: the operation",
     },
     Operation {
         id: "passwordless_auth",
@@ -183,7 +183,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#passwordless_auth`, `evidence/client-quickstart-template.md#passwordless_auth`; inferred: the operation",
     },
     Operation {
         id: "refresh_access_token",
@@ -197,7 +197,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/getting-started-with-authentication>, <https://docs.ejento.ai/docs/tutorials/authentication-api-access>, `seeds/001_8f872248f87571eb.txt`, `seeds/000_9a0f08a785a3220e.txt`, `notes/vendors.md`",
+        provenance: "sourced: <https://api.ejento.ai/getting-started-with-authentication>, <https://docs.ejento.ai/docs/tutorials/authentication-api-access>, `evidence/seed-001-ejento-api-index.md#refresh_access_token`, `evidence/seed-000-ejento-access-guide.md#refresh_access_token`, `evidence/client-quickstart-template.md#refresh_access_token`",
     },
     Operation {
         id: "register_user",
@@ -211,7 +211,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/getting-started-with-authentication>, <https://docs.ejento.ai/docs/tutorials/authentication-api-access>, `seeds/001_8f872248f87571eb.txt`, `seeds/000_9a0f08a785a3220e.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: <https://api.ejento.ai/getting-started-with-authentication>, <https://docs.ejento.ai/docs/tutorials/authentication-api-access>, `evidence/seed-001-ejento-api-index.md#register_user`, `evidence/seed-000-ejento-access-guide.md#register_user`; inferred: the operation",
     },
     Operation {
         id: "validate_magic_link",
@@ -225,7 +225,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#validate_magic_link`, `evidence/client-quickstart-template.md#validate_magic_link`; inferred: the operation",
     },
     Operation {
         id: "verify_email_otp",
@@ -239,7 +239,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#verify_email_otp`, `evidence/client-quickstart-template.md#verify_email_otp`",
     },
     Operation {
         id: "mint_user_token",
@@ -253,6 +253,6 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/client-slack-app.md#mint_user_token`; inferred: the operation",
     },
 ];

@@ -18,7 +18,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-create-chat-thread>, `seeds/000_9a0f08a785a3220e.txt`, `notes/vendors.md`; inferred: response 201, response 400, response 401, response 404",
+        provenance: "sourced: <https://api.ejento.ai/legacy-create-chat-thread>, `evidence/seed-000-ejento-access-guide.md#legacy_create_chat_thread`; inferred: response 201, response 400, response 401, response 404",
     },
     Operation {
         id: "legacy_create_agent_response",
@@ -34,7 +34,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-create-agent-response>, <https://api.ejento.ai/guides/response-api-migration>, `seeds/000_9a0f08a785a3220e.txt`, `notes/vendors.md`; inferred: response 200, response 400, response 401, response 404",
+        provenance: "sourced: <https://api.ejento.ai/legacy-create-agent-response>, <https://api.ejento.ai/guides/response-api-migration>, `evidence/seed-000-ejento-access-guide.md#legacy_create_agent_response`; inferred: response 200, response 400, response 401, response 404",
     },
     Operation {
         id: "list_agent_aliases",
@@ -52,7 +52,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `agent_id`, parameter `skip`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_agent_aliases`; inferred: the operation, parameter `agent_id`, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "create_agent_alias",
@@ -66,7 +66,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_agent_alias`; inferred: the operation",
     },
     Operation {
         id: "delete_agent_alias",
@@ -82,7 +82,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_agent_alias`; inferred: the operation",
     },
     Operation {
         id: "get_agent_alias",
@@ -98,7 +98,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_alias`; inferred: the operation",
     },
     Operation {
         id: "update_agent_alias",
@@ -114,7 +114,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_agent_alias`; inferred: the operation",
     },
     Operation {
         id: "get_agent_filter",
@@ -128,7 +128,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_filter`; inferred: the operation",
     },
     Operation {
         id: "generate_agent_image",
@@ -142,7 +142,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#generate_agent_image`; inferred: the operation",
     },
     Operation {
         id: "list_all_agent_ratings",
@@ -160,7 +160,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `agent_id`, parameter `skip`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_all_agent_ratings`; inferred: the operation, parameter `agent_id`, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "create_agent_response_log",
@@ -174,7 +174,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_agent_response_log`; inferred: the operation",
     },
     Operation {
         id: "create_agent_response_logs_bulk",
@@ -188,7 +188,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_agent_response_logs_bulk`; inferred: the operation",
     },
     Operation {
         id: "list_agent_responses",
@@ -211,7 +211,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `agent_id`, parameter `chat_thread_id`, parameter `user_id`, parameter `query_source`, parameter `start_date`, parameter `end_date`, parameter `skip`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_agent_responses`; inferred: the operation, parameter `agent_id`, parameter `chat_thread_id`, parameter `user_id`, parameter `query_source`, parameter `start_date`, parameter `end_date`, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "delete_agent_response",
@@ -227,7 +227,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: response 200, response 401, response 404",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_agent_response`, `evidence/client-quickstart-template.md#delete_agent_response`; inferred: response 200, response 401, response 404",
     },
     Operation {
         id: "get_agent_response",
@@ -243,7 +243,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-get-agent-response>, `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: <https://api.ejento.ai/legacy-get-agent-response>, `evidence/seed-001-ejento-api-index.md#get_agent_response`; inferred: the operation",
     },
     Operation {
         id: "update_agent_response",
@@ -259,7 +259,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_agent_response`; inferred: the operation",
     },
     Operation {
         id: "list_agent_response_comments",
@@ -275,7 +275,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_agent_response_comments`; inferred: the operation",
     },
     Operation {
         id: "create_agent_response_comment",
@@ -291,7 +291,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: response 200, response 400, response 401, response 404",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_agent_response_comment`, `evidence/client-quickstart-template.md#create_agent_response_comment`; inferred: response 200, response 400, response 401, response 404",
     },
     Operation {
         id: "create_agent_response_feedback",
@@ -307,7 +307,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: response 200, response 400, response 401, response 404",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_agent_response_feedback`, `evidence/client-quickstart-template.md#create_agent_response_feedback`; inferred: response 200, response 400, response 401, response 404",
     },
     Operation {
         id: "unpin_agent_response",
@@ -323,7 +323,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#unpin_agent_response`; inferred: the operation",
     },
     Operation {
         id: "pin_agent_response",
@@ -339,7 +339,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#pin_agent_response`; inferred: the operation",
     },
     Operation {
         id: "get_agent_response_supporting_content",
@@ -355,7 +355,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_response_supporting_content`; inferred: the operation",
     },
     Operation {
         id: "get_agent_response_thoughts",
@@ -371,7 +371,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_response_thoughts`; inferred: the operation",
     },
     Operation {
         id: "list_agent_types",
@@ -385,7 +385,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_agent_types`; inferred: the operation",
     },
     Operation {
         id: "get_agent_type",
@@ -401,7 +401,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_type`; inferred: the operation",
     },
     Operation {
         id: "update_agent_type",
@@ -417,7 +417,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_agent_type`; inferred: the operation",
     },
     Operation {
         id: "list_agents",
@@ -436,7 +436,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `search`, parameter `project_id`, parameter `skip`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_agents`; inferred: the operation, parameter `search`, parameter `project_id`, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "create_agent",
@@ -450,7 +450,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_agent`; inferred: the operation",
     },
     Operation {
         id: "delete_agent",
@@ -466,7 +466,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_agent`; inferred: the operation",
     },
     Operation {
         id: "get_agent",
@@ -482,7 +482,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://ejentoapi.apidog.io/legacy-get-agent>, `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: response 200, response 401, response 404",
+        provenance: "sourced: <https://ejentoapi.apidog.io/legacy-get-agent>, `evidence/seed-001-ejento-api-index.md#get_agent`, `evidence/client-quickstart-template.md#get_agent`; inferred: response 200, response 401, response 404",
     },
     Operation {
         id: "update_agent",
@@ -498,7 +498,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_agent`; inferred: the operation",
     },
     Operation {
         id: "get_agent_access",
@@ -514,7 +514,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_access`; inferred: the operation",
     },
     Operation {
         id: "update_agent_access",
@@ -530,7 +530,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_agent_access`; inferred: the operation",
     },
     Operation {
         id: "activate_agent",
@@ -546,7 +546,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#activate_agent`; inferred: the operation",
     },
     Operation {
         id: "list_agent_responses_of_agent",
@@ -565,7 +565,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-get-all-agent-responses>, `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: <https://api.ejento.ai/legacy-get-all-agent-responses>, `evidence/seed-001-ejento-api-index.md#list_agent_responses_of_agent`; inferred: the operation",
     },
     Operation {
         id: "list_agent_chat_threads",
@@ -586,7 +586,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/v2/get-chat-threads-of-an-agent-19061086e0>, <https://api.ejento.ai/legacy-get-all-chat-threads-of-an-agent>, `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: parameter `include_call_threads`, response 401, response 404",
+        provenance: "sourced: <https://api.ejento.ai/v2/get-chat-threads-of-an-agent-19061086e0>, <https://api.ejento.ai/legacy-get-all-chat-threads-of-an-agent>, `evidence/seed-001-ejento-api-index.md#list_agent_chat_threads`, `evidence/client-quickstart-template.md#list_agent_chat_threads`, `evidence/client-slack-app.md#list_agent_chat_threads`; inferred: parameter `include_call_threads`, response 401, response 404",
     },
     Operation {
         id: "create_agent_chat_thread",
@@ -602,7 +602,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-create-chat-thread>, `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: response 200, response 400, response 401, response 404",
+        provenance: "sourced: <https://api.ejento.ai/legacy-create-chat-thread>, `evidence/seed-001-ejento-api-index.md#create_agent_chat_thread`, `evidence/client-quickstart-template.md#create_agent_chat_thread`, `evidence/client-slack-app.md#create_agent_chat_thread`; inferred: response 200, response 400, response 401, response 404",
     },
     Operation {
         id: "list_agent_comments",
@@ -620,7 +620,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_agent_comments`; inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "create_agent_comment",
@@ -636,7 +636,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_agent_comment`; inferred: the operation",
     },
     Operation {
         id: "delete_agent_comment",
@@ -653,7 +653,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_agent_comment`; inferred: the operation",
     },
     Operation {
         id: "update_agent_comment",
@@ -670,7 +670,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_agent_comment`; inferred: the operation",
     },
     Operation {
         id: "list_agent_connected_tools",
@@ -686,7 +686,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_agent_connected_tools`; inferred: the operation",
     },
     Operation {
         id: "list_agent_conversation_starters",
@@ -702,7 +702,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_agent_conversation_starters`; inferred: the operation",
     },
     Operation {
         id: "delete_agent_corpus_connections",
@@ -718,7 +718,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_agent_corpus_connections`; inferred: the operation",
     },
     Operation {
         id: "list_agent_corpora",
@@ -736,7 +736,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-get-all-agent-corpus-connections>, `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: response 200, response 401, response 404",
+        provenance: "sourced: <https://api.ejento.ai/legacy-get-all-agent-corpus-connections>, `evidence/seed-001-ejento-api-index.md#list_agent_corpora`, `evidence/client-quickstart-template.md#list_agent_corpora`; inferred: response 200, response 401, response 404",
     },
     Operation {
         id: "create_agent_corpus_connections",
@@ -752,7 +752,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_agent_corpus_connections`; inferred: the operation",
     },
     Operation {
         id: "delete_agent_corpus_connection",
@@ -769,7 +769,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_agent_corpus_connection`; inferred: the operation",
     },
     Operation {
         id: "get_agent_corpus_connection",
@@ -786,7 +786,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_corpus_connection`; inferred: the operation",
     },
     Operation {
         id: "create_agent_corpus_connection",
@@ -803,7 +803,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-create-agent-corpus-connection>, `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: <https://api.ejento.ai/legacy-create-agent-corpus-connection>, `evidence/seed-001-ejento-api-index.md#create_agent_corpus_connection`; inferred: the operation",
     },
     Operation {
         id: "update_agent_corpus_connection",
@@ -820,7 +820,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-edit-agent-corpus-connection>, `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: <https://api.ejento.ai/legacy-edit-agent-corpus-connection>, `evidence/seed-001-ejento-api-index.md#update_agent_corpus_connection`; inferred: the operation",
     },
     Operation {
         id: "create_agent_custom_instructions",
@@ -836,7 +836,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_agent_custom_instructions`; inferred: the operation",
     },
     Operation {
         id: "get_agent_details",
@@ -852,7 +852,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_details`; inferred: the operation",
     },
     Operation {
         id: "batch_delete_agent_evaluation_datasets",
@@ -868,7 +868,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#batch_delete_agent_evaluation_datasets`; inferred: the operation",
     },
     Operation {
         id: "list_agent_evaluation_datasets",
@@ -886,7 +886,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_agent_evaluation_datasets`; inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "create_agent_evaluation_dataset",
@@ -902,7 +902,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_agent_evaluation_dataset`; inferred: the operation",
     },
     Operation {
         id: "delete_agent_evaluation_dataset",
@@ -919,7 +919,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_agent_evaluation_dataset`; inferred: the operation",
     },
     Operation {
         id: "get_agent_evaluation_dataset",
@@ -936,7 +936,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_evaluation_dataset`; inferred: the operation",
     },
     Operation {
         id: "update_agent_evaluation_dataset",
@@ -953,7 +953,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_agent_evaluation_dataset`; inferred: the operation",
     },
     Operation {
         id: "batch_delete_agent_evaluation_runs",
@@ -969,7 +969,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#batch_delete_agent_evaluation_runs`; inferred: the operation",
     },
     Operation {
         id: "list_agent_evaluation_runs",
@@ -987,7 +987,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_agent_evaluation_runs`; inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "create_agent_evaluation_run",
@@ -1003,7 +1003,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_agent_evaluation_run`; inferred: the operation",
     },
     Operation {
         id: "delete_agent_evaluation_run",
@@ -1020,7 +1020,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_agent_evaluation_run`; inferred: the operation",
     },
     Operation {
         id: "get_agent_evaluation_run",
@@ -1037,7 +1037,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_evaluation_run`; inferred: the operation",
     },
     Operation {
         id: "update_agent_evaluation_run",
@@ -1054,7 +1054,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_agent_evaluation_run`; inferred: the operation",
     },
     Operation {
         id: "list_agent_guardrail_types",
@@ -1073,7 +1073,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/get-available-guardrail-types-for-agent>, `seeds/001_8f872248f87571eb.txt`; inferred: response 401, response 404",
+        provenance: "sourced: <https://api.ejento.ai/get-available-guardrail-types-for-agent>, `evidence/seed-001-ejento-api-index.md#list_agent_guardrail_types`; inferred: response 401, response 404",
     },
     Operation {
         id: "set_agent_guardrail_type",
@@ -1090,7 +1090,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/get-available-guardrail-types-for-agent>, `seeds/001_8f872248f87571eb.txt`; inferred: the operation",
+        provenance: "sourced: <https://api.ejento.ai/get-available-guardrail-types-for-agent>, `evidence/seed-001-ejento-api-index.md#set_agent_guardrail_type`; inferred: the operation",
     },
     Operation {
         id: "get_agent_history",
@@ -1108,7 +1108,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `page`, parameter `page_size`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_history`; inferred: the operation, parameter `page`, parameter `page_size`",
     },
     Operation {
         id: "restore_agent_checkpoint",
@@ -1125,7 +1125,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#restore_agent_checkpoint`; inferred: the operation",
     },
     Operation {
         id: "update_agent_llm_configuration",
@@ -1141,7 +1141,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_agent_llm_configuration`; inferred: the operation",
     },
     Operation {
         id: "get_agent_prompt_history",
@@ -1159,7 +1159,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_prompt_history`; inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "list_agent_ratings",
@@ -1177,7 +1177,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_agent_ratings`; inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "update_agent_rating",
@@ -1193,7 +1193,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_agent_rating`; inferred: the operation",
     },
     Operation {
         id: "list_agent_reviews",
@@ -1211,7 +1211,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_agent_reviews`; inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "create_agent_review",
@@ -1227,7 +1227,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_agent_review`; inferred: the operation",
     },
     Operation {
         id: "delete_agent_review",
@@ -1244,7 +1244,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_agent_review`; inferred: the operation",
     },
     Operation {
         id: "update_agent_review",
@@ -1261,7 +1261,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_agent_review`; inferred: the operation",
     },
     Operation {
         id: "get_agent_status",
@@ -1277,7 +1277,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_status`; inferred: the operation",
     },
     Operation {
         id: "update_agent_tags",
@@ -1293,7 +1293,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_agent_tags`; inferred: the operation",
     },
     Operation {
         id: "list_agent_tools",
@@ -1309,7 +1309,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_agent_tools`; inferred: the operation",
     },
     Operation {
         id: "unlink_agent_tool",
@@ -1326,7 +1326,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#unlink_agent_tool`; inferred: the operation",
     },
     Operation {
         id: "link_agent_tool",
@@ -1343,7 +1343,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#link_agent_tool`; inferred: the operation",
     },
     Operation {
         id: "get_agent_votes",
@@ -1359,7 +1359,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_votes`; inferred: the operation",
     },
     Operation {
         id: "vote_on_agent",
@@ -1375,7 +1375,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-create-agent-vote>, `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: <https://api.ejento.ai/legacy-create-agent-vote>, `evidence/seed-001-ejento-api-index.md#vote_on_agent`; inferred: the operation",
     },
     Operation {
         id: "get_agent_cost_data",
@@ -1394,7 +1394,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `agent_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_cost_data`; inferred: the operation, parameter `agent_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_agent_document_count_data",
@@ -1413,7 +1413,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `agent_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_document_count_data`; inferred: the operation, parameter `agent_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_agent_indexing_mode_data",
@@ -1431,7 +1431,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `agent_id`, parameter `start_date`, parameter `end_date`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_indexing_mode_data`; inferred: the operation, parameter `agent_id`, parameter `start_date`, parameter `end_date`",
     },
     Operation {
         id: "get_agent_most_active_data",
@@ -1450,7 +1450,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `agent_id`, parameter `start_date`, parameter `end_date`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_most_active_data`; inferred: the operation, parameter `agent_id`, parameter `start_date`, parameter `end_date`, parameter `limit`",
     },
     Operation {
         id: "get_agent_query_count_data",
@@ -1469,7 +1469,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `agent_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_query_count_data`; inferred: the operation, parameter `agent_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_recent_agent_data",
@@ -1488,7 +1488,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `agent_id`, parameter `start_date`, parameter `end_date`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_recent_agent_data`; inferred: the operation, parameter `agent_id`, parameter `start_date`, parameter `end_date`, parameter `limit`",
     },
     Operation {
         id: "get_agent_summary_statistics",
@@ -1506,7 +1506,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `agent_id`, parameter `start_date`, parameter `end_date`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_summary_statistics`; inferred: the operation, parameter `agent_id`, parameter `start_date`, parameter `end_date`",
     },
     Operation {
         id: "get_agent_token_data",
@@ -1525,7 +1525,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `agent_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_token_data`; inferred: the operation, parameter `agent_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_agent_vote_data",
@@ -1544,7 +1544,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `agent_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_vote_data`; inferred: the operation, parameter `agent_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_corpus_document_count_data",
@@ -1563,7 +1563,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `corpus_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_corpus_document_count_data`; inferred: the operation, parameter `corpus_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_corpus_indexing_mode_data",
@@ -1581,7 +1581,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `corpus_id`, parameter `start_date`, parameter `end_date`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_corpus_indexing_mode_data`; inferred: the operation, parameter `corpus_id`, parameter `start_date`, parameter `end_date`",
     },
     Operation {
         id: "get_cost_data",
@@ -1599,7 +1599,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_cost_data`; inferred: the operation, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_document_count_data",
@@ -1617,7 +1617,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_document_count_data`; inferred: the operation, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_total_entity_counts",
@@ -1631,7 +1631,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_total_entity_counts`; inferred: the operation",
     },
     Operation {
         id: "get_indexing_mode_data",
@@ -1648,7 +1648,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `start_date`, parameter `end_date`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_indexing_mode_data`; inferred: the operation, parameter `start_date`, parameter `end_date`",
     },
     Operation {
         id: "get_project_cost_data",
@@ -1667,7 +1667,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `project_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_project_cost_data`; inferred: the operation, parameter `project_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_project_document_count_data",
@@ -1686,7 +1686,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `project_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_project_document_count_data`; inferred: the operation, parameter `project_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_project_indexing_mode_data",
@@ -1704,7 +1704,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `project_id`, parameter `start_date`, parameter `end_date`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_project_indexing_mode_data`; inferred: the operation, parameter `project_id`, parameter `start_date`, parameter `end_date`",
     },
     Operation {
         id: "get_project_most_active_data",
@@ -1723,7 +1723,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `project_id`, parameter `start_date`, parameter `end_date`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_project_most_active_data`; inferred: the operation, parameter `project_id`, parameter `start_date`, parameter `end_date`, parameter `limit`",
     },
     Operation {
         id: "get_project_query_count_data",
@@ -1742,7 +1742,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `project_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_project_query_count_data`; inferred: the operation, parameter `project_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_recent_project_data",
@@ -1761,7 +1761,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `project_id`, parameter `start_date`, parameter `end_date`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_recent_project_data`; inferred: the operation, parameter `project_id`, parameter `start_date`, parameter `end_date`, parameter `limit`",
     },
     Operation {
         id: "get_project_summary_statistics",
@@ -1779,7 +1779,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `project_id`, parameter `start_date`, parameter `end_date`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_project_summary_statistics`; inferred: the operation, parameter `project_id`, parameter `start_date`, parameter `end_date`",
     },
     Operation {
         id: "get_project_token_data",
@@ -1798,7 +1798,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `project_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_project_token_data`; inferred: the operation, parameter `project_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_project_vote_data",
@@ -1817,7 +1817,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `project_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_project_vote_data`; inferred: the operation, parameter `project_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_query_count_data",
@@ -1835,7 +1835,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_query_count_data`; inferred: the operation, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_overall_summary_statistics",
@@ -1852,7 +1852,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `start_date`, parameter `end_date`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_overall_summary_statistics`; inferred: the operation, parameter `start_date`, parameter `end_date`",
     },
     Operation {
         id: "get_team_cost_data",
@@ -1871,7 +1871,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `team_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_team_cost_data`; inferred: the operation, parameter `team_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_team_document_count_data",
@@ -1890,7 +1890,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `team_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_team_document_count_data`; inferred: the operation, parameter `team_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_team_indexing_mode_data",
@@ -1908,7 +1908,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `team_id`, parameter `start_date`, parameter `end_date`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_team_indexing_mode_data`; inferred: the operation, parameter `team_id`, parameter `start_date`, parameter `end_date`",
     },
     Operation {
         id: "get_team_most_active_data",
@@ -1927,7 +1927,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `team_id`, parameter `start_date`, parameter `end_date`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_team_most_active_data`; inferred: the operation, parameter `team_id`, parameter `start_date`, parameter `end_date`, parameter `limit`",
     },
     Operation {
         id: "get_team_query_count_data",
@@ -1946,7 +1946,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `team_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_team_query_count_data`; inferred: the operation, parameter `team_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_recent_team_data",
@@ -1965,7 +1965,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `team_id`, parameter `start_date`, parameter `end_date`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_recent_team_data`; inferred: the operation, parameter `team_id`, parameter `start_date`, parameter `end_date`, parameter `limit`",
     },
     Operation {
         id: "get_team_summary_statistics",
@@ -1983,7 +1983,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `team_id`, parameter `start_date`, parameter `end_date`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_team_summary_statistics`; inferred: the operation, parameter `team_id`, parameter `start_date`, parameter `end_date`",
     },
     Operation {
         id: "get_team_token_data",
@@ -2002,7 +2002,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `team_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_team_token_data`; inferred: the operation, parameter `team_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_team_vote_data",
@@ -2021,7 +2021,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `team_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_team_vote_data`; inferred: the operation, parameter `team_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_token_data",
@@ -2039,7 +2039,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_token_data`; inferred: the operation, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_user_cost_data",
@@ -2058,7 +2058,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `user_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_user_cost_data`; inferred: the operation, parameter `user_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_user_document_count_data",
@@ -2077,7 +2077,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `user_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_user_document_count_data`; inferred: the operation, parameter `user_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_user_indexing_mode_data",
@@ -2095,7 +2095,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `user_id`, parameter `start_date`, parameter `end_date`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_user_indexing_mode_data`; inferred: the operation, parameter `user_id`, parameter `start_date`, parameter `end_date`",
     },
     Operation {
         id: "get_user_most_active_data",
@@ -2114,7 +2114,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `user_id`, parameter `start_date`, parameter `end_date`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_user_most_active_data`; inferred: the operation, parameter `user_id`, parameter `start_date`, parameter `end_date`, parameter `limit`",
     },
     Operation {
         id: "get_user_query_count_data",
@@ -2133,7 +2133,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `user_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_user_query_count_data`; inferred: the operation, parameter `user_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_recent_user_data",
@@ -2152,7 +2152,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `user_id`, parameter `start_date`, parameter `end_date`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_recent_user_data`; inferred: the operation, parameter `user_id`, parameter `start_date`, parameter `end_date`, parameter `limit`",
     },
     Operation {
         id: "get_user_summary_statistics",
@@ -2170,7 +2170,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `user_id`, parameter `start_date`, parameter `end_date`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_user_summary_statistics`; inferred: the operation, parameter `user_id`, parameter `start_date`, parameter `end_date`",
     },
     Operation {
         id: "get_user_token_data",
@@ -2189,7 +2189,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `user_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_user_token_data`; inferred: the operation, parameter `user_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_user_vote_data",
@@ -2208,7 +2208,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `user_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_user_vote_data`; inferred: the operation, parameter `user_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_vote_count_data",
@@ -2226,7 +2226,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_vote_count_data`; inferred: the operation, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "list_character_voices",
@@ -2240,7 +2240,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_character_voices`; inferred: the operation",
     },
     Operation {
         id: "get_chat_log",
@@ -2256,7 +2256,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_chat_log`; inferred: the operation",
     },
     Operation {
         id: "get_chat_log_search_results",
@@ -2272,7 +2272,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_chat_log_search_results`; inferred: the operation",
     },
     Operation {
         id: "list_chat_threads",
@@ -2293,7 +2293,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `agent_id`, parameter `user_id`, parameter `query_source`, parameter `title`, parameter `skip`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_chat_threads`; inferred: the operation, parameter `agent_id`, parameter `user_id`, parameter `query_source`, parameter `title`, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "delete_chat_thread",
@@ -2309,7 +2309,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: response 200, response 401, response 404",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_chat_thread`, `evidence/client-quickstart-template.md#delete_chat_thread`; inferred: response 200, response 401, response 404",
     },
     Operation {
         id: "get_chat_thread",
@@ -2325,7 +2325,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_chat_thread`; inferred: the operation",
     },
     Operation {
         id: "update_chat_thread",
@@ -2341,7 +2341,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-edit-chat-thread>, `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: response 200, response 400, response 401, response 404",
+        provenance: "sourced: <https://api.ejento.ai/legacy-edit-chat-thread>, `evidence/seed-001-ejento-api-index.md#update_chat_thread`, `evidence/client-quickstart-template.md#update_chat_thread`; inferred: response 200, response 400, response 401, response 404",
     },
     Operation {
         id: "delete_chat_thread_agent_responses",
@@ -2357,7 +2357,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_chat_thread_agent_responses`; inferred: the operation",
     },
     Operation {
         id: "list_chat_thread_agent_responses",
@@ -2374,7 +2374,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-get-agent-responses-by-chat-thread>, `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: response 200, response 401, response 404",
+        provenance: "sourced: <https://api.ejento.ai/legacy-get-agent-responses-by-chat-thread>, `evidence/seed-001-ejento-api-index.md#list_chat_thread_agent_responses`, `evidence/client-quickstart-template.md#list_chat_thread_agent_responses`; inferred: response 200, response 401, response 404",
     },
     Operation {
         id: "list_chat_thread_chat_logs",
@@ -2392,7 +2392,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_chat_thread_chat_logs`; inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "delete_chat_thread_corpora",
@@ -2408,7 +2408,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_chat_thread_corpora`; inferred: the operation",
     },
     Operation {
         id: "list_chat_thread_corpora",
@@ -2424,7 +2424,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: response 200, response 401, response 404",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_chat_thread_corpora`, `evidence/client-slack-app.md#list_chat_thread_corpora`; inferred: response 200, response 401, response 404",
     },
     Operation {
         id: "delete_chat_thread_corpus",
@@ -2441,7 +2441,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_chat_thread_corpus`; inferred: the operation",
     },
     Operation {
         id: "get_chat_thread_corpus",
@@ -2458,7 +2458,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_chat_thread_corpus`; inferred: the operation",
     },
     Operation {
         id: "create_chat_thread_corpus",
@@ -2475,7 +2475,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: response 200, response 401, response 404",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_chat_thread_corpus`, `evidence/client-slack-app.md#create_chat_thread_corpus`; inferred: response 200, response 401, response 404",
     },
     Operation {
         id: "list_chat_thread_documents",
@@ -2491,7 +2491,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_chat_thread_documents`; inferred: the operation",
     },
     Operation {
         id: "get_citation_file_content",
@@ -2507,7 +2507,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `citation`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_citation_file_content`; inferred: the operation, parameter `citation`",
     },
     Operation {
         id: "list_configurations",
@@ -2524,7 +2524,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_configurations`; inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "get_oauth_feature_flags",
@@ -2538,7 +2538,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_oauth_feature_flags`; inferred: the operation",
     },
     Operation {
         id: "create_conversation_starter",
@@ -2552,7 +2552,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_conversation_starter`; inferred: the operation",
     },
     Operation {
         id: "list_corpora",
@@ -2571,7 +2571,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `search`, parameter `corpus_type`, parameter `skip`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_corpora`; inferred: the operation, parameter `search`, parameter `corpus_type`, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "create_corpus",
@@ -2585,7 +2585,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-create-corpus>, `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: response 200, response 400, response 401",
+        provenance: "sourced: <https://api.ejento.ai/legacy-create-corpus>, `evidence/seed-001-ejento-api-index.md#create_corpus`, `evidence/client-slack-app.md#create_corpus`; inferred: response 200, response 400, response 401",
     },
     Operation {
         id: "list_refresh_enabled_corpora",
@@ -2602,7 +2602,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_refresh_enabled_corpora`; inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "delete_corpus",
@@ -2618,7 +2618,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_corpus`; inferred: the operation",
     },
     Operation {
         id: "get_corpus",
@@ -2634,7 +2634,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_corpus`; inferred: the operation",
     },
     Operation {
         id: "update_corpus",
@@ -2650,7 +2650,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_corpus`; inferred: the operation",
     },
     Operation {
         id: "list_corpus_agent_connections",
@@ -2666,7 +2666,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_corpus_agent_connections`; inferred: the operation",
     },
     Operation {
         id: "get_default_corpus_agent_connection",
@@ -2682,7 +2682,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_default_corpus_agent_connection`; inferred: the operation",
     },
     Operation {
         id: "annotate_corpus",
@@ -2698,7 +2698,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#annotate_corpus`; inferred: the operation",
     },
     Operation {
         id: "list_corpus_conversation_starters",
@@ -2714,7 +2714,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_corpus_conversation_starters`; inferred: the operation",
     },
     Operation {
         id: "delete_corpus_documents",
@@ -2730,7 +2730,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: response 200, response 400, response 401, response 404",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_corpus_documents`, `evidence/client-slack-app.md#delete_corpus_documents`; inferred: response 200, response 400, response 401, response 404",
     },
     Operation {
         id: "list_corpus_documents",
@@ -2746,7 +2746,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: response 200, response 401, response 404",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_corpus_documents`, `evidence/client-slack-app.md#list_corpus_documents`; inferred: response 200, response 401, response 404",
     },
     Operation {
         id: "check_corpus_document_duplicates",
@@ -2762,7 +2762,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: response 200, response 400, response 401, response 404",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#check_corpus_document_duplicates`, `evidence/client-slack-app.md#check_corpus_document_duplicates`; inferred: response 200, response 400, response 401, response 404",
     },
     Operation {
         id: "list_corpus_permissions",
@@ -2778,7 +2778,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://docshub.ejento.ai/features/corpus-permissions>, `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: <https://docshub.ejento.ai/features/corpus-permissions>, `evidence/seed-001-ejento-api-index.md#list_corpus_permissions`; inferred: the operation",
     },
     Operation {
         id: "create_corpus_permission",
@@ -2794,7 +2794,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://docshub.ejento.ai/features/corpus-permissions>, `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: <https://docshub.ejento.ai/features/corpus-permissions>, `evidence/seed-001-ejento-api-index.md#create_corpus_permission`; inferred: the operation",
     },
     Operation {
         id: "refresh_corpus",
@@ -2810,7 +2810,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#refresh_corpus`; inferred: the operation",
     },
     Operation {
         id: "list_corpus_sitemaps",
@@ -2826,7 +2826,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_corpus_sitemaps`; inferred: the operation",
     },
     Operation {
         id: "list_corpus_user_permissions",
@@ -2842,7 +2842,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://docshub.ejento.ai/features/corpus-permissions>, `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: <https://docshub.ejento.ai/features/corpus-permissions>, `evidence/seed-001-ejento-api-index.md#list_corpus_user_permissions`; inferred: the operation",
     },
     Operation {
         id: "delete_corpus_user_permission",
@@ -2859,7 +2859,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://docshub.ejento.ai/features/corpus-permissions>, `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: <https://docshub.ejento.ai/features/corpus-permissions>, `evidence/seed-001-ejento-api-index.md#delete_corpus_user_permission`; inferred: the operation",
     },
     Operation {
         id: "get_documents_by_ids",
@@ -2875,7 +2875,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `ids`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_documents_by_ids`; inferred: the operation, parameter `ids`",
     },
     Operation {
         id: "delete_document",
@@ -2891,7 +2891,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_document`; inferred: the operation",
     },
     Operation {
         id: "get_document",
@@ -2907,7 +2907,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: response 401, response 404",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_document`, `evidence/client-slack-app.md#get_document`; inferred: response 401, response 404",
     },
     Operation {
         id: "update_document",
@@ -2923,7 +2923,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_document`; inferred: the operation",
     },
     Operation {
         id: "annotate_document",
@@ -2939,7 +2939,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#annotate_document`; inferred: the operation",
     },
     Operation {
         id: "list_document_conversation_starters",
@@ -2955,7 +2955,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_document_conversation_starters`; inferred: the operation",
     },
     Operation {
         id: "refresh_document",
@@ -2971,7 +2971,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#refresh_document`; inferred: the operation",
     },
     Operation {
         id: "list_feature_flags",
@@ -2985,7 +2985,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_feature_flags`; inferred: the operation",
     },
     Operation {
         id: "get_agent_alias_feature_flag",
@@ -2999,7 +2999,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_alias_feature_flag`; inferred: the operation",
     },
     Operation {
         id: "get_api_tools_feature_flag",
@@ -3013,7 +3013,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_api_tools_feature_flag`; inferred: the operation",
     },
     Operation {
         id: "get_caching_feature_flag",
@@ -3027,7 +3027,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_caching_feature_flag`; inferred: the operation",
     },
     Operation {
         id: "get_call_feature_flag",
@@ -3041,7 +3041,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_call_feature_flag`; inferred: the operation",
     },
     Operation {
         id: "get_chat_agent_creation_feature_flag",
@@ -3055,7 +3055,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_chat_agent_creation_feature_flag`; inferred: the operation",
     },
     Operation {
         id: "get_chat_widget_feature_flag",
@@ -3069,7 +3069,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_chat_widget_feature_flag`; inferred: the operation",
     },
     Operation {
         id: "get_dall_e_feature_flag",
@@ -3083,7 +3083,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_dall_e_feature_flag`; inferred: the operation",
     },
     Operation {
         id: "get_developer_portal_feature_flag",
@@ -3097,7 +3097,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_developer_portal_feature_flag`; inferred: the operation",
     },
     Operation {
         id: "get_flush_cache_feature_flag",
@@ -3111,7 +3111,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_flush_cache_feature_flag`; inferred: the operation",
     },
     Operation {
         id: "get_guardrail_feature_flag",
@@ -3125,7 +3125,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_guardrail_feature_flag`; inferred: the operation",
     },
     Operation {
         id: "get_pii_redaction_feature_flag",
@@ -3139,7 +3139,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_pii_redaction_feature_flag`; inferred: the operation",
     },
     Operation {
         id: "get_share_agent_feature_flag",
@@ -3153,7 +3153,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_share_agent_feature_flag`; inferred: the operation",
     },
     Operation {
         id: "get_sharepoint_legacy_feature_flag",
@@ -3167,7 +3167,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_sharepoint_legacy_feature_flag`; inferred: the operation",
     },
     Operation {
         id: "get_show_quota_limit_feature_flag",
@@ -3181,7 +3181,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_show_quota_limit_feature_flag`; inferred: the operation",
     },
     Operation {
         id: "get_workflow_evaluation_feature_flag",
@@ -3195,7 +3195,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_workflow_evaluation_feature_flag`; inferred: the operation",
     },
     Operation {
         id: "get_youtube_index_feature_flag",
@@ -3209,7 +3209,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_youtube_index_feature_flag`; inferred: the operation",
     },
     Operation {
         id: "list_guardrails",
@@ -3229,7 +3229,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/get-all-guardrails>, `seeds/001_8f872248f87571eb.txt`; inferred: response 401",
+        provenance: "sourced: <https://api.ejento.ai/get-all-guardrails>, `evidence/seed-001-ejento-api-index.md#list_guardrails`; inferred: response 401",
     },
     Operation {
         id: "apply_guardrails",
@@ -3243,7 +3243,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/get-all-guardrails>, `seeds/001_8f872248f87571eb.txt`; inferred: the operation",
+        provenance: "sourced: <https://api.ejento.ai/get-all-guardrails>, `evidence/seed-001-ejento-api-index.md#apply_guardrails`; inferred: the operation",
     },
     Operation {
         id: "delete_guardrail",
@@ -3259,7 +3259,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/get-all-guardrails>, `seeds/001_8f872248f87571eb.txt`; inferred: the operation",
+        provenance: "sourced: <https://api.ejento.ai/get-all-guardrails>, `evidence/seed-001-ejento-api-index.md#delete_guardrail`; inferred: the operation",
     },
     Operation {
         id: "update_guardrail",
@@ -3275,7 +3275,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/get-all-guardrails>, `seeds/001_8f872248f87571eb.txt`; inferred: the operation",
+        provenance: "sourced: <https://api.ejento.ai/get-all-guardrails>, `evidence/seed-001-ejento-api-index.md#update_guardrail`; inferred: the operation",
     },
     Operation {
         id: "list_notifications",
@@ -3293,7 +3293,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `is_read`, parameter `skip`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_notifications`; inferred: the operation, parameter `is_read`, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "create_notification",
@@ -3307,7 +3307,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_notification`; inferred: the operation",
     },
     Operation {
         id: "delete_notification",
@@ -3323,7 +3323,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_notification`; inferred: the operation",
     },
     Operation {
         id: "get_notification",
@@ -3339,7 +3339,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_notification`; inferred: the operation",
     },
     Operation {
         id: "update_notification",
@@ -3355,7 +3355,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_notification`; inferred: the operation",
     },
     Operation {
         id: "list_my_organization_configurations",
@@ -3369,7 +3369,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_my_organization_configurations`; inferred: the operation",
     },
     Operation {
         id: "list_api_tool_templates",
@@ -3385,7 +3385,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_api_tool_templates`; inferred: the operation",
     },
     Operation {
         id: "create_api_tool_template",
@@ -3401,7 +3401,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_api_tool_template`; inferred: the operation",
     },
     Operation {
         id: "get_organization_active_configuration",
@@ -3417,7 +3417,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_organization_active_configuration`; inferred: the operation",
     },
     Operation {
         id: "list_organization_guardrails",
@@ -3438,7 +3438,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/get-guardrails-in-organization>, `seeds/001_8f872248f87571eb.txt`; inferred: parameter `page`, response 401, response 404",
+        provenance: "sourced: <https://api.ejento.ai/get-guardrails-in-organization>, `evidence/seed-001-ejento-api-index.md#list_organization_guardrails`; inferred: parameter `page`, response 401, response 404",
     },
     Operation {
         id: "create_organization_guardrail",
@@ -3454,7 +3454,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/get-guardrails-in-organization>, `seeds/001_8f872248f87571eb.txt`; inferred: the operation",
+        provenance: "sourced: <https://api.ejento.ai/get-guardrails-in-organization>, `evidence/seed-001-ejento-api-index.md#create_organization_guardrail`; inferred: the operation",
     },
     Operation {
         id: "set_organization_guardrail",
@@ -3471,7 +3471,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/get-guardrails-in-organization>, `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: <https://api.ejento.ai/get-guardrails-in-organization>, `evidence/seed-001-ejento-api-index.md#set_organization_guardrail`; inferred: the operation",
     },
     Operation {
         id: "get_organization_model_deployment",
@@ -3487,7 +3487,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_organization_model_deployment`; inferred: the operation",
     },
     Operation {
         id: "list_organization_tools",
@@ -3505,7 +3505,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_organization_tools`; inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "create_api_tool",
@@ -3521,7 +3521,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_api_tool`; inferred: the operation",
     },
     Operation {
         id: "create_attachment_tool",
@@ -3537,7 +3537,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_attachment_tool`; inferred: the operation",
     },
     Operation {
         id: "create_rag_tool",
@@ -3553,7 +3553,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_rag_tool`; inferred: the operation",
     },
     Operation {
         id: "create_web_search_tool",
@@ -3569,7 +3569,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_web_search_tool`; inferred: the operation",
     },
     Operation {
         id: "disable_organization_tool",
@@ -3586,7 +3586,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#disable_organization_tool`; inferred: the operation",
     },
     Operation {
         id: "enable_organization_tool",
@@ -3603,7 +3603,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#enable_organization_tool`; inferred: the operation",
     },
     Operation {
         id: "list_organization_users",
@@ -3622,7 +3622,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `search`, parameter `skip`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_organization_users`; inferred: the operation, parameter `search`, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "create_organization_user",
@@ -3638,7 +3638,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_organization_user`; inferred: the operation",
     },
     Operation {
         id: "list_pinned_agent_responses",
@@ -3656,7 +3656,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-get-pinned-agent-responses>, `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `agent_id`, parameter `skip`, parameter `limit`",
+        provenance: "sourced: <https://api.ejento.ai/legacy-get-pinned-agent-responses>, `evidence/seed-001-ejento-api-index.md#list_pinned_agent_responses`; inferred: the operation, parameter `agent_id`, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "list_projects",
@@ -3673,7 +3673,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_projects`; inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "get_projects_by_ids",
@@ -3689,7 +3689,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `ids`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_projects_by_ids`; inferred: the operation, parameter `ids`",
     },
     Operation {
         id: "filter_projects",
@@ -3709,7 +3709,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `search`, parameter `team_id`, parameter `created_by`, parameter `skip`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#filter_projects`; inferred: the operation, parameter `search`, parameter `team_id`, parameter `created_by`, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "delete_project",
@@ -3725,7 +3725,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_project`; inferred: the operation",
     },
     Operation {
         id: "get_project",
@@ -3741,7 +3741,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_project`; inferred: the operation",
     },
     Operation {
         id: "update_project",
@@ -3757,7 +3757,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_project`; inferred: the operation",
     },
     Operation {
         id: "list_project_agent_responses",
@@ -3775,7 +3775,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_project_agent_responses`; inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "list_project_agents",
@@ -3793,7 +3793,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_project_agents`; inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "remove_project_user",
@@ -3810,7 +3810,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#remove_project_user`; inferred: the operation",
     },
     Operation {
         id: "list_project_workflows",
@@ -3828,7 +3828,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_project_workflows`; inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "list_recent_agents",
@@ -3844,7 +3844,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_recent_agents`; inferred: the operation, parameter `limit`",
     },
     Operation {
         id: "create_recent_agent",
@@ -3858,7 +3858,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_recent_agent`; inferred: the operation",
     },
     Operation {
         id: "delete_recent_agent",
@@ -3874,7 +3874,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_recent_agent`; inferred: the operation",
     },
     Operation {
         id: "list_recent_teams",
@@ -3890,7 +3890,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_recent_teams`; inferred: the operation, parameter `limit`",
     },
     Operation {
         id: "create_recent_team",
@@ -3904,7 +3904,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_recent_team`; inferred: the operation",
     },
     Operation {
         id: "delete_sitemap",
@@ -3920,7 +3920,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_sitemap`; inferred: the operation",
     },
     Operation {
         id: "get_sitemap",
@@ -3936,7 +3936,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_sitemap`; inferred: the operation",
     },
     Operation {
         id: "list_sitemap_documents",
@@ -3954,7 +3954,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_sitemap_documents`; inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "toggle_sitemap_sync",
@@ -3970,7 +3970,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#toggle_sitemap_sync`; inferred: the operation",
     },
     Operation {
         id: "list_starred_agents",
@@ -3987,7 +3987,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_starred_agents`; inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "create_starred_agent",
@@ -4001,7 +4001,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_starred_agent`; inferred: the operation",
     },
     Operation {
         id: "delete_starred_agent",
@@ -4017,7 +4017,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_starred_agent`; inferred: the operation",
     },
     Operation {
         id: "revoke_team_permissions_bulk",
@@ -4033,7 +4033,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#revoke_team_permissions_bulk`; inferred: the operation",
     },
     Operation {
         id: "grant_team_permissions_bulk",
@@ -4049,7 +4049,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#grant_team_permissions_bulk`; inferred: the operation",
     },
     Operation {
         id: "list_team_permissions",
@@ -4065,7 +4065,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_team_permissions`; inferred: the operation",
     },
     Operation {
         id: "grant_team_permission",
@@ -4081,7 +4081,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#grant_team_permission`; inferred: the operation",
     },
     Operation {
         id: "revoke_team_permission",
@@ -4098,7 +4098,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#revoke_team_permission`; inferred: the operation",
     },
     Operation {
         id: "update_team_permission",
@@ -4115,7 +4115,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_team_permission`; inferred: the operation",
     },
     Operation {
         id: "get_user_team_permissions",
@@ -4132,7 +4132,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_user_team_permissions`; inferred: the operation",
     },
     Operation {
         id: "delete_tool",
@@ -4148,7 +4148,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_tool`; inferred: the operation",
     },
     Operation {
         id: "get_tool",
@@ -4164,7 +4164,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_tool`; inferred: the operation",
     },
     Operation {
         id: "update_tool",
@@ -4180,7 +4180,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_tool`; inferred: the operation",
     },
     Operation {
         id: "delete_users",
@@ -4194,7 +4194,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_users`; inferred: the operation",
     },
     Operation {
         id: "get_user_by_email",
@@ -4210,7 +4210,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `user_email`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_user_by_email`; inferred: the operation, parameter `user_email`",
     },
     Operation {
         id: "get_current_user",
@@ -4224,7 +4224,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: response 200, response 401",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_current_user`, `evidence/client-quickstart-template.md#get_current_user`; inferred: response 200, response 401",
     },
     Operation {
         id: "list_my_reviews",
@@ -4241,7 +4241,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_my_reviews`; inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "delete_user",
@@ -4257,7 +4257,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_user`; inferred: the operation",
     },
     Operation {
         id: "get_user",
@@ -4273,7 +4273,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_user`; inferred: the operation",
     },
     Operation {
         id: "update_user",
@@ -4289,7 +4289,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_user`; inferred: the operation",
     },
     Operation {
         id: "update_user_notifications",
@@ -4305,7 +4305,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_user_notifications`; inferred: the operation",
     },
     Operation {
         id: "list_recent_projects",
@@ -4322,7 +4322,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_recent_projects`; inferred: the operation, parameter `limit`",
     },
     Operation {
         id: "add_recent_project",
@@ -4338,7 +4338,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#add_recent_project`; inferred: the operation",
     },
     Operation {
         id: "get_user_permissions_on_teams",
@@ -4355,7 +4355,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `team_ids`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_user_permissions_on_teams`; inferred: the operation, parameter `team_ids`",
     },
     Operation {
         id: "list_user_workflow_tables",
@@ -4373,7 +4373,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_user_workflow_tables`; inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "list_user_workflows",
@@ -4391,7 +4391,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_user_workflows`; inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "delete_workflow_response",
@@ -4407,7 +4407,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_workflow_response`; inferred: the operation",
     },
     Operation {
         id: "create_workflow_feedback",
@@ -4423,7 +4423,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_workflow_feedback`; inferred: the operation",
     },
     Operation {
         id: "list_workflow_response_reviews",
@@ -4439,7 +4439,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_workflow_response_reviews`; inferred: the operation",
     },
     Operation {
         id: "create_workflow_review",
@@ -4455,7 +4455,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_workflow_review`; inferred: the operation",
     },
     Operation {
         id: "list_workflows",
@@ -4474,7 +4474,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `search`, parameter `project_id`, parameter `skip`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_workflows`; inferred: the operation, parameter `search`, parameter `project_id`, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "create_workflow",
@@ -4488,7 +4488,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_workflow`; inferred: the operation",
     },
     Operation {
         id: "delete_workflow",
@@ -4504,7 +4504,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_workflow`; inferred: the operation",
     },
     Operation {
         id: "get_workflow",
@@ -4520,7 +4520,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_workflow`; inferred: the operation",
     },
     Operation {
         id: "update_workflow",
@@ -4536,7 +4536,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_workflow`; inferred: the operation",
     },
     Operation {
         id: "list_workflow_chat_threads",
@@ -4554,7 +4554,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_workflow_chat_threads`; inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "create_workflow_chat_thread",
@@ -4570,7 +4570,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_workflow_chat_thread`; inferred: the operation",
     },
     Operation {
         id: "delete_workflow_chat_thread",
@@ -4587,7 +4587,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_workflow_chat_thread`; inferred: the operation",
     },
     Operation {
         id: "get_workflow_chat_thread",
@@ -4604,7 +4604,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_workflow_chat_thread`; inferred: the operation",
     },
     Operation {
         id: "update_workflow_chat_thread",
@@ -4621,7 +4621,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_workflow_chat_thread`; inferred: the operation",
     },
     Operation {
         id: "list_workflow_chat_responses",
@@ -4640,7 +4640,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_workflow_chat_responses`; inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "batch_delete_workflow_evaluation_datasets",
@@ -4656,7 +4656,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#batch_delete_workflow_evaluation_datasets`; inferred: the operation",
     },
     Operation {
         id: "list_workflow_evaluation_datasets",
@@ -4674,7 +4674,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_workflow_evaluation_datasets`; inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "create_workflow_evaluation_dataset",
@@ -4690,7 +4690,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_workflow_evaluation_dataset`; inferred: the operation",
     },
     Operation {
         id: "delete_workflow_evaluation_dataset",
@@ -4707,7 +4707,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_workflow_evaluation_dataset`; inferred: the operation",
     },
     Operation {
         id: "get_workflow_evaluation_dataset",
@@ -4724,7 +4724,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_workflow_evaluation_dataset`; inferred: the operation",
     },
     Operation {
         id: "update_workflow_evaluation_dataset",
@@ -4741,7 +4741,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_workflow_evaluation_dataset`; inferred: the operation",
     },
     Operation {
         id: "batch_delete_workflow_evaluation_runs",
@@ -4757,7 +4757,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#batch_delete_workflow_evaluation_runs`; inferred: the operation",
     },
     Operation {
         id: "list_workflow_evaluation_runs",
@@ -4775,7 +4775,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_workflow_evaluation_runs`; inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "create_workflow_evaluation_run",
@@ -4791,7 +4791,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_workflow_evaluation_run`; inferred: the operation",
     },
     Operation {
         id: "delete_workflow_evaluation_run",
@@ -4808,7 +4808,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_workflow_evaluation_run`; inferred: the operation",
     },
     Operation {
         id: "get_workflow_evaluation_run",
@@ -4825,7 +4825,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_workflow_evaluation_run`; inferred: the operation",
     },
     Operation {
         id: "update_workflow_evaluation_run",
@@ -4842,7 +4842,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_workflow_evaluation_run`; inferred: the operation",
     },
     Operation {
         id: "list_workflow_responses",
@@ -4860,7 +4860,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_workflow_responses`; inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "upload_corpus_document",
@@ -4876,7 +4876,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: Some("multipart/form-data upload; progenitor 0.15.1 rejects multipart bodies, so the facade streams it over the generated client's hooks"),
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/guides/indexing-api-migration>, `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: response 200, response 400, response 401, response 404",
+        provenance: "sourced: <https://api.ejento.ai/guides/indexing-api-migration>, `evidence/seed-001-ejento-api-index.md#upload_corpus_document`, `evidence/client-slack-app.md#upload_corpus_document`; inferred: response 200, response 400, response 401, response 404",
     },
     Operation {
         id: "generate_agent_response",
@@ -4892,7 +4892,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/guides/response-api-migration>, <https://api.ejento.ai/agentresponsebyagentpostresponseschema-v2-8018099d0>, `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: response 400, response 401, response 404",
+        provenance: "sourced: <https://api.ejento.ai/guides/response-api-migration>, <https://api.ejento.ai/agentresponsebyagentpostresponseschema-v2-8018099d0>, `evidence/seed-001-ejento-api-index.md#generate_agent_response`, `evidence/client-quickstart-template.md#generate_agent_response`, `evidence/client-slack-app.md#generate_agent_response`; inferred: response 400, response 401, response 404",
     },
     Operation {
         id: "stream_agent_response",
@@ -4908,7 +4908,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("text/event-stream"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/v2/stream-agent-response>, `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: response 401, response 404",
+        provenance: "sourced: <https://api.ejento.ai/v2/stream-agent-response>, `evidence/seed-001-ejento-api-index.md#stream_agent_response`, `evidence/client-quickstart-template.md#stream_agent_response`, `evidence/client-slack-app.md#stream_agent_response`; inferred: response 401, response 404",
     },
     Operation {
         id: "create_workflow_chat_response",
@@ -4924,7 +4924,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_workflow_chat_response`; inferred: the operation",
     },
     Operation {
         id: "stream_workflow_response",
@@ -4940,6 +4940,6 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("text/event-stream"),
         sourced: true,
-        provenance: "sourced: `seeds/001_8f872248f87571eb.txt`, `notes/vendors.md`; inferred: the operation",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#stream_workflow_response`; inferred: the operation",
     },
 ];

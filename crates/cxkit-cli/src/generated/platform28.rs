@@ -18,7 +18,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: None,
         sourced: true,
-        provenance: "sourced: `seeds/003_6d4dc77aa4c7236e.txt`, `notes/vendors.md`; inferred: the operation, response 200",
+        provenance: "sourced: `evidence/seed-003-platform28-auth-v2.md#unblock_login`; inferred: the operation, response 200",
     },
     Operation {
         id: "get_login_block_status",
@@ -34,7 +34,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/003_6d4dc77aa4c7236e.txt`, `notes/vendors.md`; inferred: the operation, response 200",
+        provenance: "sourced: `evidence/seed-003-platform28-auth-v2.md#get_login_block_status`; inferred: the operation, response 200",
     },
     Operation {
         id: "block_login",
@@ -50,7 +50,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: None,
         sourced: true,
-        provenance: "sourced: `seeds/003_6d4dc77aa4c7236e.txt`, `notes/vendors.md`; inferred: the operation, response 200",
+        provenance: "sourced: `evidence/seed-003-platform28-auth-v2.md#block_login`; inferred: the operation, response 200",
     },
     Operation {
         id: "create_login_session",
@@ -66,7 +66,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/003_6d4dc77aa4c7236e.txt`, `notes/vendors.md`; inferred: the operation, response 200, response 401, response 403, response 500",
+        provenance: "sourced: `evidence/seed-003-platform28-auth-v2.md#create_login_session`; inferred: the operation, response 200, response 401, response 403, response 500",
     },
     Operation {
         id: "reset_password_with_token",
@@ -80,7 +80,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: None,
         sourced: true,
-        provenance: "sourced: `seeds/003_6d4dc77aa4c7236e.txt`, `notes/vendors.md`; inferred: the operation, response 200, response 400",
+        provenance: "sourced: `evidence/seed-003-platform28-auth-v2.md#reset_password_with_token`; inferred: the operation, response 200, response 400",
     },
     Operation {
         id: "request_password_reset",
@@ -96,7 +96,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: None,
         sourced: true,
-        provenance: "sourced: `seeds/003_6d4dc77aa4c7236e.txt`, `notes/vendors.md`; inferred: the operation, parameter `userId`, response 200",
+        provenance: "sourced: `evidence/seed-003-platform28-auth-v2.md#request_password_reset`; inferred: the operation, parameter `userId`, response 200",
     },
     Operation {
         id: "update_user_password",
@@ -112,7 +112,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: None,
         sourced: true,
-        provenance: "sourced: `seeds/003_6d4dc77aa4c7236e.txt`, `notes/vendors.md`; inferred: the operation, response 200, response 401, response 404",
+        provenance: "sourced: `evidence/seed-003-platform28-auth-v2.md#update_user_password`; inferred: the operation, response 200, response 401, response 404",
     },
     Operation {
         id: "terminate_user_sessions",
@@ -128,7 +128,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: None,
         sourced: true,
-        provenance: "sourced: `seeds/003_6d4dc77aa4c7236e.txt`, `notes/vendors.md`; inferred: the operation, response 200, response 403, response 404",
+        provenance: "sourced: `evidence/seed-003-platform28-auth-v2.md#terminate_user_sessions`; inferred: the operation, response 200, response 403, response 404",
     },
     Operation {
         id: "terminate_session",
@@ -144,7 +144,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: None,
         sourced: true,
-        provenance: "sourced: `seeds/003_6d4dc77aa4c7236e.txt`, `notes/vendors.md`; inferred: response 200, response 404",
+        provenance: "sourced: `evidence/seed-003-platform28-auth-v2.md#terminate_session`; inferred: response 200, response 404",
     },
     Operation {
         id: "get_session",
@@ -160,7 +160,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/003_6d4dc77aa4c7236e.txt`, `notes/vendors.md`; inferred: the operation, response 200",
+        provenance: "sourced: `evidence/seed-003-platform28-auth-v2.md#get_session`; inferred: the operation, response 200",
     },
     Operation {
         id: "reset_assumed_identity",
@@ -176,7 +176,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: None,
         sourced: true,
-        provenance: "sourced: `seeds/003_6d4dc77aa4c7236e.txt`, `notes/vendors.md`; inferred: the operation, response 200",
+        provenance: "sourced: `evidence/seed-003-platform28-auth-v2.md#reset_assumed_identity`; inferred: the operation, response 200",
     },
     Operation {
         id: "clone_session",
@@ -192,7 +192,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `seeds/003_6d4dc77aa4c7236e.txt`, `notes/vendors.md`; inferred: the operation, response 200",
+        provenance: "sourced: `evidence/seed-003-platform28-auth-v2.md#clone_session`; inferred: the operation, response 200",
     },
     Operation {
         id: "set_effective_org",
@@ -208,7 +208,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: None,
         sourced: true,
-        provenance: "sourced: `seeds/003_6d4dc77aa4c7236e.txt`, `notes/vendors.md`; inferred: request body, response 200, response 404",
+        provenance: "sourced: `evidence/seed-003-platform28-auth-v2.md#set_effective_org`; inferred: request body, response 200, response 404",
     },
     Operation {
         id: "set_effective_user",
@@ -224,6 +224,6 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: None,
         sourced: true,
-        provenance: "sourced: `seeds/003_6d4dc77aa4c7236e.txt`, `notes/vendors.md`; inferred: response 200, response 404",
+        provenance: "sourced: `evidence/seed-003-platform28-auth-v2.md#set_effective_user`; inferred: response 200, response 404",
     },
 ];
