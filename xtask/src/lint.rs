@@ -281,7 +281,7 @@ fn check_operations(
 /// URLs, `seeds/<file>` and `notes/<file>` entries (optionally with a `#section`), each one a
 /// document that exists, so a reader can follow it.
 fn check_sources(op: &Value, seed_files: &[String], bad: &mut impl FnMut(String)) {
-    const HOW: &str = "page URLs (http/https), `seeds/<file>` (a seed document of specs/seeds/operations.tsv) or `notes/<file>` (a file of ../shared/notes)";
+    const HOW: &str = "page URLs (http/https), `evidence/<file>.md[#<operation_id>]` (a file of specs/evidence/), or, while the spec's ledger is in the older format, `seeds/<file>` (a seed document of specs/seeds/operations.tsv) or `notes/<file>` (a file of ../shared/notes)";
     let entries = match op.get("x-cxkit-source") {
         None => {
             return bad(format!(
@@ -323,6 +323,11 @@ fn is_known_source(entry: &str, seed_files: &[String]) -> bool {
     {
         let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
         return !host.is_empty() && !entry.contains(char::is_whitespace);
+    }
+    // Whether the evidence file exists is checked with the ledger (`crate::facts`), which
+    // knows the workspace.
+    if crate::ledger::evidence_ref(entry).is_some() {
+        return true;
     }
     let file = entry.split('#').next().unwrap_or_default();
     if let Some(seed) = file.strip_prefix("seeds/") {

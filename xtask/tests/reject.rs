@@ -276,7 +276,7 @@ fn several_faults_are_all_reported_at_once() {
 #[test]
 fn operations_without_a_followable_source() {
     let name = "source_missing_or_unknown";
-    let how = "page URLs (http/https), `seeds/<file>` (a seed document of specs/seeds/operations.tsv) or `notes/<file>` (a file of ../shared/notes)";
+    let how = "page URLs (http/https), `evidence/<file>.md[#<operation_id>]` (a file of specs/evidence/), or, while the spec's ledger is in the older format, `seeds/<file>` (a seed document of specs/seeds/operations.tsv) or `notes/<file>` (a file of ../shared/notes)";
     let unknown = |entry: &str| {
         op_line(
             name,

@@ -12,9 +12,14 @@ fn other_checkout() -> tempfile::TempDir {
     let here = xtask::workspace_root().expect("workspace root");
     let dir = tempfile::tempdir().expect("temp dir");
     let specs = xtask::systems::SYSTEMS.iter().map(|s| s.spec);
-    for rel in [xtask::SEED_TABLE, xtask::README, "xtask/Cargo.toml"]
-        .into_iter()
-        .chain(specs)
+    for rel in [
+        xtask::SEED_TABLE,
+        xtask::README,
+        xtask::TOP_README,
+        "xtask/Cargo.toml",
+    ]
+    .into_iter()
+    .chain(specs)
     {
         let to = dir.path().join(rel);
         std::fs::create_dir_all(to.parent().expect("has a parent")).expect("mkdir");
