@@ -13,8 +13,9 @@
 //! **The check.** For every row of a cited source, every fact it shows must be in the spec:
 //! the title is the `summary` (whitespace collapsed); the method is the operation's; the path is
 //! the operation's path (placeholders compared by position, not name; a server's base path such
-//! as Proto's `/gateway` may lead it), compared only when the row documents the same path family
-//! as the operation (see [`Family`]); every query name is a query parameter or an API key sent
+//! as Proto's `/gateway` may lead it; a shown path without a leading `/` is only the path's end,
+//! and must end the operation's path at a segment), compared only when the row documents the
+//! same path family as the operation (see [`Family`]); every query name is a query parameter or an API key sent
 //! in the query; every header is a header parameter, a header of one of the operation's
 //! security schemes (`Authorization` for bearer), `Content-Type` when there is a request body,
 //! `Accept` when a success answer has content, or `X-API-Version` when the operation sends it;
@@ -797,14 +798,23 @@ impl<'a> OpContext<'a> {
                 }
             }
             Fact::Path => {
-                if Family::of_generation(generation, value) != family {
+                // A path end shown by a client, seed, notes or guide has no family of its own.
+                let comparable = !generation.is_api() && !value.starts_with('/')
+                    || Family::of_generation(generation, value) == family;
+                if !comparable {
                     return Verdict::OtherFamily;
                 }
                 let ours = placeholders(self.path);
-                if self.bases.iter().any(|base| {
-                    placeholders(&format!("{base}{}", self.path)) == placeholders(value)
-                }) || ours == placeholders(value)
-                {
+                let shown = placeholders(value);
+                let agrees = if value.starts_with('/') {
+                    self.bases
+                        .iter()
+                        .any(|base| placeholders(&format!("{base}{}", self.path)) == shown)
+                } else {
+                    // Only the path's end is shown: it must end the spec's path at a segment.
+                    ours.ends_with(&format!("/{shown}"))
+                };
+                if agrees {
                     Verdict::Agrees
                 } else {
                     differs(format!("the spec's path is `{}`", self.path))
@@ -893,6 +903,9 @@ fn placeholders(path: &str) -> String {
     out
 }
 
+/// The field path of a bare body (a JSON `true` or string, with no field): the body itself.
+pub const ROOT: &str = "(root)";
+
 /// One step of a field path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Step {
@@ -900,9 +913,13 @@ enum Step {
     Items,
 }
 
-/// `data.items[].id` -> data, items, [], id; `[].id` -> [], id.
+/// `data.items[].id` -> data, items, [], id; `[].id` -> [], id; `(root)` (a bare body such as
+/// JSON `true`, with no field) -> nothing: the body itself.
 fn steps(path: &str) -> Vec<Step> {
     let mut out = Vec::new();
+    if path == ROOT {
+        return out;
+    }
     for segment in path.split('.') {
         let mut name = segment;
         let mut arrays = 0;
@@ -1028,6 +1045,7 @@ mod tests {
             ]
         );
         assert_eq!(steps("[].id"), [Step::Items, Step::Field("id".into())]);
+        assert_eq!(steps("(root)"), []);
         assert_eq!(placeholders("/a/{x}/b/{y_id}"), "/a/{}/b/{}");
         assert_eq!(slug("get_agent (v2)"), "get_agent-v2");
     }

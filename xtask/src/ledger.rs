@@ -27,7 +27,8 @@ pub enum Fact {
     Title,
     /// The HTTP method.
     Method,
-    /// The path template.
+    /// The path template (host removed); without a leading `/`, only the path's end, as a
+    /// source that shows no more (`{username}`, `{sessionId}/clone`).
     Path,
     /// Query parameter names.
     Query,
@@ -444,9 +445,9 @@ fn check_values(fact: Fact, values: &[String]) -> Result<(), String> {
                 }
             }
             Fact::Path => {
-                if !v.starts_with('/') || v.contains(char::is_whitespace) || v.contains("://") {
+                if v.is_empty() || v.contains(char::is_whitespace) || v.contains("://") {
                     return Err(format!(
-                        "`{v}` is not a path; write it host removed, starting with `/`, placeholders in braces"
+                        "`{v}` is not a path; write it host removed, placeholders in braces (a source that shows only the path's end, such as `{{username}}`, without the leading `/`)"
                     ));
                 }
             }

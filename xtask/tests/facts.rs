@@ -332,6 +332,31 @@ fn the_path_is_compared_within_its_family() {
 }
 
 #[test]
+fn a_path_without_a_leading_slash_is_the_end_of_the_path() {
+    // A seed that shows only the end of the legacy path agrees; an end it does not have fails.
+    let row = |path: &str| {
+        format!(
+            "legacy_update_tool\thttps://vendor.example/legacy-edit-tool\tv2-legacy\tEdit Tool (legacy)\tPUT\t{path}\t-\tAuthorization\tname,config.url\tsuccess\t200\tThe V2-Legacy page.\n"
+        )
+    };
+    let dir = workspace(unchanged, |ledger| {
+        ledger.replace(&row("/v2/api/tool/{tool_id}"), &row("tool/{id}"))
+    });
+    assert_eq!(problems(dir.path()), Vec::<String>::new());
+    let dir = workspace(unchanged, |ledger| {
+        ledger.replace(&row("/v2/api/tool/{tool_id}"), &row("{tool_id}/x"))
+    });
+    let found = problems(dir.path());
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0]
+            .contains("shows path `{tool_id}/x`, but the spec's path is `/v2/api/tool/{tool_id}`"),
+        "{}",
+        found[0]
+    );
+}
+
+#[test]
 fn the_readme_counts_per_fact_and_states_the_end_to_end_figure() {
     let dir = workspace(unchanged, unchanged);
     let tallies = xtask::tallies(dir.path(), &[THINGS]).expect("countable");
@@ -405,5 +430,24 @@ fn the_index_the_command_line_and_the_rustdoc_show_provenance_per_fact() {
     assert!(
         client.contains("Provenance per fact: title: seed evidence/seed-things.md#list_things; method, path, query, headers, response, statuses: vendor page (v2) https://vendor.example/v2/list-things."),
         "the generated method's documentation names its sources per fact"
+    );
+}
+
+#[test]
+fn a_bare_body_is_shown_as_root() {
+    let dir = workspace(unchanged, |ledger| {
+        ledger
+            .replace("name,config.url\tsuccess", "(root)\t(root)")
+            .replace(
+                "-\tsuccess,data.response.run_id\t200",
+                "(root)\tsuccess,data.response.run_id\t200",
+            )
+    });
+    let found = problems(dir.path());
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].contains("operation get_answer: `https://vendor.example/v2/get-answer` (specs/sources/things.tsv line 7) shows body `(root)`, but the spec has no request body"),
+        "{}",
+        found[0]
     );
 }
