@@ -6,8 +6,8 @@
 //! reference `evidence/<file>.md[#<anchor>]` whose file exists under `specs/evidence/` (and,
 //! with an anchor, has a heading for it); old `seeds/...` and `notes/...` entries are errors.
 //! Every entry has a ledger row for the operation; every row cites an entry of its operation's
-//! list (or is a `-` row recording a search that found nothing); a row that shows no fact is an
-//! error; every `x-cxkit-deviations` entry names a cited source, a fact kind, the value shown
+//! list (or is a `-` row recording a search that found nothing); a source that supports no fact
+//! (its row shows none, or only facts the spec differs from) is an error; every `x-cxkit-deviations` entry names a cited source, a fact kind, the value shown
 //! and a reason, and records a difference the check actually finds.
 //!
 //! **The check.** For every row of a cited source, every fact it shows must be in the spec:
@@ -433,6 +433,7 @@ pub fn check(spec: &Spec, ledger: &Ledger, evidence: &Evidence) -> Checked {
                 ));
                 continue;
             }
+            let mut supports_something = false;
             for fact in Fact::ALL {
                 let Some(shown) = row.shown(fact) else {
                     continue;
@@ -481,11 +482,18 @@ pub fn check(spec: &Spec, ledger: &Ledger, evidence: &Evidence) -> Checked {
                     }
                 }
                 if agrees && !shown.is_empty() {
+                    supports_something = true;
                     facts.entry(fact).or_default().support.push(Support {
                         source: source.clone(),
                         generation,
                     });
                 }
+            }
+            if !supports_something {
+                out.problems.push(spec.problem(Some(&label), format!(
+                    "`{source}` supports no fact of the operation: everything its row ({} line {}) shows differs from the spec (recorded deviations, or a path of another API generation); a source that supports nothing is not a source: drop it from `x-cxkit-source` (and the ledger row and deviations with it), or make the spec agree",
+                    ledger.file, row.line
+                )));
             }
         }
         for d in deviations.iter().filter(|d| !d.used) {

@@ -434,6 +434,24 @@ fn the_index_the_command_line_and_the_rustdoc_show_provenance_per_fact() {
 }
 
 #[test]
+fn a_source_whose_every_fact_differs_supports_nothing() {
+    // The legacy page, for the current operation, shows only its own path (another family).
+    let dir = workspace(unchanged, |ledger| {
+        ledger.replace(
+            "update_tool\thttps://vendor.example/legacy-edit-tool\tv2-legacy\tEdit Tool\tPUT\t/v2/api/tool/{tool_id}\t-\tAuthorization\tname,config.url\tsuccess\t200",
+            "update_tool\thttps://vendor.example/legacy-edit-tool\tv2-legacy\t-\t-\t/v2/api/tool/{tool_id}\t-\t-\t-\t-\t-",
+        )
+    });
+    let found = problems(dir.path());
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].starts_with("specs/things.yaml: operation update_tool: `https://vendor.example/legacy-edit-tool` supports no fact of the operation: everything its row (specs/sources/things.tsv line 5) shows differs"),
+        "{}",
+        found[0]
+    );
+}
+
+#[test]
 fn a_bare_body_is_shown_as_root() {
     let dir = workspace(unchanged, |ledger| {
         ledger
