@@ -43,9 +43,11 @@ use crate::lint::resolve;
 use crate::provenance::{self, Inference};
 use crate::spec::{Problem, Spec, op_label};
 
-/// Whether every spec must have a per-fact ledger. While `false`, a spec whose ledger is still
-/// in the older format (or missing) is checked by the older citation rules only; once every
-/// ledger is converted, set it to `true` so that a spec can no longer fall back.
+/// Whether a ledger in the older format is an error. While `false`, a spec whose ledger is still
+/// in the older format is checked by the older citation rules only; once every ledger is
+/// converted, set it to `true` so that no spec can fall back. (A spec with no ledger at all, such
+/// as a test fixture, is not checked fact by fact; every real spec's ledger must exist, which
+/// `xtask/tests/ledgers.rs` checks.)
 pub const PER_FACT_REQUIRED: bool = false;
 
 /// The evidence files under `specs/evidence/`: file name -> the anchors of its headings.
@@ -311,8 +313,8 @@ impl Checked {
 }
 
 /// Checks a spec against its ledger, when the ledger is in the per-fact format. `Ok(None)`: the
-/// ledger is missing or in the older format, so the per-fact rules do not apply yet (an error
-/// instead once [`PER_FACT_REQUIRED`] is set). A malformed ledger is `Err`.
+/// spec has no ledger, or one in the older format, so the per-fact rules do not apply (the older
+/// format is an error instead once [`PER_FACT_REQUIRED`] is set). A malformed ledger is `Err`.
 pub fn check_spec(root: &Path, spec: &Spec) -> Result<Option<Checked>, Vec<Problem>> {
     match ledger::load(root, &spec.file)? {
         Loaded::New(ledger) => Ok(Some(check(
@@ -320,11 +322,11 @@ pub fn check_spec(root: &Path, spec: &Spec) -> Result<Option<Checked>, Vec<Probl
             &ledger,
             &Evidence::load(root, &spec.file),
         ))),
-        Loaded::Old | Loaded::Missing if PER_FACT_REQUIRED => Err(vec![Problem {
+        Loaded::Old if PER_FACT_REQUIRED => Err(vec![Problem {
             file: ledger::ledger_path(&spec.file),
             operation: None,
             message: format!(
-                "is missing or in the older format; every spec needs a per-fact ledger starting with `{}` (specs/README.md, \"Ledgers\")",
+                "is in the older format; every ledger starts with `{}` and has a row per operation and cited source (specs/README.md, \"Ledgers\")",
                 ledger::HEADER.replace('\t', "\\t")
             ),
         }]),
