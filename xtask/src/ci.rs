@@ -50,6 +50,26 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         ],
     )?;
     step(root, "format", "cargo", &["fmt", "--all", "--check"])?;
+    // Also part of the freshness step below (generation refuses a spec its ledger disagrees
+    // with); run first and on its own so that a disagreement is reported as what it is.
+    timed(
+        "the ledgers agree with the specs (provenance --check)",
+        || {
+            let problems = xtask::check_provenance(root, xtask::systems::SYSTEMS);
+            if !problems.is_empty() {
+                bail!(
+                    "{}\n{} provenance problem(s); fix the spec or its ledger, or record the deviation",
+                    problems
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                    problems.len()
+                );
+            }
+            Ok(())
+        },
+    )?;
     timed("generated clients are fresh", || {
         let stale = xtask::stale_everything(root, xtask::systems::SYSTEMS).map_err(|problems| {
             anyhow::anyhow!(

@@ -25,9 +25,9 @@ pub fn table_path(system: &System) -> String {
 
 /// The tables of the named systems; a spec that cannot be read is a problem naming it.
 pub fn build_tables(root: &Path, systems: &[System]) -> Result<Vec<Generated>, Vec<Problem>> {
-    crate::index::per_spec(root, systems, |system, spec| Generated {
+    crate::index::per_spec(root, systems, |system, spec, checked| Generated {
         path: table_path(system),
-        contents: render(system, &spec),
+        contents: render_with(system, &spec, checked),
     })
 }
 
@@ -60,8 +60,18 @@ fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// The Rust source of one system's table.
+/// The Rust source of one system's table, without per-fact provenance.
 pub fn render(system: &System, spec: &Spec) -> String {
+    render_with(system, spec, None)
+}
+
+/// The Rust source of one system's table; with `checked`, each operation's `provenance` says
+/// per fact kind which source shows it (as the operation index does).
+pub fn render_with(
+    system: &System,
+    spec: &Spec,
+    checked: Option<&crate::facts::Checked>,
+) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -152,7 +162,12 @@ pub fn render(system: &System, spec: &Spec) -> String {
             .and_then(Value::as_array)
             .is_some_and(|l| !l.is_empty());
         let _ = writeln!(s, "        sourced: {sourced},");
-        let _ = writeln!(s, "        provenance: {:?},", crate::index::provenance(op));
+        let facts = checked.and_then(|c| c.op(&id));
+        let _ = writeln!(
+            s,
+            "        provenance: {:?},",
+            crate::index::provenance_with(op, facts)
+        );
         let _ = writeln!(s, "    }},");
     }
     let _ = writeln!(s, "];");

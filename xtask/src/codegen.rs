@@ -15,9 +15,22 @@ use crate::systems::System;
 
 /// Generates the formatted contents of a system's `generated.rs`, or explains why not.
 pub fn generate(system: &System, spec: &Spec) -> Result<String, Vec<Problem>> {
+    generate_with(system, spec, None)
+}
+
+/// [`generate`], with each generated method's documentation ending in the operation's
+/// per-fact provenance when the spec was checked against a per-fact ledger.
+pub fn generate_with(
+    system: &System,
+    spec: &Spec,
+    checked: Option<&crate::facts::Checked>,
+) -> Result<String, Vec<Problem>> {
     let table = security_table(system, spec).map_err(|p| vec![p])?;
     let mut openapi = spec.openapi().map_err(|p| vec![p])?;
     remove_handwritten(spec, &mut openapi);
+    if let Some(checked) = checked {
+        document_provenance(&mut openapi, checked);
+    }
 
     let client = match progenitor_tokens(&openapi) {
         Ok(tokens) => tokens,
@@ -44,6 +57,44 @@ pub fn generate(system: &System, spec: &Spec) -> Result<String, Vec<Problem>> {
         header(system, spec),
         prettyplease::unparse(&file)
     ))
+}
+
+/// Ends every operation's description (the generated method's documentation) with its
+/// per-fact provenance.
+fn document_provenance(openapi: &mut openapiv3::OpenAPI, checked: &crate::facts::Checked) {
+    for item in openapi.paths.paths.values_mut() {
+        let openapiv3::ReferenceOr::Item(item) = item else {
+            continue;
+        };
+        for op in operations_mut(item) {
+            let Some(facts) = op.operation_id.as_deref().and_then(|id| checked.op(id)) else {
+                continue;
+            };
+            let line = format!("Provenance per fact: {}.", facts.describe());
+            op.description = Some(match op.description.take() {
+                Some(text) if !text.trim().is_empty() => format!("{}\n\n{line}", text.trim_end()),
+                _ => line,
+            });
+        }
+    }
+}
+
+/// Every operation of a path item, mutably.
+pub(crate) fn operations_mut(
+    item: &mut openapiv3::PathItem,
+) -> impl Iterator<Item = &mut openapiv3::Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.options,
+        &mut item.head,
+        &mut item.patch,
+        &mut item.trace,
+    ]
+    .into_iter()
+    .filter_map(Option::as_mut)
 }
 
 /// The do-not-edit header: what made the file, how to remake it, and from which spec bytes.

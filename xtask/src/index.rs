@@ -9,6 +9,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::Generated;
+use crate::facts::{Checked, OpFacts};
 use crate::spec::{Problem, Spec};
 use crate::systems::System;
 
@@ -135,24 +136,28 @@ pub fn index_path(system: &System) -> String {
 
 /// The indexes of the named systems; a spec that cannot be read is a problem naming it.
 pub fn build_indexes(root: &Path, systems: &[System]) -> Result<Vec<Generated>, Vec<Problem>> {
-    per_spec(root, systems, |system, spec| Generated {
+    per_spec(root, systems, |system, spec, checked| Generated {
         path: index_path(system),
-        contents: render(system, &spec),
+        contents: render_with(system, &spec, checked),
     })
 }
 
-/// One generated file per named system, made from its spec by `make`; every spec that cannot
-/// be read is a problem naming it, and then nothing is returned.
+/// One generated file per named system, made by `make` from its spec and, when its ledger is
+/// in the per-fact format, the spec checked against it; every spec or ledger that cannot be
+/// read is a problem naming it, and then nothing is returned.
 pub(crate) fn per_spec(
     root: &Path,
     systems: &[System],
-    make: impl Fn(&System, Spec) -> Generated,
+    make: impl Fn(&System, Spec, Option<&Checked>) -> Generated,
 ) -> Result<Vec<Generated>, Vec<Problem>> {
     let mut out = Vec::new();
     let mut problems = Vec::new();
     for system in systems {
         match Spec::load(root, system.spec) {
-            Ok(spec) => out.push(make(system, spec)),
+            Ok(spec) => match crate::facts::check_spec(root, &spec) {
+                Ok(checked) => out.push(make(system, spec, checked.as_ref())),
+                Err(p) => problems.extend(p),
+            },
             Err(p) => problems.push(p),
         }
     }
@@ -173,8 +178,11 @@ fn inferred(v: &Value) -> bool {
     v.get("x-cxkit-inferred").and_then(Value::as_bool) == Some(true)
 }
 
-/// Where an operation comes from: its `x-cxkit-source` list, and which parts are inferred.
-pub(crate) fn provenance(op: &Value) -> String {
+/// Where an operation comes from. With its per-fact provenance (its spec's ledger is in the
+/// per-fact format): each fact kind and the sources that show it, or `inferred`, then the parts
+/// marked inferred (`marked inferred: ...`). Otherwise its `x-cxkit-source` list, and which
+/// parts are inferred.
+pub(crate) fn provenance_with(op: &Value, facts: Option<&OpFacts>) -> String {
     let mut parts = Vec::new();
     let sources: Vec<String> = op
         .get("x-cxkit-source")
@@ -192,7 +200,9 @@ pub(crate) fn provenance(op: &Value) -> String {
                 .collect()
         })
         .unwrap_or_default();
-    if sources.is_empty() {
+    if let Some(facts) = facts {
+        parts.push(facts.describe());
+    } else if sources.is_empty() {
         parts.push("seed only".to_owned());
     } else {
         parts.push(format!("sourced: {}", sources.join(", ")));
@@ -223,7 +233,12 @@ pub(crate) fn provenance(op: &Value) -> String {
         }
     }
     if !guessed.is_empty() {
-        parts.push(format!("inferred: {}", guessed.join(", ")));
+        let label = if facts.is_some() {
+            "marked inferred"
+        } else {
+            "inferred"
+        };
+        parts.push(format!("{label}: {}", guessed.join(", ")));
     }
     parts.join("; ")
 }
@@ -234,8 +249,14 @@ fn crate_name(system: &System) -> String {
     format!("cxkit_{}", system.name.replace('-', "_"))
 }
 
-/// The Markdown index of one spec.
+/// The Markdown index of one spec, without per-fact provenance.
 pub fn render(system: &System, spec: &Spec) -> String {
+    render_with(system, spec, None)
+}
+
+/// The Markdown index of one spec; with `checked`, the Source column says per fact kind which
+/// source shows it.
+pub fn render_with(system: &System, spec: &Spec, checked: Option<&Checked>) -> String {
     let title = spec
         .doc
         .pointer("/info/title")
@@ -264,10 +285,13 @@ pub fn render(system: &System, spec: &Spec) -> String {
          the credentials and ids, maps errors and types what progenitor cannot). \
          *hand-written* operations have no generated method: progenitor cannot express them, \
          so only the facade call exists.\n\
-         - **Source**: `sourced` lists the vendor pages or seed files (`x-cxkit-source`); \
-         `seed only` means the operation comes from the vendor seeds the spec's description \
-         names; `inferred` lists the parts no source gives (`x-cxkit-inferred`, each explained \
-         in the spec).\n"
+         - **Source**: per fact kind, the cited sources that show it in agreement with the \
+         spec (`vendor page (v2) <url>`, `vendor client`, `seed`, `notes`, `vendor guide`, \
+         with the evidence file), or `inferred` (and what a source of another API generation \
+         shows), then the parts `marked inferred` (`x-cxkit-inferred`, each explained in the \
+         spec). While a spec's ledger is in the older format: `sourced` lists its \
+         `x-cxkit-source`, `seed only` means the vendor seeds its description names, and \
+         `inferred` the marked parts.\n"
     );
     // Tags in order of first use, operations in path order within each.
     let mut tags: Vec<String> = Vec::new();
@@ -302,7 +326,7 @@ pub fn render(system: &System, spec: &Spec) -> String {
                 cell(&facade),
                 method.to_uppercase(),
                 cell(path),
-                cell(&provenance(op)),
+                cell(&provenance_with(op, checked.and_then(|c| c.op(&id)))),
             );
         }
         s.push('\n');

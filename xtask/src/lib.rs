@@ -5,7 +5,9 @@
 pub mod changes;
 pub mod cli_tables;
 pub mod codegen;
+pub mod facts;
 pub mod index;
+pub mod ledger;
 pub mod lint;
 pub mod provenance;
 pub mod redact;
@@ -25,6 +27,9 @@ pub const SEED_TABLE: &str = "specs/seeds/operations.tsv";
 
 /// The specs' README, whose provenance table `generate` writes.
 pub const README: &str = "specs/README.md";
+
+/// The workspace's README, whose end-to-end figure `generate` writes.
+pub const TOP_README: &str = "README.md";
 
 /// The root of the workspace the xtask was run in (the xtask lives in `<root>/xtask`).
 ///
@@ -124,12 +129,20 @@ pub fn build_all(root: &Path, systems: &[System]) -> Result<Vec<Output>, Vec<Pro
                 continue;
             }
         };
-        let found = lint::lint(&spec, &lint::seed_titles(&seeds, system.name));
+        let mut found = lint::lint(&spec, &lint::seed_titles(&seeds, system.name));
+        let checked = match facts::check_spec(root, &spec) {
+            Ok(checked) => checked,
+            Err(p) => {
+                found.extend(p);
+                None
+            }
+        };
+        found.extend(checked.iter().flat_map(|c| c.problems.iter().cloned()));
         if !found.is_empty() {
             problems.extend(found);
             continue;
         }
-        match codegen::generate(system, &spec) {
+        match codegen::generate_with(system, &spec, checked.as_ref()) {
             Ok(contents) => outputs.push(Output {
                 system: *system,
                 contents,
@@ -152,10 +165,33 @@ pub fn lint_all(root: &Path, systems: &[System]) -> Vec<Problem> {
         systems
             .iter()
             .flat_map(|system| match Spec::load(root, system.spec) {
-                Ok(spec) => lint::lint(&spec, &lint::seed_titles(&seeds, system.name)),
+                Ok(spec) => {
+                    let mut found = lint::lint(&spec, &lint::seed_titles(&seeds, system.name));
+                    match facts::check_spec(root, &spec) {
+                        Ok(checked) => found.extend(checked.into_iter().flat_map(|c| c.problems)),
+                        Err(p) => found.extend(p),
+                    }
+                    found
+                }
                 Err(p) => vec![p],
             }),
     );
+    problems
+}
+
+/// `cargo xtask provenance --check`: every named spec whose ledger is in the per-fact format
+/// checked against it ([`facts`]); the problems found (none: the ledgers and specs agree).
+pub fn check_provenance(root: &Path, systems: &[System]) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for system in systems {
+        match Spec::load(root, system.spec) {
+            Ok(spec) => match facts::check_spec(root, &spec) {
+                Ok(checked) => problems.extend(checked.into_iter().flat_map(|c| c.problems)),
+                Err(p) => problems.extend(p),
+            },
+            Err(p) => problems.push(p),
+        }
+    }
     problems
 }
 
@@ -192,7 +228,14 @@ pub fn tallies(root: &Path, systems: &[System]) -> Result<Vec<provenance::Tally>
     let mut problems = Vec::new();
     for system in systems {
         match Spec::load(root, system.spec) {
-            Ok(spec) => tallies.push(provenance::tally(&spec)),
+            Ok(spec) => {
+                let mut tally = provenance::tally(&spec);
+                match facts::check_spec(root, &spec) {
+                    Ok(checked) => tally.facts = checked.as_ref().map(facts::FactTally::of),
+                    Err(p) => problems.extend(p),
+                }
+                tallies.push(tally);
+            }
             Err(p) => problems.push(p),
         }
     }
@@ -224,6 +267,36 @@ pub fn provenance_readme(root: &Path, systems: &[System]) -> Result<Generated, V
     })
 }
 
+/// `README.md` with the end-to-end figure of these systems' specs
+/// ([`provenance::figure`]) written between its markers.
+pub fn figure_readme(root: &Path, systems: &[System]) -> Result<Generated, Vec<Problem>> {
+    let figure = provenance::figure(&tallies(root, systems)?);
+    let problem = |message: String| {
+        vec![Problem {
+            file: TOP_README.to_owned(),
+            operation: None,
+            message,
+        }]
+    };
+    let readme = std::fs::read_to_string(root.join(TOP_README)).map_err(|e| {
+        problem(format!(
+            "cannot read it to write the end-to-end figure: {e}"
+        ))
+    })?;
+    let contents = provenance::replace_between(
+        &readme,
+        provenance::FIGURE_BEGIN,
+        provenance::FIGURE_END,
+        &figure,
+        "figure",
+    )
+    .map_err(problem)?;
+    Ok(Generated {
+        path: TOP_README.to_owned(),
+        contents,
+    })
+}
+
 /// Compares the other generated files with the files on disk.
 pub fn stale_generated(root: &Path, generated: &[Generated]) -> Vec<Stale> {
     generated
@@ -247,6 +320,7 @@ pub fn build_generated(root: &Path, systems: &[System]) -> Result<Vec<Generated>
     let mut generated = index::build_indexes(root, systems)?;
     generated.extend(cli_tables::build_tables(root, systems)?);
     generated.push(provenance_readme(root, systems::SYSTEMS)?);
+    generated.push(figure_readme(root, systems::SYSTEMS)?);
     Ok(generated)
 }
 

@@ -570,9 +570,14 @@ fn check_responses(spec: &Spec, op: &Value, handwritten: bool, bad: &mut impl Fn
             errors.push((status.as_str(), shape));
         }
     }
-    if successes.len() != 1 {
+    // Several 2xx statuses are fine when they share one shape: progenitor asserts only that the
+    // success responses have one type, and generates an arm decoding it for each status.
+    let shared = successes.len() > 1
+        && successes.iter().all(|s| s.starts_with('2'))
+        && shared_successes(spec, op).is_some();
+    if successes.len() != 1 && !shared {
         bad(format!(
-            "has {} success responses ({}); progenitor needs exactly one success shape, so keep one status and describe the others in its description",
+            "has {} success responses ({}); progenitor needs exactly one success shape: keep one status, or give several 2xx statuses the same content (the same schema, or no content for all) and the generated call accepts each of them",
             successes.len(),
             successes.join(", ")
         ));
@@ -584,6 +589,35 @@ fn check_responses(spec: &Spec, op: &Value, handwritten: bool, bad: &mut impl Fn
             "error responses `{first_status}` and `{status}` have different bodies; progenitor panics on mixed error kinds, so give every error response the same JSON schema"
         ));
     }
+}
+
+/// The success statuses of an operation when there are several and all share one `content`
+/// (the same media types and schemas; absent counts as empty), lowest first; `None` otherwise.
+/// progenitor 0.15.1 generates such an operation with one success type and a decoding arm per
+/// status (a vendor page's `200` and `201` of one call); two shapes make it panic.
+pub fn shared_successes(spec: &Spec, op: &Value) -> Option<Vec<u16>> {
+    let responses = op.get("responses")?.as_object()?;
+    let mut codes = Vec::new();
+    let mut shape: Option<Value> = None;
+    for (status, response) in responses {
+        if !status.starts_with('2') {
+            continue;
+        }
+        let code: u16 = status.parse().ok()?;
+        let content = resolve(spec, response)
+            .get("content")
+            .cloned()
+            .filter(|c| c.as_object().is_some_and(|m| !m.is_empty()))
+            .unwrap_or(Value::Null);
+        match &shape {
+            None => shape = Some(content),
+            Some(first) if *first == content => {}
+            Some(_) => return None,
+        }
+        codes.push(code);
+    }
+    codes.sort_unstable();
+    (codes.len() > 1).then_some(codes)
 }
 
 /// Walks every schema-like object in the document for constructs that generate badly.

@@ -36,10 +36,16 @@ enum Command {
         systems: Vec<String>,
     },
     /// Print, per spec, how many operations a vendor page sources, how many only the seeds and
-    /// notes, and how many are still (partly) inferred (the table `generate` writes into
-    /// specs/README.md; definitions in xtask/src/provenance.rs).
+    /// notes, how many are still (partly) inferred, and per fact kind how many are sourced (the
+    /// table `generate` writes into specs/README.md; definitions in xtask/src/provenance.rs and
+    /// xtask/src/facts.rs). With `--check`: check every ledger (specs/sources/*.tsv) against its
+    /// spec instead, fact by fact, and fail on any disagreement the spec does not record.
     Provenance {
-        /// Systems to count (default: all).
+        /// Check the ledgers against the specs (also run by `generate --check`, `lint` and
+        /// `cargo xtask test`).
+        #[arg(long)]
+        check: bool,
+        /// Systems to count or check (default: all).
         systems: Vec<String>,
     },
     /// Lint the specs only.
@@ -98,15 +104,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", xtask::changes::render(&reports, &since));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Provenance { systems } => {
-            match xtask::tallies(&root, &systems::select(&systems)?) {
-                Ok(tallies) => {
-                    print!("{}", xtask::provenance::table(&tallies));
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(problems) => Ok(report_problems(&problems, "provenance")),
-            }
+        Command::Provenance {
+            check: true,
+            systems,
+        } => {
+            let problems = xtask::check_provenance(&root, &systems::select(&systems)?);
+            Ok(report_problems(&problems, "provenance --check"))
         }
+        Command::Provenance {
+            check: false,
+            systems,
+        } => match xtask::tallies(&root, &systems::select(&systems)?) {
+            Ok(tallies) => {
+                print!("{}", xtask::provenance::table(&tallies));
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(problems) => Ok(report_problems(&problems, "provenance")),
+        },
         Command::Lint { systems } => {
             let problems = xtask::lint_all(&root, &systems::select(&systems)?);
             Ok(report_problems(&problems, "lint"))

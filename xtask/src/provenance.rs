@@ -50,6 +50,9 @@ pub struct Tally {
     pub partly: usize,
     /// Operations with nothing marked anywhere.
     pub fully_sourced: usize,
+    /// The per-fact counts, when the spec's ledger is in the per-fact format
+    /// ([`crate::facts`]); `None` for a ledger still in the older format.
+    pub facts: Option<crate::facts::FactTally>,
 }
 
 /// Where an operation's facts come from.
@@ -186,11 +189,13 @@ pub fn tally(spec: &Spec) -> Tally {
     t
 }
 
-/// The Markdown table of the given tallies, with a total row when there are several.
+/// The Markdown table of the given tallies, with a total row when there are several. The
+/// per-fact columns (sourced path, body, response, statuses, end to end) are `–` for a spec
+/// whose ledger is still in the older format, and the total then counts only the others.
 pub fn table(tallies: &[Tally]) -> String {
     let mut out = String::from(
-        "| spec | operations | vendor page | seeds/notes only | no source | marked inferred | partly inferred | fully sourced |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| spec | operations | vendor page | seeds/notes only | no source | marked inferred | partly inferred | fully sourced | sourced path | sourced body | sourced response | sourced statuses | end to end |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     let mut total = Tally {
         spec: "total".to_owned(),
@@ -205,6 +210,12 @@ pub fn table(tallies: &[Tally]) -> String {
         total.marked += t.marked;
         total.partly += t.partly;
         total.fully_sourced += t.fully_sourced;
+        if let Some(f) = &t.facts {
+            total
+                .facts
+                .get_or_insert_with(crate::facts::FactTally::default)
+                .add(f);
+        }
     }
     if tallies.len() > 1 {
         row(&mut out, "total", &total);
@@ -213,29 +224,105 @@ pub fn table(tallies: &[Tally]) -> String {
 }
 
 fn row(out: &mut String, name: &str, t: &Tally) {
+    let facts = match &t.facts {
+        Some(f) => format!(
+            "{} | {}/{} | {}/{} | {} | {}",
+            f.path, f.body.0, f.body.1, f.response.0, f.response.1, f.statuses, f.end_to_end
+        ),
+        None => "– | – | – | – | –".to_owned(),
+    };
     // Writing to a String cannot fail.
     let _ = writeln!(
         out,
-        "| {name} | {} | {} | {} | {} | {} | {} | {} |",
+        "| {name} | {} | {} | {} | {} | {} | {} | {} | {facts} |",
         t.operations, t.vendor_page, t.seeds_only, t.no_source, t.marked, t.partly, t.fully_sourced
     );
 }
+
+/// The sentence the top-level README states between its own markers ([`FIGURE_BEGIN`],
+/// [`FIGURE_END`]): how many operations are sourced end to end.
+pub fn figure(tallies: &[Tally]) -> String {
+    let counted: Vec<&Tally> = tallies.iter().filter(|t| t.facts.is_some()).collect();
+    let operations: usize = counted.iter().map(|t| t.operations).sum();
+    let end_to_end: usize = counted
+        .iter()
+        .filter_map(|t| t.facts.as_ref())
+        .map(|f| f.end_to_end)
+        .sum();
+    let names = |specs: Vec<&Tally>| {
+        specs
+            .iter()
+            .map(|t| format!("`{}`", t.spec))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let pending: Vec<&Tally> = tallies.iter().filter(|t| t.facts.is_none()).collect();
+    let mut text = if counted.is_empty() {
+        "**Operations sourced end to end: not counted yet**; every spec's ledger is still in the \
+         older format, without per-fact provenance."
+            .to_owned()
+    } else {
+        let of = if pending.is_empty() {
+            String::new()
+        } else {
+            format!(" of {}", names(counted.clone()))
+        };
+        format!(
+            "**{end_to_end} of the {operations} operations{of} are sourced end to end**: every \
+             fact the operation has (method, path, statuses, and its query, headers, request \
+             body and response when it has them) is shown by a cited source that `cargo xtask \
+             provenance --check` found in agreement with the spec, and nothing of it is marked \
+             inferred."
+        )
+    };
+    if !pending.is_empty() && !counted.is_empty() {
+        text.push_str(&format!(
+            " Not counted yet (ledger in the older format): {}.",
+            names(pending)
+        ));
+    }
+    text.push_str(
+        " `cxkit <system> <operation> --help` and each client crate's `OPERATIONS.md` say, fact \
+         by fact, where an operation comes from; specs/README.md counts them per spec.\n",
+    );
+    text
+}
+
+/// The marker comments between which `cargo xtask generate` writes [`figure`] in the
+/// top-level `README.md`.
+pub const FIGURE_BEGIN: &str = "<!-- cxkit:end-to-end:begin -->";
+/// See [`FIGURE_BEGIN`].
+pub const FIGURE_END: &str = "<!-- cxkit:end-to-end:end -->";
 
 /// `readme` with everything between the [`BEGIN`] and [`END`] markers replaced by `table`
 /// (and a line saying who writes it). Fails, saying what to add, when the markers are missing
 /// or out of order.
 pub fn replace_table(readme: &str, table: &str) -> Result<String, String> {
-    let (Some(begin), Some(end)) = (readme.find(BEGIN), readme.find(END)) else {
+    replace_between(readme, BEGIN, END, table, "table")
+}
+
+/// `text` with everything between the `begin` and `end` marker lines replaced by `content`.
+/// `what` names the content in the line saying who writes it ("table").
+pub fn replace_between(
+    text: &str,
+    begin_marker: &str,
+    end_marker: &str,
+    content: &str,
+    what: &str,
+) -> Result<String, String> {
+    let (Some(begin), Some(end)) = (text.find(begin_marker), text.find(end_marker)) else {
         return Err(format!(
-            "has no provenance markers; add a line `{BEGIN}` and, below it, a line `{END}` where the table belongs"
+            "has no provenance markers; add a line `{begin_marker}` and, below it, a line `{end_marker}` where the generated {what} belongs"
         ));
     };
     if end < begin {
-        return Err(format!("`{END}` comes before `{BEGIN}`; swap them"));
+        return Err(format!(
+            "`{end_marker}` comes before `{begin_marker}`; swap them"
+        ));
     }
-    let head = &readme[..begin + BEGIN.len()];
-    let tail = &readme[end..];
+    let head = &text[..begin + begin_marker.len()];
+    let tail = &text[end..];
     Ok(format!(
-        "{head}\n<!-- Written by `cargo xtask generate` from the specs; edit the specs, not this table. -->\n\n{table}\n{tail}"
+        "{head}\n<!-- Written by `cargo xtask generate` from the specs; edit the specs, not this {what}. -->\n\n{content}\n{tail}"
     ))
 }

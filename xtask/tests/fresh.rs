@@ -1,8 +1,8 @@
 //! The committed generated files must be what their specs generate today (the rust-analyzer
 //! "tidy"/"sourcegen" pattern): `cargo test` fails when a spec changed and its client, its
 //! operation index (`crates/<system>/OPERATIONS.md`), its command-line table
-//! (`crates/cxkit-cli/src/generated/`) or the provenance table in
-//! specs/README.md did not.
+//! (`crates/cxkit-cli/src/generated/`), the provenance table in specs/README.md or the
+//! end-to-end figure in README.md did not.
 
 use xtask::systems::SYSTEMS;
 use xtask::{build_all, build_generated, stale_files, stale_generated, workspace_root};
@@ -20,9 +20,9 @@ fn generated_files_are_fresh() {
     let outputs = build_all(&root, SYSTEMS).unwrap_or_else(|p| fail(p));
     assert_eq!(outputs.len(), SYSTEMS.len());
     let generated = build_generated(&root, SYSTEMS).unwrap_or_else(|p| fail(p));
-    // One operation index and one command-line table per system, plus the README's provenance
-    // table.
-    assert_eq!(generated.len(), 2 * SYSTEMS.len() + 1);
+    // One operation index and one command-line table per system, plus the specs' README's
+    // provenance table and the README's end-to-end figure.
+    assert_eq!(generated.len(), 2 * SYSTEMS.len() + 2);
     let mut stale = stale_files(&root, &outputs);
     stale.extend(stale_generated(&root, &generated));
     if !stale.is_empty() {

@@ -162,6 +162,49 @@ digest_snapshot!(event_stream);
 digest_snapshot!(idempotent_post);
 digest_snapshot!(nullable_required);
 digest_snapshot!(no_content_204);
+digest_snapshot!(shared_success_statuses);
+
+/// The lines of an operation's `send` that match a success status, as prettyplease prints them.
+fn status_arms(out: &str, builder: &str) -> Vec<String> {
+    let at = out
+        .find(&format!("impl<'a> {builder}<'a>"))
+        .unwrap_or_else(|| panic!("builder {builder}"));
+    let send = &out[at..];
+    let end = send
+        .find("_ => Err(Error::UnexpectedResponse")
+        .expect("the last arm");
+    send[..end]
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with('2') && l.split(" =>").next().is_some_and(|p| p.ends_with("u16")))
+        .map(str::to_owned)
+        .collect()
+}
+
+// The lint used to refuse several success statuses; sharing one shape, they generate one
+// success type and an arm for each status (the fixture fails the lint without the change).
+#[test]
+fn shared_success_statuses_are_all_decoded() {
+    let out = generate("shared_success_statuses");
+    assert_eq!(
+        status_arms(&out, "CreateThing"),
+        [
+            "200u16 => super::response_value(response).await,",
+            "201u16 => super::response_value(response).await,",
+        ]
+    );
+    assert_eq!(
+        status_arms(&out, "TouchThing"),
+        [
+            "202u16 => Ok(ResponseValue::empty(response)),",
+            "204u16 => Ok(ResponseValue::empty(response)),",
+        ]
+    );
+    assert!(
+        out.contains("Result<ResponseValue<types::CreateThingResponse>, Error<types::Problem>>"),
+        "one success type"
+    );
+}
 
 #[test]
 fn form_body_full_file() {

@@ -81,6 +81,7 @@ fn tally_adds_up_both_ways() {
             marked: 2,
             partly: 3,
             fully_sourced: 2,
+            facts: None,
         }
     );
     assert_eq!(t.vendor_page + t.seeds_only + t.no_source, t.operations);
@@ -93,13 +94,13 @@ fn table_has_a_row_per_spec_and_a_total() {
     let one = provenance::table(std::slice::from_ref(&t));
     assert_eq!(
         one,
-        "| spec | operations | vendor page | seeds/notes only | no source | marked inferred | partly inferred | fully sourced |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|\n\
-         | `mixed.yaml` | 7 | 3 | 2 | 2 | 2 | 3 | 2 |\n"
+        "| spec | operations | vendor page | seeds/notes only | no source | marked inferred | partly inferred | fully sourced | sourced path | sourced body | sourced response | sourced statuses | end to end |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n\
+         | `mixed.yaml` | 7 | 3 | 2 | 2 | 2 | 3 | 2 | – | – | – | – | – |\n"
     );
     let two = provenance::table(&[t.clone(), t]);
     assert!(
-        two.ends_with("| total | 14 | 6 | 4 | 4 | 4 | 6 | 4 |\n"),
+        two.ends_with("| total | 14 | 6 | 4 | 4 | 4 | 6 | 4 | – | – | – | – | – |\n"),
         "{two}"
     );
 }

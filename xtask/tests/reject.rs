@@ -53,7 +53,7 @@ fn json_200_and_empty_204_names_file_and_operation() {
         [op_line(
             "json_200_and_empty_204",
             "get_thing",
-            "has 2 success responses (200, 204); progenitor needs exactly one success shape, so keep one status and describe the others in its description"
+            "has 2 success responses (200, 204); progenitor needs exactly one success shape: keep one status, or give several 2xx statuses the same content (the same schema, or no content for all) and the generated call accepts each of them"
         )]
     );
     assert!(found[0].starts_with(

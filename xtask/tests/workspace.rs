@@ -19,7 +19,7 @@ fn other_checkout() -> tempfile::TempDir {
             let name = e.expect("readable").file_name();
             format!("{}/{}", xtask::lint::EVIDENCE_DIR, name.to_string_lossy())
         });
-    for rel in [xtask::SEED_TABLE, xtask::README, "xtask/Cargo.toml"]
+    for rel in [xtask::SEED_TABLE, xtask::README, xtask::TOP_README, "xtask/Cargo.toml"]
         .into_iter()
         .map(str::to_owned)
         .chain(specs)
