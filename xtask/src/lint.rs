@@ -325,6 +325,16 @@ fn is_known_source(entry: &str, seed_files: &[String]) -> bool {
         return !host.is_empty() && !entry.contains(char::is_whitespace);
     }
     let file = entry.split('#').next().unwrap_or_default();
+    // In-repository evidence (`specs/evidence/<name>.md`, what one document establishes per
+    // operation): a plain file name, never a path out of the directory.
+    if let Some(name) = file.strip_prefix("evidence/") {
+        return name.len() > ".md".len()
+            && name.ends_with(".md")
+            && !name.starts_with('.')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c));
+    }
     if let Some(seed) = file.strip_prefix("seeds/") {
         return SEED_DOCUMENTS.contains(&seed) || seed_files.iter().any(|s| s == seed);
     }
@@ -883,6 +893,26 @@ pub fn seed_titles(tsv: &str, spec_name: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn evidence_files_are_sources_and_paths_out_of_the_directory_are_not() {
+        for good in [
+            "evidence/client-quickstart-usechat.md",
+            "evidence/client-quickstart-usechat.md#stream_agent_response",
+        ] {
+            assert!(is_known_source(good, &[]), "{good}");
+        }
+        for bad in [
+            "evidence/",
+            "evidence/.md",
+            "evidence/../README.md",
+            "evidence/sub/x.md",
+            "evidence/notes.txt",
+            "evidence/Upper.md",
+        ] {
+            assert!(!is_known_source(bad, &[]), "{bad}");
+        }
+    }
 
     fn spec_with(ids: &[&str]) -> Spec {
         let mut paths = String::new();
