@@ -394,3 +394,164 @@ async fn list_calls_page_lazily_as_a_stream() {
         ["limit=2&skip=0", "limit=2&skip=2", "limit=2&skip=4"]
     );
 }
+
+/// A deep agent's answer from the test kit reaches the application as incremental answer text
+/// (`model_stream`), progress, the task list, the files and, on `end`, the artifacts; a step no
+/// version knows yet stays a status. The request says it is for a deep agent.
+#[tokio::test]
+async fn a_deep_agents_answer_streams_its_text_plan_files_and_artifacts() {
+    use cxkit::StreamedAnswer;
+    use cxkit::clients::ejento_platform::types::AgentResponseOverrides;
+    use cxkit_testkit::ejento::{
+        DEEP_AGENT_CONTAINER, DEEP_AGENT_FILE, DEEP_AGENT_PLAN_DONE, SseAnswer,
+    };
+
+    let server = FakeEjento::start().await;
+    let ejento = session(&server).await;
+    let answer = "Employees get 20 days of leave.";
+    server.stream_answer(&SseAnswer::deep_agent(answer).insert(
+        3,
+        json!({"step": "plan_review", "message": "Reviewing the plan"}),
+    ));
+    let request: AgentResponseRequest = AgentResponseRequest::builder()
+        .user_query("How many days of leave?")
+        .overrides(Some(
+            AgentResponseOverrides::builder()
+                .use_reasoning_middleware(Some(true))
+                .try_into()
+                .unwrap(),
+        ))
+        .try_into()
+        .unwrap();
+
+    let mut stream = ejento.stream_agent_response(7, &request).await.unwrap();
+    let mut folded = StreamedAnswer::new();
+    let mut texts_seen = Vec::new();
+    let mut events = Vec::new();
+    while let Some(event) = stream.next().await {
+        let event = event.unwrap();
+        folded.apply(&event);
+        if matches!(event, StreamEvent::AnswerDelta(_)) {
+            texts_seen.push(folded.text.clone());
+        }
+        events.push(event);
+    }
+    // The answer arrived a word at a time, each delta extending the text.
+    assert!(texts_seen.len() > 3, "{texts_seen:?}");
+    assert!(
+        texts_seen
+            .windows(2)
+            .all(|w| w[1].starts_with(&w[0]) && w[1].len() > w[0].len())
+    );
+    assert_eq!(texts_seen.last().unwrap(), answer);
+    // Progress: `output.title` on `start`, `message` on `reasoning`, and the unknown step.
+    assert_eq!(
+        events[0],
+        StreamEvent::Status {
+            step: "start".into(),
+            message: Some("Planning the answer".into())
+        }
+    );
+    assert_eq!(
+        events[3],
+        StreamEvent::Status {
+            step: "plan_review".into(),
+            message: Some("Reviewing the plan".into())
+        }
+    );
+    assert!(matches!(&events[2], StreamEvent::Tasks(t) if t.len() == 2));
+    assert!(
+        matches!(&events[4], StreamEvent::File(f) if f.name.as_deref() == Some(DEEP_AGENT_FILE))
+    );
+    // The fold: the latest plan, one file per name (its second version), the artifacts.
+    let plan: Vec<_> = folded
+        .todos
+        .iter()
+        .map(|t| (t.content.as_deref().unwrap(), t.status.as_deref().unwrap()))
+        .collect();
+    assert_eq!(plan, DEEP_AGENT_PLAN_DONE);
+    assert_eq!(folded.files.len(), 1);
+    assert!(folded.files[0].content.as_deref().unwrap().contains(answer));
+    assert_eq!(folded.artifacts.len(), 1);
+    assert_eq!(folded.artifacts[0].number, Some(1));
+    assert_eq!(
+        folded.artifacts[0].container.as_deref(),
+        Some(DEEP_AGENT_CONTAINER)
+    );
+    assert!(folded.finished && folded.success && !folded.blocked && !folded.guardrail_triggered);
+    assert_eq!(
+        folded.progress,
+        [
+            "Planning the answer",
+            "Looking for the leave policy",
+            "Reviewing the plan",
+            "Writing the answer"
+        ]
+    );
+
+    // The same answer folded in one call, for applications that do not render progressively.
+    let collected = ejento
+        .stream_agent_response(7, &request)
+        .await
+        .unwrap()
+        .collect_answer()
+        .await
+        .unwrap();
+    assert_eq!(collected, folded);
+
+    let sent = server.requests_to("/response-service/api/v2/agents/7/responses/stream");
+    let body: Value = serde_json::from_str(&sent[0].body).unwrap();
+    assert_eq!(body["overrides"], json!({"use_reasoning_middleware": true}));
+}
+
+/// A classic answer (the vendor page's named frames, `assistant_stream` deltas, a thought and a
+/// reflection) folds into its text, thought process and progress; an unknown step stays a
+/// status and does not end the stream.
+#[tokio::test]
+async fn a_classic_answer_with_an_unknown_step_folds_into_its_text() {
+    use cxkit_testkit::ejento::{SseAnswer, THREAD_ID};
+
+    let server = FakeEjento::start().await;
+    let ejento = session(&server).await;
+    let answer = "Employees get 20 days.";
+    server.stream_answer(&SseAnswer::classic(answer).with_event_names().insert(
+        1,
+        json!({"step": "future_step", "message": "New", "meta": {"x": 1}}),
+    ));
+    let events: Vec<StreamEvent> = ejento
+        .stream_agent_response(7, &question(None))
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        events[1],
+        StreamEvent::Status {
+            step: "future_step".into(),
+            message: Some("New".into())
+        }
+    );
+    assert!(events.contains(&StreamEvent::ToolDelta(
+        "Searching the policy corpus.".into()
+    )));
+
+    let collected = ejento
+        .stream_agent_response(7, &question(None))
+        .await
+        .unwrap()
+        .collect_answer()
+        .await
+        .unwrap();
+    assert_eq!(collected.text, answer);
+    assert_eq!(collected.thoughts, "Searching the policy corpus.");
+    assert!(
+        collected
+            .progress
+            .contains(&"The sources answer the question.".to_owned())
+    );
+    assert!(
+        collected.todos.is_empty() && collected.files.is_empty() && collected.artifacts.is_empty()
+    );
+    assert_eq!(collected.output.unwrap().thread_id, Some(THREAD_ID));
+}

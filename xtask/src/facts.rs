@@ -50,6 +50,12 @@ use crate::spec::{Problem, Spec, op_label};
 /// `xtask/tests/ledgers.rs` checks.)
 pub const PER_FACT_REQUIRED: bool = true;
 
+/// On a `text/event-stream` success response's media type: `{$ref: '#/components/schemas/X'}`,
+/// the schema of each frame's JSON payload. The check reads response field paths a source shows
+/// for a stream against it (progenitor ignores it; the body stays a string for the facade to
+/// parse).
+pub const EVENT_SCHEMA: &str = "x-cxkit-event-schema";
+
 /// The evidence files under `specs/evidence/`: file name -> the anchors of its headings.
 #[derive(Clone, Debug, Default)]
 pub struct Evidence {
@@ -725,6 +731,11 @@ impl<'a> OpContext<'a> {
                 for media in content.values() {
                     has_response_content = true;
                     if let Some(schema) = media.get("schema") {
+                        responses.push(schema);
+                    }
+                    // A stream's frames (`text/event-stream`): their JSON payload's schema, which
+                    // OpenAPI 3.0 cannot attach to the body itself.
+                    if let Some(schema) = media.get(EVENT_SCHEMA) {
                         responses.push(schema);
                     }
                 }

@@ -548,6 +548,21 @@ fn check_responses(spec: &Spec, op: &Value, handwritten: bool, bad: &mut impl Fn
             Some(items) => {
                 let (media, item) = items[0];
                 let schema = item.get("schema");
+                if let Some(events) = item.get(crate::facts::EVENT_SCHEMA) {
+                    let target = events.get("$ref").and_then(Value::as_str);
+                    if media != "text/event-stream"
+                        || target.is_none_or(|t| {
+                            t.strip_prefix('#')
+                                .and_then(|p| spec.doc.pointer(p))
+                                .is_none()
+                        })
+                    {
+                        bad(format!(
+                            "response `{status}`'s `{}` must be on a `text/event-stream` answer and be a `$ref` to a schema of the spec (the JSON payload of each frame)",
+                            crate::facts::EVENT_SCHEMA
+                        ));
+                    }
+                }
                 if media.contains("json") && schema.is_none() {
                     bad(format!(
                         "response `{status}` is `{media}` with no `schema`; progenitor panics on that, so add one"

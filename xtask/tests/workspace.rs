@@ -19,11 +19,16 @@ fn other_checkout() -> tempfile::TempDir {
             let name = e.expect("readable").file_name();
             format!("{}/{}", xtask::lint::EVIDENCE_DIR, name.to_string_lossy())
         });
-    for rel in [xtask::SEED_TABLE, xtask::README, xtask::TOP_README, "xtask/Cargo.toml"]
-        .into_iter()
-        .map(str::to_owned)
-        .chain(specs)
-        .chain(evidence)
+    for rel in [
+        xtask::SEED_TABLE,
+        xtask::README,
+        xtask::TOP_README,
+        "xtask/Cargo.toml",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .chain(specs)
+    .chain(evidence)
     {
         let to = dir.path().join(&rel);
         std::fs::create_dir_all(to.parent().expect("has a parent")).expect("mkdir");

@@ -153,6 +153,15 @@ fn system_command(system: System) -> Command {
                             .value_parser(value_parser!(i64))
                             .help("Continue this chat thread"),
                     )
+                    .arg(
+                        Arg::new("deep-agent")
+                            .long("deep-agent")
+                            .action(ArgAction::SetTrue)
+                            .help(
+                                "Ask as a deep agent (overrides.use_reasoning_middleware): it \
+                                 plans, writes files and streams its answer as model_stream",
+                            ),
+                    )
                     .arg(Arg::new("question").required(true)),
             )
             .subcommand(

@@ -14,12 +14,13 @@ use crate::config::State;
 use crate::failure::{Exit, Failure};
 use crate::output::Output;
 
-/// `cxkit ejento ask --agent ID [--thread ID] QUESTION`.
+/// `cxkit ejento ask --agent ID [--thread ID] [--deep-agent] QUESTION`.
 pub async fn ask(
     state: &State,
     out: &Output,
     agent: i64,
     thread: Option<i64>,
+    deep_agent: bool,
     question: &str,
 ) -> Result<(), Failure> {
     let ejento = crate::session::ejento(state)?;
@@ -27,40 +28,81 @@ pub async fn ask(
     if let Some(thread) = thread {
         body["chat_thread_id"] = thread.into();
     }
+    if deep_agent {
+        // What the vendor's own client sends for a deep agent.
+        body["overrides"] = serde_json::json!({ "use_reasoning_middleware": true });
+    }
     let request = serde_json::from_value(body)
         .map_err(|e| Failure::other(format!("cannot build the request: {e}")))?;
     let stream = ejento.stream_agent_response(agent, &request).await?;
     print_stream(out, stream).await
 }
 
-/// Prints an answer's chunks on stdout as they arrive, statuses on stderr when it is a terminal,
-/// and a final newline; with compact output (`--json`, or piped with `--json`), the final result
-/// as one JSON document instead.
+/// Prints a streamed answer as it arrives: the answer's chunks (`assistant_stream` and a deep
+/// agent's `model_stream`) on stdout, and on stderr the progress, a deep agent's task list each
+/// time it changes, the names of the files it writes and the artifacts of the answer. With
+/// `--json`, every event instead as one JSON document per line on stdout (see
+/// [`event_json`]); the last one is the `end` (or `error`) event.
 pub async fn print_stream(out: &Output, mut stream: AnswerStream) -> Result<(), Failure> {
-    let status_lines = std::io::stderr().is_terminal();
     let mut printed = false;
     while let Some(event) = stream.next().await {
-        match event? {
-            StreamEvent::AnswerDelta(delta) if !out.json_only() => {
-                out.chunk(&delta)?;
-                printed = true;
+        let event = event?;
+        if out.json_only() {
+            if let Some(value) = event_json(&event) {
+                out.json(&value)?;
             }
-            StreamEvent::Status {
-                message: Some(message),
-                ..
-            } if status_lines => eprintln!("… {}", cxkit_auth::scrub_live_secrets(&message)),
+        } else {
+            match &event {
+                StreamEvent::AnswerDelta(delta) => {
+                    out.chunk(delta)?;
+                    printed |= !delta.is_empty();
+                }
+                StreamEvent::End {
+                    output: Some(output),
+                    ..
+                } => {
+                    // An answer that arrived only whole, on `end`.
+                    if let Some(answer) = output.answer.as_deref().filter(|_| !printed) {
+                        out.chunk(answer)?;
+                        printed |= !answer.is_empty();
+                    }
+                    if printed {
+                        out.line("")?;
+                        printed = false;
+                    }
+                    for artifact in output.artifacts.iter().flatten() {
+                        note(&format!(
+                            "artifact {}: {} ({})",
+                            artifact.number.map(|n| n.to_string()).unwrap_or_default(),
+                            artifact.name.as_deref().unwrap_or("unnamed"),
+                            artifact.url.as_deref().unwrap_or("no url"),
+                        ));
+                    }
+                }
+                other => {
+                    if let Some(text) = progress(other) {
+                        // Progress goes on its own line, after a partly printed answer.
+                        if printed {
+                            out.line("")?;
+                            printed = false;
+                        }
+                        note(&text);
+                    }
+                }
+            }
+        }
+        match event {
             StreamEvent::End { success, output } => {
                 if printed {
                     out.line("")?;
                 }
-                if out.json_only() {
-                    let value = serde_json::to_value(&output).unwrap_or(Value::Null);
-                    out.json(&value)?;
-                }
                 if !success {
+                    let why = output
+                        .and_then(|o| o.message)
+                        .unwrap_or_else(|| "the answer was blocked".to_owned());
                     return Err(Failure::new(
                         Exit::Api,
-                        "the agent did not answer (the answer was blocked)",
+                        format!("the agent did not answer: {why}"),
                     ));
                 }
                 return Ok(());
@@ -87,6 +129,67 @@ pub async fn print_stream(out: &Output, mut stream: AnswerStream) -> Result<(), 
         Exit::Decode,
         "the answer stream ended without an `end` event",
     ))
+}
+
+/// One line on stderr, live secrets replaced.
+fn note(text: &str) {
+    eprintln!("{}", cxkit_auth::scrub_live_secrets(text));
+}
+
+/// What stderr shows of an event that is neither answer text nor terminal: progress, the task
+/// list, a file's name.
+fn progress(event: &StreamEvent) -> Option<String> {
+    match event {
+        StreamEvent::Status {
+            message: Some(message),
+            ..
+        } if !message.is_empty() => Some(format!("… {message}")),
+        StreamEvent::Tasks(todos) => {
+            let mut text = String::from("tasks:");
+            for todo in todos {
+                let mark = match todo.status.as_deref() {
+                    Some("completed") => "[x]",
+                    Some("in_progress") => "[~]",
+                    Some("failed") => "[!]",
+                    _ => "[ ]",
+                };
+                text.push_str(&format!(
+                    "\n  {mark} {}",
+                    todo.content.as_deref().unwrap_or_default()
+                ));
+            }
+            Some(text)
+        }
+        StreamEvent::File(file) => Some(format!(
+            "file: {}",
+            file.name.as_deref().unwrap_or_default()
+        )),
+        _ => None,
+    }
+}
+
+/// The JSON line `--json` prints for an event: `{"event": KIND, ...}` with KIND one of
+/// `answer_delta` and `tool_delta` (`delta`), `status` (`step`, `message`), `tasks` (`todos`),
+/// `file` (`file`), `end` (`success`, `output`) and `error` (`message`, `blocked`). `None` for a
+/// kind of event this version does not know.
+pub fn event_json(event: &StreamEvent) -> Option<Value> {
+    use serde_json::json;
+    Some(match event {
+        StreamEvent::AnswerDelta(delta) => json!({"event": "answer_delta", "delta": delta}),
+        StreamEvent::ToolDelta(delta) => json!({"event": "tool_delta", "delta": delta}),
+        StreamEvent::Status { step, message } => {
+            json!({"event": "status", "step": step, "message": message})
+        }
+        StreamEvent::Tasks(todos) => json!({"event": "tasks", "todos": todos}),
+        StreamEvent::File(file) => json!({"event": "file", "file": file}),
+        StreamEvent::End { success, output } => {
+            json!({"event": "end", "success": success, "output": output})
+        }
+        StreamEvent::Error {
+            message, blocked, ..
+        } => json!({"event": "error", "message": message, "blocked": blocked}),
+        _ => return None,
+    })
 }
 
 /// `cxkit ejento upload --corpus ID FILE`.

@@ -123,7 +123,8 @@ async fn run(matches: &ArgMatches) -> Result<(), Failure> {
                         .get_one::<String>("question")
                         .cloned()
                         .unwrap_or_default();
-                    long::ask(&state, &out, agent, thread, &question).await
+                    let deep_agent = args.get_flag("deep-agent");
+                    long::ask(&state, &out, agent, thread, deep_agent, &question).await
                 }
                 (System::Ejento, "upload") => {
                     let corpus = *args.get_one::<i64>("corpus").unwrap_or(&0);

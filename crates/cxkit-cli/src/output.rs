@@ -12,7 +12,7 @@ use crate::failure::Failure;
 pub struct Output {
     /// Compact JSON (one line), for scripts.
     pub compact: bool,
-    /// `--json`: JSON documents only (a streamed answer prints its final result, not its text).
+    /// `--json`: JSON documents only (a streamed answer prints one JSON document per event).
     pub json_flag: bool,
 }
 

@@ -268,7 +268,7 @@ async fn ask_prints_the_answer_as_it_streams() {
     assert_eq!(body["chat_thread_id"], 9);
     assert_eq!(sent.header("accept"), Some("text/event-stream"));
 
-    // `--json`: the final result as one document.
+    // An answer that arrives only whole, on `end`, is printed too.
     fake.script(
         "POST",
         stream,
@@ -277,10 +277,157 @@ async fn ask_prints_the_answer_as_it_streams() {
         "event: end\ndata: {\"step\":\"end\",\"success\":true,\"output\":{\"answer\":\"Hi\"}}\n\n",
     );
     let run = cli
+        .run(&["ejento", "ask", "--agent", "5", "again"], &[])
+        .await
+        .ok();
+    assert_eq!(run.stdout, "Hi\n");
+    cli.assert_no_secrets(&ejento_secrets(&fake));
+}
+
+/// The JSON lines of a `--json` run.
+fn json_lines(run: &support::Run) -> Vec<serde_json::Value> {
+    run.stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ask_streams_a_deep_agents_answer_with_its_plan_files_and_artifacts() {
+    use fake_ejento::{DEEP_AGENT_FILE, SseAnswer};
+    let fake = fake().await;
+    let cli = Cli::new();
+    login(&cli, &fake).await.ok();
+    let answer = "Employees get 20 days of leave.";
+    // A deep agent's answer, with a step no version knows yet in the middle.
+    fake.stream_answer(&SseAnswer::deep_agent(answer).insert(
+        4,
+        serde_json::json!({"step": "self_critique", "message": "Checking the draft"}),
+    ));
+    let run = cli
+        .run(
+            &[
+                "ejento",
+                "ask",
+                "--agent",
+                "5",
+                "--deep-agent",
+                "How much leave?",
+            ],
+            &[],
+        )
+        .await
+        .ok();
+    assert_eq!(run.stdout, format!("{answer}\n"), "{run:?}");
+    for shown in [
+        "… Planning the answer",
+        "… Looking for the leave policy",
+        "… Checking the draft",
+        "tasks:\n  [~] Find the leave policy\n  [ ] Write the summary",
+        "tasks:\n  [x] Find the leave policy\n  [x] Write the summary",
+        "file: summary.md",
+        "artifact 1: summary.md (https://files.example/agent-files/summary.md)",
+    ] {
+        assert!(
+            run.stderr.contains(shown),
+            "stderr lacks {shown:?}: {}",
+            run.stderr
+        );
+    }
+    let sent = &fake.requests_to("/response-service/api/v2/agents/5/responses/stream")[0];
+    let body: serde_json::Value = serde_json::from_str(&sent.body).unwrap();
+    assert_eq!(body["overrides"]["use_reasoning_middleware"], true);
+    assert_eq!(body["user_query"], "How much leave?");
+
+    // `--json`: one event per line, in order; the last one is `end`, with the artifacts.
+    let run = cli
+        .run(
+            &["--json", "ejento", "ask", "--agent", "5", "How much leave?"],
+            &[],
+        )
+        .await
+        .ok();
+    let events = json_lines(&run);
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds[..8],
+        [
+            "status", "status", "tasks", "file", "status", "file", "tasks", "status"
+        ],
+        "{kinds:?}"
+    );
+    assert_eq!(events[4]["step"], "self_critique");
+    assert_eq!(events[2]["todos"][0]["status"], "in_progress");
+    assert_eq!(events[5]["file"]["name"], DEEP_AGENT_FILE);
+    assert_eq!(events[5]["file"]["modifiedAt"], "2026-01-05T10:00:05Z");
+    let deltas: String = events
+        .iter()
+        .filter(|e| e["event"] == "answer_delta")
+        .map(|e| e["delta"].as_str().unwrap())
+        .collect();
+    assert_eq!(deltas, answer);
+    assert!(kinds.iter().filter(|k| **k == "answer_delta").count() > 1);
+    let end = events.last().unwrap();
+    assert_eq!(end["event"], "end");
+    assert_eq!(end["success"], true);
+    assert_eq!(end["output"]["artifacts"][0]["container"], "agent-files");
+    // Without --deep-agent, no override is sent.
+    let sent = &fake.requests_to("/response-service/api/v2/agents/5/responses/stream")[1];
+    let body: serde_json::Value = serde_json::from_str(&sent.body).unwrap();
+    assert!(body.get("overrides").is_none(), "{body}");
+    cli.assert_no_secrets(&ejento_secrets(&fake));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ask_streams_a_classic_answer_and_reports_a_blocked_or_failed_one() {
+    use fake_ejento::SseAnswer;
+    let fake = fake().await;
+    let cli = Cli::new();
+    login(&cli, &fake).await.ok();
+    let answer = "Employees get 20 days.";
+    fake.stream_answer(&SseAnswer::classic(answer).with_event_names().insert(
+        2,
+        serde_json::json!({"step": "brand_new_step", "message": "Something new"}),
+    ));
+    let run = cli
+        .run(&["ejento", "ask", "--agent", "5", "How much leave?"], &[])
+        .await
+        .ok();
+    assert_eq!(run.stdout, format!("{answer}\n"), "{run:?}");
+    assert!(run.stderr.contains("… Analyzing..."), "{}", run.stderr);
+    assert!(run.stderr.contains("… Something new"), "{}", run.stderr);
+    let run = cli
         .run(&["--json", "ejento", "ask", "--agent", "5", "again"], &[])
         .await
         .ok();
-    assert_eq!(run.json()["answer"], "Hi");
+    let events = json_lines(&run);
+    assert!(events.iter().any(|e| e["event"] == "tool_delta"));
+    assert!(events.iter().any(|e| e["step"] == "brand_new_step"));
+    assert_eq!(events.last().unwrap()["output"]["thread_id"], 41);
+
+    // An `end` with `success: false`: the API exit code, with the server's reason.
+    fake.stream_answer(&SseAnswer::new().push(serde_json::json!({
+        "step": "end", "success": false,
+        "output": {"message": "blocked by the content policy", "blocked": true, "guardrail_triggered": true},
+    })));
+    cli.run(&["ejento", "ask", "--agent", "5", "x"], &[])
+        .await
+        .fails(7, "blocked by the content policy");
+    // An `error` event: its `output.error.details`, and in --json the event line first.
+    fake.stream_answer(&SseAnswer::new().push(serde_json::json!({
+        "step": "error", "message": "failed",
+        "output": {"blocked": true, "error": {"details": "the tool crashed"}},
+    })));
+    let run = cli
+        .run(&["--json", "ejento", "ask", "--agent", "5", "x"], &[])
+        .await
+        .fails(7, "the tool crashed");
+    let events = json_lines(&run);
+    assert_eq!(events[0]["event"], "error");
+    assert_eq!(events[0]["blocked"], true);
     cli.assert_no_secrets(&ejento_secrets(&fake));
 }
 

@@ -29,6 +29,10 @@ use cxkit_auth::OperationDef;
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
+pub use crate::answers::{
+    AGENT_RESPONSE_ID, DEEP_AGENT_CONTAINER, DEEP_AGENT_FILE, DEEP_AGENT_PLAN,
+    DEEP_AGENT_PLAN_DONE, SseAnswer, THREAD_ID,
+};
 use crate::server::{Intake, Shared, Table, common_methods, json_response};
 pub use crate::server::{Recorded, Reply, strip_matrix};
 
@@ -264,6 +268,13 @@ impl FakeEjento {
     /// The codes "emailed" so far.
     pub fn sent_codes(&self) -> Vec<String> {
         self.shared.st().sent_codes.clone()
+    }
+
+    /// Answers every "Stream Agent Response (SSE)" call with `answer` (to the platform token
+    /// only, like every scripted operation): [`SseAnswer::classic`], [`SseAnswer::deep_agent`],
+    /// or frames of the test's own.
+    pub fn stream_answer(&self, answer: &SseAnswer) -> &Self {
+        self.on("stream_agent_response", answer.reply())
     }
 }
 

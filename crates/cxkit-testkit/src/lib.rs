@@ -1,5 +1,7 @@
 #![doc = include_str!("../README.md")]
 
+#[cfg(feature = "ejento")]
+mod answers;
 pub mod capture;
 #[cfg(feature = "ejento")]
 pub mod ejento;

@@ -105,10 +105,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             StreamEvent::Status {
                 message: Some(m), ..
             } if !m.is_empty() => eprintln!("[{m}]"),
+            // A deep agent's plan and the files it writes.
+            StreamEvent::Tasks(todos) => {
+                for todo in todos {
+                    let status = todo.status.unwrap_or_default();
+                    eprintln!("[{status}] {}", todo.content.unwrap_or_default());
+                }
+            }
+            StreamEvent::File(file) => eprintln!("file: {}", file.name.unwrap_or_default()),
             StreamEvent::End { output, .. } => {
                 writeln!(out)?;
-                for reference in output.map(|o| o.references).unwrap_or_default() {
+                let output = output.map(|o| *o).unwrap_or_default();
+                for reference in output.references {
                     eprintln!("source: {}", reference.url.unwrap_or_default());
+                }
+                for artifact in output.artifacts.unwrap_or_default() {
+                    eprintln!("artifact: {}", artifact.url.unwrap_or_default());
                 }
             }
             StreamEvent::Error { message, .. } => {

@@ -64,7 +64,7 @@ pub use redis_store::{RedisTokenStore, RedisTokenStoreBuilder, TokenCipher};
 /// ([`ConfigBuilder::http_client`]): a client of this version is the one cxkit accepts.
 pub use reqwest;
 #[cfg(feature = "ejento")]
-pub use sse::{AnswerStream, BodyError, StreamEvent};
+pub use sse::{AnswerStream, BodyError, StreamEvent, StreamedAnswer};
 #[cfg(feature = "file-store")]
 pub use store::FileTokenStore;
 pub use store::{MemoryTokenStore, StoreError, StoreLock, TokenStore};

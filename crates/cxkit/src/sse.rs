@@ -17,66 +17,225 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use cxkit_ejento_platform::types::{AgentResponseResult, AgentStreamEvent};
+use cxkit_ejento_platform::types::{
+    AgentArtifact, AgentResponseResult, AgentStreamEvent, AgentStreamFile, AgentStreamTodo,
+};
 use futures::{Stream, StreamExt as _};
 
 use crate::{Error, Result};
 
-/// One event of an agent's (or workflow's) streamed answer.
+/// One event of an agent's (or workflow's) streamed answer, typed the way the vendor's own
+/// client (its Quickstart template's chat hook) reads the steps; see `AgentStreamEvent` in
+/// `specs/ejento-platform.yaml` and `specs/evidence/client-quickstart-usechat.md`.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum StreamEvent {
-    /// `assistant_stream`: the next chunk of the answer.
+    /// `assistant_stream`, or `model_stream` (how a deep agent streams its answer): the next
+    /// chunk of the answer.
     AnswerDelta(String),
     /// `tools_stream`: the next chunk of the agent's thought process or tool output.
     ToolDelta(String),
-    /// Any other step (`reflection_end`, `reflection_skip`, "Thinking…", steps the vendor adds
-    /// later): a status for the user. Unknown steps are kept, not rejected.
+    /// Progress for the user. `start`, `reasoning` and `status` carry it in `output.title`, else
+    /// in `message` (both end up in `message` here); `reflection_end`, `reflection_skip`, "Thinking…"
+    /// and any step the vendor adds later carry `message`. Unknown steps are kept, never
+    /// rejected; so are a `tasks` event without a task list and a `file` event without a named
+    /// file.
     Status {
         /// The step's name as the server sent it.
         step: String,
-        /// Its text, if any.
+        /// The progress text, if any.
         message: Option<String>,
     },
+    /// `tasks`: a deep agent's whole plan (`meta.todos`); it replaces the previous list.
+    Tasks(Vec<AgentStreamTodo>),
+    /// `file`: a file a deep agent wrote (`meta.file`, or where older servers put it: `meta`,
+    /// `output.file`, `output` or `file`). A later file of the same `name` replaces it.
+    File(AgentStreamFile),
     /// `error`: the answer failed; the stream ends after this event.
     Error {
-        /// The server's explanation.
+        /// The server's explanation: `output.error.details` (a string, or its JSON text), else
+        /// `message`.
         message: Option<String>,
-        /// The whole payload (e.g. `output.blocked` when a guardrail blocked the answer).
+        /// Whether a guardrail blocked the answer (`output.blocked`).
+        blocked: bool,
+        /// The whole payload.
         event: Box<AgentStreamEvent>,
     },
     /// `end`: the answer is complete; the stream ends after this event.
     End {
-        /// Whether the answer succeeded (`false` when a guardrail blocked it).
+        /// Whether the answer succeeded (`false` when a guardrail blocked it; then
+        /// `output.message` says why). An `end` without `success` counts as success here (the
+        /// vendor's client would show it as a failure).
         success: bool,
-        /// The final answer, references, follow-up questions, thread id …
+        /// The final answer, references, follow-up questions, thread id, `artifacts`,
+        /// `guardrail_triggered`, `blocked` …
         output: Option<Box<AgentResponseResult>>,
     },
 }
 
 impl StreamEvent {
-    fn from_payload(event: AgentStreamEvent) -> Self {
+    /// Types one frame's payload; `data` is the frame's JSON text, read again only for a `file`
+    /// event whose file is `output` itself (a shape the typed payload does not model).
+    fn from_frame(event: AgentStreamEvent, data: &str) -> Self {
         match event.step.as_deref().unwrap_or_default() {
-            "assistant_stream" => StreamEvent::AnswerDelta(event.delta.unwrap_or_default()),
+            "assistant_stream" | "model_stream" => {
+                StreamEvent::AnswerDelta(event.delta.unwrap_or_default())
+            }
             "tools_stream" => StreamEvent::ToolDelta(event.delta.unwrap_or_default()),
             "end" => StreamEvent::End {
                 success: event.success.unwrap_or(true),
                 output: event.output.map(Box::new),
             },
-            "error" => StreamEvent::Error {
-                message: event.message.clone(),
-                event: Box::new(event),
+            "error" => {
+                let output = event.output.as_ref();
+                let details = output
+                    .and_then(|o| o.error.as_ref())
+                    .and_then(|e| e.details.as_ref())
+                    .and_then(|d| match d {
+                        serde_json::Value::Null => None,
+                        serde_json::Value::String(s) => Some(s.clone()),
+                        other => Some(other.to_string()),
+                    });
+                StreamEvent::Error {
+                    message: details.or_else(|| event.message.clone()),
+                    blocked: output.and_then(|o| o.blocked).unwrap_or(false),
+                    event: Box::new(event),
+                }
+            }
+            "start" | "reasoning" | "status" => {
+                let title = event.output.and_then(|o| o.title);
+                StreamEvent::Status {
+                    step: event.step.unwrap_or_default(),
+                    message: title.or(event.message),
+                }
+            }
+            "tasks" => match event.meta.and_then(|m| m.todos) {
+                Some(todos) => StreamEvent::Tasks(todos),
+                None => StreamEvent::status(event.step, event.message),
             },
-            step => StreamEvent::Status {
-                step: step.to_owned(),
-                message: event.message,
+            "file" => match file_of(&event, data) {
+                Some(file) => StreamEvent::File(file),
+                None => StreamEvent::status(event.step, event.message),
             },
+            _ => StreamEvent::status(event.step, event.message),
+        }
+    }
+
+    fn status(step: Option<String>, message: Option<String>) -> Self {
+        StreamEvent::Status {
+            step: step.unwrap_or_default(),
+            message,
         }
     }
 
     /// Whether this event ends the stream.
     pub fn is_terminal(&self) -> bool {
         matches!(self, StreamEvent::End { .. } | StreamEvent::Error { .. })
+    }
+}
+
+/// The file of a `file` event: the first of `meta.file`, `meta` itself, `output.file`, `output`
+/// itself and `file` that has a name. (The vendor's client takes the first of these that is
+/// present and drops the event when that one has no name; taking the first named one reads
+/// every frame the client reads the same way.)
+fn file_of(event: &AgentStreamEvent, data: &str) -> Option<AgentStreamFile> {
+    let named = |file: &AgentStreamFile| file.name.as_deref().is_some_and(|n| !n.is_empty());
+    let meta = event.meta.as_ref();
+    let meta_itself = meta.map(|m| AgentStreamFile {
+        name: m.name.clone(),
+        content: m.content.clone(),
+        created_at: m.created_at.clone(),
+        modified_at: m.modified_at.clone(),
+    });
+    let output_file = event.output.as_ref().and_then(|o| o.file.clone());
+    let output_itself = || {
+        #[derive(serde::Deserialize)]
+        struct Frame {
+            output: Option<AgentStreamFile>,
+        }
+        serde_json::from_str::<Frame>(data).ok()?.output
+    };
+    meta.and_then(|m| m.file.clone())
+        .filter(named)
+        .or(meta_itself.filter(named))
+        .or(output_file.filter(named))
+        .or_else(|| output_itself().filter(named))
+        .or(event.file.clone().filter(named))
+}
+
+/// What a streamed answer amounts to once its events are folded together: what the vendor's
+/// own client keeps of an answer (the text, the thought process, a deep agent's plan and files,
+/// the artifacts and the guardrail flags). [`AnswerStream::collect_answer`] folds a whole
+/// stream; an application that renders progressively can call [`StreamedAnswer::apply`] on each
+/// event it shows and read the state at any point.
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct StreamedAnswer {
+    /// The answer: the answer deltas joined as they arrive, then, once `end` arrives, its
+    /// `output.answer` when that is not empty (the final text the vendor's client keeps).
+    pub text: String,
+    /// The thought process (the `tools_stream` deltas, joined).
+    pub thoughts: String,
+    /// Every progress text, in order (the timeline the vendor's client shows as "Thought").
+    pub progress: Vec<String>,
+    /// The latest plan of a deep agent.
+    pub todos: Vec<AgentStreamTodo>,
+    /// The files a deep agent wrote, one per name, in the order their names first appeared.
+    pub files: Vec<AgentStreamFile>,
+    /// The `end` event's `output.artifacts`.
+    pub artifacts: Vec<AgentArtifact>,
+    /// Whether an `end` event arrived.
+    pub finished: bool,
+    /// The `end` event's `success` (false until it arrives).
+    pub success: bool,
+    /// Whether a guardrail fired (`end`'s `output.guardrail_triggered`, or an `error` event's
+    /// `output.blocked`).
+    pub guardrail_triggered: bool,
+    /// Whether a guardrail blocked the answer (`output.blocked` of `end` or `error`).
+    pub blocked: bool,
+    /// The `end` event's whole output (thread id, references, follow-up questions …).
+    pub output: Option<AgentResponseResult>,
+}
+
+impl StreamedAnswer {
+    /// An empty answer, before any event.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Folds one event into the answer.
+    pub fn apply(&mut self, event: &StreamEvent) {
+        match event {
+            StreamEvent::AnswerDelta(delta) => self.text.push_str(delta),
+            StreamEvent::ToolDelta(delta) => self.thoughts.push_str(delta),
+            StreamEvent::Status {
+                message: Some(message),
+                ..
+            } if !message.is_empty() => self.progress.push(message.clone()),
+            StreamEvent::Status { .. } => {}
+            StreamEvent::Tasks(todos) => self.todos.clone_from(todos),
+            StreamEvent::File(file) => match self.files.iter_mut().find(|f| f.name == file.name) {
+                Some(known) => *known = file.clone(),
+                None => self.files.push(file.clone()),
+            },
+            StreamEvent::Error { blocked, .. } => {
+                self.blocked |= *blocked;
+                self.guardrail_triggered |= *blocked;
+            }
+            StreamEvent::End { success, output } => {
+                self.finished = true;
+                self.success = *success;
+                if let Some(output) = output {
+                    if let Some(answer) = output.answer.as_deref().filter(|a| !a.is_empty()) {
+                        answer.clone_into(&mut self.text);
+                    }
+                    self.artifacts = output.artifacts.clone().unwrap_or_default();
+                    self.guardrail_triggered |= output.guardrail_triggered.unwrap_or(false);
+                    self.blocked |= output.blocked.unwrap_or(false);
+                    self.output = Some((**output).clone());
+                }
+            }
+        }
     }
 }
 
@@ -146,25 +305,50 @@ impl AnswerStream {
                 StreamEvent::End { output, .. } => {
                     return Ok(output.map(|o| *o).unwrap_or_default());
                 }
-                StreamEvent::Error { message, .. } => {
-                    return Err(Error::Api {
-                        status: 200,
-                        message: Some(
-                            message.unwrap_or_else(|| "the stream reported an error".into()),
-                        ),
-                        body: String::new(),
-                        request_id: None,
-                    });
-                }
+                StreamEvent::Error { message, .. } => return Err(stream_error(message)),
                 _ => {}
             }
         }
-        // The stream yields an error before it ends without a terminal event; this is only
-        // reached if it was already consumed.
-        Err(Error::Transient {
-            message: "the answer stream had already ended".into(),
-            status: None,
-        })
+        Err(already_ended())
+    }
+
+    /// Reads the whole stream and folds it into a [`StreamedAnswer`] (the text, thought
+    /// process, progress, a deep agent's plan and files, the artifacts and the guardrail
+    /// flags), for applications that do not render the answer as it streams. An `error` event
+    /// is returned as an error, like a stream cut before its `end`; an `end` with `success:
+    /// false` is an answer whose `success` is false.
+    pub async fn collect_answer(mut self) -> Result<StreamedAnswer> {
+        let mut answer = StreamedAnswer::new();
+        while let Some(event) = self.next().await {
+            let event = event?;
+            if let StreamEvent::Error { message, .. } = event {
+                return Err(stream_error(message));
+            }
+            answer.apply(&event);
+            if answer.finished {
+                return Ok(answer);
+            }
+        }
+        Err(already_ended())
+    }
+}
+
+/// The error an `error` event becomes when a whole answer is awaited.
+fn stream_error(message: Option<String>) -> Error {
+    Error::Api {
+        status: 200,
+        message: Some(message.unwrap_or_else(|| "the stream reported an error".into())),
+        body: String::new(),
+        request_id: None,
+    }
+}
+
+/// The stream yields an error before it ends without a terminal event; this is only reached if
+/// it was already consumed.
+fn already_ended() -> Error {
+    Error::Transient {
+        message: "the answer stream had already ended".into(),
+        status: None,
     }
 }
 
@@ -254,7 +438,7 @@ impl Stream for Events {
                     this.restart_idle_timer();
                     return Poll::Ready(Some(
                         serde_json::from_str::<AgentStreamEvent>(&data)
-                            .map(StreamEvent::from_payload)
+                            .map(|event| StreamEvent::from_frame(event, &data))
                             .map_err(|e| Error::decode(&e)),
                     ));
                 }
@@ -524,6 +708,204 @@ mod tests {
             } => assert_eq!(o.answer.as_deref(), Some("Hello")),
             other => panic!("{other:?}"),
         }
+    }
+
+    /// A deep agent's answer as the vendor's newer client reads it: progress in `output.title`,
+    /// the plan in `meta.todos`, files in `meta.file`, the answer in `model_stream` deltas and
+    /// artifacts on `end`.
+    #[tokio::test]
+    async fn a_deep_agents_steps_are_typed_like_the_vendors_client_reads_them() {
+        let s = chunks(&[
+            "data: {\"step\":\"start\",\"message\":\"Starting\",\"output\":{\"title\":\"Planning the report\"}}\n\n",
+            "data: {\"step\":\"reasoning\",\"message\":\"Weighing sources\"}\n\n",
+            "data: {\"step\":\"tasks\",\"meta\":{\"todos\":[{\"content\":\"Read\",\"status\":\"completed\"},",
+            "{\"content\":\"Write\",\"status\":\"in_progress\"}]}}\n\n",
+            "data: {\"step\":\"file\",\"meta\":{\"file\":{\"name\":\"report.md\",\"content\":\"# R\",",
+            "\"createdAt\":\"2026-01-01T00:00:00Z\",\"modifiedAt\":\"2026-01-01T00:00:01Z\"}}}\n\n",
+            "data: {\"step\":\"model_stream\",\"delta\":\"Done: \"}\n\n",
+            "data: {\"step\":\"assistant_stream\",\"delta\":\"see (file:1)\"}\n\n",
+            "data: {\"step\":\"end\",\"success\":true,\"output\":{\"answer\":\"Done: see (file:1)\",",
+            "\"guardrail_triggered\":false,\"blocked\":false,\"artifacts\":[{\"number\":1,",
+            "\"url\":\"https://files.example/r\",\"type\":\"file\",\"name\":\"report.md\",\"container\":\"c1\"}]}}\n\n",
+        ]);
+        let events: Vec<StreamEvent> = s.map(|e| e.unwrap()).collect().await;
+        assert_eq!(events.len(), 7, "{events:?}");
+        assert_eq!(
+            events[0],
+            StreamEvent::Status {
+                step: "start".into(),
+                message: Some("Planning the report".into())
+            },
+            "`output.title` is preferred to `message`"
+        );
+        assert_eq!(
+            events[1],
+            StreamEvent::Status {
+                step: "reasoning".into(),
+                message: Some("Weighing sources".into())
+            }
+        );
+        match &events[2] {
+            StreamEvent::Tasks(todos) => {
+                assert_eq!(todos.len(), 2);
+                assert_eq!(todos[1].content.as_deref(), Some("Write"));
+                assert_eq!(todos[1].status.as_deref(), Some("in_progress"));
+            }
+            other => panic!("{other:?}"),
+        }
+        match &events[3] {
+            StreamEvent::File(file) => {
+                assert_eq!(file.name.as_deref(), Some("report.md"));
+                assert_eq!(file.content.as_deref(), Some("# R"));
+                assert_eq!(file.modified_at.as_deref(), Some("2026-01-01T00:00:01Z"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(events[4], StreamEvent::AnswerDelta("Done: ".into()));
+        assert_eq!(events[5], StreamEvent::AnswerDelta("see (file:1)".into()));
+        match &events[6] {
+            StreamEvent::End {
+                success: true,
+                output: Some(o),
+            } => {
+                let artifacts = o.artifacts.as_deref().unwrap_or_default();
+                assert_eq!(artifacts.len(), 1);
+                assert_eq!(artifacts[0].number, Some(1));
+                assert_eq!(artifacts[0].container.as_deref(), Some("c1"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Older servers put a file in `meta`, `output.file`, `output` or `file`; a `file` or
+    /// `tasks` event without its payload is a status, not an error.
+    #[tokio::test]
+    async fn files_are_found_where_older_servers_put_them() {
+        let s = chunks(&[
+            "data: {\"step\":\"file\",\"meta\":{\"name\":\"a.md\",\"content\":\"A\"}}\n\n",
+            "data: {\"step\":\"file\",\"output\":{\"file\":{\"name\":\"b.md\"}}}\n\n",
+            "data: {\"step\":\"file\",\"output\":{\"name\":\"c.md\",\"content\":\"C\",\"createdAt\":\"t\"}}\n\n",
+            "data: {\"step\":\"file\",\"file\":{\"name\":\"d.md\"}}\n\n",
+            "data: {\"step\":\"file\",\"message\":\"no file\",\"meta\":{}}\n\n",
+            "data: {\"step\":\"tasks\",\"message\":\"no plan\"}\n\n",
+            "data: {\"step\":\"end\",\"success\":true}\n\n",
+        ]);
+        let events: Vec<StreamEvent> = s.map(|e| e.unwrap()).collect().await;
+        let names: Vec<_> = events
+            .iter()
+            .filter_map(|e| match e {
+                StreamEvent::File(f) => f.name.clone(),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(names, ["a.md", "b.md", "c.md", "d.md"], "{events:?}");
+        assert!(
+            matches!(&events[2], StreamEvent::File(f) if f.content.as_deref() == Some("C") && f.created_at.as_deref() == Some("t"))
+        );
+        assert_eq!(
+            events[4],
+            StreamEvent::Status {
+                step: "file".into(),
+                message: Some("no file".into())
+            }
+        );
+        assert_eq!(
+            events[5],
+            StreamEvent::Status {
+                step: "tasks".into(),
+                message: Some("no plan".into())
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn an_error_event_says_its_details_and_whether_a_guardrail_blocked_it() {
+        let s = chunks(&[
+            "data: {\"step\":\"error\",\"message\":\"failed\",\"output\":{\"blocked\":true,\"error\":{\"details\":\"policy violation\"}}}\n\n",
+        ]);
+        let events: Vec<StreamEvent> = s.map(|e| e.unwrap()).collect().await;
+        assert!(
+            matches!(&events[0], StreamEvent::Error { message: Some(m), blocked: true, .. } if m == "policy violation"),
+            "{events:?}"
+        );
+        let s = chunks(&[
+            "data: {\"step\":\"error\",\"message\":\"failed\",\"output\":{\"error\":{\"details\":{\"code\":7}}}}\n\n",
+        ]);
+        let events: Vec<StreamEvent> = s.map(|e| e.unwrap()).collect().await;
+        assert!(
+            matches!(&events[0], StreamEvent::Error { message: Some(m), blocked: false, .. } if m == "{\"code\":7}"),
+            "{events:?}"
+        );
+        let s = chunks(&["data: {\"step\":\"error\",\"message\":\"failed\"}\n\n"]);
+        let events: Vec<StreamEvent> = s.map(|e| e.unwrap()).collect().await;
+        assert!(
+            matches!(&events[0], StreamEvent::Error { message: Some(m), .. } if m == "failed"),
+            "{events:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn collect_answer_folds_text_plan_files_and_artifacts() {
+        let s = chunks(&[
+            "data: {\"step\":\"status\",\"message\":\"Working\"}\n\n",
+            "data: {\"step\":\"tools_stream\",\"delta\":\"think \"}\n\n",
+            "data: {\"step\":\"tools_stream\",\"delta\":\"more\"}\n\n",
+            "data: {\"step\":\"tasks\",\"meta\":{\"todos\":[{\"content\":\"Old\",\"status\":\"pending\"}]}}\n\n",
+            "data: {\"step\":\"tasks\",\"meta\":{\"todos\":[{\"content\":\"New\",\"status\":\"completed\"}]}}\n\n",
+            "data: {\"step\":\"file\",\"meta\":{\"file\":{\"name\":\"a.md\",\"content\":\"v1\"}}}\n\n",
+            "data: {\"step\":\"file\",\"meta\":{\"file\":{\"name\":\"b.md\",\"content\":\"b\"}}}\n\n",
+            "data: {\"step\":\"file\",\"meta\":{\"file\":{\"name\":\"a.md\",\"content\":\"v2\"}}}\n\n",
+            "data: {\"step\":\"model_stream\",\"delta\":\"Hel\"}\n\n",
+            "data: {\"step\":\"model_stream\",\"delta\":\"lo\"}\n\n",
+            "data: {\"step\":\"end\",\"success\":true,\"output\":{\"thread_id\":4,\"guardrail_triggered\":true,",
+            "\"artifacts\":[{\"number\":2,\"name\":\"a.md\",\"container\":\"c\"}]}}\n\n",
+        ]);
+        let answer = s.collect_answer().await.unwrap();
+        assert_eq!(
+            answer.text, "Hello",
+            "no `output.answer`: the deltas stay the text"
+        );
+        assert_eq!(answer.thoughts, "think more");
+        assert_eq!(answer.progress, ["Working"]);
+        assert_eq!(answer.todos.len(), 1);
+        assert_eq!(answer.todos[0].content.as_deref(), Some("New"));
+        let files: Vec<_> = answer
+            .files
+            .iter()
+            .map(|f| (f.name.as_deref().unwrap(), f.content.as_deref().unwrap()))
+            .collect();
+        assert_eq!(
+            files,
+            [("a.md", "v2"), ("b.md", "b")],
+            "merged by name, in place"
+        );
+        assert_eq!(answer.artifacts.len(), 1);
+        assert_eq!(answer.artifacts[0].number, Some(2));
+        assert!(answer.finished && answer.success && answer.guardrail_triggered && !answer.blocked);
+        assert_eq!(answer.output.unwrap().thread_id, Some(4));
+
+        // `output.answer`, when present, is the final text.
+        let s = chunks(&[
+            "data: {\"step\":\"assistant_stream\",\"delta\":\"draft\"}\n\n",
+            "data: {\"step\":\"end\",\"success\":false,\"output\":{\"answer\":\"final\",\"blocked\":true,\"message\":\"no\"}}\n\n",
+        ]);
+        let answer = s.collect_answer().await.unwrap();
+        assert_eq!(answer.text, "final");
+        assert!(answer.finished && !answer.success && answer.blocked);
+
+        // An `error` event is an error, with its text.
+        let s = chunks(&[
+            "data: {\"step\":\"model_stream\",\"delta\":\"x\"}\n\n",
+            "data: {\"step\":\"error\",\"output\":{\"error\":{\"details\":\"tool crashed\"}}}\n\n",
+        ]);
+        let err = s.collect_answer().await.unwrap_err();
+        assert!(err.to_string().contains("tool crashed"), "{err}");
+        // A stream cut before its end is an error too.
+        let s = chunks(&["data: {\"step\":\"model_stream\",\"delta\":\"x\"}\n\n"]);
+        assert!(matches!(
+            s.collect_answer().await.unwrap_err(),
+            Error::Transient { .. }
+        ));
     }
 
     #[tokio::test]
