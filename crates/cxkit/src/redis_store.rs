@@ -10,7 +10,9 @@
 //!
 //! - `{prefix}:{system:hash:session}:tokens`, the record (JSON, or an encrypted envelope), set
 //!   to expire [`RedisTokenStoreBuilder::retention`] after the tokens do;
-//! - `…:logout`, the logout marker, kept for the retention period;
+//! - `…:logout`, the logout marker, kept for the retention period or as long as the record it
+//!   replaced would have lived, whichever is longer; only a login removes it (a refresh's write
+//!   is refused while it exists);
 //! - `…:lock`, the lease of the process refreshing now (`SET NX PX`);
 //! - `…:fence`, the newest lease ever granted, which fenced writes compare against.
 //!
@@ -34,6 +36,10 @@
 //! restarting or hung is [`StoreError::Unavailable`] (logged, never a panic), and the token cache
 //! keeps serving the valid tokens it holds. The connection is made on first use and remade by
 //! itself when Redis comes back.
+//!
+//! A Redis restarted with persistence (an append-only file) keeps every key above; one restarted
+//! without it forgets the session and its logout markers, so a logout made before the restart
+//! no longer reaches processes that still hold tokens (the README says more).
 
 use std::fmt;
 use std::sync::Arc;

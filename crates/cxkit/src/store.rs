@@ -230,13 +230,26 @@ impl<T: TokenStore + ?Sized> TokenStore for Arc<T> {
 /// chose) around the first 16 bytes of the key's SHA-256 in hex. The base URLs and, for a
 /// minted user token, the user's e-mail between them stay out of every log line; the Redis
 /// store's key names use the same form.
+///
+/// Without the `file-store` and `redis` features (a lean build, whose sessions live in memory),
+/// the hash is std's 64-bit `DefaultHasher` instead, which keeps the key out of logs as well.
 pub(crate) fn session_label(key: &str) -> String {
-    use sha2::Digest as _;
     let mut parts = key.split('|');
     let system = parts.next().unwrap_or_default();
     let session = parts.next_back().unwrap_or_default();
-    let digest = sha2::Sha256::digest(key.as_bytes());
-    let hash: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    #[cfg(any(feature = "file-store", feature = "redis"))]
+    let hash: String = {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(key.as_bytes());
+        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    };
+    #[cfg(not(any(feature = "file-store", feature = "redis")))]
+    let hash = {
+        use std::hash::{Hash as _, Hasher as _};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut hasher);
+        format!("{:016x}", hasher.finish())
+    };
     format!("{system}:{hash}:{session}")
 }
 
