@@ -565,7 +565,8 @@ async fn soak(run: Duration, capture: Capture, captured: bool) {
         "soak: {:.0?} run, {processes} processes over 2 stores (redis, file); faults injected: \
          {faults} (Redis restarts {}, lock holders killed mid-refresh {}, store reads failed \
          {read_faults}, logouts then logins {}, refreshes answered 401 {}, 403 {}, 503 {}); \
-         calls made: {calls} (ok {ok}, session over {reauth}, other failures {other}); \
+         calls made: {calls} (ok {ok}, session over {reauth}, other failures {other}; not \
+         counting the processes killed); \
          refreshes: {refreshes}; violations: {violations} (logouts undone {}, panics {panics}, \
          extra refreshes per expiry {duplicate_refreshes}, secrets in output {leaks}, deadlines \
          missed {overruns})",
