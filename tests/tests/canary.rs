@@ -116,7 +116,7 @@ fn no_secret_reaches_logs_errors_debug_or_panics() {
         "refresh failed; the current tokens stay valid",
         "transient failure, retrying",
         "401: a fresh credential is available, replaying once",
-        "ignoring an unreadable token store",
+        "ignoring an unreadable token record",
     ] {
         assert!(log.contains(expected), "the log lacks {expected:?}:\n{log}");
     }

@@ -602,3 +602,89 @@ async fn calls_with_cached_tokens_send_nothing_to_redis() {
     let after = redis.commands_processed();
     assert_eq!(after - before, 1, "only the INFO asking");
 }
+
+/// A logout made by another process, then one torn read of Redis at this process's refresh
+/// point: the refresh's write does not remove the logout marker (only a login does).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_blip_never_undoes_a_logout_in_redis() {
+    if !is_parent() {
+        return;
+    }
+    let redis = RedisServer::start();
+    let fake = FakeEjento::start().await;
+    let clock = clock();
+    let lease = Duration::from_secs(15);
+    let flaky = Arc::new(support::Blip::new(store(&redis.url(), lease)));
+    let config = cxkit::Config::builder()
+        .shared_store(flaky.clone())
+        .clock(clock.clone())
+        .refresh(no_jitter())
+        .build()
+        .unwrap();
+    let a = Ejento::builder()
+        .config(&config)
+        .base_url(fake.base_url())
+        .users_base_url(fake.base_url())
+        .session_name(SESSION)
+        .build()
+        .unwrap();
+    login(&a).await;
+    let b = session(fake.base_url(), store(&redis.url(), lease), clock.clone());
+    b.logout().await.unwrap();
+
+    flaky.fail_loads([StoreError::Corrupt("torn read".into())]);
+    clock.advance(REFRESH_POINT + Duration::from_secs(1));
+    let outcome = users_call(&a).await;
+    let key = format!("ejento|{}|{SESSION}", fake.base_url());
+    let stored = store(&redis.url(), lease).load(&key).await;
+    assert!(
+        matches!(stored, Err(StoreError::LoggedOut(_))),
+        "the logout was undone: {stored:?}"
+    );
+    assert!(outcome.unwrap_err().is_reauth_required());
+    login(&b).await;
+    users_call(&a).await.unwrap();
+}
+
+/// The logout marker's retention must be able to outlive a session: zero (or anything under a
+/// minute) is refused, and a marker is kept at least as long as the tokens it ended would
+/// have lived.
+#[tokio::test]
+async fn the_logout_markers_retention_is_validated_and_outlives_the_tokens() {
+    for short in [
+        Duration::ZERO,
+        Duration::from_secs(1),
+        Duration::from_secs(59),
+    ] {
+        let err = RedisTokenStore::builder(&Secret::new("redis://127.0.0.1:1"))
+            .retention(short)
+            .build()
+            .expect_err("a retention under a minute is refused");
+        assert!(err.to_string().contains("retention"), "{err}");
+    }
+    let redis = RedisServer::start();
+    let store = RedisTokenStore::builder(&Secret::new(redis.url()))
+        .retention(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let now = std::time::SystemTime::now();
+    let day = TokenSet::new(
+        [(AUTH_APP_TOKEN.to_owned(), Secret::new("t"))],
+        now,
+        now + Duration::from_secs(24 * 3600),
+    );
+    store.save("k", &day).await.unwrap();
+    store.delete("k").await.unwrap();
+    let marker = store.redis_key("k").replace(":tokens", ":logout");
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(&marker)
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert!(
+        ttl >= (24 * 3600 - 60) * 1000,
+        "the marker outlives the tokens it ended: {ttl} ms"
+    );
+}

@@ -716,3 +716,80 @@ async fn opt_in_background_refresh_runs_before_any_request_needs_it() {
         .unwrap();
     assert_eq!(fake.refresh_calls(), 1);
 }
+
+/// Only the auth service's own rejection ends a session: a 401 or 403 from the refresh route
+/// whose body is the auth service's JSON error (`{"detail": ...}` or `{"success": false, ...}`).
+/// A gateway's or proxy's page (HTML, or another JSON shape such as Azure API Management's
+/// `{statusCode, message}`), and any other 4xx, keep the valid tokens and are tried again after
+/// the retry interval.
+#[tokio::test]
+async fn a_gateway_4xx_page_on_refresh_does_not_end_the_session() {
+    for (status, content_type, body) in [
+        (
+            403,
+            "text/html",
+            "<html><body><h1>403 Forbidden</h1></body></html>",
+        ),
+        (404, "text/html", "<html><body>404 Not Found</body></html>"),
+        (
+            400,
+            "text/html",
+            "<html><body>400 Bad Request</body></html>",
+        ),
+        (
+            401,
+            "application/json",
+            r#"{"statusCode":401,"message":"Access denied due to invalid subscription key."}"#,
+        ),
+        (
+            403,
+            "application/json",
+            r#"{"statusCode":403,"message":"Out of call volume quota."}"#,
+        ),
+        (404, "application/json", r#"{"detail":"Not Found"}"#),
+        (401, "text/html", "<html>401 Authorization Required</html>"),
+    ] {
+        let fake = FakeEjento::start().await;
+        let clock = clock();
+        let ejento = logged_in(&fake, &clock).await;
+        fake.script(
+            "POST",
+            REFRESH,
+            status,
+            &[("content-type", content_type)],
+            body,
+        );
+        clock.advance(REFRESH_POINT + Duration::from_secs(1));
+        users_call(&ejento)
+            .await
+            .unwrap_or_else(|e| panic!("{status} {body}: {e:?}"));
+        assert_eq!(fake.refresh_calls(), 1);
+        clock.advance(Duration::from_secs(31));
+        users_call(&ejento)
+            .await
+            .unwrap_or_else(|e| panic!("{status} {body}, then: {e:?}"));
+        assert_eq!(fake.refresh_calls(), 2, "{status} {body}: tried again");
+        assert_eq!(held_auth_app(&ejento), fake.last_issued().auth_app);
+    }
+    // The auth service's own answers end it.
+    for (status, body) in [
+        (401, r#"{"detail":"Could not validate credentials"}"#),
+        (403, r#"{"detail":"Could not validate credentials"}"#),
+        (401, r#"{"success":false,"message":"Token revoked"}"#),
+    ] {
+        let fake = FakeEjento::start().await;
+        let clock = clock();
+        let ejento = logged_in(&fake, &clock).await;
+        fake.script(
+            "POST",
+            REFRESH,
+            status,
+            &[("content-type", "application/json")],
+            body,
+        );
+        clock.advance(REFRESH_POINT + Duration::from_secs(1));
+        let err = users_call(&ejento).await.unwrap_err();
+        assert!(err.is_reauth_required(), "{status} {body}: {err:?}");
+        assert_eq!(fake.refresh_calls(), 1);
+    }
+}

@@ -335,3 +335,94 @@ async fn sessions_sharing_a_memory_store_honour_logouts_and_identities() {
     assert!(err.to_string().contains("another user"), "{err}");
     assert!(fake.requests_to(USERS).is_empty());
 }
+
+/// Another process logs the shared session out; this one, which still holds valid tokens,
+/// fails to read the store once at its refresh point (a blip): the logout stands for every
+/// process, and this one learns of it too.
+#[tokio::test]
+async fn a_store_read_blip_never_undoes_a_logout() {
+    for blip in [
+        StoreError::Io("EIO".into()),
+        StoreError::Corrupt("torn read".into()),
+    ] {
+        let fake = FakeEjento::start().await;
+        let clock = clock();
+        let dir = tempfile::tempdir().unwrap();
+        let flaky = Arc::new(Blip::new(FileTokenStore::new(dir.path())));
+        let a = builder_with(&fake, config(&clock).shared_store(flaky.clone()))
+            .session_name(SESSION)
+            .build()
+            .unwrap();
+        login(&a, USER, PASSWORD_OF_USER).await;
+        let b = process(&fake, &clock, dir.path());
+        b.logout().await.unwrap();
+
+        flaky.fail_loads([blip]);
+        clock.advance(REFRESH_POINT + Duration::from_secs(1));
+        let mut ended = false;
+        for _ in 0..3 {
+            let outcome = users_call(&a).await;
+            let stored = FileTokenStore::new(dir.path()).load(&key(&fake)).await;
+            assert!(
+                matches!(stored, Err(StoreError::LoggedOut(_))),
+                "the logout was undone: {stored:?}"
+            );
+            if let Err(e) = outcome {
+                assert!(e.is_reauth_required(), "{e:?}");
+                ended = true;
+                break;
+            }
+            clock.advance(Duration::from_secs(31));
+        }
+        assert!(ended);
+        // A login (and only a login) ends the logout.
+        login(&b, USER, PASSWORD_OF_USER).await;
+        users_call(&a).await.unwrap();
+    }
+}
+
+/// A session whose refresh the auth service rejected, and the same user logging in again in
+/// another process (`cxkit login`, another replica): the ended session finds the new login in
+/// the shared store and carries on, without a restart.
+#[tokio::test]
+async fn an_ended_session_adopts_a_login_made_in_another_process() {
+    let fake = FakeEjento::start().await;
+    let clock = clock();
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = process(&fake, &clock, dir.path());
+    login(&daemon, USER, PASSWORD_OF_USER).await;
+    fake.revoke_all();
+    clock.advance(REFRESH_POINT + Duration::from_secs(1));
+    assert!(users_call(&daemon).await.unwrap_err().is_reauth_required());
+    assert_eq!(fake.refresh_calls(), 1);
+
+    let cli = process(&fake, &clock, dir.path());
+    login(&cli, USER, PASSWORD_OF_USER).await;
+    clock.advance(Duration::from_secs(31));
+    users_call(&daemon)
+        .await
+        .expect("the daemon adopts the new login");
+    assert_eq!(held_auth_app(&daemon), fake.last_issued().auth_app);
+    assert_eq!(fake.refresh_calls(), 1);
+}
+
+/// A session key longer than a file name may be (a long base URL and session name) works with
+/// the file store, as a short one does.
+#[tokio::test]
+async fn a_long_session_key_works_with_the_file_store() {
+    let fake = FakeEjento::start().await;
+    let clock = clock();
+    let dir = tempfile::tempdir().unwrap();
+    let session = format!("nightly-{}", "report-".repeat(30));
+    let build = || {
+        builder_with(&fake, config(&clock).store(FileTokenStore::new(dir.path())))
+            .session_name(&session)
+            .build()
+            .unwrap()
+    };
+    let ejento = build();
+    login(&ejento, USER, PASSWORD_OF_USER).await;
+    users_call(&ejento).await.unwrap();
+    // Another process finds it.
+    build().session().await.unwrap();
+}

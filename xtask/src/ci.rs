@@ -199,7 +199,11 @@ fn step(root: &Path, name: &str, program: &str, args: &[&str]) -> anyhow::Result
 /// Installs Debian's `packages` when `program` is missing (Node.js and npm are on every machine
 /// image here; `redis-server` is not): directly as root, through `sudo` otherwise, and if neither
 /// can, says how.
-fn ensure_debian_package(root: &Path, program: &str, packages: &str) -> anyhow::Result<()> {
+pub(crate) fn ensure_debian_package(
+    root: &Path,
+    program: &str,
+    packages: &str,
+) -> anyhow::Result<()> {
     let found = Command::new(program)
         .arg("--version")
         .current_dir(root)

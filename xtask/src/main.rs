@@ -68,6 +68,15 @@ enum Command {
     /// operations `x-cxkit-verified: <date>` (then regenerate). Runs the `cxkit-live` crate, so
     /// that this binary never depends on the generated crates. Credentials come from the
     /// environment: see `cargo xtask verify-live --help` and the README.
+    /// Run the token layer's fault soak longer than the test suite does (`cargo test -p
+    /// cxkit-tests --test soak`): processes sharing a session through Redis and the file store
+    /// while Redis restarts, lock holders are killed, reads fail, sessions log out and in and
+    /// refreshes are refused; prints the faults, calls and violations counted.
+    Soak {
+        /// How long the faults go on, in seconds.
+        #[arg(long, default_value_t = 120)]
+        seconds: u64,
+    },
     #[command(disable_help_flag = true)]
     VerifyLive {
         /// Passed to `cxkit-live`: `--system ejento --base-url URL [--spec FILE]...` or
@@ -99,6 +108,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::VerifyLive { args } => verify_live(&root, &args),
+        Command::Soak { seconds } => soak(&root, seconds),
         Command::Changes { since, systems } => {
             let reports = xtask::changes::since(&root, &since, &systems::select(&systems)?)?;
             print!("{}", xtask::changes::render(&reports, &since));
@@ -169,6 +179,33 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Runs the fault soak test with a longer run (`CXKIT_SOAK_SECONDS`), showing its counts.
+fn soak(root: &std::path::Path, seconds: u64) -> anyhow::Result<ExitCode> {
+    ci::ensure_debian_package(root, "redis-server", "redis-server")?;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .current_dir(root)
+        .env("CXKIT_SOAK_SECONDS", seconds.to_string())
+        .args([
+            "test",
+            "--package",
+            "cxkit-tests",
+            "--test",
+            "soak",
+            "--",
+            "--exact",
+            "fault_soak",
+            "--nocapture",
+        ])
+        .status()
+        .map_err(|e| anyhow::anyhow!("could not run the soak (`cargo test`): {e}"))?;
+    Ok(if status.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// Runs the live check as its own crate (`cargo run -p cxkit-live`). After an `--apply`, the

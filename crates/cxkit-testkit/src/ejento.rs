@@ -71,6 +71,9 @@ pub struct Issued {
     pub n: u64,
     /// Whom it was issued to.
     pub sub: String,
+    /// The Authentication App token the refresh that issued it was authorized with (`None` for
+    /// a login): how a test counts refreshes per expiry.
+    pub refreshed_from: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -360,6 +363,10 @@ impl St {
     }
 
     fn issue(&mut self, sub: &str) -> Response {
+        self.issue_from(sub, None)
+    }
+
+    fn issue_from(&mut self, sub: &str, refreshed_from: Option<String>) -> Response {
         self.counter += 1;
         let n = self.counter;
         let auth_app = self.token(sub, Kind::AuthApp, n);
@@ -369,6 +376,7 @@ impl St {
             ejento: ejento.clone(),
             n,
             sub: sub.to_owned(),
+            refreshed_from,
         });
         json_response(
             200,
@@ -541,7 +549,8 @@ async fn handle(State(shared): State<Arc<Shared<St>>>, request: Request) -> Resp
             {
                 info.revoked = true;
             }
-            st.issue(&sub)
+            let from = request.bearer().map(str::to_owned);
+            st.issue_from(&sub, from)
         }
         (&Method::POST, SIGNUP) => {
             let v = body_json(&body);

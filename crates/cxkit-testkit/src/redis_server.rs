@@ -1,5 +1,6 @@
 //! A real `redis-server` for tests and benchmarks: on a free loopback port (127.0.0.1 only),
-//! with a temporary directory, no persistence, stopped when dropped (the `redis` feature). The
+//! with a temporary directory, no persistence (or, from [`RedisServer::start_persistent`], an
+//! append-only file synced on every write), stopped when dropped (the `redis` feature). The
 //! `redis-server` program must be installed (Debian's `redis-server` package; cxkit's own
 //! `cargo xtask test` installs it when it is missing).
 
@@ -14,11 +15,23 @@ pub struct RedisServer {
     child: Option<Child>,
     port: u16,
     dir: tempfile::TempDir,
+    persistent: bool,
 }
 
 impl RedisServer {
     /// Starts a server on a free loopback port and waits until it answers `PING`.
     pub fn start() -> RedisServer {
+        Self::start_with(false)
+    }
+
+    /// Starts a server that keeps what it holds across [`restart`](Self::restart) and
+    /// [`stop`](Self::stop) (`SIGKILL` included): an append-only file, synced before every
+    /// write is acknowledged (`appendonly yes`, `appendfsync always`).
+    pub fn start_persistent() -> RedisServer {
+        Self::start_with(true)
+    }
+
+    fn start_with(persistent: bool) -> RedisServer {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free loopback port")
@@ -27,6 +40,7 @@ impl RedisServer {
             child: None,
             port,
             dir: tempfile::tempdir().expect("a temporary directory"),
+            persistent,
         };
         server.restart();
         server
@@ -50,9 +64,15 @@ impl RedisServer {
         }
     }
 
-    /// Starts the server again on the same port (stopping it first if it runs), empty.
+    /// Starts the server again on the same port (stopping it first if it runs): empty, or for a
+    /// [persistent](Self::start_persistent) server with everything it had acknowledged.
     pub fn restart(&mut self) {
         self.stop();
+        let (appendonly, fsync) = if self.persistent {
+            ("yes", "always")
+        } else {
+            ("no", "everysec")
+        };
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
             .arg("--dir")
@@ -61,7 +81,9 @@ impl RedisServer {
                 "--save",
                 "",
                 "--appendonly",
-                "no",
+                appendonly,
+                "--appendfsync",
+                fsync,
                 "--protected-mode",
                 "yes",
             ])

@@ -10,9 +10,18 @@
 //!   Taking the lock waits at most [`RefreshConfig::acquire_timeout`]. A logout in any process
 //!   sharing the store ends the session in all of them (at their next refresh), and a session
 //!   never adopts tokens the store holds for another identity: both are
-//!   [`Error::ReauthRequired`].
+//!   [`Error::ReauthRequired`]. A refresh's save never ends a logout
+//!   ([`TokenStore::save_refreshed`]); only a login does.
+//! - A store that cannot be read (down, an I/O error) is treated like a lock that cannot be
+//!   taken: the valid tokens held here keep serving until the retry interval has passed, and
+//!   nothing is refreshed blind (another process may have refreshed already).
 //! - A 401 invalidates the rejected token (unless it was already replaced) and forces one
 //!   refresh.
+//! - A session whose refresh the server rejected is over, but not for good: at most once per
+//!   [`RefreshConfig::retry_interval`] it reads the store again and adopts a newer login of the
+//!   same identity made by another process (`cxkit login`, another replica).
+//! - Logs, errors and `Debug` name the session by a label (system, a hash of the key, session
+//!   name), never by the raw key, which holds base URLs and, for minted tokens, an e-mail.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,7 +32,7 @@ use cxkit_auth::{AuthError, AuthErrorKind, Clock, Secret, TokenSource};
 use futures::future::BoxFuture;
 use tokio::sync::watch;
 
-use crate::store::{StoreError, StoreLock, TokenStore};
+use crate::store::{StoreError, StoreLock, TokenStore, session_label};
 use crate::token::{RefreshConfig, TokenSet};
 use crate::{Error, Result};
 
@@ -46,14 +55,25 @@ struct State {
     refresh_at: Option<SystemTime>,
     forced: bool,
     last_failure: Option<SystemTime>,
-    /// Set when the server rejected a refresh: the session is over until the next login, and
+    /// Set when the server rejected a refresh: the session is over until a newer login, and
     /// every caller learns so at once instead of asking the server again.
-    ended: Option<String>,
+    ended: Option<Ended>,
+}
+
+/// A session the server refused to refresh.
+#[derive(Clone, Debug)]
+struct Ended {
+    reason: String,
+    /// When the store was last read for a newer login: it is read again at most once per
+    /// retry interval.
+    looked_at: SystemTime,
 }
 
 /// A session's tokens, refreshed on demand. See the module docs for the guarantees.
 pub struct TokenCache {
     key: String,
+    /// What logs and errors call the session ([`session_label`]).
+    label: String,
     store: Arc<dyn TokenStore>,
     refresher: Arc<dyn Refresher>,
     clock: Arc<dyn Clock>,
@@ -71,7 +91,7 @@ pub struct TokenCache {
 impl fmt::Debug for TokenCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenCache")
-            .field("key", &self.key)
+            .field("session", &self.label)
             .field("store", &self.store)
             .field("config", &self.config)
             .finish_non_exhaustive()
@@ -87,8 +107,10 @@ impl TokenCache {
         clock: Arc<dyn Clock>,
         config: RefreshConfig,
     ) -> Self {
+        let key = key.into();
         TokenCache {
-            key: key.into(),
+            label: session_label(&key),
+            key,
             store,
             refresher,
             clock,
@@ -143,11 +165,30 @@ impl TokenCache {
         }
     }
 
-    /// The error every caller gets once a refresh was rejected, until the next login.
+    /// The error every caller gets once a refresh was rejected, until a newer login.
     fn ended(&self) -> Result<()> {
         match &self.state().ended {
-            Some(reason) => Err(Error::reauth(reason.clone())),
+            Some(ended) => Err(Error::reauth(ended.reason.clone())),
             None => Ok(()),
+        }
+    }
+
+    /// [`ended`](Self::ended), while the store was read for a newer login less than the retry
+    /// interval ago; after that, the caller goes on to read it again.
+    fn ended_recently(&self) -> Result<()> {
+        let state = self.state();
+        match &state.ended {
+            Some(ended)
+                if self
+                    .clock
+                    .now()
+                    .duration_since(ended.looked_at)
+                    .unwrap_or_default()
+                    < self.config.retry_interval =>
+            {
+                Err(Error::reauth(ended.reason.clone()))
+            }
+            _ => Ok(()),
         }
     }
 
@@ -168,7 +209,7 @@ impl TokenCache {
         if let Some(tokens) = self.fresh() {
             return Ok(tokens);
         }
-        self.ended()?;
+        self.ended_recently()?;
         // Subscribe before trying the lock, so a refresh that lands in between is not missed.
         let mut landed = self.landed.subscribe();
         let flight = match self.flight.try_lock() {
@@ -181,14 +222,14 @@ impl TokenCache {
                 if let Some(tokens) = self.fresh() {
                     return Ok(tokens);
                 }
-                self.ended()?;
+                self.ended_recently()?;
                 self.take_flight().await
             }
         };
         if let Some(tokens) = self.fresh() {
             return Ok(tokens);
         }
-        self.ended()?;
+        self.ended_recently()?;
         let result = self.refresh_locked(None).await;
         drop(flight);
         result
@@ -197,7 +238,7 @@ impl TokenCache {
     /// Refreshes now, whatever the expiry (e.g. after the user's roles changed).
     pub async fn force_refresh(&self) -> Result<TokenSet> {
         let _flight = self.take_flight().await;
-        self.ended()?;
+        self.ended_recently()?;
         self.state().forced = true;
         self.refresh_locked(None).await
     }
@@ -258,7 +299,7 @@ impl TokenCache {
         match tokio::time::timeout(grace, self.store.lock(&self.key, wait)).await {
             Ok(lock) => Ok(lock?),
             Err(_) => Err(StoreError::LockTimeout {
-                lock: format!("of session `{}` in {:?}", self.key, self.store),
+                lock: format!("of session `{}` in {:?}", self.label, self.store),
                 waited: grace,
             }
             .into()),
@@ -308,7 +349,7 @@ impl TokenCache {
                 }
                 let Some(cache) = weak.upgrade() else { return };
                 if let Err(e) = cache.current().await {
-                    tracing::warn!(session = %cache.key, error = %e, "background refresh failed");
+                    tracing::warn!(session = %cache.label, error = %e, "background refresh failed");
                     drop(cache);
                     tokio::time::sleep(retry).await;
                 }
@@ -343,6 +384,10 @@ impl TokenCache {
     /// be adopted again even if the store still holds it.
     async fn refresh_locked(&self, rejected: Option<(&str, &Secret)>) -> Result<TokenSet> {
         let now = self.clock.now();
+        let ended = self.state().ended.clone();
+        if let Some(ended) = ended {
+            self.look_for_a_newer_login(ended, now).await?;
+        }
         let memory = self.state().tokens.clone();
         let is_rejected =
             |t: &TokenSet| rejected.is_some_and(|(name, token)| t.get(name) == Some(token));
@@ -366,7 +411,7 @@ impl TokenCache {
             // retry interval). Without them the error surfaces.
             Err(e @ Error::Transient { .. }) => match usable {
                 Some(tokens) => {
-                    tracing::warn!(session = %self.key, error = %e, "cannot take the token store's lock; the current tokens stay valid and are kept");
+                    tracing::warn!(session = %self.label, error = %e, "cannot take the token store's lock; the current tokens stay valid and are kept");
                     self.state().last_failure = Some(now);
                     return Ok(tokens);
                 }
@@ -382,13 +427,23 @@ impl TokenCache {
                 self.forget();
                 return Err(e.into());
             }
-            // A corrupt file while this process holds tokens: keep going on those (the save
-            // after the refresh replaces the file); without them the user must log in again.
-            // A store that refuses to be used (`Insecure`) is never ignored.
-            Err(e @ (StoreError::Corrupt(_) | StoreError::Io(_) | StoreError::Unavailable(_)))
-                if memory.is_some() =>
-            {
-                tracing::warn!(session = %self.key, error = %e, "ignoring an unreadable token store");
+            // The store cannot be read now (down, restarting, an I/O error): as when its lock
+            // cannot be taken, valid tokens held here keep serving and the next attempt comes
+            // after the retry interval. Refreshing blind could refresh what another process has
+            // refreshed already, or what it has logged out.
+            Err(e @ (StoreError::Io(_) | StoreError::Unavailable(_))) => match usable {
+                Some(tokens) => {
+                    tracing::warn!(session = %self.label, error = %e, "cannot read the token store; the current tokens stay valid and are kept");
+                    self.state().last_failure = Some(now);
+                    return Ok(tokens);
+                }
+                None => return Err(e.into()),
+            },
+            // A corrupt record while this process holds tokens: refresh from those (the save
+            // replaces the record, and never ends a logout); without them the user must log in
+            // again. A store that refuses to be used (`Insecure`) is never ignored.
+            Err(e @ StoreError::Corrupt(_)) if memory.is_some() => {
+                tracing::warn!(session = %self.label, error = %e, "ignoring an unreadable token record");
                 None
             }
             Err(e) => return Err(e.into()),
@@ -400,11 +455,11 @@ impl TokenCache {
             stored.as_ref().and_then(TokenSet::identity),
         ) && mine != theirs
         {
+            let _ = mine;
             let reason = format!(
                 "the shared token store's entry for session `{}` now holds another user's \
-                 session, not `{mine}`'s; log in again, and give each user's session its own \
-                 session name",
-                self.key
+                 session; log in again, and give each user's session its own session name",
+                self.label
             );
             self.forget();
             return Err(Error::reauth(reason));
@@ -423,7 +478,7 @@ impl TokenCache {
             };
             self.refreshes.fetch_add(1, Ordering::Relaxed);
             let tokens = self.bounded(first).await?;
-            return Ok(self.install_refreshed(tokens, &*lock).await);
+            return self.install_refreshed(tokens, &*lock).await;
         };
 
         // Another process refreshed (or this one is starting up): adopt what the store holds
@@ -453,19 +508,22 @@ impl TokenCache {
         }
 
         self.refreshes.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!(session = %self.key, forced, "refreshing tokens");
+        tracing::debug!(session = %self.label, forced, "refreshing tokens");
         let outcome = self.bounded(self.refresher.refresh(&candidate)).await;
         match outcome {
-            Ok(tokens) => Ok(self.install_refreshed(tokens, &*lock).await),
+            Ok(tokens) => self.install_refreshed(tokens, &*lock).await,
             Err(e) => {
                 self.state().last_failure = Some(now);
                 if let Error::ReauthRequired { reason } = &e {
-                    tracing::warn!(session = %self.key, "the server rejected the refresh; the session is over until the next login");
-                    self.state().ended = Some(reason.clone());
+                    tracing::warn!(session = %self.label, "the server rejected the refresh; the session is over until a newer login");
+                    self.state().ended = Some(Ended {
+                        reason: reason.clone(),
+                        looked_at: now,
+                    });
                 }
                 if !e.is_reauth_required() && candidate.is_valid_at(now) && !is_rejected(&candidate)
                 {
-                    tracing::warn!(session = %self.key, error = %e, "refresh failed; the current tokens stay valid and are kept");
+                    tracing::warn!(session = %self.label, error = %e, "refresh failed; the current tokens stay valid and are kept");
                     self.state().forced = false;
                     if forced && rejected.is_none() {
                         // An explicit `force_refresh`: its caller must learn that nothing was
@@ -509,25 +567,72 @@ impl TokenCache {
     /// returning what the session now holds. When the store refuses the write because this
     /// process's lease lapsed and another process has refreshed since, the other's tokens
     /// (newer, and the ones the fleet shares) are adopted instead, if they are this user's.
-    async fn install_refreshed(&self, tokens: TokenSet, lock: &dyn StoreLock) -> TokenSet {
-        match self.store.save_locked(&self.key, &tokens, lock).await {
+    /// When it refuses because the session was logged out meanwhile, the logout stands: the
+    /// new tokens are dropped and the session ends here too.
+    async fn install_refreshed(&self, tokens: TokenSet, lock: &dyn StoreLock) -> Result<TokenSet> {
+        match self.store.save_refreshed(&self.key, &tokens, lock).await {
             Ok(()) => {}
+            Err(e @ StoreError::LoggedOut(_)) => {
+                tracing::warn!(session = %self.label, "the session was logged out; the refreshed tokens are dropped and the logout stands");
+                self.forget();
+                return Err(e.into());
+            }
             Err(e @ StoreError::Fenced(_)) => {
-                tracing::warn!(session = %self.key, error = %e, "adopting the tokens another process stored instead");
+                tracing::warn!(session = %self.label, error = %e, "adopting the tokens another process stored instead");
                 if let Ok(Some(stored)) = self.store.load(&self.key).await
                     && stored.identity() == tokens.identity()
                     && stored.obtained_at() >= tokens.obtained_at()
                 {
                     self.adopt(stored.clone());
-                    return stored;
+                    return Ok(stored);
                 }
             }
             Err(e) => {
-                tracing::warn!(session = %self.key, error = %e, "refreshed tokens could not be persisted");
+                tracing::warn!(session = %self.label, error = %e, "refreshed tokens could not be persisted");
             }
         }
         self.adopt(tokens.clone());
-        tokens
+        Ok(tokens)
+    }
+
+    /// With `flight` held, for a session whose refresh was rejected: reads the store (under
+    /// its lock) for a login made since by another process, and adopts it if it is newer than
+    /// the rejected tokens and the same user's. Otherwise the session stays over, and the store
+    /// is not read again for a retry interval.
+    async fn look_for_a_newer_login(&self, ended: Ended, now: SystemTime) -> Result<()> {
+        let over = || Err(Error::reauth(ended.reason.clone()));
+        if let Some(state) = self.state().ended.as_mut() {
+            state.looked_at = now;
+        }
+        let Ok(lock) = self.lock_store().await else {
+            return over();
+        };
+        let stored = match self.store.load(&self.key).await {
+            Ok(Some(stored)) => stored,
+            Err(e @ StoreError::LoggedOut(_)) => {
+                self.forget();
+                return Err(e.into());
+            }
+            Ok(None) | Err(_) => return over(),
+        };
+        drop(lock);
+        let memory = self.state().tokens.clone();
+        let newer = memory
+            .as_ref()
+            .is_none_or(|m| stored.obtained_at() > m.obtained_at());
+        let same_user = match (
+            memory.as_ref().and_then(TokenSet::identity),
+            stored.identity(),
+        ) {
+            (Some(mine), Some(theirs)) => mine == theirs,
+            _ => true,
+        };
+        if !(newer && same_user) {
+            return over();
+        }
+        tracing::info!(session = %self.label, "adopting a newer login from the token store; the session goes on");
+        self.adopt(stored);
+        Ok(())
     }
 }
 
@@ -855,6 +960,212 @@ mod tests {
         clock.advance(Duration::from_secs(31));
         cache.current().await.unwrap();
         assert_eq!(refresher.calls.load(Ordering::SeqCst), 1);
+    }
+
+    /// A memory store shared by "processes", whose next read can be made to fail, and which
+    /// counts reads.
+    #[derive(Debug, Default)]
+    struct Blip {
+        inner: MemoryTokenStore,
+        fail_next_load: Mutex<Option<StoreError>>,
+        loads: AtomicUsize,
+    }
+
+    impl TokenStore for Blip {
+        fn load<'a>(
+            &'a self,
+            key: &'a str,
+        ) -> BoxFuture<'a, std::result::Result<Option<TokenSet>, StoreError>> {
+            self.loads.fetch_add(1, Ordering::SeqCst);
+            if let Some(e) = self.fail_next_load.lock().unwrap().take() {
+                return Box::pin(async { Err(e) });
+            }
+            self.inner.load(key)
+        }
+        fn save<'a>(
+            &'a self,
+            key: &'a str,
+            tokens: &'a TokenSet,
+        ) -> BoxFuture<'a, std::result::Result<(), StoreError>> {
+            self.inner.save(key, tokens)
+        }
+        fn delete<'a>(
+            &'a self,
+            key: &'a str,
+        ) -> BoxFuture<'a, std::result::Result<(), StoreError>> {
+            self.inner.delete(key)
+        }
+        fn lock<'a>(
+            &'a self,
+            key: &'a str,
+            wait: Duration,
+        ) -> BoxFuture<'a, std::result::Result<Box<dyn StoreLock>, StoreError>> {
+            self.inner.lock(key, wait)
+        }
+    }
+
+    fn on(store: Arc<Blip>, refresher: Arc<dyn Refresher>, clock: Arc<ManualClock>) -> TokenCache {
+        TokenCache::new(
+            "k",
+            store,
+            refresher,
+            clock,
+            RefreshConfig::default().without_jitter(),
+        )
+    }
+
+    /// A logout made elsewhere while this process holds valid tokens, then one failed read of
+    /// the store at this process's refresh point: the logout stands (the store still says
+    /// logged out afterwards), and the session ends here too.
+    #[tokio::test]
+    async fn a_store_read_that_fails_once_never_undoes_a_logout() {
+        for blip in [
+            StoreError::Unavailable("restarting".into()),
+            StoreError::Io("EIO".into()),
+            StoreError::Corrupt("torn".into()),
+        ] {
+            let (_, refresher, clock) = cache(false);
+            let store = Arc::new(Blip::default());
+            let cache = on(store.clone(), refresher.clone(), clock.clone());
+            cache.set(set(clock.now(), 0)).await.unwrap();
+            store.inner.delete("k").await.unwrap();
+            *store.fail_next_load.lock().unwrap() = Some(blip);
+            clock.advance(Duration::from_secs(55 * 60));
+            let mut ended = false;
+            for _ in 0..3 {
+                let outcome = cache.current().await;
+                assert!(
+                    matches!(store.inner.load("k").await, Err(StoreError::LoggedOut(_))),
+                    "the logout was undone"
+                );
+                if let Err(e) = outcome {
+                    assert!(e.is_reauth_required(), "{e:?}");
+                    ended = true;
+                    break;
+                }
+                clock.advance(Duration::from_secs(31));
+            }
+            assert!(ended, "the session ends here too");
+        }
+    }
+
+    /// Refuses every refresh (the auth service's own rejection) until told otherwise.
+    #[derive(Debug)]
+    struct Refusing {
+        calls: AtomicUsize,
+    }
+
+    impl Refresher for Refusing {
+        fn refresh<'a>(&'a self, _: &'a TokenSet) -> BoxFuture<'a, Result<TokenSet>> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async { Err(Error::reauth("the refresh was rejected (401)")) })
+        }
+    }
+
+    /// After a rejected refresh, another process logs the same user in: this session finds
+    /// the new login in the store (looking at most once per retry interval) and carries on;
+    /// another user's login is never adopted.
+    #[tokio::test]
+    async fn an_ended_session_adopts_a_newer_login_of_the_same_user() {
+        let (_, _, clock) = cache(false);
+        let refresher = Arc::new(Refusing {
+            calls: AtomicUsize::new(0),
+        });
+        let store = Arc::new(Blip::default());
+        let cache = on(store.clone(), refresher.clone(), clock.clone());
+        cache
+            .set(set(clock.now(), 0).with_identity("alice"))
+            .await
+            .unwrap();
+        clock.advance(Duration::from_secs(55 * 60));
+        assert!(cache.current().await.unwrap_err().is_reauth_required());
+        assert_eq!(refresher.calls.load(Ordering::SeqCst), 1);
+
+        // Another user logs in under this key first: not adopted.
+        clock.advance(Duration::from_secs(60));
+        store
+            .inner
+            .save("k", &set(clock.now(), 7).with_identity("bob"))
+            .await
+            .unwrap();
+        clock.advance(Duration::from_secs(31));
+        assert!(cache.current().await.unwrap_err().is_reauth_required());
+        assert!(cache.peek().is_none_or(|t| t.identity() != Some("bob")));
+
+        // The same user logs in elsewhere (`cxkit login`, another replica).
+        store
+            .inner
+            .save("k", &set(clock.now(), 1).with_identity("alice"))
+            .await
+            .unwrap();
+        // Within the retry interval of the last look, the store is not read again.
+        let loads = store.loads.load(Ordering::SeqCst);
+        clock.advance(Duration::from_secs(1));
+        for _ in 0..10 {
+            assert!(cache.current().await.is_err());
+        }
+        assert!(store.loads.load(Ordering::SeqCst) <= loads + 1);
+        clock.advance(Duration::from_secs(31));
+        let tokens = cache.current().await.expect("the new login is adopted");
+        assert_eq!(tokens.get("t").unwrap().expose(), "token-1");
+        assert_eq!(
+            refresher.calls.load(Ordering::SeqCst),
+            1,
+            "no refresh was needed"
+        );
+    }
+
+    /// Warnings name the session by a label that keeps the e-mail (and base URL) in the key
+    /// out of the logs.
+    #[tokio::test]
+    async fn warnings_never_print_the_raw_session_key() {
+        #[derive(Clone, Default)]
+        struct Sink(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Sink {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let sink = Sink::default();
+        let writer = sink.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+
+        let (_, refresher, clock) = cache(true);
+        let key = "ejento-user-token|https://tenant.example.com|alice@example.com|s1";
+        let store = Arc::new(Blip::default());
+        let cache = TokenCache::new(
+            key,
+            store.clone(),
+            refresher,
+            clock.clone(),
+            RefreshConfig::default().without_jitter(),
+        );
+        cache.set(set(clock.now(), 0)).await.unwrap();
+        // A refresh that fails, then a store that cannot be read: both warn.
+        clock.advance(Duration::from_secs(55 * 60));
+        cache.current().await.unwrap();
+        *store.fail_next_load.lock().unwrap() = Some(StoreError::Unavailable("down".into()));
+        clock.advance(Duration::from_secs(31));
+        cache.current().await.unwrap();
+        let logs = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        assert!(logs.contains("WARN"), "{logs}");
+        for private in ["alice@example.com", "alice", "tenant.example.com", key] {
+            assert!(!logs.contains(private), "{private} in {logs}");
+        }
+        assert!(
+            logs.contains("ejento-user-token:") && logs.contains(":s1"),
+            "{logs}"
+        );
+        assert!(!format!("{cache:?}").contains("alice"));
     }
 
     #[tokio::test]

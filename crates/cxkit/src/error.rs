@@ -404,7 +404,7 @@ fn describe_json_error(e: &serde_json::Error) -> String {
 
 /// The vendor's own explanation: `message`, or FastAPI's `detail` (a string or a list of
 /// `{msg}`), redacted.
-fn vendor_message(value: &Value) -> Option<String> {
+pub(crate) fn vendor_message(value: &Value) -> Option<String> {
     let text = match (value.get("message"), value.get("detail")) {
         (Some(Value::String(m)), _) if !m.is_empty() => m.clone(),
         (_, Some(Value::String(d))) => d.clone(),

@@ -72,7 +72,7 @@ pub use token::{RefreshConfig, TokenSet, jwt_expiry};
 #[cfg(feature = "ejento")]
 pub use upload::{DocumentUpload, Progress};
 #[cfg(feature = "ejento")]
-pub use user_token::MINTED_TOKEN_FALLBACK_LIFETIME;
+pub use user_token::{MINTED_TOKEN_FALLBACK_LIFETIME, MINTED_TOKEN_LONGEST_LIFETIME};
 
 /// The generated clients, for their request and response types (each behind its system's
 /// feature).

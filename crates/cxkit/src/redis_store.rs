@@ -10,7 +10,9 @@
 //!
 //! - `{prefix}:{system:hash:session}:tokens`, the record (JSON, or an encrypted envelope), set
 //!   to expire [`RedisTokenStoreBuilder::retention`] after the tokens do;
-//! - `…:logout`, the logout marker, kept for the retention period;
+//! - `…:logout`, the logout marker, kept for the retention period or as long as the record it
+//!   replaced would have lived, whichever is longer; only a login removes it (a refresh's write
+//!   is refused while it exists);
 //! - `…:lock`, the lease of the process refreshing now (`SET NX PX`);
 //! - `…:fence`, the newest lease ever granted, which fenced writes compare against.
 //!
@@ -34,6 +36,10 @@
 //! restarting or hung is [`StoreError::Unavailable`] (logged, never a panic), and the token cache
 //! keeps serving the valid tokens it holds. The connection is made on first use and remade by
 //! itself when Redis comes back.
+//!
+//! A Redis restarted with persistence (an append-only file) keeps every key above; one restarted
+//! without it forgets the session and its logout markers, so a logout made before the restart
+//! no longer reaches processes that still hold tokens (the README says more).
 
 use std::fmt;
 use std::sync::Arc;
@@ -46,11 +52,10 @@ use cxkit_auth::Secret;
 use futures::future::BoxFuture;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::{Deserialize, Serialize};
-use sha2::Digest as _;
 use tokio::sync::OnceCell;
 use zeroize::Zeroizing;
 
-use crate::store::{StoreError, StoreLock, TokenStore, encode, parse};
+use crate::store::{StoreError, StoreLock, TokenStore, encode, parse, session_label};
 use crate::token::TokenSet;
 
 /// Takes the lock if it is free: a new grant, numbered one past the newest, recorded as the
@@ -78,24 +83,60 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 ";
 
-/// Writes a record (ARGV[2], expiring after ARGV[3] ms) and ends a logout, or with an empty
-/// record logs out (the marker expiring after ARGV[4] ms). With a grant (ARGV[1]), only if no
-/// newer grant was made since: a missing fence key means none was (a Redis restart lost it, and
-/// any grant since would have set it again).
+/// Writes a record (ARGV[2], expiring after ARGV[3] ms), or with an empty record logs out.
+/// With a grant (ARGV[1]), only if no newer grant was made since: a missing fence key means none
+/// was (a Redis restart lost it, and any grant since would have set it again). ARGV[5] says
+/// whose write it is: a `login` ends a logout (deletes the marker); a `refresh` never does: while
+/// the marker exists it writes nothing and answers 2 (compare and set on the marker). A logout
+/// keeps its marker for ARGV[4] ms (the retention), or for as long as the record it replaces
+/// would have lived, whichever is longer, so that the marker outlives every token it ended.
+/// Answers 1 when written, 0 when fenced off.
 const WRITE: &str = r"
 if ARGV[1] ~= '' then
   local newest = redis.call('GET', KEYS[1])
   if newest and newest ~= ARGV[1] then return 0 end
 end
 if ARGV[2] == '' then
+  local ttl = tonumber(ARGV[4])
+  local left = redis.call('PTTL', KEYS[2])
+  if left > ttl then ttl = left end
   redis.call('DEL', KEYS[2])
-  redis.call('SET', KEYS[3], '1', 'PX', ARGV[4])
-else
-  redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
-  redis.call('DEL', KEYS[3])
+  redis.call('SET', KEYS[3], '1', 'PX', ttl)
+  return 1
 end
+if ARGV[5] == 'refresh' and redis.call('EXISTS', KEYS[3]) == 1 then return 2 end
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+if ARGV[5] == 'login' then redis.call('DEL', KEYS[3]) end
 return 1
 ";
+
+/// The shortest retention a store accepts: a logout marker kept for less could lapse while a
+/// process still holds the tokens it ended.
+const MIN_RETENTION: Duration = Duration::from_secs(60);
+/// The longest: ten years, so that every expiry Redis is given fits its millisecond range.
+const MAX_RETENTION: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
+
+/// Whose write [`RedisTokenStore::write`] makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Writer {
+    /// A login: ends a logout.
+    Login,
+    /// A refresh: leaves a logout standing.
+    Refresh,
+    /// A logout.
+    Logout,
+}
+
+/// How long a record of tokens expiring at `expires_at` is kept at `now` (until they expire,
+/// plus `retention`), in whole milliseconds of at least one. Saturates: no stored time can
+/// overflow it.
+fn record_ttl_ms(expires_at: SystemTime, now: SystemTime, retention: Duration) -> u64 {
+    let left = expires_at.duration_since(now).unwrap_or_default();
+    let ttl = left
+        .min(MAX_RETENTION)
+        .saturating_add(retention.min(MAX_RETENTION));
+    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
+}
 
 /// The format of an encrypted record; its plaintext is a `cxkit-tokens/1` record.
 const SEALED: &str = "cxkit-tokens/1+xchacha20poly1305";
@@ -286,7 +327,10 @@ impl RedisTokenStoreBuilder {
     }
 
     /// How long records outlive their tokens' expiry, and logout markers their logout (default
-    /// 7 days), so that abandoned sessions do not fill the server.
+    /// 7 days), so that abandoned sessions do not fill the server. A logout marker is kept at
+    /// least as long as the tokens it ended would have lived, plus this, so that no process
+    /// still holding them can refresh after the marker is gone. At least a minute and at most
+    /// ten years ([`build`](Self::build) refuses anything else).
     pub fn retention(mut self, retention: Duration) -> Self {
         self.retention = retention;
         self
@@ -327,6 +371,13 @@ impl RedisTokenStoreBuilder {
                 "the Redis server {location} is not on this host and the connection is not \
                  encrypted, so the tokens would cross the network in plaintext; give the store a \
                  `TokenCipher` (`RedisTokenStoreBuilder::encryption`)"
+            )));
+        }
+        if !(MIN_RETENTION..=MAX_RETENTION).contains(&self.retention) {
+            return Err(StoreError::Insecure(format!(
+                "the Redis store's retention is {:?}; it must be at least a minute (a logout \
+                 marker must outlive the tokens of the session it ended) and at most ten years",
+                self.retention
             )));
         }
         if self.lease < Duration::from_millis(30) || self.timeout.is_zero() {
@@ -475,12 +526,7 @@ impl RedisTokenStore {
     fn keys(&self, key: &str) -> Keys {
         // The system and session name are kept readable for operators; the hash covers the
         // whole key, so that distinct keys never share an entry whatever their shape.
-        let mut parts = key.split('|');
-        let system = parts.next().unwrap_or_default();
-        let session = parts.next_back().unwrap_or_default();
-        let digest = sha2::Sha256::digest(key.as_bytes());
-        let hash: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-        let base = format!("{}:{{{system}:{hash}:{session}}}", self.inner.prefix);
+        let base = format!("{}:{{{}}}", self.inner.prefix, session_label(key));
         Keys {
             tokens: format!("{base}:tokens"),
             logout: format!("{base}:logout"),
@@ -489,12 +535,14 @@ impl RedisTokenStore {
         }
     }
 
-    /// Writes (or with `None`, logs out) session `key`, fenced by `grant` when there is one.
+    /// Writes (or with `None`, logs out) session `key` for `writer`, fenced by `grant` when
+    /// there is one.
     async fn write(
         &self,
         key: &str,
         tokens: Option<&TokenSet>,
         grant: Option<&str>,
+        writer: Writer,
     ) -> Result<(), StoreError> {
         let keys = self.keys(key);
         let inner = &self.inner;
@@ -510,16 +558,21 @@ impl RedisTokenStore {
         };
         let retention = inner.retention;
         let record_ttl = tokens
-            .and_then(|t| t.expires_at().duration_since(SystemTime::now()).ok())
-            .unwrap_or_default()
-            + retention;
-        let millis = |d: Duration| d.as_millis().max(1).to_string();
-        let (record_ttl, marker_ttl) = (millis(record_ttl), millis(retention));
+            .map(|t| record_ttl_ms(t.expires_at(), SystemTime::now(), retention))
+            .unwrap_or(1)
+            .to_string();
+        let marker_ttl =
+            record_ttl_ms(SystemTime::UNIX_EPOCH, SystemTime::now(), retention).to_string();
+        let mode = match writer {
+            Writer::Login => "login",
+            Writer::Refresh => "refresh",
+            Writer::Logout => "logout",
+        };
         let grant = grant.unwrap_or_default();
         let written: i64 = inner
             .run("write the session", |mut c| {
                 let (keys, record, grant) = (&keys, &record, grant);
-                let (record_ttl, marker_ttl) = (&record_ttl, &marker_ttl);
+                let (record_ttl, marker_ttl, mode) = (&record_ttl, &marker_ttl, mode);
                 async move {
                     inner
                         .write
@@ -530,6 +583,7 @@ impl RedisTokenStore {
                         .arg(record.as_slice())
                         .arg(record_ttl)
                         .arg(marker_ttl)
+                        .arg(mode)
                         .invoke_async(&mut c)
                         .await
                 }
@@ -537,6 +591,11 @@ impl RedisTokenStore {
             .await?;
         if written == 1 {
             Ok(())
+        } else if written == 2 {
+            Err(StoreError::LoggedOut(format!(
+                "marker {}; a refresh does not end a logout",
+                keys.logout
+            )))
         } else {
             Err(StoreError::Fenced(format!(
                 "this process's lease on {} lapsed and was granted to another process, whose \
@@ -592,7 +651,8 @@ impl RedisTokenStore {
         let inner = &self.inner;
         let nonce = format!("{:032x}", fastrand::u128(..));
         let lease = inner.lease.as_millis().to_string();
-        let fence_ttl = inner.retention.as_millis().max(1).to_string();
+        let fence_ttl =
+            record_ttl_ms(SystemTime::UNIX_EPOCH, SystemTime::now(), inner.retention).to_string();
         let started = tokio::time::Instant::now();
         let mut pause = Duration::from_millis(2);
         loop {
@@ -740,11 +800,11 @@ impl TokenStore for RedisTokenStore {
         key: &'a str,
         tokens: &'a TokenSet,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(self.write(key, Some(tokens), None))
+        Box::pin(self.write(key, Some(tokens), None, Writer::Login))
     }
 
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(self.write(key, None, None))
+        Box::pin(self.write(key, None, None, Writer::Logout))
     }
 
     fn lock<'a>(
@@ -764,7 +824,7 @@ impl TokenStore for RedisTokenStore {
         tokens: &'a TokenSet,
         lock: &'a dyn StoreLock,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(self.write(key, Some(tokens), lock.fence()))
+        Box::pin(self.write(key, Some(tokens), lock.fence(), Writer::Login))
     }
 
     fn delete_locked<'a>(
@@ -772,7 +832,16 @@ impl TokenStore for RedisTokenStore {
         key: &'a str,
         lock: &'a dyn StoreLock,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(self.write(key, None, lock.fence()))
+        Box::pin(self.write(key, None, lock.fence(), Writer::Logout))
+    }
+
+    fn save_refreshed<'a>(
+        &'a self,
+        key: &'a str,
+        tokens: &'a TokenSet,
+        lock: &'a dyn StoreLock,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(self.write(key, Some(tokens), lock.fence(), Writer::Refresh))
     }
 }
 
@@ -870,6 +939,31 @@ mod tests {
             text.contains("k1") && !text.contains(key(1).expose()),
             "{text}"
         );
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            /// Whatever expiry a stored token set states and whatever retention the store was
+            /// built with, the expiry given to Redis is computed without a panic, at least one
+            /// millisecond, and within what Redis accepts.
+            #[test]
+            fn record_expiries_never_overflow(
+                expires in any::<u64>(),
+                now in 0u64..=253_402_300_799,
+                retention in any::<(u64, u32)>(),
+            ) {
+                let at = |secs: u64| UNIX_EPOCH.checked_add(Duration::from_secs(secs));
+                let Some(expires_at) = at(expires) else { return Ok(()) };
+                let retention = Duration::new(retention.0, retention.1 % 1_000_000_000);
+                let ms = record_ttl_ms(expires_at, at(now).unwrap(), retention);
+                prop_assert!(ms >= 1);
+                prop_assert!(u128::from(ms) <= 2 * MAX_RETENTION.as_millis());
+            }
+        }
     }
 
     #[test]

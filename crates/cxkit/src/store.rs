@@ -151,15 +151,124 @@ pub trait TokenStore: Send + Sync + fmt::Debug + 'static {
         let _ = lock;
         self.delete(key)
     }
+
+    /// Stores tokens a *refresh* produced, as the holder of `lock`: like
+    /// [`save_locked`](TokenStore::save_locked) (fenced the same way), except that it never
+    /// ends a logout. While `key` is logged out it writes nothing and answers
+    /// [`StoreError::LoggedOut`]; checking the marker and writing are one step (compare and
+    /// set), so a logout made by any process sharing the store is undone only by a login
+    /// ([`save`](TokenStore::save) / [`save_locked`](TokenStore::save_locked)).
+    ///
+    /// The default reads the store first and saves only if it is not logged out, which is a
+    /// compare-and-set for a store whose every write is made under its lock (as the token
+    /// cache's are); a read that fails is returned as is, and nothing is written.
+    fn save_refreshed<'a>(
+        &'a self,
+        key: &'a str,
+        tokens: &'a TokenSet,
+        lock: &'a dyn StoreLock,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            match self.load(key).await {
+                Ok(_) | Err(StoreError::Corrupt(_)) => self.save_locked(key, tokens, lock).await,
+                Err(e) => Err(e),
+            }
+        })
+    }
+}
+
+/// A shared store (`Arc<dyn TokenStore>`, or any `Arc` of a store) is a store: every call goes
+/// to the one behind it.
+impl<T: TokenStore + ?Sized> TokenStore for Arc<T> {
+    fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<TokenSet>, StoreError>> {
+        (**self).load(key)
+    }
+    fn save<'a>(
+        &'a self,
+        key: &'a str,
+        tokens: &'a TokenSet,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        (**self).save(key, tokens)
+    }
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        (**self).delete(key)
+    }
+    fn lock<'a>(
+        &'a self,
+        key: &'a str,
+        wait: Duration,
+    ) -> BoxFuture<'a, Result<Box<dyn StoreLock>, StoreError>> {
+        (**self).lock(key, wait)
+    }
+    fn save_locked<'a>(
+        &'a self,
+        key: &'a str,
+        tokens: &'a TokenSet,
+        lock: &'a dyn StoreLock,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        (**self).save_locked(key, tokens, lock)
+    }
+    fn delete_locked<'a>(
+        &'a self,
+        key: &'a str,
+        lock: &'a dyn StoreLock,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        (**self).delete_locked(key, lock)
+    }
+    fn save_refreshed<'a>(
+        &'a self,
+        key: &'a str,
+        tokens: &'a TokenSet,
+        lock: &'a dyn StoreLock,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        (**self).save_refreshed(key, tokens, lock)
+    }
+}
+
+/// How logs, errors and `Debug` name a session: `{system}:{hash}:{session}`, the first and last
+/// `|`-separated parts of the key (the system and the session name, which the application
+/// chose) around the first 16 bytes of the key's SHA-256 in hex. The base URLs and, for a
+/// minted user token, the user's e-mail between them stay out of every log line; the Redis
+/// store's key names use the same form.
+///
+/// Without the `file-store` and `redis` features (a lean build, whose sessions live in memory),
+/// the hash is std's 64-bit `DefaultHasher` instead, which keeps the key out of logs as well.
+pub(crate) fn session_label(key: &str) -> String {
+    let mut parts = key.split('|');
+    let system = parts.next().unwrap_or_default();
+    let session = parts.next_back().unwrap_or_default();
+    #[cfg(any(feature = "file-store", feature = "redis"))]
+    let hash: String = {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(key.as_bytes());
+        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    };
+    #[cfg(not(any(feature = "file-store", feature = "redis")))]
+    let hash = {
+        use std::hash::{Hash as _, Hasher as _};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut hasher);
+        format!("{:016x}", hasher.finish())
+    };
+    format!("{system}:{hash}:{session}")
 }
 
 /// Keeps tokens in memory only: nothing survives a restart. Sessions that share one (through
 /// [`crate::ConfigBuilder::shared_store`]) see each other's logins, refreshes and logouts.
-#[derive(Debug, Default)]
+/// Its `Debug` shows how many sessions it holds, not their keys.
+#[derive(Default)]
 pub struct MemoryTokenStore {
     /// `None` is a logout marker.
     tokens: Mutex<HashMap<String, Option<TokenSet>>>,
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl fmt::Debug for MemoryTokenStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryTokenStore")
+            .field("sessions", &self.tokens().len())
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug)]
@@ -183,7 +292,8 @@ impl TokenStore for MemoryTokenStore {
             None => Ok(None),
             Some(Some(tokens)) => Ok(Some(tokens.clone())),
             Some(None) => Err(StoreError::LoggedOut(format!(
-                "session `{key}` in the memory store"
+                "session `{}` in the memory store",
+                session_label(key)
             ))),
         };
         Box::pin(async move { found })
@@ -203,6 +313,26 @@ impl TokenStore for MemoryTokenStore {
         Box::pin(async { Ok(()) })
     }
 
+    fn save_refreshed<'a>(
+        &'a self,
+        key: &'a str,
+        tokens: &'a TokenSet,
+        _: &'a dyn StoreLock,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        let mut all = self.tokens();
+        let outcome = match all.get(key) {
+            Some(None) => Err(StoreError::LoggedOut(format!(
+                "session `{}` in the memory store",
+                session_label(key)
+            ))),
+            _ => {
+                all.insert(key.to_owned(), Some(tokens.clone()));
+                Ok(())
+            }
+        };
+        Box::pin(async move { outcome })
+    }
+
     fn lock<'a>(
         &'a self,
         key: &'a str,
@@ -219,7 +349,7 @@ impl TokenStore for MemoryTokenStore {
             match tokio::time::timeout(wait, mutex.lock_owned()).await {
                 Ok(guard) => Ok(Box::new(MemoryLock(guard)) as Box<dyn StoreLock>),
                 Err(_) => Err(StoreError::LockTimeout {
-                    lock: format!("of session `{key}` in the memory store"),
+                    lock: format!("of session `{}` in the memory store", session_label(key)),
                     waited: wait,
                 }),
             }
@@ -247,6 +377,12 @@ impl TokenStore for MemoryTokenStore {
 pub struct FileTokenStore {
     dir: PathBuf,
 }
+
+/// The longest session key the file store names by its hex encoding: 226 hex digits, plus the
+/// longest suffix the store writes (`.json.tmp-{pid}-{u32}`, 28 bytes), stay within a 255-byte
+/// file name. Longer keys are named by a hash (see [`FileTokenStore::path_for`]).
+#[cfg(feature = "file-store")]
+const HEX_NAMED_KEY_BYTES: usize = 113;
 
 /// The file format. Fields added since (`identity`) are optional, so files written before them
 /// still load, and earlier readers ignore them.
@@ -278,9 +414,32 @@ impl FileTokenStore {
         FileTokenStore { dir: dir.into() }
     }
 
-    /// The file that holds `key`. Keys are hex-encoded so any key is a safe file name.
+    /// The file that holds `key`. A key of up to 113 bytes is hex-encoded
+    /// (any key is then a safe file name, and the files of earlier versions keep their
+    /// names); a longer one, whose hex would pass the 255 bytes a file name may have, is named
+    /// by a readable start (letters, digits, `-` and `_`; anything else becomes `_`), `~`, and
+    /// the SHA-256 of the whole key in hex. `~` never occurs in a hex name, so the two forms
+    /// cannot collide.
     pub fn path_for(&self, key: &str) -> PathBuf {
-        let name: String = key.bytes().map(|b| format!("{b:02x}")).collect();
+        let name: String = if key.len() <= HEX_NAMED_KEY_BYTES {
+            key.bytes().map(|b| format!("{b:02x}")).collect()
+        } else {
+            use sha2::Digest as _;
+            let start: String = key
+                .chars()
+                .take(64)
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            let digest = sha2::Sha256::digest(key.as_bytes());
+            let hash: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            format!("{start}~{hash}")
+        };
         self.dir.join(format!("{name}.json"))
     }
 
@@ -419,9 +578,26 @@ impl FileTokenStore {
         parse(&bytes, key, &path.display()).map(Some)
     }
 
-    fn save_sync(&self, key: &str, tokens: &TokenSet) -> Result<(), StoreError> {
+    /// Writes the tokens of `key`: from a login (which ends a logout), or from a refresh,
+    /// which leaves a logout standing ([`StoreError::LoggedOut`], nothing written). The token
+    /// cache saves under the store's lock, and a logout takes the same lock, so the marker
+    /// cannot appear between the check and the write.
+    fn save_sync(&self, key: &str, tokens: &TokenSet, login: bool) -> Result<(), StoreError> {
         use std::io::Write as _;
         self.create_dir()?;
+        if !login {
+            let marker = self.marker_for(key);
+            match std::fs::symlink_metadata(&marker) {
+                Ok(_) => {
+                    return Err(StoreError::LoggedOut(format!(
+                        "marker {}; a refresh does not end a logout",
+                        marker.display()
+                    )));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Self::io("cannot inspect", &marker, e)),
+            }
+        }
         let text = encode(key, tokens)?;
         let path = self.path_for(key);
         let tmp = path.with_extension(format!(
@@ -441,6 +617,9 @@ impl FileTokenStore {
             let _ = std::fs::remove_file(&tmp);
             Self::io("cannot write", &path, e)
         })?;
+        if !login {
+            return Ok(());
+        }
         // A login ends a logout. Removed only after the tokens are in place: a crash in
         // between leaves the session logged out, never a logout undone.
         remove_if_present(&self.marker_for(key))
@@ -642,7 +821,17 @@ impl TokenStore for FileTokenStore {
         tokens: &'a TokenSet,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         let (this, key, tokens) = (self.clone(), key.to_owned(), tokens.clone());
-        Box::pin(blocking(move || this.save_sync(&key, &tokens)))
+        Box::pin(blocking(move || this.save_sync(&key, &tokens, true)))
+    }
+
+    fn save_refreshed<'a>(
+        &'a self,
+        key: &'a str,
+        tokens: &'a TokenSet,
+        _: &'a dyn StoreLock,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        let (this, key, tokens) = (self.clone(), key.to_owned(), tokens.clone());
+        Box::pin(blocking(move || this.save_sync(&key, &tokens, false)))
     }
 
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
@@ -721,6 +910,67 @@ mod tests {
         assert_eq!(store.load("k").await.unwrap(), Some(tokens()));
     }
 
+    /// A session key as long as a long base URL, an e-mail and a session name make it: every
+    /// operation works (the file names stay under the 255 bytes a file system allows), while a
+    /// key short enough to have worked before keeps its hex-encoded file name, so existing token
+    /// files are still found.
+    #[cfg(feature = "file-store")]
+    #[tokio::test]
+    async fn any_key_length_works_and_short_keys_keep_their_file_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileTokenStore::new(dir.path());
+        assert_eq!(store.path_for("k"), dir.path().join("6b.json"));
+        let short = format!("ejento|https://{}|s", "h".repeat(96));
+        assert_eq!(short.len(), 113);
+        let hex: String = short.bytes().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            store.path_for(&short),
+            dir.path().join(format!("{hex}.json"))
+        );
+
+        let base = format!(
+            "ejento-user-token|https://{}.example.com/tenants/acme/auth|someone.with.a.long.name@example.com|",
+            "very-long-subdomain-name".repeat(4)
+        );
+        for key in [
+            format!("{base}nightly-report-session"),
+            format!("{base}nightly-report-session-2"),
+            format!("{short}x"),
+            "x".repeat(4000),
+        ] {
+            let name = store.path_for(&key);
+            let name = name.file_name().unwrap().to_string_lossy().into_owned();
+            assert!(name.len() <= 160, "{name}");
+            let lock = store.lock(&key, Duration::from_secs(1)).await.unwrap();
+            store.save_locked(&key, &tokens(), &*lock).await.unwrap();
+            assert_eq!(store.load(&key).await.unwrap(), Some(tokens()), "{key}");
+            store.delete_locked(&key, &*lock).await.unwrap();
+            assert!(matches!(
+                store.load(&key).await,
+                Err(StoreError::LoggedOut(_))
+            ));
+            store.save(&key, &tokens()).await.unwrap();
+        }
+        // Long keys that differ only at their end are different files, with a readable start.
+        let a = store.path_for(&format!("{base}nightly-report-session"));
+        let b = store.path_for(&format!("{base}nightly-report-session-2"));
+        assert_ne!(a, b);
+        assert!(
+            a.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("ejento-user-token"),
+            "{a:?}"
+        );
+        assert!(
+            store
+                .load(&format!("{base}nightly-report-session"))
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+
     #[cfg(feature = "file-store")]
     #[tokio::test]
     async fn identities_round_trip() {
@@ -734,6 +984,58 @@ mod tests {
         assert_eq!(loaded.identity(), Some("alice@example.com"));
         let text = std::fs::read_to_string(store.path_for("k")).unwrap();
         assert!(text.contains(r#""identity":"alice@example.com""#), "{text}");
+    }
+
+    /// A refresh's save is refused while the session is logged out, and leaves the logout in
+    /// place; a login's save ends it. (The Redis store's script is tested against a real
+    /// server in the `redis_store` suite.)
+    #[tokio::test]
+    async fn a_refreshs_save_never_ends_a_logout() {
+        let dir = tempfile::tempdir().unwrap();
+        let stores: Vec<Box<dyn TokenStore>> = vec![
+            Box::new(MemoryTokenStore::new()),
+            #[cfg(feature = "file-store")]
+            Box::new(FileTokenStore::new(dir.path())),
+        ];
+        let _ = &dir;
+        for store in stores {
+            let lock = store.lock("k", Duration::from_secs(1)).await.unwrap();
+            // Not logged out: a refresh saves.
+            store.save_refreshed("k", &tokens(), &*lock).await.unwrap();
+            assert_eq!(store.load("k").await.unwrap(), Some(tokens()));
+            store.delete_locked("k", &*lock).await.unwrap();
+            let err = store
+                .save_refreshed("k", &tokens(), &*lock)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, StoreError::LoggedOut(_)),
+                "{store:?}: {err:?}"
+            );
+            assert!(matches!(
+                store.load("k").await,
+                Err(StoreError::LoggedOut(_))
+            ));
+            store.save_locked("k", &tokens(), &*lock).await.unwrap();
+            assert_eq!(store.load("k").await.unwrap(), Some(tokens()));
+        }
+    }
+
+    #[test]
+    fn session_labels_hide_urls_and_emails() {
+        let label = session_label("ejento-user-token|https://h.example|alice@example.com|s1");
+        assert!(
+            label.starts_with("ejento-user-token:") && label.ends_with(":s1"),
+            "{label}"
+        );
+        assert!(
+            !label.contains("alice") && !label.contains("h.example"),
+            "{label}"
+        );
+        assert_ne!(
+            session_label("ejento|https://a|s"),
+            session_label("ejento|https://b|s")
+        );
     }
 
     #[tokio::test(start_paused = true)]

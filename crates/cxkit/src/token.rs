@@ -144,8 +144,9 @@ pub struct RefreshConfig {
     /// A random extra share of the margin (0.0 to 1.0), so that many clients holding tokens
     /// from the same moment do not all refresh at the same moment.
     pub jitter: f64,
-    /// After a failed refresh while the token is still valid, wait this long before trying
-    /// again (the still-valid token keeps being used meanwhile).
+    /// After a failed refresh (or an unreadable store) while the token is still valid, wait
+    /// this long before trying again (the still-valid token keeps being used meanwhile). Also
+    /// how often a session whose refresh was rejected reads the store for a newer login.
     pub retry_interval: Duration,
     /// The lifetime assumed when neither the token nor the answer states one.
     pub default_lifetime: Duration,

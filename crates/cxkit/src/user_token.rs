@@ -127,10 +127,17 @@ impl Refresher for UserTokenMinter {
     }
 }
 
+/// The longest a minted token is kept, whatever its answer or its JWT says: a week, the longest
+/// session the vendor documents. A server number far in the future (or garbage) would otherwise
+/// keep a token unrefreshed for centuries.
+pub const MINTED_TOKEN_LONGEST_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// When a minted token expires: its `expires_on` (RFC 3339; an ISO 8601 time without offset,
 /// read as UTC; or epoch seconds, as a number or a string), else the token's JWT `exp`, else
-/// [`MINTED_TOKEN_FALLBACK_LIFETIME`] from now. A stated expiry that is already past on this
-/// clock (skew) also falls back, so the token is not re-minted on every call.
+/// [`MINTED_TOKEN_FALLBACK_LIFETIME`] from now; never more than
+/// [`MINTED_TOKEN_LONGEST_LIFETIME`] from now. A stated expiry that is already past on this
+/// clock (skew) also falls back, so the token is not re-minted on every call. No number from the
+/// server reaches time arithmetic unchecked: out-of-range values count as not stated.
 fn minted_expiry(
     expires_on: Option<&serde_json::Value>,
     token: &Secret,
@@ -139,23 +146,42 @@ fn minted_expiry(
     let stated = expires_on
         .and_then(parse_expires_on)
         .or_else(|| jwt_expiry(token.expose()));
+    let fallback = now
+        .checked_add(MINTED_TOKEN_FALLBACK_LIFETIME)
+        .unwrap_or(now);
+    let latest = now
+        .checked_add(MINTED_TOKEN_LONGEST_LIFETIME)
+        .unwrap_or(fallback);
     match stated {
-        Some(at) if at > now => at,
+        Some(at) if at > now => at.min(latest),
         Some(_) => {
             tracing::warn!(
                 "the minted token's expiry is already past on this clock; keeping it for the fallback lifetime"
             );
-            now + MINTED_TOKEN_FALLBACK_LIFETIME
+            fallback
         }
-        None => now + MINTED_TOKEN_FALLBACK_LIFETIME,
+        None => fallback,
     }
 }
+
+/// The latest time `expires_on` may state (9999-12-31T23:59:59Z, as for JWT claims); anything
+/// past it is garbage.
+const LATEST_EXPIRES_ON_SECS: f64 = 253_402_300_799.0;
 
 fn parse_expires_on(value: &serde_json::Value) -> Option<SystemTime> {
     let epoch = |secs: f64| {
         // Values this large are milliseconds.
         let secs = if secs > 1e11 { secs / 1000.0 } else { secs };
-        (secs.is_finite() && secs > 0.0).then(|| UNIX_EPOCH + Duration::from_secs_f64(secs))
+        if !(secs.is_finite() && secs > 0.0 && secs <= LATEST_EXPIRES_ON_SECS) {
+            return None;
+        }
+        UNIX_EPOCH.checked_add(Duration::try_from_secs_f64(secs).ok()?)
+    };
+    let from_seconds = |secs: i64, nanos: u32| {
+        let secs = u64::try_from(secs).ok().filter(|s| *s > 0)?;
+        (secs as f64 <= LATEST_EXPIRES_ON_SECS)
+            .then(|| UNIX_EPOCH.checked_add(Duration::new(secs, nanos.min(999_999_999))))
+            .flatten()
     };
     match value {
         serde_json::Value::Number(n) => n.as_f64().and_then(epoch),
@@ -165,12 +191,15 @@ fn parse_expires_on(value: &serde_json::Value) -> Option<SystemTime> {
                 return epoch(secs);
             }
             if let Ok(at) = chrono::DateTime::parse_from_rfc3339(text) {
-                return Some(SystemTime::from(at.with_timezone(&chrono::Utc)));
+                return from_seconds(at.timestamp(), at.timestamp_subsec_nanos());
             }
             ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
                 .iter()
                 .find_map(|format| chrono::NaiveDateTime::parse_from_str(text, format).ok())
-                .map(|naive| SystemTime::from(naive.and_utc()))
+                .and_then(|naive| {
+                    let at = naive.and_utc();
+                    from_seconds(at.timestamp(), at.timestamp_subsec_nanos())
+                })
         }
         _ => None,
     }
@@ -183,7 +212,8 @@ mod tests {
     #[test]
     fn expires_on_is_read_in_every_shape_seen_or_likely() {
         let at = UNIX_EPOCH + Duration::from_secs(1_900_000_000);
-        let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        // An hour before: within the longest lifetime a minted token is kept.
+        let now = at - Duration::from_secs(3600);
         let token = Secret::new("opaque");
         for value in [
             serde_json::json!("2030-03-17T17:46:40Z"),
@@ -207,5 +237,78 @@ mod tests {
             minted_expiry(Some(&past), &token, now),
             now + MINTED_TOKEN_FALLBACK_LIFETIME
         );
+    }
+
+    /// Numbers a server may send that no clock holds: never a panic (every later call would
+    /// re-mint and panic again), and never a token kept for longer than a week.
+    #[test]
+    fn absurd_expiries_neither_panic_nor_outlive_the_cap() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let week = Duration::from_secs(7 * 24 * 3600);
+        let token = Secret::new("opaque");
+        for value in [
+            serde_json::json!(1e22),
+            serde_json::json!(1e23),
+            serde_json::json!(1e300),
+            serde_json::json!(u64::MAX),
+            serde_json::json!(f64::MAX),
+            serde_json::json!("1e23"),
+            serde_json::json!("1e22"),
+            serde_json::json!("18446744073709551615"),
+            serde_json::json!("+262142-12-31T23:59:59Z"),
+            serde_json::json!("9999-12-31T23:59:59Z"),
+            serde_json::json!("2200-01-01T00:00:00"),
+            serde_json::json!(4_000_000_000u64),
+        ] {
+            let at = minted_expiry(Some(&value), &token, now);
+            assert!(at > now && at <= now + week, "{value}: {at:?}");
+        }
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn value() -> impl Strategy<Value = serde_json::Value> {
+            prop_oneof![
+                any::<f64>().prop_filter_map("finite", |f| serde_json::Number::from_f64(f)
+                    .map(serde_json::Value::Number)),
+                any::<u64>().prop_map(serde_json::Value::from),
+                any::<i64>().prop_map(serde_json::Value::from),
+                any::<f64>().prop_map(|f| serde_json::Value::from(f.to_string())),
+                any::<u64>().prop_map(|n| serde_json::Value::from(n.to_string())),
+                (0i32..=262_143, 1u32..=12, 1u32..=28, 0u32..24).prop_map(|(y, m, d, h)| {
+                    serde_json::Value::from(format!("{y:04}-{m:02}-{d:02}T{h:02}:00:00Z"))
+                }),
+                "\\PC{0,24}".prop_map(serde_json::Value::from),
+                Just(serde_json::Value::Null),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            /// Whatever `expires_on` says, and whatever the token's own claims say, the expiry
+            /// is after `now` and at most [`MINTED_TOKEN_LONGEST_LIFETIME`] later.
+            #[test]
+            fn any_expires_on_gives_an_expiry_within_the_cap(
+                value in value(),
+                exp in any::<f64>(),
+                now_secs in 0u64..=253_402_300_799,
+            ) {
+                let now = UNIX_EPOCH + Duration::from_secs(now_secs);
+                let claims = serde_json::json!({ "exp": exp }).to_string();
+                let payload = base64::Engine::encode(
+                    &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                    claims,
+                );
+                for token in [Secret::new("opaque"), Secret::new(format!("h.{payload}.s"))] {
+                    let at = minted_expiry(Some(&value), &token, now);
+                    prop_assert!(at > now);
+                    prop_assert!(at <= now + MINTED_TOKEN_LONGEST_LIFETIME);
+                }
+            }
+        }
     }
 }

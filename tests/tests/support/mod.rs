@@ -117,3 +117,115 @@ pub async fn child_succeeded(child: std::process::Child, ok_line: &str) {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// A token store (any) whose reads can be made to fail, as a store's blip would: `fail_loads`
+/// makes the next reads fail with the given error (one each). Everything else goes through.
+#[derive(Debug)]
+pub struct Blip<S> {
+    pub inner: S,
+    failures: std::sync::Mutex<std::collections::VecDeque<cxkit::StoreError>>,
+    pub loads: std::sync::atomic::AtomicUsize,
+    /// Every this many reads, one fails (0: none), alternately unavailable and an I/O error.
+    every: std::sync::atomic::AtomicUsize,
+    /// How many reads were made to fail.
+    pub failed: std::sync::atomic::AtomicUsize,
+}
+
+impl<S> Blip<S> {
+    pub fn new(inner: S) -> Self {
+        Blip {
+            inner,
+            failures: Default::default(),
+            loads: Default::default(),
+            every: Default::default(),
+            failed: Default::default(),
+        }
+    }
+
+    /// One read in every `n` fails from now on (0: none).
+    pub fn fail_every(&self, n: usize) {
+        self.every.store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The next reads fail with `errors`, in order.
+    pub fn fail_loads(&self, errors: impl IntoIterator<Item = cxkit::StoreError>) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(errors);
+    }
+}
+
+type StoreResult<T> = Result<T, cxkit::StoreError>;
+
+impl<S: cxkit::TokenStore> cxkit::TokenStore for Blip<S> {
+    fn load<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> futures::future::BoxFuture<'a, StoreResult<Option<cxkit::TokenSet>>> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let n = self.loads.fetch_add(1, SeqCst) + 1;
+        let every = self.every.load(SeqCst);
+        let failure = self
+            .failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop_front()
+            .or_else(|| {
+                (every > 0 && n.is_multiple_of(every)).then(|| {
+                    if (n / every).is_multiple_of(2) {
+                        cxkit::StoreError::Unavailable("a read made to fail".into())
+                    } else {
+                        cxkit::StoreError::Io("a read made to fail".into())
+                    }
+                })
+            });
+        match failure {
+            Some(e) => {
+                self.failed.fetch_add(1, SeqCst);
+                Box::pin(async move { Err(e) })
+            }
+            None => self.inner.load(key),
+        }
+    }
+    fn save<'a>(
+        &'a self,
+        key: &'a str,
+        tokens: &'a cxkit::TokenSet,
+    ) -> futures::future::BoxFuture<'a, StoreResult<()>> {
+        self.inner.save(key, tokens)
+    }
+    fn delete<'a>(&'a self, key: &'a str) -> futures::future::BoxFuture<'a, StoreResult<()>> {
+        self.inner.delete(key)
+    }
+    fn lock<'a>(
+        &'a self,
+        key: &'a str,
+        wait: Duration,
+    ) -> futures::future::BoxFuture<'a, StoreResult<Box<dyn cxkit::StoreLock>>> {
+        self.inner.lock(key, wait)
+    }
+    fn save_locked<'a>(
+        &'a self,
+        key: &'a str,
+        tokens: &'a cxkit::TokenSet,
+        lock: &'a dyn cxkit::StoreLock,
+    ) -> futures::future::BoxFuture<'a, StoreResult<()>> {
+        self.inner.save_locked(key, tokens, lock)
+    }
+    fn delete_locked<'a>(
+        &'a self,
+        key: &'a str,
+        lock: &'a dyn cxkit::StoreLock,
+    ) -> futures::future::BoxFuture<'a, StoreResult<()>> {
+        self.inner.delete_locked(key, lock)
+    }
+    fn save_refreshed<'a>(
+        &'a self,
+        key: &'a str,
+        tokens: &'a cxkit::TokenSet,
+        lock: &'a dyn cxkit::StoreLock,
+    ) -> futures::future::BoxFuture<'a, StoreResult<()>> {
+        self.inner.save_refreshed(key, tokens, lock)
+    }
+}

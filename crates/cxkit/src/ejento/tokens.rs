@@ -88,6 +88,75 @@ pub(super) fn token_set(
     }
 }
 
+/// The statuses with which the auth service refuses a token: 401 (its documented answer on the
+/// refresh route) and 403 (FastAPI's "Could not validate credentials", in the lineage the
+/// service comes from).
+const REJECTION_STATUSES: [u16; 2] = [401, 403];
+
+/// Whether `body` is the auth service's own JSON error: an object with a `detail` string or
+/// list (FastAPI's shape) or with `"success": false` (the platform's envelope). A gateway's or
+/// proxy's page is not: HTML, or JSON of another shape, such as Azure API Management's
+/// `{"statusCode", "message"}`.
+fn is_auth_service_error(body: &serde_json::Value) -> bool {
+    matches!(
+        body.get("detail"),
+        Some(serde_json::Value::String(_) | serde_json::Value::Array(_))
+    ) || body.get("success") == Some(&serde_json::Value::Bool(false))
+}
+
+/// What a failed refresh means. Only the auth service's own rejection ends the session: a
+/// status in [`REJECTION_STATUSES`] whose body [`is_auth_service_error`]
+/// ([`Error::ReauthRequired`]). Any other 4xx (a gateway's 403 or 404 page, an API gateway's
+/// own 401 for a bad subscription key, a 400 from a proxy) is [`Error::Transient`], like a 5xx
+/// or a dropped connection: the valid tokens stay in use and the refresh is tried again after
+/// the retry interval; once they expire, callers see the transient error.
+async fn refresh_failure(e: progenitor_client::Error<gen_auth::types::AuthServiceError>) -> Error {
+    use progenitor_client::Error as G;
+    let (status, body) = match e {
+        G::ErrorResponse(answer) => {
+            let status = answer.status().as_u16();
+            let body = serde_json::to_value(answer.into_inner()).unwrap_or_default();
+            (status, Some(body))
+        }
+        G::UnexpectedResponse(response) => {
+            let status = response.status().as_u16();
+            let bytes = crate::error::read_capped(response).await;
+            (status, serde_json::from_slice(&bytes).ok())
+        }
+        other => {
+            return match Error::from(other) {
+                // Decided above, from the answer; anything else is not the service's word.
+                Error::ReauthRequired { reason }
+                | Error::InvalidCredentials { message: reason } => Error::Transient {
+                    message: format!("the refresh failed: {reason}"),
+                    status: None,
+                },
+                other => other,
+            };
+        }
+    };
+    let message = body.as_ref().and_then(crate::error::vendor_message);
+    if REJECTION_STATUSES.contains(&status) && body.as_ref().is_some_and(is_auth_service_error) {
+        return Error::reauth(format!(
+            "the refresh was rejected ({status}): {}",
+            message_text(message)
+        ));
+    }
+    if (500..600).contains(&status) || status == 408 || status == 429 {
+        return Error::Transient {
+            message: format!("the refresh answered {status}: {}", message_text(message)),
+            status: Some(status),
+        };
+    }
+    Error::Transient {
+        message: format!(
+            "the refresh answered {status}, not in the auth service's error shape (a gateway's or \
+             proxy's answer?); the session is kept and the refresh tried again later"
+        ),
+        status: Some(status),
+    }
+}
+
 /// Refreshes an Ejento session with its Authentication App token. It calls the auth-service
 /// through a client authorized with the *current* token directly, not through the cache (which
 /// is mid-refresh and would wait on itself).
@@ -122,23 +191,10 @@ impl Refresher for EjentoRefresher {
             );
             let client =
                 gen_auth::Client::new_with_client(&self.auth_base, self.http.clone(), auth);
-            let answer =
-                client
-                    .refresh_access_token()
-                    .send()
-                    .await
-                    .map_err(|e| match Error::from(e) {
-                        Error::ReauthRequired { reason } => {
-                            Error::reauth(format!("the refresh was rejected: {reason}"))
-                        }
-                        Error::Api {
-                            status, message, ..
-                        } if (400..500).contains(&status) => Error::reauth(format!(
-                            "the refresh was rejected ({status}): {}",
-                            message_text(message)
-                        )),
-                        other => other,
-                    })?;
+            let answer = match client.refresh_access_token().send().await {
+                Ok(answer) => answer,
+                Err(e) => return Err(refresh_failure(e).await),
+            };
             let tokens =
                 tokens_from_answer(answer.into_inner(), self.clock.now(), self.default_lifetime)?;
             // A refresh continues the same user's session.
@@ -147,5 +203,73 @@ impl Refresher for EjentoRefresher {
                 _ => tokens,
             })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::UNIX_EPOCH;
+
+    use base64::Engine as _;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn jwt(claims: &serde_json::Value) -> Secret {
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims.to_string());
+        Secret::new(format!("h.{payload}.s"))
+    }
+
+    fn claim() -> impl Strategy<Value = serde_json::Value> {
+        prop_oneof![
+            any::<f64>().prop_filter_map("finite", |f| serde_json::Number::from_f64(f)
+                .map(serde_json::Value::Number)),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<u64>().prop_map(serde_json::Value::from),
+            (0u64..=300_000_000_000).prop_map(serde_json::Value::from),
+            Just(serde_json::Value::Null),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Whatever `exp` and `iat` a token states, and whatever the configured default
+        /// lifetime, its expiry is computed without a panic and lies within a year of receipt.
+        #[test]
+        fn any_claims_give_an_expiry_within_the_longest_lifetime(
+            exp in claim(),
+            iat in claim(),
+            now_secs in 0u64..=253_402_300_799,
+            default_secs in any::<u64>(),
+        ) {
+            let now = UNIX_EPOCH + Duration::from_secs(now_secs);
+            let token = jwt(&serde_json::json!({"exp": exp, "iat": iat}));
+            let at = expiry(&token, now, Duration::from_secs(default_secs));
+            prop_assert!(at <= now + LONGEST_LIFETIME);
+            let set = token_set(token.clone(), token, now, Duration::from_secs(default_secs));
+            prop_assert!(set.expires_at() <= now + LONGEST_LIFETIME);
+        }
+    }
+
+    #[test]
+    fn only_the_auth_services_own_error_shape_is_a_rejection() {
+        for body in [
+            serde_json::json!({"detail": "Could not validate credentials"}),
+            serde_json::json!({"detail": [{"msg": "bad"}]}),
+            serde_json::json!({"success": false, "message": "revoked"}),
+        ] {
+            assert!(is_auth_service_error(&body), "{body}");
+        }
+        for body in [
+            serde_json::json!({"statusCode": 401, "message": "Access denied"}),
+            serde_json::json!({"message": "Forbidden"}),
+            serde_json::json!({"detail": null}),
+            serde_json::json!({"success": true}),
+            serde_json::json!("<html>"),
+            serde_json::json!([]),
+        ] {
+            assert!(!is_auth_service_error(&body), "{body}");
+        }
     }
 }
