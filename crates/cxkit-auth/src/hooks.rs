@@ -553,8 +553,17 @@ impl Call<'_> {
             let delay = next
                 .as_ref()
                 .and_then(|_| policy.delay(attempt, wait_hint))
-                .filter(|delay| elapsed + *delay <= policy.deadline)
-                .filter(|delay| self.deadline.is_none_or(|d| elapsed + *delay < d));
+                // A server's `Retry-After` can be near `u64::MAX` seconds, and a policy may
+                // allow any: the sum is checked, and one past the clock's range is "too late".
+                .filter(|delay| {
+                    elapsed
+                        .checked_add(*delay)
+                        .is_some_and(|at| at <= policy.deadline)
+                })
+                .filter(|delay| {
+                    self.deadline
+                        .is_none_or(|d| elapsed.checked_add(*delay).is_some_and(|at| at < d))
+                });
             match (next, delay) {
                 (Some(mut next), Some(delay)) if self.auth.budget().try_spend() => {
                     tracing::debug!(

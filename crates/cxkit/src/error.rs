@@ -3,6 +3,8 @@
 //! bodies) are mapped here before anyone sees them.
 
 use cxkit_auth::{AuthError, AuthErrorKind, Secret, scrub_live_secrets};
+use std::time::Duration;
+
 use serde_json::Value;
 
 /// A cxkit failure.
@@ -352,13 +354,19 @@ impl<E: serde::Serialize> From<progenitor_client::Error<E>> for Error {
 
 impl Error {
     /// Like `From`, but reads the body of an answer whose status the spec does not list
-    /// (progenitor leaves it unread), so the vendor's message is kept; at most 64 KiB is read.
+    /// (progenitor leaves it unread), so the vendor's message is kept; at most 64 KiB is read,
+    /// for at most the default [`crate::HttpConfig::body_timeout`].
     pub async fn from_generated<E: serde::Serialize>(error: progenitor_client::Error<E>) -> Error {
         match error {
             progenitor_client::Error::UnexpectedResponse(response) => {
                 let status = response.status().as_u16();
                 let headers = response.headers().clone();
-                Error::api_answer(status, Some(&headers), &read_capped(response).await)
+                let deadline = crate::http::DEFAULT_BODY_TIMEOUT;
+                Error::api_answer(
+                    status,
+                    Some(&headers),
+                    &read_capped(response, deadline).await,
+                )
             }
             other => other.into(),
         }
@@ -375,18 +383,42 @@ pub(crate) async fn checked<T, E: serde::Serialize>(
     }
 }
 
-/// Reads at most 64 KiB of an error body: enough for any error message, and an error answer
-/// cannot make the client buffer gigabytes.
-pub(crate) async fn read_capped(mut response: reqwest::Response) -> Vec<u8> {
+/// Reads at most 64 KiB of an error body within `deadline` (see
+/// [`crate::HttpConfig::body_timeout`]): enough for any error message, and an error answer can
+/// neither make the client buffer gigabytes nor, by trickling bytes, hold the call. What arrived
+/// before the deadline is kept.
+pub(crate) async fn read_capped(mut response: reqwest::Response, deadline: Duration) -> Vec<u8> {
     const CAP: usize = 64 * 1024;
     let mut body = Vec::new();
-    while let Ok(Some(chunk)) = response.chunk().await {
-        body.extend_from_slice(&chunk[..chunk.len().min(CAP - body.len())]);
-        if body.len() >= CAP {
-            break;
+    let read = async {
+        while let Ok(Some(chunk)) = response.chunk().await {
+            body.extend_from_slice(&chunk[..chunk.len().min(CAP - body.len())]);
+            if body.len() >= CAP {
+                break;
+            }
         }
-    }
+    };
+    let _ = tokio::time::timeout(deadline, read).await;
     body
+}
+
+/// Reads a whole (already size-limited) answer body within `deadline`: the answer to a call
+/// that had no total deadline (a streamed upload). Past it, [`Error::Transient`].
+pub(crate) async fn read_whole(
+    response: reqwest::Response,
+    deadline: Duration,
+) -> Result<bytes::Bytes> {
+    let status = response.status().as_u16();
+    match tokio::time::timeout(deadline, response.bytes()).await {
+        Ok(read) => read.map_err(|e| Error::transport(&e)),
+        Err(_) => Err(Error::Transient {
+            message: format!(
+                "the answer's body did not arrive whole within {deadline:?} \
+                 (HttpConfig::body_timeout)"
+            ),
+            status: Some(status),
+        }),
+    }
 }
 
 /// Describes a JSON error by kind and position only: serde_json's own text quotes the
