@@ -240,6 +240,40 @@ async fn trickled_answers_to_streamed_calls_end_at_the_body_deadline() {
     );
 }
 
+/// An SSE `error` event's text is a server's text like any other: a live secret, a JWT and an
+/// endless message never reach `Error::Api` whole.
+#[tokio::test]
+async fn an_sse_error_events_text_is_redacted_and_truncated() {
+    let live = Secret::new("zz-live-sse-secret");
+    let jwt = jwt(r#"{"sub":"u1"}"#);
+    let message = format!(
+        "failed for {} with {jwt} {}",
+        live.expose(),
+        "x ".repeat(50_000)
+    );
+    let event = serde_json::json!({"step": "error", "message": message}).to_string();
+    let server = StreamServer::start(Endless {
+        content_type: "text/event-stream",
+        prefix: format!("data: {event}\n\n").into_bytes(),
+        repeat: b": bye\n".to_vec(),
+        every: Duration::ZERO,
+        limit: Some(1),
+    })
+    .await;
+    let fake = FakeEjento::start().await;
+    let ejento = split_session(&fake, server.base_url(), HttpConfig::default()).await;
+    let stream = ejento.stream_agent_response(7, &question()).await.unwrap();
+    let err = tokio::time::timeout(GUARD, stream.into_answer())
+        .await
+        .expect("no hang")
+        .unwrap_err();
+    let text = format!("{err} {err:?}");
+    assert!(!text.contains(live.expose()), "{text}");
+    assert!(!text.contains(&jwt), "{text}");
+    assert!(text.contains("failed for REDACTED"), "{text}");
+    assert!(text.len() < 4096, "truncated: {} bytes", text.len());
+}
+
 // ---- 3. absurd numbers ---------------------------------------------------------------------------
 
 fn jwt(claims: &str) -> String {

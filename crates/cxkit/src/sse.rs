@@ -147,14 +147,7 @@ impl AnswerStream {
                     return Ok(output.map(|o| *o).unwrap_or_default());
                 }
                 StreamEvent::Error { message, .. } => {
-                    return Err(Error::Api {
-                        status: 200,
-                        message: Some(
-                            message.unwrap_or_else(|| "the stream reported an error".into()),
-                        ),
-                        body: String::new(),
-                        request_id: None,
-                    });
+                    return Err(Error::stream_reported(message.as_deref()));
                 }
                 _ => {}
             }
