@@ -95,7 +95,7 @@ fn login() -> Command {
                         .action(ArgAction::SetTrue)
                         .help("Log in with a code emailed to the user (CXKIT_CODE or a prompt)"),
                 )
-                .arg(url_arg("users-base-url", "The older guide's users API host, when it is not the default"))
+                .arg(url_arg("users-base-url", "The older guide's users API host (no default: the users commands need it)"))
                 .arg(url_arg("indexing-base-url", "The indexing service, when uploads go elsewhere")),
         )
         .subcommand(

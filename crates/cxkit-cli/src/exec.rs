@@ -150,7 +150,13 @@ pub async fn run(
         Api::EjentoAuth => {
             let ejento = crate::session::ejento(state)?;
             let client = if op.server == Some("users") {
-                ejento.users()
+                ejento.users().map_err(|_| {
+                    Failure::config(
+                        "the older guide's users API has no host in this profile: log in again \
+                         with `cxkit login ejento --users-base-url URL ...` (there is no default \
+                         host, so that the token goes only to a host you named)",
+                    )
+                })?
             } else {
                 ejento.auth()
             };
