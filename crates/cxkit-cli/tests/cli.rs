@@ -390,6 +390,61 @@ async fn proto_operation_with_the_stored_personal_access_token() {
     cli.assert_no_secrets(&[PROTO_PAT.to_owned()]);
 }
 
+/// `config.json` is changed under a lock, read again first, and written through a temporary
+/// file of a unique name: `cxkit login ejento` (held at the server) and `cxkit login proto` run
+/// as two processes at once keep both logins, a link planted where a temporary file used to go
+/// is never written through, and a directory others can write is refused.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_logins_keep_both_and_the_config_file_is_written_safely() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let fake = fake().await;
+    let cli = Cli::new();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let victim = elsewhere.path().join("victim");
+    std::fs::write(&victim, b"keep").unwrap();
+    std::os::unix::fs::symlink(&victim, cli.dir.path().join(".config.json.tmp")).unwrap();
+
+    fake.hold(fake_ejento::LOGIN);
+    let ejento = std::process::Command::new(assert_cmd::cargo::cargo_bin("cxkit"))
+        .env("CXKIT_CONFIG_DIR", cli.dir.path())
+        .env("CXKIT_PASSWORD", fake_ejento::PASSWORD_OF_USER)
+        .env_remove("CXKIT_PROFILE")
+        .args(["login", "ejento", "--base-url", fake.base_url()])
+        .args(["--username", fake_ejento::USER])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    fake.wait_for(fake_ejento::LOGIN, 1).await;
+    // While the Ejento login waits for its answer, another process logs in to Proto.
+    cli.run(
+        &["login", "proto", "--company-id", "acme", "--bot-id", "bot1"],
+        &[("CXKIT_PROTO_TOKEN", PROTO_PAT)],
+    )
+    .await
+    .ok();
+    fake.release(fake_ejento::LOGIN);
+    let output = tokio::task::spawn_blocking(move || ejento.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(cli.dir.path().join("config.json")).unwrap())
+            .unwrap();
+    let profile = &config["profiles"]["default"];
+    assert_eq!(profile["ejento"]["username"], fake_ejento::USER, "{config}");
+    assert_eq!(profile["proto"]["company_id"], "acme", "{config}");
+    assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
+
+    std::fs::set_permissions(cli.dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    cli.run(&["whoami"], &[]).await.fails(6, "chmod 700");
+    std::fs::set_permissions(cli.dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    cli.assert_no_secrets(&[PROTO_PAT.to_owned()]);
+}
+
 /// A Platform28 fake whose user, password and API key are the canaries of these tests.
 async fn fake_platform28() -> FakePlatform28 {
     let p28 = FakePlatform28::start().await;
@@ -485,9 +540,12 @@ async fn platform28_operation_with_the_stored_login_session() {
     .await
     .ok();
     p28.set_api_key(Some("another-key"));
-    cli.run(&["platform28", "get-session", "--session-id", "S9"], &[])
-        .await
-        .fails(4, "run `cxkit login platform28 --base-url URL --api-key`");
+    cli.run(
+        &["platform28", "get-session"],
+        &[("CXKIT_SESSION_ID", "S9")],
+    )
+    .await
+    .fails(4, "run `cxkit login platform28 --base-url URL --api-key`");
     assert_eq!(
         p28.requests()
             .last()

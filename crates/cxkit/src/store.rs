@@ -909,3 +909,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(feature = "file-store")]
+mod private_file;
