@@ -445,6 +445,94 @@ async fn concurrent_logins_keep_both_and_the_config_file_is_written_safely() {
     cli.assert_no_secrets(&[PROTO_PAT.to_owned()]);
 }
 
+/// Secrets on the command line show in `ps` and the shell's history: a secret parameter
+/// (`--session-id`, `format: password` in the spec) or a `--body` holding a password field is
+/// refused inline, before anything is sent, with an error saying how to pass it; `@FILE`,
+/// `@-` (stdin) and the environment work, and `--allow-inline-secrets` opts in.
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_are_refused_inline_and_taken_from_a_file_stdin_or_the_environment() {
+    const NEW_HASH: &str = "new-hash-canary-5e6f";
+    let p28 = fake_platform28().await;
+    let cli = Cli::new();
+    login_platform28(&cli, &p28).await.ok();
+    let [session_id] = p28.sessions().try_into().expect("one login session");
+    let sent = p28.requests().len();
+
+    cli.run(
+        &["platform28", "get-session", "--session-id", &session_id],
+        &[],
+    )
+    .await
+    .fails(2, "--session-id @FILE");
+    let body = format!(r#"{{"newPasswordHash":"{NEW_HASH}"}}"#);
+    cli.run(
+        &[
+            "platform28",
+            "update-user-password",
+            "--user-id",
+            "u-1",
+            "--body",
+            &body,
+        ],
+        &[],
+    )
+    .await
+    .fails(2, "--body @FILE");
+    assert_eq!(p28.requests().len(), sent, "nothing was sent");
+
+    let file = cli.dir.path().join("session-id");
+    std::fs::write(&file, format!("{session_id}\n")).unwrap();
+    let from_file = format!("@{}", file.display());
+    cli.run(
+        &["platform28", "get-session", "--session-id", &from_file],
+        &[],
+    )
+    .await
+    .ok();
+    cli.run(
+        &["platform28", "get-session"],
+        &[("CXKIT_SESSION_ID", &session_id)],
+    )
+    .await
+    .ok();
+    cli.run(
+        &[
+            "platform28",
+            "get-session",
+            "--allow-inline-secrets",
+            "--session-id",
+            &session_id,
+        ],
+        &[],
+    )
+    .await
+    .ok();
+    let reads = p28.requests_to("get_session");
+    assert_eq!(reads.len(), 3);
+    for read in &reads {
+        assert_eq!(read.param("sessionId"), Some(session_id.as_str()));
+    }
+    let body_file = cli.dir.path().join("body.json");
+    std::fs::write(&body_file, &body).unwrap();
+    let from_file = format!("@{}", body_file.display());
+    let _ = cli
+        .run(
+            &[
+                "platform28",
+                "update-user-password",
+                "--user-id",
+                "u-1",
+                "--body",
+                &from_file,
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(p28.requests_to("update_user_password").len(), 1);
+    // What was refused printed neither secret.
+    cli.assert_no_secrets(&[NEW_HASH.to_owned(), P28_PASSWORD.to_owned()]);
+}
+
 /// A Platform28 fake whose user, password and API key are the canaries of these tests.
 async fn fake_platform28() -> FakePlatform28 {
     let p28 = FakePlatform28::start().await;
