@@ -187,6 +187,93 @@ async fn a_stream_without_events_ends_at_the_idle_limit() {
     }
 }
 
+/// A `500` whose body trickles one byte at a time, within the read timeout.
+fn trickled_error() -> Endless {
+    Endless {
+        content_type: "application/json",
+        prefix: br#"{"message":"#.to_vec(),
+        repeat: b"a".to_vec(),
+        every: Duration::from_millis(20),
+        limit: None,
+    }
+}
+
+/// The answers read whole on calls without a total deadline (the error answer to an SSE
+/// request, the answer to a streamed upload) end by `HttpConfig::body_timeout`, not by the
+/// server: a body trickling one byte per 20 ms would otherwise hold them for 20 minutes (64 KiB
+/// of error body) or for ever (an upload's answer).
+#[tokio::test]
+async fn trickled_answers_to_streamed_calls_end_at_the_body_deadline() {
+    let http = HttpConfig {
+        read_timeout: Duration::from_secs(10),
+        body_timeout: Duration::from_millis(300),
+        ..HttpConfig::default()
+    };
+    let fake = FakeEjento::start().await;
+
+    let server = StreamServer::start_with_status(500, trickled_error()).await;
+    let ejento = split_session(&fake, server.base_url(), http.clone()).await;
+    let err = tokio::time::timeout(GUARD, ejento.stream_agent_response(7, &question()))
+        .await
+        .expect("the error answer is read within the body deadline")
+        .unwrap_err();
+    assert_eq!(err.status(), Some(500), "{err:?}");
+
+    let server = StreamServer::start(Endless {
+        prefix: br#"{"success":true,"data":{"name":""#.to_vec(),
+        ..trickled_error()
+    })
+    .await;
+    let ejento = split_session(&fake, server.base_url(), http).await;
+    let upload = cxkit::DocumentUpload::from_reader(
+        "a.txt",
+        std::io::Cursor::new(b"hello".to_vec()),
+        Some(5),
+    );
+    let err = tokio::time::timeout(GUARD, ejento.upload_document(1, upload))
+        .await
+        .expect("the upload's answer is read within the body deadline")
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Transient { message, .. } if message.contains("HttpConfig::body_timeout")),
+        "{err:?}"
+    );
+}
+
+/// An SSE `error` event's text is a server's text like any other: a live secret, a JWT and an
+/// endless message never reach `Error::Api` whole.
+#[tokio::test]
+async fn an_sse_error_events_text_is_redacted_and_truncated() {
+    let live = Secret::new("zz-live-sse-secret");
+    let jwt = jwt(r#"{"sub":"u1"}"#);
+    let message = format!(
+        "failed for {} with {jwt} {}",
+        live.expose(),
+        "x ".repeat(50_000)
+    );
+    let event = serde_json::json!({"step": "error", "message": message}).to_string();
+    let server = StreamServer::start(Endless {
+        content_type: "text/event-stream",
+        prefix: format!("data: {event}\n\n").into_bytes(),
+        repeat: b": bye\n".to_vec(),
+        every: Duration::ZERO,
+        limit: Some(1),
+    })
+    .await;
+    let fake = FakeEjento::start().await;
+    let ejento = split_session(&fake, server.base_url(), HttpConfig::default()).await;
+    let stream = ejento.stream_agent_response(7, &question()).await.unwrap();
+    let err = tokio::time::timeout(GUARD, stream.into_answer())
+        .await
+        .expect("no hang")
+        .unwrap_err();
+    let text = format!("{err} {err:?}");
+    assert!(!text.contains(live.expose()), "{text}");
+    assert!(!text.contains(&jwt), "{text}");
+    assert!(text.contains("failed for REDACTED"), "{text}");
+    assert!(text.len() < 4096, "truncated: {} bytes", text.len());
+}
+
 // ---- 3. absurd numbers ---------------------------------------------------------------------------
 
 fn jwt(claims: &str) -> String {

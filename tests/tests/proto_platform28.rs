@@ -353,6 +353,38 @@ async fn secrets_in_urls_never_reach_error_text() {
     assert!(raw.to_string().contains("lsid=REDACTED"), "{raw}");
 }
 
+/// The session id travels in the path (`/session/{sessionId}`) and defaults to the LSID: a raw
+/// generated error's `Display` (a refused connection's URL, an unlisted status's response)
+/// never prints it, nor a short session id the server named apart.
+#[tokio::test]
+async fn a_session_id_in_the_path_never_reaches_a_raw_errors_text() {
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let server = FakeEjento::start().await;
+    for base in [format!("http://{dead}"), server.base_url().to_owned()] {
+        let p28 = platform28(&base).build().unwrap();
+        for (lsid, id) in [(LSID, None), ("canary-lsid-9d1c", Some("S7"))] {
+            let session = p28.resume(Secret::new(lsid), id.map(str::to_owned));
+            let id = session.session_id().expose().to_owned();
+            server.script("GET", &format!("/api/session/{id}"), 418, JSON, "{}");
+            let raw = session
+                .client()
+                .get_session()
+                .session_id(&id)
+                .send()
+                .await
+                .unwrap_err();
+            for text in [raw.to_string(), format!("{raw:?}")] {
+                assert!(!text.contains(lsid), "{text}");
+                assert!(!text.contains(&format!("/{id}")), "{text}");
+                assert!(text.contains("/session/REDACTED"), "{text}");
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_bridge_mirrors_the_ejento_token_into_the_proto_human() {
     let ejento_server = FakeEjento::start().await;

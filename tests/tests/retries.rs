@@ -84,6 +84,41 @@ async fn a_retry_after_beyond_the_clamp_ends_the_retries() {
     assert_eq!(fake.count(FEATURE_FLAGS), 1);
 }
 
+/// A `Retry-After` near `u64::MAX` seconds under a policy that honours any wait: once a second
+/// or more has passed since the call started, the elapsed time plus the wait passes
+/// `Duration`'s range, which must end the retries, not panic. (Real time: the first answer is
+/// held for just over a second.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_past_the_clocks_range_ends_the_retries_without_a_panic() {
+    let fake = FakeEjento::start().await;
+    fake.fail_feature_flags(1, Some(&u64::MAX.to_string()));
+    let config = support::config(&clock()).retry(cxkit::RetryPolicy {
+        max_retry_after: Duration::MAX,
+        ..cxkit::RetryPolicy::default()
+    });
+    let ejento = builder_with(&fake, config).build().unwrap();
+    fake.hold(FEATURE_FLAGS);
+    let call = tokio::spawn(async move { flags(&ejento).await });
+    fake.wait_for(FEATURE_FLAGS, 1).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    fake.release(FEATURE_FLAGS);
+    let err = call
+        .await
+        .expect("the call ends without a panic")
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Transient {
+                status: Some(503),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(fake.count(FEATURE_FLAGS), 1);
+}
+
 #[tokio::test(start_paused = true)]
 async fn the_login_post_is_never_retried() {
     let fake = FakeEjento::start().await;

@@ -230,7 +230,13 @@ async fn the_builder_overrides_the_api_version_for_v2_calls_only() {
         b.users_base_url(server.base_url()).api_version("2.1")
     })
     .await;
-    users.users().read_all_users().send().await.unwrap();
+    users
+        .users()
+        .unwrap()
+        .read_all_users()
+        .send()
+        .await
+        .unwrap();
 
     assert_eq!(api_version_of(&server, ME), [Some("2.1".to_owned())]);
     assert_eq!(api_version_of(&server, "/api/users/"), [None]);
@@ -258,6 +264,7 @@ async fn the_older_guides_users_api_goes_to_its_own_host() {
 
     let page = ejento
         .users()
+        .unwrap()
         .read_all_users()
         .skip(0)
         .limit(100)
@@ -268,6 +275,7 @@ async fn the_older_guides_users_api_goes_to_its_own_host() {
     assert_eq!(page.count, Some(1));
     ejento
         .users()
+        .unwrap()
         .update_user_information()
         .user_id("u1")
         .body_map(|b| b.is_active(false))
@@ -303,6 +311,7 @@ async fn the_older_guides_users_api_goes_to_its_own_host() {
     let wrong = Error::from(
         ejento
             .users()
+            .unwrap()
             .get_login_feature_flags()
             .send()
             .await
@@ -311,8 +320,25 @@ async fn the_older_guides_users_api_goes_to_its_own_host() {
     assert!(matches!(wrong, Error::Config { .. }), "{wrong:?}");
     assert_eq!(gateway.requests().len(), before);
     assert_eq!(users_host.requests().len(), 2);
+}
+
+/// No default users host: without `users_base_url`, `users()` is a configuration error that
+/// names the setting, and neither the Authentication App token nor the subscription key leaves
+/// for a host the application did not name (before, they went to the guide's
+/// `*.azurewebsites.net` host whatever the tenant's gateway).
+#[tokio::test]
+async fn the_users_api_has_no_default_host() {
+    let gateway = FakeEjento::start().await;
+    let ejento = session(&gateway, |b| b).await;
+    let err = ejento.users().unwrap_err();
+    assert!(matches!(err, Error::Config { .. }), "{err:?}");
+    assert!(err.to_string().contains("users_base_url"), "{err}");
+    assert!(
+        format!("{ejento:?}").contains("users_base: None"),
+        "{ejento:?}"
+    );
     assert_eq!(
-        cxkit::DEFAULT_USERS_BASE_URL,
+        cxkit::GUIDE_USERS_BASE_URL,
         "https://webapp-idamigo-od-eastus2-001.azurewebsites.net"
     );
 }

@@ -55,6 +55,42 @@ fn kind(spec: &Spec, schema: Option<&Value>) -> String {
     }
 }
 
+/// Whether a schema holds a secret (`format: password`), following one `$ref`.
+fn is_secret(spec: &Spec, schema: Option<&Value>) -> bool {
+    schema
+        .map(|s| resolve(spec, s))
+        .and_then(|s| s.get("format"))
+        .and_then(Value::as_str)
+        == Some("password")
+}
+
+/// The top-level fields of a request body's schema that hold secrets (`format: password`),
+/// through a `$ref` and the members of an `allOf`: the command line refuses them inline.
+fn secret_fields(spec: &Spec, schema: Option<&Value>) -> Vec<String> {
+    let Some(schema) = schema.map(|s| resolve(spec, s)) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter(|(_, prop)| is_secret(spec, Some(prop)))
+        .map(|(name, _)| name.clone())
+        .collect();
+    for member in schema
+        .get("allOf")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        out.extend(secret_fields(spec, Some(member)));
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// A description on one line, whitespace collapsed.
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -112,8 +148,9 @@ pub fn render_with(
                 let description =
                     one_line(p.get("description").and_then(Value::as_str).unwrap_or(""));
                 format!(
-                    "            Param {{ name: {name:?}, location: Location::{location}, required: {required}, kind: {:?}, description: {description:?} }},",
-                    kind(spec, p.get("schema"))
+                    "            Param {{ name: {name:?}, location: Location::{location}, required: {required}, kind: {:?}, secret: {}, description: {description:?} }},",
+                    kind(spec, p.get("schema")),
+                    is_secret(spec, p.get("schema")),
                 )
             })
             .collect();
@@ -125,15 +162,15 @@ pub fn render_with(
         match op.get("requestBody").map(|b| resolve(spec, b)) {
             Some(body) => {
                 let required = body.get("required").and_then(Value::as_bool) == Some(true);
-                let content_type = body
+                let first = body
                     .get("content")
                     .and_then(Value::as_object)
-                    .and_then(|c| c.keys().next())
-                    .map(String::as_str)
-                    .unwrap_or("application/json");
+                    .and_then(|c| c.iter().next());
+                let content_type = first.map(|(t, _)| t.as_str()).unwrap_or("application/json");
+                let secrets = secret_fields(spec, first.and_then(|(_, m)| m.get("schema")));
                 let _ = writeln!(
                     s,
-                    "        body: Some(Body {{ required: {required}, content_type: {content_type:?} }}),"
+                    "        body: Some(Body {{ required: {required}, content_type: {content_type:?}, secret_fields: &{secrets:?} }}),"
                 );
             }
             None => {

@@ -50,6 +50,8 @@ struct Inner {
     max_response_bytes: u64,
     total_timeout: Option<Duration>,
     client_timeout: Option<Duration>,
+    /// Secrets that travel as path segments (see [`AuthBuilder::path_secret`]).
+    path_secrets: Vec<crate::Secret>,
     plans: PlanCache,
 }
 
@@ -65,6 +67,7 @@ impl Default for Inner {
             api_version: None,
             api_version_value: None,
             server: None,
+            path_secrets: Vec::new(),
             plans: PlanCache::default(),
         }
     }
@@ -419,6 +422,12 @@ impl Auth {
         })
     }
 
+    /// The secrets this handle's calls carry as path segments ([`AuthBuilder::path_secret`]),
+    /// scrubbed from every URL an answer or error could print.
+    pub fn path_secrets(&self) -> &[crate::Secret] {
+        &self.inner.path_secrets
+    }
+
     /// The names of URL parameters that carry a configured secret, for scrubbing.
     pub fn url_secret_names<'a>(&'a self, api: &ApiSecurity) -> Vec<&'a str> {
         self.inner
@@ -445,6 +454,7 @@ pub struct AuthBuilder {
     max_response_bytes: Option<u64>,
     total_timeout: Option<Duration>,
     client_timeout: Option<Duration>,
+    path_secrets: Vec<crate::Secret>,
 }
 
 impl fmt::Debug for AuthBuilder {
@@ -524,6 +534,17 @@ impl AuthBuilder {
         self
     }
 
+    /// A secret this handle's calls put into URL paths as a path parameter (Platform28's
+    /// session id, which may be the login session id itself): every path segment holding it is
+    /// scrubbed from the URLs of answers and errors, whatever its length (the process-wide
+    /// registry ignores values shorter than [`crate::MIN_REGISTERED_LEN`]).
+    pub fn path_secret(mut self, secret: crate::Secret) -> Self {
+        if !secret.is_empty() {
+            self.path_secrets.push(secret);
+        }
+        self
+    }
+
     /// Finishes the handle.
     ///
     /// Also installs cxkit's rustls crypto provider unless one is installed
@@ -548,6 +569,7 @@ impl AuthBuilder {
                     .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
                 total_timeout: self.total_timeout,
                 client_timeout: self.client_timeout,
+                path_secrets: self.path_secrets,
                 plans: PlanCache::default(),
             }),
             options: None,

@@ -14,7 +14,7 @@ use reqwest::{Method, Request, Response, StatusCode};
 use tracing::Instrument;
 
 use crate::placement;
-use crate::redact::{may_carry_secrets, scrub_url};
+use crate::redact::{may_carry_secrets, path_carries_live_secret, scrub_path_secrets, scrub_url};
 use crate::retry::{is_retryable_error, is_retryable_status, retry_after};
 use crate::{API_VERSION_HEADER, ApiSecurity, Auth, AuthError, OperationDef};
 
@@ -553,8 +553,17 @@ impl Call<'_> {
             let delay = next
                 .as_ref()
                 .and_then(|_| policy.delay(attempt, wait_hint))
-                .filter(|delay| elapsed + *delay <= policy.deadline)
-                .filter(|delay| self.deadline.is_none_or(|d| elapsed + *delay < d));
+                // A server's `Retry-After` can be near `u64::MAX` seconds, and a policy may
+                // allow any: the sum is checked, and one past the clock's range is "too late".
+                .filter(|delay| {
+                    elapsed
+                        .checked_add(*delay)
+                        .is_some_and(|at| at <= policy.deadline)
+                })
+                .filter(|delay| {
+                    self.deadline
+                        .is_none_or(|d| elapsed.checked_add(*delay).is_some_and(|at| at < d))
+                });
             match (next, delay) {
                 (Some(mut next), Some(delay)) if self.auth.budget().try_spend() => {
                     tracing::debug!(
@@ -602,19 +611,34 @@ async fn replay_after_rejection(chosen: &[crate::auth::Chosen<'_>], request: &mu
 /// Rebuilds a response whose URL carries a secret so that its URL is scrubbed; progenitor prints
 /// a response's URL in `Error::UnexpectedResponse`.
 /// The names of the handle's URL-borne secrets are looked up only for a URL that may carry
-/// one.
+/// one: user info, a query or matrix parameters, a handle with path secrets, or, on an error
+/// answer (the one a generated error prints), a path segment holding a live secret.
 fn scrubbed_response(response: Response, auth: &Auth, api: &ApiSecurity) -> Response {
-    if !may_carry_secrets(response.url()) {
+    if !may_carry_secrets(response.url())
+        && auth.path_secrets().is_empty()
+        && (response.status().is_success() || !path_carries_live_secret(response.url()))
+    {
         return response;
     }
     rescrubbed(response, auth, api)
+}
+
+/// `url` without the handle's URL-borne secrets, its path secrets, and live secrets in its path.
+fn clean_url(url: &reqwest::Url, auth: &Auth, api: &ApiSecurity) -> reqwest::Url {
+    let clean = scrub_url(url, &auth.url_secret_names(api));
+    let path_secrets: Vec<&str> = auth.path_secrets().iter().map(|s| s.expose()).collect();
+    if path_secrets.is_empty() {
+        clean
+    } else {
+        scrub_path_secrets(&clean, &path_secrets)
+    }
 }
 
 /// The rare half of [`scrubbed_response`]: a URL that may carry a secret.
 #[cold]
 #[inline(never)]
 fn rescrubbed(response: Response, auth: &Auth, api: &ApiSecurity) -> Response {
-    let clean = scrub_url(response.url(), &auth.url_secret_names(api));
+    let clean = clean_url(response.url(), auth, api);
     if &clean == response.url() {
         return response;
     }
@@ -693,10 +717,7 @@ fn bounded(mut response: Response, limit: u64) -> Response {
 #[cold]
 #[inline(never)]
 fn scrubbed_error(error: reqwest::Error, auth: &Auth, api: &ApiSecurity) -> reqwest::Error {
-    match error
-        .url()
-        .map(|url| scrub_url(url, &auth.url_secret_names(api)))
-    {
+    match error.url().map(|url| clean_url(url, auth, api)) {
         Some(clean) => error.with_url(clean),
         None => error,
     }

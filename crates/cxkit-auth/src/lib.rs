@@ -39,4 +39,4 @@ pub use retry::RetryPolicy;
 pub use scheme::{
     API_VERSION_HEADER, ApiSecurity, OperationDef, Placement, SchemeDef, operation_hash,
 };
-pub use secret::{MIN_REGISTERED_LEN, Secret, scrub_live_secrets};
+pub use secret::{MIN_REGISTERED_LEN, Secret, scrub_live_secrets, scrub_secret};

@@ -35,9 +35,10 @@ pub fn may_carry_secrets(url: &Url) -> bool {
         || url.path().contains(';')
 }
 
-/// Returns `url` with every secret removed: user info, the values of sensitive query pairs, and
-/// the values of every matrix parameter (`;name=value`) in the path. `extra` names more
-/// parameters to treat as sensitive.
+/// Returns `url` with every secret removed: user info, the values of sensitive query pairs, the
+/// values of every matrix parameter (`;name=value`) in the path, and path segments that hold a
+/// live [`crate::Secret`] ([`scrub_path_secrets`]). `extra` names more parameters to treat as
+/// sensitive.
 pub fn scrub_url(url: &Url, extra: &[&str]) -> Url {
     let mut url = url.clone();
     let sensitive = |name: &str| is_sensitive_name(name) || extra.contains(&name);
@@ -74,6 +75,52 @@ pub fn scrub_url(url: &Url, extra: &[&str]) -> Url {
                 out
             })
             .collect();
+        url.set_path(&path.join("/"));
+    }
+    scrub_path_secrets(&url, &[])
+}
+
+/// Whether a path segment of `url` holds the value of a live [`crate::Secret`] (see
+/// [`crate::scrub_live_secrets`]); for URLs [`may_carry_secrets`] passes as clean, on the paths
+/// where one could be printed (an error answer, a failed request).
+pub fn path_carries_live_secret(url: &Url) -> bool {
+    let path = url.path();
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    let live = crate::secret::LiveSecrets::now();
+    live.found_in(path) || live.found_in(&decoded)
+}
+
+/// Returns `url` with every path segment that is one of `secrets` or holds a live
+/// [`crate::Secret`] (as written or percent-decoded) replaced by [`REDACTED`], its matrix
+/// parameters kept (their values are [`scrub_url`]'s). A secret can travel as a path parameter
+/// (Platform28's session id, which defaults to the login session id).
+pub fn scrub_path_secrets(url: &Url, secrets: &[&str]) -> Url {
+    // A named secret is a whole segment (a short one could be part of any word); a live one
+    // is found anywhere in it.
+    let live = crate::secret::LiveSecrets::now();
+    let holds =
+        |text: &str| secrets.iter().any(|s| !s.is_empty() && text == *s) || live.found_in(text);
+    let mut changed = false;
+    let path: Vec<String> = url
+        .path()
+        .split('/')
+        .map(|segment| {
+            let (value, params) = segment
+                .split_once(';')
+                .map_or((segment, None), |(v, p)| (v, Some(p)));
+            let decoded = percent_encoding::percent_decode_str(value).decode_utf8_lossy();
+            if value.is_empty() || !(holds(value) || holds(decoded.as_ref())) {
+                return segment.to_owned();
+            }
+            changed = true;
+            match params {
+                Some(params) => format!("{REDACTED};{params}"),
+                None => REDACTED.to_owned(),
+            }
+        })
+        .collect();
+    let mut url = url.clone();
+    if changed {
         url.set_path(&path.join("/"));
     }
     url
@@ -115,6 +162,38 @@ mod tests {
         for risky in ["https://h/p?k=v", "https://u@h/p", "https://h/s/1;lsid=x"] {
             assert!(may_carry_secrets(&Url::parse(risky).unwrap()), "{risky}");
         }
+    }
+
+    /// A session id in the path: a live secret anywhere in a segment, or a secret named by the
+    /// caller however short, takes the segment; matrix parameters and other segments stay.
+    #[test]
+    fn path_segments_holding_secrets_are_scrubbed() {
+        let lsid = crate::Secret::new("Lsid-path-0123");
+        let url = Url::parse(&format!(
+            "https://h/api/session/{};lsid=x/clone/S1?skip=1",
+            lsid.expose()
+        ))
+        .unwrap();
+        assert!(path_carries_live_secret(&url));
+        assert_eq!(
+            scrub_url(&url, &[]).as_str(),
+            "https://h/api/session/REDACTED;lsid=REDACTED/clone/S1?skip=1"
+        );
+        assert_eq!(
+            scrub_path_secrets(&url, &["S1"]).as_str(),
+            "https://h/api/session/REDACTED;lsid=x/clone/REDACTED?skip=1"
+        );
+        // Percent-encoded in the path, as a client writes a value with reserved characters.
+        let odd = crate::Secret::new("odd/sess ion-42");
+        let url = Url::parse("https://h/api/session/odd%2Fsess%20ion-42").unwrap();
+        assert_eq!(
+            scrub_path_secrets(&url, &[]).as_str(),
+            "https://h/api/session/REDACTED"
+        );
+        let clean = Url::parse("https://h/api/session/other").unwrap();
+        assert!(!path_carries_live_secret(&clean));
+        assert_eq!(scrub_path_secrets(&clean, &["S1"]), clean);
+        drop((lsid, odd));
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, Weak};
 
 use secrecy::{ExposeSecret, SecretString};
+use zeroize::Zeroizing;
 
 /// A secret value: a password, a token, an API key, a login session id, an emailed code.
 ///
@@ -53,16 +54,25 @@ fn register(secret: &Arc<SecretString>) {
 }
 
 /// Replaces every live [`Secret`]'s value (of at least [`MIN_REGISTERED_LEN`] bytes) in `text`
-/// with [`crate::redact::REDACTED`]. Longer values go first, so a secret that contains another
-/// is removed whole. Cheap when `text` is short or no secret is alive; meant for error paths.
+/// with [`crate::redact::REDACTED`], as it is and as JSON would escape it (a value with `"`,
+/// `\` or a control character, echoed by a server inside a JSON string, reaches the text
+/// escaped). Longer values go first, so a secret that contains another is removed whole. Cheap
+/// when `text` is short or no secret is alive; meant for error paths.
 pub fn scrub_live_secrets(text: &str) -> String {
     let live: Vec<Arc<SecretString>> = {
         let registry = registry();
         registry.entries.iter().filter_map(Weak::upgrade).collect()
     };
+    // Escaped copies are made only of values that need escaping, and zeroized when dropped.
+    let escaped: Vec<Zeroizing<String>> = live
+        .iter()
+        .filter_map(|s| json_escaped(s.expose_secret()))
+        .map(Zeroizing::new)
+        .collect();
     let mut values: Vec<&str> = live
         .iter()
         .map(|s| s.expose_secret())
+        .chain(escaped.iter().map(|e| e.as_str()))
         .filter(|v| text.contains(*v))
         .collect();
     if values.is_empty() {
@@ -74,6 +84,57 @@ pub fn scrub_live_secrets(text: &str) -> String {
         out = out.replace(value, crate::redact::REDACTED);
     }
     out
+}
+
+/// The live secrets at one moment, to look for in several texts with one look at the registry.
+pub(crate) struct LiveSecrets(Vec<Arc<SecretString>>);
+
+impl LiveSecrets {
+    pub(crate) fn now() -> Self {
+        let registry = registry();
+        LiveSecrets(registry.entries.iter().filter_map(Weak::upgrade).collect())
+    }
+
+    /// Whether `text` holds one of them as it is.
+    pub(crate) fn found_in(&self, text: &str) -> bool {
+        self.0.iter().any(|s| text.contains(s.expose_secret()))
+    }
+}
+
+/// Replaces `value` in `text`, as it is and JSON-escaped, with [`crate::redact::REDACTED`]:
+/// for a secret known to the caller (one just sent) that may be too short to be registered.
+pub fn scrub_secret(text: &str, value: &str) -> String {
+    if value.is_empty() {
+        return text.to_owned();
+    }
+    let mut out = text.to_owned();
+    if let Some(escaped) = json_escaped(value).map(Zeroizing::new) {
+        out = out.replace(escaped.as_str(), crate::redact::REDACTED);
+    }
+    out.replace(value, crate::redact::REDACTED)
+}
+
+/// `value` as `serde_json` writes it inside a string (`"` and `\` escaped, control characters
+/// as `\n`-style or `\u00XX` escapes), or `None` when that is `value` itself.
+fn json_escaped(value: &str) -> Option<String> {
+    if !value.chars().any(|c| c == '"' || c == '\\' || c < ' ') {
+        return None;
+    }
+    let mut out = String::with_capacity(value.len() + 8);
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if c < ' ' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    Some(out)
 }
 
 impl Secret {
@@ -160,6 +221,26 @@ mod tests {
         );
         let _short = Secret::new("abc");
         assert_eq!(scrub_live_secrets("abc"), "abc");
+    }
+
+    /// A value JSON would escape is scrubbed in both forms (serde_json's escaping is the
+    /// reference: the facade re-serializes bodies with it).
+    #[test]
+    fn escaped_forms_of_live_secrets_are_scrubbed() {
+        let s = Secret::new("pw\"with\\odd\nchars\u{1}!");
+        let as_json = serde_json::to_string(s.expose()).unwrap();
+        let inner = &as_json[1..as_json.len() - 1];
+        assert_eq!(json_escaped(s.expose()).as_deref(), Some(inner));
+        assert_eq!(scrub_live_secrets(&format!("a {inner} b")), "a REDACTED b");
+        assert_eq!(
+            scrub_live_secrets(&format!("a {} b", s.expose())),
+            "a REDACTED b"
+        );
+        assert_eq!(
+            scrub_secret(&format!("x{inner}y"), s.expose()),
+            "xREDACTEDy"
+        );
+        assert_eq!(json_escaped("plain-value"), None);
     }
 
     #[test]

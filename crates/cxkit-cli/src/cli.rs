@@ -7,7 +7,11 @@ use crate::failure::EXIT_CODES;
 use crate::table::{Operation, System};
 
 /// Options every command takes.
-pub const RESERVED: [&str; 4] = ["body", "json", "profile", "help"];
+pub const RESERVED: [&str; 5] = ["body", "json", "profile", "help", ALLOW_INLINE_SECRETS];
+
+/// The flag that lets a secret be given inline on the command line (where `ps` and the shell's
+/// history show it).
+pub const ALLOW_INLINE_SECRETS: &str = "allow-inline-secrets";
 
 /// The whole command line.
 pub fn command() -> Command {
@@ -47,6 +51,18 @@ pub fn command() -> Command {
                 .global(true)
                 .action(ArgAction::SetTrue)
                 .help("Compact JSON on stdout (the default when stdout is not a terminal)"),
+        )
+        .arg(
+            Arg::new(ALLOW_INLINE_SECRETS)
+                .long(ALLOW_INLINE_SECRETS)
+                .global(true)
+                .action(ArgAction::SetTrue)
+                .help(
+                    "Accept secrets (password fields in --body, secret parameters such as \
+                     --session-id) inline on the command line, where `ps` and the shell's \
+                     history show them; without it they must come from @FILE, stdin or the \
+                     environment",
+                ),
         )
         .subcommand(login())
         .subcommand(
@@ -95,7 +111,7 @@ fn login() -> Command {
                         .action(ArgAction::SetTrue)
                         .help("Log in with a code emailed to the user (CXKIT_CODE or a prompt)"),
                 )
-                .arg(url_arg("users-base-url", "The older guide's users API host, when it is not the default"))
+                .arg(url_arg("users-base-url", "The older guide's users API host (no default: the users commands need it)"))
                 .arg(url_arg("indexing-base-url", "The indexing service, when uploads go elsewhere")),
         )
         .subcommand(
@@ -282,6 +298,12 @@ fn operation_command(system: System, op: &'static Operation) -> Command {
         if from_login {
             help.push_str(" (default: from the profile's login)");
         }
+        if p.secret {
+            help.push_str(&format!(
+                " (a secret: give @FILE, @- for stdin, or set {}; inline values are refused)",
+                crate::exec::secret_env(p.name)
+            ));
+        }
         if !p.description.is_empty() {
             help.push_str(": ");
             help.push_str(p.description);
@@ -308,10 +330,19 @@ fn operation_command(system: System, op: &'static Operation) -> Command {
                     body.required
                         && !crate::exec::dedicated(system, op.id).is_some_and(|d| d.refuses()),
                 )
-                .help(format!(
-                    "The request body ({}): JSON text, @FILE, or @- for stdin",
-                    body.content_type
-                )),
+                .help(if body.secret_fields.is_empty() {
+                    format!(
+                        "The request body ({}): JSON text, @FILE, or @- for stdin",
+                        body.content_type
+                    )
+                } else {
+                    format!(
+                        "The request body ({}): @FILE, or @- for stdin (it holds secrets: {}; \
+                         inline JSON text with them is refused)",
+                        body.content_type,
+                        body.secret_fields.join(", ")
+                    )
+                }),
         );
     }
     cmd

@@ -75,14 +75,16 @@ pub async fn login(
                 let password = secret("CXKIT_PASSWORD", "Password: ").await?;
                 ejento.login_password(&username, &password).await?
             };
-            state.update(|p| {
-                p.ejento = Some(EjentoProfile {
-                    base_url: base_url.clone(),
-                    users_base_url: users,
-                    indexing_base_url: indexing,
-                    username: username.clone(),
-                });
-            })?;
+            state
+                .update(|p| {
+                    p.ejento = Some(EjentoProfile {
+                        base_url: base_url.clone(),
+                        users_base_url: users,
+                        indexing_base_url: indexing,
+                        username: username.clone(),
+                    });
+                })
+                .await?;
             out.json(&json!({
                 "profile": state.profile,
                 "system": "ejento",
@@ -104,13 +106,15 @@ pub async fn login(
                 .personal_access_token(pat.clone())
                 .build()?;
             state.save_secrets("proto", vec![(PROTO_PAT, pat)]).await?;
-            state.update(|p| {
-                p.proto = Some(ProtoProfile {
-                    base_url: base_url.clone(),
-                    company_id: company_id.clone(),
-                    bot_id: bot_id.clone(),
-                });
-            })?;
+            state
+                .update(|p| {
+                    p.proto = Some(ProtoProfile {
+                        base_url: base_url.clone(),
+                        company_id: company_id.clone(),
+                        bot_id: bot_id.clone(),
+                    });
+                })
+                .await?;
             out.json(&json!({
                 "profile": state.profile,
                 "system": "proto",
@@ -153,14 +157,16 @@ pub async fn login(
                 secrets.push((P28_SESSION_ID, session.session_id().clone()));
             }
             state.save_secrets("platform28", secrets).await?;
-            state.update(|p| {
-                p.platform28 = Some(Platform28Profile {
-                    base_url: base_url.clone(),
-                    username: username.clone(),
-                    api_key_param: key_param,
-                    lsid_param,
-                });
-            })?;
+            state
+                .update(|p| {
+                    p.platform28 = Some(Platform28Profile {
+                        base_url: base_url.clone(),
+                        username: username.clone(),
+                        api_key_param: key_param,
+                        lsid_param,
+                    });
+                })
+                .await?;
             out.json(&json!({
                 "profile": state.profile,
                 "system": "platform28",

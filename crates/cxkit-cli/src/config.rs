@@ -17,6 +17,9 @@ use crate::failure::Failure;
 /// The environment variable that overrides the configuration directory.
 pub const CONFIG_DIR_ENV: &str = "CXKIT_CONFIG_DIR";
 
+/// The settings file in the configuration directory.
+pub const CONFIG_FILE: &str = "config.json";
+
 /// The profile used without `--profile`.
 pub const DEFAULT_PROFILE: &str = "default";
 
@@ -73,6 +76,9 @@ pub struct State {
     pub profile: String,
     pub file: ConfigFile,
     pub store: Arc<FileTokenStore>,
+    /// The configuration directory itself, as a store: `config.json` is read and written
+    /// through it (its checks, its lock).
+    pub files: FileTokenStore,
     /// The one configuration every session of this invocation is built with (its HTTP client
     /// and pool, and the token store above).
     pub config: cxkit::Config,
@@ -85,7 +91,8 @@ pub const P28_LSID: &str = "lsid";
 pub const P28_SESSION_ID: &str = "session_id";
 
 impl State {
-    /// Reads the configuration directory; a missing one is empty.
+    /// Reads the configuration directory; a missing one is empty. `config.json` is read with
+    /// the token files' checks (see [`FileTokenStore::read_file`]).
     pub fn open(profile: &str) -> Result<State, Failure> {
         let dir = match std::env::var_os(CONFIG_DIR_ENV).filter(|d| !d.is_empty()) {
             Some(dir) => PathBuf::from(dir),
@@ -95,22 +102,8 @@ impl State {
                 ))
             })?,
         };
-        let path = dir.join("config.json");
-        let file = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                Failure::config(format!(
-                    "{} is not a cxkit configuration ({e}); fix or delete it and log in again",
-                    path.display()
-                ))
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => ConfigFile::default(),
-            Err(e) => {
-                return Err(Failure::config(format!(
-                    "cannot read {}: {e}",
-                    path.display()
-                )));
-            }
-        };
+        let files = FileTokenStore::new(dir.clone());
+        let file = read_config(&files, &dir)?;
         let store = Arc::new(FileTokenStore::new(dir.join("tokens")));
         let config = cxkit::Config::builder()
             .shared_store(store.clone())
@@ -119,6 +112,7 @@ impl State {
         Ok(State {
             store,
             config,
+            files,
             dir,
             profile: profile.to_owned(),
             file,
@@ -134,17 +128,30 @@ impl State {
             .unwrap_or_default()
     }
 
-    /// Changes this profile's settings and writes `config.json` (whole, then renamed over the
-    /// old one, so a crash leaves either the old or the new file).
-    pub fn update(&mut self, change: impl FnOnce(&mut Profile)) -> Result<(), Failure> {
-        let profile = self.file.profiles.entry(self.profile.clone()).or_default();
+    /// Changes this profile's settings in `config.json`: under the directory's lock of the
+    /// file, read again (another `cxkit` may have changed another profile or system since this
+    /// one started), changed, and replaced whole through a temporary file of a unique name (see
+    /// [`FileTokenStore::write_file`]), so concurrent logins keep each other's changes and a
+    /// crash leaves either the old or the new file.
+    pub async fn update(&mut self, change: impl FnOnce(&mut Profile)) -> Result<(), Failure> {
+        let _lock = self
+            .files
+            .lock(CONFIG_FILE, Duration::from_secs(10))
+            .await
+            .map_err(cxkit::Error::from)?;
+        let mut file = read_config(&self.files, &self.dir)?;
+        let profile = file.profiles.entry(self.profile.clone()).or_default();
         change(profile);
         if profile.ejento.is_none() && profile.proto.is_none() && profile.platform28.is_none() {
-            self.file.profiles.remove(&self.profile);
+            file.profiles.remove(&self.profile);
         }
-        let text = serde_json::to_string_pretty(&self.file)
+        let text = serde_json::to_string_pretty(&file)
             .map_err(|e| Failure::config(format!("cannot encode the configuration: {e}")))?;
-        write_private(&self.dir, "config.json", text.as_bytes())
+        self.files
+            .write_file(CONFIG_FILE, text.as_bytes())
+            .map_err(cxkit::Error::from)?;
+        self.file = file;
+        Ok(())
     }
 
     /// The key of a system's stored credentials in the token store.
@@ -201,29 +208,16 @@ impl State {
     }
 }
 
-/// Writes `name` in `dir` (created 0700) as a 0600 file: whole to a temporary file, then renamed.
-fn write_private(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), Failure> {
-    use std::io::Write as _;
-    let fail = |e: std::io::Error| {
-        Failure::config(format!("cannot write {}: {e}", dir.join(name).display()))
-    };
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).map_err(fail)?;
-    let tmp = dir.join(format!(".{name}.tmp"));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let written = options
-        .open(&tmp)
-        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
-        .and_then(|()| std::fs::rename(&tmp, dir.join(name)));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(fail(e));
+/// `config.json`, read with the token files' checks; a missing one is empty.
+fn read_config(files: &FileTokenStore, dir: &Path) -> Result<ConfigFile, Failure> {
+    let path = dir.join(CONFIG_FILE);
+    match files.read_file(CONFIG_FILE).map_err(cxkit::Error::from)? {
+        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            Failure::config(format!(
+                "{} is not a cxkit configuration ({e}); fix or delete it and log in again",
+                path.display()
+            ))
+        }),
+        None => Ok(ConfigFile::default()),
     }
-    Ok(())
 }

@@ -150,7 +150,13 @@ pub async fn run(
         Api::EjentoAuth => {
             let ejento = crate::session::ejento(state)?;
             let client = if op.server == Some("users") {
-                ejento.users()
+                ejento.users().map_err(|_| {
+                    Failure::config(
+                        "the older guide's users API has no host in this profile: log in again \
+                         with `cxkit login ejento --users-base-url URL ...` (there is no default \
+                         host, so that the token goes only to a host you named)",
+                    )
+                })?
             } else {
                 ejento.auth()
             };
@@ -211,23 +217,99 @@ fn values(args: &ArgMatches, name: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// `--body`: JSON text, `@FILE`, or `@-` for stdin.
-fn body_text(args: &ArgMatches) -> Result<Option<String>, Failure> {
+/// Whether `--allow-inline-secrets` was given.
+fn inline_secrets_allowed(args: &ArgMatches) -> bool {
+    args.try_get_one::<bool>(crate::cli::ALLOW_INLINE_SECRETS)
+        .ok()
+        .flatten()
+        .copied()
+        .unwrap_or(false)
+}
+
+/// The environment variable a secret parameter's value may come from: `CXKIT_` and the
+/// option's name (`sessionId` -> `CXKIT_SESSION_ID`).
+pub fn secret_env(param: &str) -> String {
+    format!(
+        "CXKIT_{}",
+        option_name(param).replace('-', "_").to_uppercase()
+    )
+}
+
+/// Text from `@FILE` or `@-` (stdin), or `None` for anything else.
+fn from_file_or_stdin(value: &str, what: &str) -> Result<Option<String>, Failure> {
+    match value.strip_prefix('@') {
+        Some("-") => std::io::read_to_string(std::io::stdin())
+            .map(Some)
+            .map_err(|e| Failure::other(format!("cannot read {what} from stdin: {e}"))),
+        Some(path) => std::fs::read_to_string(path)
+            .map(Some)
+            .map_err(|e| Failure::other(format!("cannot read {what} from {path}: {e}"))),
+        None => Ok(None),
+    }
+}
+
+/// The values of a secret parameter (`format: password` in the spec): from `@FILE` or `@-`
+/// (stdin; a trailing line end dropped), else the environment ([`secret_env`]); an inline
+/// value, which `ps` and the shell's history would show, only with `--allow-inline-secrets`.
+fn secret_values(args: &ArgMatches, name: &str) -> Result<Vec<String>, Failure> {
+    let option = option_name(name);
+    let mut out = Vec::new();
+    for given in values(args, name) {
+        match from_file_or_stdin(&given, &format!("--{option}"))? {
+            Some(text) => out.push(text.trim_end_matches(['\n', '\r']).to_owned()),
+            None if inline_secrets_allowed(args) => out.push(given),
+            None => {
+                return Err(Failure::usage(format!(
+                    "--{option} is a secret, and a value on the command line shows in `ps` and \
+                     the shell's history; give --{option} @FILE or --{option} @- (stdin), or set \
+                     {} (or pass --{} to accept it inline)",
+                    secret_env(name),
+                    crate::cli::ALLOW_INLINE_SECRETS
+                )));
+            }
+        }
+    }
+    if out.is_empty()
+        && let Some(value) = std::env::var_os(secret_env(name))
+    {
+        let value = value
+            .into_string()
+            .map_err(|_| Failure::usage(format!("{} is not valid UTF-8", secret_env(name))))?;
+        out.push(value);
+    }
+    Ok(out)
+}
+
+/// `--body`: JSON text, `@FILE`, or `@-` for stdin. Inline JSON text holding one of
+/// `secret_fields` (the body's `format: password` fields) is refused unless
+/// `--allow-inline-secrets` is given: `ps` and the shell's history would show it.
+fn body_text(args: &ArgMatches, secret_fields: &[&str]) -> Result<Option<String>, Failure> {
     let Some(body) = args.try_get_one::<String>("body").ok().flatten() else {
         return Ok(None);
     };
-    let text = match body.strip_prefix('@') {
-        Some("-") => std::io::read_to_string(std::io::stdin())
-            .map_err(|e| Failure::other(format!("cannot read the body from stdin: {e}")))?,
-        Some(path) => std::fs::read_to_string(path)
-            .map_err(|e| Failure::other(format!("cannot read the body from {path}: {e}")))?,
-        None => body.clone(),
-    };
-    Ok(Some(text))
+    if let Some(text) = from_file_or_stdin(body, "the body")? {
+        return Ok(Some(text));
+    }
+    if !inline_secrets_allowed(args)
+        && let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(body)
+        && let Some(secret) = secret_fields
+            .iter()
+            .find(|f| fields.get(**f).is_some_and(|v| !v.is_null()))
+    {
+        return Err(Failure::usage(format!(
+            "--body holds `{secret}`, a secret, and text on the command line shows in `ps` and \
+             the shell's history; put the body in a file and give --body @FILE, or pipe it \
+             with --body @- (or pass --{} to accept it inline)",
+            crate::cli::ALLOW_INLINE_SECRETS
+        )));
+    }
+    Ok(Some(body.clone()))
 }
 
-fn body_json(args: &ArgMatches) -> Result<Option<Value>, Failure> {
-    body_text(args)?.map(|text| parse_body(&text)).transpose()
+fn body_json(args: &ArgMatches, secret_fields: &[&str]) -> Result<Option<Value>, Failure> {
+    body_text(args, secret_fields)?
+        .map(|text| parse_body(&text))
+        .transpose()
 }
 
 fn parse_body(text: &str) -> Result<Value, Failure> {
@@ -266,7 +348,11 @@ async fn send<C: ClientInfo<Auth>>(
     let mut headers: Vec<(String, String)> = Vec::new();
     let mut cookies: Vec<String> = Vec::new();
     for p in op.params {
-        let mut given = values(args, p.name);
+        let mut given = if p.secret {
+            secret_values(args, p.name)?
+        } else {
+            values(args, p.name)
+        };
         if given.is_empty()
             && let Some((_, v)) = defaults.iter().find(|(n, _)| *n == p.name)
         {
@@ -313,7 +399,7 @@ async fn send<C: ClientInfo<Auth>>(
         builder = builder.header(reqwest::header::COOKIE, cookies.join("; "));
     }
     if let Some(body) = op.body
-        && let Some(text) = body_text(args)?
+        && let Some(text) = body_text(args, body.secret_fields)?
     {
         builder = encode_body(builder, body.content_type, &text)?;
     }
@@ -411,7 +497,8 @@ async fn facade(
     };
     match op.id {
         "stream_agent_response" => {
-            let body = body_json(args)?.unwrap_or(Value::Null);
+            let body = body_json(args, op.body.map(|b| b.secret_fields).unwrap_or_default())?
+                .unwrap_or(Value::Null);
             let request = serde_json::from_value(body).map_err(decode)?;
             let stream = ejento
                 .stream_agent_response(id("agent_id")?, &request)
@@ -419,7 +506,8 @@ async fn facade(
             crate::long::print_stream(out, stream).await
         }
         "stream_workflow_response" => {
-            let body = body_json(args)?.unwrap_or(Value::Null);
+            let body = body_json(args, op.body.map(|b| b.secret_fields).unwrap_or_default())?
+                .unwrap_or(Value::Null);
             let request = serde_json::from_value(body).map_err(decode)?;
             let stream = ejento
                 .stream_workflow_response(id("workflow_id")?, &request)

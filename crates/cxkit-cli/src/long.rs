@@ -97,12 +97,16 @@ pub async fn print_stream(out: &Output, mut stream: AnswerStream) -> Result<(), 
                     out.line("")?;
                 }
                 if !success {
-                    let why = output
-                        .and_then(|o| o.message)
-                        .unwrap_or_else(|| "the answer was blocked".to_owned());
+                    // Server text: redacted and truncated like any error's.
+                    let why = cxkit::Error::stream_reported(Some(
+                        output
+                            .and_then(|o| o.message)
+                            .as_deref()
+                            .unwrap_or("the answer was blocked"),
+                    ));
                     return Err(Failure::new(
                         Exit::Api,
-                        format!("the agent did not answer: {why}"),
+                        format!("the agent did not answer: {}", api_message(&why)),
                     ));
                 }
                 return Ok(());
@@ -111,12 +115,12 @@ pub async fn print_stream(out: &Output, mut stream: AnswerStream) -> Result<(), 
                 if printed {
                     out.line("")?;
                 }
+                let why = cxkit::Error::stream_reported(Some(
+                    message.as_deref().unwrap_or("the server gave no reason"),
+                ));
                 return Err(Failure::new(
                     Exit::Api,
-                    format!(
-                        "the answer failed: {}",
-                        message.as_deref().unwrap_or("the server gave no reason")
-                    ),
+                    format!("the answer failed: {}", api_message(&why)),
                 ));
             }
             _ => {}
@@ -261,4 +265,14 @@ pub async fn upload(
     }
     let document = result?;
     out.json(&serde_json::to_value(&document).unwrap_or(Value::Null))
+}
+
+/// The redacted message of an error [`cxkit::Error::stream_reported`] built.
+fn api_message(error: &cxkit::Error) -> &str {
+    match error {
+        cxkit::Error::Api {
+            message: Some(m), ..
+        } => m,
+        _ => "the server gave no reason",
+    }
 }

@@ -42,6 +42,9 @@ pub struct Param {
     pub required: bool,
     /// `string`, `integer`, `array of integer`, ...
     pub kind: &'static str,
+    /// `format: password` in the spec: refused inline on the command line (it would show in
+    /// `ps` and the shell's history).
+    pub secret: bool,
     pub description: &'static str,
 }
 
@@ -51,6 +54,8 @@ pub struct Body {
     pub required: bool,
     /// The first content type the spec lists.
     pub content_type: &'static str,
+    /// Its top-level fields marked `format: password`: refused in inline `--body` text.
+    pub secret_fields: &'static [&'static str],
 }
 
 /// One operation of a spec.

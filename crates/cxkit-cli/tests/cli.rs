@@ -537,6 +537,149 @@ async fn proto_operation_with_the_stored_personal_access_token() {
     cli.assert_no_secrets(&[PROTO_PAT.to_owned()]);
 }
 
+/// `config.json` is changed under a lock, read again first, and written through a temporary
+/// file of a unique name: `cxkit login ejento` (held at the server) and `cxkit login proto` run
+/// as two processes at once keep both logins, a link planted where a temporary file used to go
+/// is never written through, and a directory others can write is refused.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_logins_keep_both_and_the_config_file_is_written_safely() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let fake = fake().await;
+    let cli = Cli::new();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let victim = elsewhere.path().join("victim");
+    std::fs::write(&victim, b"keep").unwrap();
+    std::os::unix::fs::symlink(&victim, cli.dir.path().join(".config.json.tmp")).unwrap();
+
+    fake.hold(fake_ejento::LOGIN);
+    let ejento = std::process::Command::new(assert_cmd::cargo::cargo_bin("cxkit"))
+        .env("CXKIT_CONFIG_DIR", cli.dir.path())
+        .env("CXKIT_PASSWORD", fake_ejento::PASSWORD_OF_USER)
+        .env_remove("CXKIT_PROFILE")
+        .args(["login", "ejento", "--base-url", fake.base_url()])
+        .args(["--username", fake_ejento::USER])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    fake.wait_for(fake_ejento::LOGIN, 1).await;
+    // While the Ejento login waits for its answer, another process logs in to Proto.
+    cli.run(
+        &["login", "proto", "--company-id", "acme", "--bot-id", "bot1"],
+        &[("CXKIT_PROTO_TOKEN", PROTO_PAT)],
+    )
+    .await
+    .ok();
+    fake.release(fake_ejento::LOGIN);
+    let output = tokio::task::spawn_blocking(move || ejento.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(cli.dir.path().join("config.json")).unwrap())
+            .unwrap();
+    let profile = &config["profiles"]["default"];
+    assert_eq!(profile["ejento"]["username"], fake_ejento::USER, "{config}");
+    assert_eq!(profile["proto"]["company_id"], "acme", "{config}");
+    assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
+
+    std::fs::set_permissions(cli.dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    cli.run(&["whoami"], &[]).await.fails(6, "chmod 700");
+    std::fs::set_permissions(cli.dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    cli.assert_no_secrets(&[PROTO_PAT.to_owned()]);
+}
+
+/// Secrets on the command line show in `ps` and the shell's history: a secret parameter
+/// (`--session-id`, `format: password` in the spec) or a `--body` holding a password field is
+/// refused inline, before anything is sent, with an error saying how to pass it; `@FILE`,
+/// `@-` (stdin) and the environment work, and `--allow-inline-secrets` opts in.
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_are_refused_inline_and_taken_from_a_file_stdin_or_the_environment() {
+    const NEW_HASH: &str = "new-hash-canary-5e6f";
+    let p28 = fake_platform28().await;
+    let cli = Cli::new();
+    login_platform28(&cli, &p28).await.ok();
+    let [session_id] = p28.sessions().try_into().expect("one login session");
+    let sent = p28.requests().len();
+
+    cli.run(
+        &["platform28", "get-session", "--session-id", &session_id],
+        &[],
+    )
+    .await
+    .fails(2, "--session-id @FILE");
+    let body = format!(r#"{{"newPasswordHash":"{NEW_HASH}"}}"#);
+    cli.run(
+        &[
+            "platform28",
+            "update-user-password",
+            "--user-id",
+            "u-1",
+            "--body",
+            &body,
+        ],
+        &[],
+    )
+    .await
+    .fails(2, "--body @FILE");
+    assert_eq!(p28.requests().len(), sent, "nothing was sent");
+
+    let file = cli.dir.path().join("session-id");
+    std::fs::write(&file, format!("{session_id}\n")).unwrap();
+    let from_file = format!("@{}", file.display());
+    cli.run(
+        &["platform28", "get-session", "--session-id", &from_file],
+        &[],
+    )
+    .await
+    .ok();
+    cli.run(
+        &["platform28", "get-session"],
+        &[("CXKIT_SESSION_ID", &session_id)],
+    )
+    .await
+    .ok();
+    cli.run(
+        &[
+            "platform28",
+            "get-session",
+            "--allow-inline-secrets",
+            "--session-id",
+            &session_id,
+        ],
+        &[],
+    )
+    .await
+    .ok();
+    let reads = p28.requests_to("get_session");
+    assert_eq!(reads.len(), 3);
+    for read in &reads {
+        assert_eq!(read.param("sessionId"), Some(session_id.as_str()));
+    }
+    let body_file = cli.dir.path().join("body.json");
+    std::fs::write(&body_file, &body).unwrap();
+    let from_file = format!("@{}", body_file.display());
+    let _ = cli
+        .run(
+            &[
+                "platform28",
+                "update-user-password",
+                "--user-id",
+                "u-1",
+                "--body",
+                &from_file,
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(p28.requests_to("update_user_password").len(), 1);
+    // What was refused printed neither secret.
+    cli.assert_no_secrets(&[NEW_HASH.to_owned(), P28_PASSWORD.to_owned()]);
+}
+
 /// A Platform28 fake whose user, password and API key are the canaries of these tests.
 async fn fake_platform28() -> FakePlatform28 {
     let p28 = FakePlatform28::start().await;
@@ -632,9 +775,12 @@ async fn platform28_operation_with_the_stored_login_session() {
     .await
     .ok();
     p28.set_api_key(Some("another-key"));
-    cli.run(&["platform28", "get-session", "--session-id", "S9"], &[])
-        .await
-        .fails(4, "run `cxkit login platform28 --base-url URL --api-key`");
+    cli.run(
+        &["platform28", "get-session"],
+        &[("CXKIT_SESSION_ID", "S9")],
+    )
+    .await
+    .fails(4, "run `cxkit login platform28 --base-url URL --api-key`");
     assert_eq!(
         p28.requests()
             .last()

@@ -388,7 +388,7 @@ fn harvest_ids(path: &str, body: &Value, pool: &mut BTreeMap<String, String>) {
     fn scalar(v: &Value) -> Option<String> {
         match v {
             Value::Number(n) => Some(n.to_string()),
-            Value::String(s) if !s.is_empty() => Some(s.clone()),
+            Value::String(s) if !s.is_empty() && !is_dot_segment(s) => Some(s.clone()),
             _ => None,
         }
     }
@@ -445,6 +445,13 @@ const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
     .add(b'{')
     .add(b'}');
 
+/// Whether `value` is a dot segment (`.` or `..`): put into a path, URL parsing resolves it, and
+/// a credentialed GET meant for `/agents/{id}` goes to another path of the host. (Every other
+/// character that could end or escape a segment, `%` included, is percent-encoded.)
+fn is_dot_segment(value: &str) -> bool {
+    value == "." || value == ".."
+}
+
 fn fill_path(
     path: &str,
     params: &[String],
@@ -455,6 +462,12 @@ fn fill_path(
         let value = pool
             .get(name)
             .ok_or_else(|| format!("no `{name}` available from earlier answers"))?;
+        if is_dot_segment(value) {
+            return Err(format!(
+                "the `{name}` given is a dot segment (`{value}`), which would send the request \
+                 to another path; refused"
+            ));
+        }
         let encoded = percent_encoding::utf8_percent_encode(value, PATH_SEGMENT).to_string();
         filled = filled.replace(&format!("{{{name}}}"), &encoded);
     }

@@ -102,6 +102,31 @@ pub struct Answer {
     pub body: Vec<u8>,
 }
 
+/// The largest answer read, in bytes (live-check answers are lists and records; a server
+/// sending more is broken or hostile, and is not read further).
+pub const MAX_BODY_BYTES: u64 = 16 << 20;
+
+/// Reads a body chunk by chunk, failing once it passes `cap` bytes (a declared longer length
+/// fails before reading).
+async fn read_capped(mut response: reqwest::Response, cap: u64) -> Result<Vec<u8>, WireError> {
+    let too_large = || WireError::Transport(format!("the answer is longer than {cap} bytes"));
+    if response.content_length().is_some_and(|n| n > cap) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| WireError::Transport(e.without_url().to_string()))?
+    {
+        if (body.len() + chunk.len()) as u64 > cap {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// Sends [`GetRequest`]s, and nothing else.
 #[derive(Debug, Clone)]
 pub struct LiveClient {
@@ -148,11 +173,7 @@ impl LiveClient {
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| WireError::Transport(e.without_url().to_string()))?
-            .to_vec();
+        let body = read_capped(response, MAX_BODY_BYTES).await?;
         Ok(Answer {
             status,
             content_type,
@@ -164,6 +185,28 @@ impl LiveClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An endless answer (64 MiB here, four times the cap) ends in an error at the cap, not in
+    /// a buffer as large as the server likes.
+    #[tokio::test]
+    async fn a_body_past_the_cap_is_an_error() {
+        use cxkit_testkit::raw_tcp::{Endless, StreamServer};
+        let server = StreamServer::start(Endless {
+            content_type: "application/json",
+            prefix: b"[".to_vec(),
+            repeat: vec![b' '; 64 * 1024],
+            every: std::time::Duration::ZERO,
+            limit: Some(4 * MAX_BODY_BYTES),
+        })
+        .await;
+        let client = LiveClient::new().unwrap();
+        let request = GetRequest::new(&Method::GET, &format!("{}/x", server.base_url())).unwrap();
+        let err = client.send(request).await.unwrap_err();
+        assert!(
+            matches!(&err, WireError::Transport(m) if m.contains("longer than")),
+            "{err:?}"
+        );
+    }
 
     #[test]
     fn only_get_requests_can_be_built() {

@@ -265,6 +265,59 @@ async fn every_deviation_is_found_and_only_gets_are_sent() {
     assert!(report.markdown().contains("`$.data.name` MissingRequired"));
 }
 
+/// A list answer whose first id is `..`: put into `/api/v2/agents/{agent_id}`, URL parsing
+/// would resolve it to `/api/v2/` and send the credentials to a path the spec does not name.
+/// Such an id is never used; neither is one given as a parameter.
+#[tokio::test]
+async fn a_dot_segment_id_is_never_put_into_a_path() {
+    for given in [None, Some(".")] {
+        let server = FakeEjento::start().await;
+        server.script(
+            "GET",
+            "/api/v2/agents",
+            200,
+            JSON,
+            r#"{"success":true,"data":{"agents":[{"id":"..","name":"x"}]}}"#,
+        );
+        let root = workspace(SPEC);
+        let report = cxkit_live::check(CheckConfig {
+            system: System::Ejento,
+            base_url: server.base_url().to_owned(),
+            specs: vec!["specs/mini.yaml".into()],
+            root: root.path().to_owned(),
+            credentials: token_credentials(),
+            date: "2026-11-30".into(),
+            params: given
+                .map(|v| BTreeMap::from([("agent_id".to_owned(), v.to_owned())]))
+                .unwrap_or_default(),
+        })
+        .await
+        .unwrap();
+        for id in ["get_agent", "get_agent_tags"] {
+            let op = by_id(&report, id);
+            assert_eq!(op.outcome, Outcome::Skipped, "{given:?}: {op:?}");
+            assert!(op.requested.is_none(), "{given:?}: {op:?}");
+        }
+        for r in server.requests() {
+            assert!(
+                r.path.starts_with("/api/v2/agents")
+                    || r.path.starts_with("/api/v2/users")
+                    || r.path.starts_with("/api/v2/analytics"),
+                "{given:?}: a request left the spec's paths: {}",
+                r.path
+            );
+            assert!(!r.path.contains(".."), "{}", r.path);
+        }
+        assert!(
+            server
+                .requests()
+                .iter()
+                .all(|r| r.path != "/api/v2/" && r.path != "/api/v2/tags"),
+            "{given:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn apply_marks_the_ok_operations_with_a_one_line_edit() {
     let server = FakeEjento::start().await;

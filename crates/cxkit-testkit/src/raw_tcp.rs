@@ -124,6 +124,11 @@ pub struct StreamServer {
 impl StreamServer {
     /// Starts a server on `127.0.0.1:0` that answers every request with `body`.
     pub async fn start(body: Endless) -> StreamServer {
+        StreamServer::start_with_status(200, body).await
+    }
+
+    /// Like [`StreamServer::start`], with another status: a `500` whose body trickles, say.
+    pub async fn start_with_status(status: u16, body: Endless) -> StreamServer {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a loopback port");
@@ -145,7 +150,7 @@ impl StreamServer {
                         }
                     }
                     let start = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: {}\r\ntransfer-encoding: chunked\r\n\r\n",
+                        "HTTP/1.1 {status} Whatever\r\ncontent-type: {}\r\ntransfer-encoding: chunked\r\n\r\n",
                         body.content_type
                     );
                     let chunk = |data: &[u8]| {

@@ -3,6 +3,8 @@
 //! bodies) are mapped here before anyone sees them.
 
 use cxkit_auth::{AuthError, AuthErrorKind, Secret, scrub_live_secrets};
+use std::time::Duration;
+
 use serde_json::Value;
 
 /// A cxkit failure.
@@ -111,12 +113,10 @@ impl Error {
     /// calls it with the secrets it just sent (a password, an emailed code, a PAT, an API key,
     /// an LSID), since a server may echo a short one that no pattern recognises.
     pub(crate) fn without(self, secrets: &[&Secret]) -> Self {
+        // As sent and as JSON escapes it (a body is written out again after redaction).
         let scrub = |mut text: String| {
             for secret in secrets {
-                let value = secret.expose();
-                if !value.is_empty() {
-                    text = text.replace(value, cxkit_auth::redact::REDACTED);
-                }
+                text = cxkit_auth::scrub_secret(&text, secret.expose());
             }
             text
         };
@@ -227,12 +227,15 @@ impl Error {
     ) -> Self {
         let parsed: Option<Value> = serde_json::from_slice(body).ok();
         let message = parsed.as_ref().and_then(vendor_message);
+        // Live secrets go first, from each string as the server meant it (before patterns
+        // could cut one apart, and before re-serialization escapes a `"` or `\` in it), and
+        // again from the text written.
         let body = match parsed {
             Some(mut value) => {
                 redact_json(&mut value);
                 truncate(&scrub_live_secrets(&value.to_string()))
             }
-            None => truncate(&scrub_live_secrets(&redact_text(&String::from_utf8_lossy(
+            None => truncate(&redact_text(&scrub_live_secrets(&String::from_utf8_lossy(
                 body,
             )))),
         };
@@ -272,6 +275,23 @@ impl Error {
             message,
             body,
             request_id,
+        }
+    }
+
+    /// The error an answer stream's `error` event (or a failed `end`) reports: the server's
+    /// text, redacted (live secrets, then anything that looks like a credential) and truncated
+    /// like any error body. For applications that turn a [`crate::StreamEvent`] into an error
+    /// themselves, as the `cxkit` command line does.
+    pub fn stream_reported(message: Option<&str>) -> Self {
+        Error::Api {
+            status: 200,
+            message: Some(
+                message
+                    .map(server_text)
+                    .unwrap_or_else(|| "the stream reported an error".into()),
+            ),
+            body: String::new(),
+            request_id: None,
         }
     }
 
@@ -352,13 +372,19 @@ impl<E: serde::Serialize> From<progenitor_client::Error<E>> for Error {
 
 impl Error {
     /// Like `From`, but reads the body of an answer whose status the spec does not list
-    /// (progenitor leaves it unread), so the vendor's message is kept; at most 64 KiB is read.
+    /// (progenitor leaves it unread), so the vendor's message is kept; at most 64 KiB is read,
+    /// for at most the default [`crate::HttpConfig::body_timeout`].
     pub async fn from_generated<E: serde::Serialize>(error: progenitor_client::Error<E>) -> Error {
         match error {
             progenitor_client::Error::UnexpectedResponse(response) => {
                 let status = response.status().as_u16();
                 let headers = response.headers().clone();
-                Error::api_answer(status, Some(&headers), &read_capped(response).await)
+                let deadline = crate::http::DEFAULT_BODY_TIMEOUT;
+                Error::api_answer(
+                    status,
+                    Some(&headers),
+                    &read_capped(response, deadline).await,
+                )
             }
             other => other.into(),
         }
@@ -375,18 +401,42 @@ pub(crate) async fn checked<T, E: serde::Serialize>(
     }
 }
 
-/// Reads at most 64 KiB of an error body: enough for any error message, and an error answer
-/// cannot make the client buffer gigabytes.
-pub(crate) async fn read_capped(mut response: reqwest::Response) -> Vec<u8> {
+/// Reads at most 64 KiB of an error body within `deadline` (see
+/// [`crate::HttpConfig::body_timeout`]): enough for any error message, and an error answer can
+/// neither make the client buffer gigabytes nor, by trickling bytes, hold the call. What arrived
+/// before the deadline is kept.
+pub(crate) async fn read_capped(mut response: reqwest::Response, deadline: Duration) -> Vec<u8> {
     const CAP: usize = 64 * 1024;
     let mut body = Vec::new();
-    while let Ok(Some(chunk)) = response.chunk().await {
-        body.extend_from_slice(&chunk[..chunk.len().min(CAP - body.len())]);
-        if body.len() >= CAP {
-            break;
+    let read = async {
+        while let Ok(Some(chunk)) = response.chunk().await {
+            body.extend_from_slice(&chunk[..chunk.len().min(CAP - body.len())]);
+            if body.len() >= CAP {
+                break;
+            }
         }
-    }
+    };
+    let _ = tokio::time::timeout(deadline, read).await;
     body
+}
+
+/// Reads a whole (already size-limited) answer body within `deadline`: the answer to a call
+/// that had no total deadline (a streamed upload). Past it, [`Error::Transient`].
+pub(crate) async fn read_whole(
+    response: reqwest::Response,
+    deadline: Duration,
+) -> Result<bytes::Bytes> {
+    let status = response.status().as_u16();
+    match tokio::time::timeout(deadline, response.bytes()).await {
+        Ok(read) => read.map_err(|e| Error::transport(&e)),
+        Err(_) => Err(Error::Transient {
+            message: format!(
+                "the answer's body did not arrive whole within {deadline:?} \
+                 (HttpConfig::body_timeout)"
+            ),
+            status: Some(status),
+        }),
+    }
 }
 
 /// Describes a JSON error by kind and position only: serde_json's own text quotes the
@@ -415,7 +465,13 @@ pub(crate) fn vendor_message(value: &Value) -> Option<String> {
             .join("; "),
         _ => return None,
     };
-    (!text.is_empty()).then(|| truncate(&scrub_live_secrets(&redact_text(&text))))
+    (!text.is_empty()).then(|| server_text(&text))
+}
+
+/// A server's free text, fit for an error: live secrets removed (before the patterns, which
+/// could cut one apart), anything that looks like a credential redacted, and truncated.
+fn server_text(text: &str) -> String {
+    truncate(&redact_text(&scrub_live_secrets(text)))
 }
 
 const MAX_BODY: usize = 512;
@@ -431,12 +487,20 @@ fn truncate(text: &str) -> String {
     format!("{}… ({} bytes in all)", &text[..end], text.len())
 }
 
-/// Replaces the value of every key that looks like it holds a secret, and anything that looks
-/// like a credential in the remaining strings. FastAPI's validation errors echo the offending
-/// request value under `input` (a password, say), so `input` is always replaced too.
+/// Replaces the value of every key that looks like it holds a secret, every live secret in
+/// the remaining strings (and keys), and anything that looks like a credential in them. FastAPI's
+/// validation errors echo the offending request value under `input` (a password, say), so
+/// `input` is always replaced too. Strings are scrubbed as decoded, before anything writes them
+/// out again (which would escape a secret's `"`, `\` or control characters).
 pub(crate) fn redact_json(value: &mut Value) {
     match value {
         Value::Object(map) => {
+            if map.keys().any(|k| scrub_live_secrets(k) != *k) {
+                *map = std::mem::take(map)
+                    .into_iter()
+                    .map(|(k, v)| (scrub_live_secrets(&k), v))
+                    .collect();
+            }
             for (key, child) in map.iter_mut() {
                 if (cxkit_auth::redact::is_sensitive_name(key) || key == "input")
                     && !child.is_null()
@@ -448,7 +512,7 @@ pub(crate) fn redact_json(value: &mut Value) {
             }
         }
         Value::Array(items) => items.iter_mut().for_each(redact_json),
-        Value::String(text) => *text = redact_text(text),
+        Value::String(text) => *text = redact_text(&scrub_live_secrets(text)),
         _ => {}
     }
 }
@@ -513,6 +577,40 @@ mod tests {
         }
         .without(&[&pw, &Secret::new("")]);
         assert_eq!(e.to_string(), "the credentials were rejected: bad REDACTED");
+    }
+
+    /// A live secret with a quote, a backslash or a control character, echoed under a field
+    /// whose name says nothing: JSON re-serialization escapes it, so scrubbing the written text
+    /// alone would miss it.
+    #[test]
+    fn live_secrets_that_json_escapes_never_survive() {
+        for value in [
+            "pw\"quoted-9f",
+            "pw\\back-9f",
+            "pw\nline-9f",
+            "pw\u{1}ctl-9f",
+        ] {
+            let secret = Secret::new(value);
+            let body = serde_json::json!({"note": format!("got {value} here"), value: 1});
+            let e = Error::api(400, body.to_string().as_bytes());
+            let escaped = serde_json::to_string(value).unwrap();
+            let escaped = &escaped[1..escaped.len() - 1];
+            for out in [e.to_string(), format!("{e:?}")] {
+                assert!(!out.contains(value) && !out.contains(escaped), "{out}");
+            }
+            // Not JSON: the raw text.
+            let e = Error::api(500, format!("oops {value}!").as_bytes());
+            let text = format!("{e} {e:?}");
+            assert!(!text.contains(value) && !text.contains(escaped), "{text}");
+            // A short secret the caller just sent, through `without`.
+            let short = Secret::new("a\"b");
+            let Error::Api { body, .. } = Error::api(400, br#"{"note":"a\"b"}"#).without(&[&short])
+            else {
+                panic!("an API error");
+            };
+            assert_eq!(body, r#"{"note":"REDACTED"}"#);
+            drop(secret);
+        }
     }
 
     #[test]

@@ -12,8 +12,9 @@ use crate::{Error, Result};
 /// A broken or hostile server cannot make a call run forever or grow memory without bound:
 /// non-streamed calls have a total deadline ([`HttpConfig::total_timeout`], body read
 /// included) and a body limit ([`HttpConfig::max_response_bytes`]); answer streams have an idle
-/// limit between events and a size limit per event instead, and streamed uploads only the read
-/// timeout, since a long stream or a large file is not a stalled call.
+/// limit between events and a size limit per event instead, since a long stream or a large file
+/// is not a stalled call; but every answer body they read whole (the error answer to a stream,
+/// the answer to an upload) has its own deadline ([`HttpConfig::body_timeout`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HttpConfig {
     /// How long connecting (TCP and TLS) may take.
@@ -35,7 +36,17 @@ pub struct HttpConfig {
     /// The largest single event of an answer stream, in bytes; a longer one is
     /// [`crate::Error::ResponseTooLarge`].
     pub max_event_bytes: u64,
+    /// How long reading a whole answer body may take where the call itself has no total
+    /// deadline: the error answer to a streamed request (SSE), the answer to a streamed upload,
+    /// the error body of an answer read for its message. A server trickling bytes within the
+    /// read timeout cannot hold such a read longer; an error body cut off by it keeps what
+    /// arrived, an upload's answer cut off by it is a transient error.
+    pub body_timeout: Duration,
 }
+
+/// The default [`HttpConfig::body_timeout`]: an error message or an upload's answer is a few
+/// kilobytes.
+pub(crate) const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl Default for HttpConfig {
     fn default() -> Self {
@@ -50,6 +61,7 @@ impl Default for HttpConfig {
             // An `end` event carries the whole answer and its references: 4 MiB is far above
             // any real one.
             max_event_bytes: 4 << 20,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
         }
     }
 }

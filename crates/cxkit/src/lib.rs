@@ -43,7 +43,7 @@ pub use cxkit_auth::{
 };
 #[cfg(feature = "ejento")]
 pub use ejento::{
-    AUTH_APP_TOKEN, DEFAULT_USERS_BASE_URL, EJENTO_TOKEN, Ejento, EjentoBuilder, SessionInfo,
+    AUTH_APP_TOKEN, EJENTO_TOKEN, Ejento, EjentoBuilder, GUIDE_USERS_BASE_URL, SessionInfo,
     SsoProvider,
 };
 pub use error::{Error, Result};

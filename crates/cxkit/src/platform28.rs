@@ -123,7 +123,9 @@ impl Platform28 {
         Platform28Builder::default()
     }
 
-    fn client(&self, lsid: Option<&Secret>) -> gen_p28::Client {
+    /// A client with the API key, and for a session its LSID (and its session id, scrubbed from
+    /// every URL path it travels in, like the LSID).
+    fn client(&self, lsid: Option<&Secret>, session_id: Option<&Secret>) -> gen_p28::Client {
         let inner = &self.inner;
         let mut auth = inner
             .config
@@ -140,6 +142,11 @@ impl Platform28 {
                 "loginSession",
                 Credential::fixed(lsid.clone()).named(inner.lsid_param.clone()),
             );
+            // The session id defaults to the LSID and travels in paths (`/session/{sessionId}`).
+            auth = auth.path_secret(lsid.clone());
+        }
+        if let Some(id) = session_id {
+            auth = auth.path_secret(id.clone());
         }
         gen_p28::Client::new_with_client(
             &inner.base,
@@ -160,13 +167,13 @@ impl Platform28 {
                 "acting as a system needs an API key: call `api_key` on the builder",
             ));
         }
-        Ok(self.client(None))
+        Ok(self.client(None, None))
     }
 
     /// Logs `username` in, creating a login session. Never retried automatically.
     pub async fn login(&self, username: &str, password: &Secret) -> Result<Platform28Session> {
         let answer = self
-            .client(None)
+            .client(None, None)
             .create_login_session()
             .username(username)
             .body_map(|b| b.password(password.expose()))
@@ -190,12 +197,12 @@ impl Platform28 {
 
     /// Resumes a login session whose id the application kept (e.g. across restarts).
     pub fn resume(&self, lsid: Secret, session_id: Option<String>) -> Platform28Session {
-        let session_id = session_id.unwrap_or_else(|| lsid.expose().to_owned());
+        let session_id = Secret::new(session_id.unwrap_or_else(|| lsid.expose().to_owned()));
         Platform28Session {
-            client: self.client(Some(&lsid)),
+            client: self.client(Some(&lsid), Some(&session_id)),
             platform: self.clone(),
             lsid,
-            session_id: Secret::new(session_id),
+            session_id,
         }
     }
 

@@ -335,12 +335,8 @@ impl AnswerStream {
 
 /// The error an `error` event becomes when a whole answer is awaited.
 fn stream_error(message: Option<String>) -> Error {
-    Error::Api {
-        status: 200,
-        message: Some(message.unwrap_or_else(|| "the stream reported an error".into())),
-        body: String::new(),
-        request_id: None,
-    }
+    // Server text: live secrets removed, redacted and truncated like any other answer's.
+    Error::stream_reported(message.as_deref())
 }
 
 /// The stream yields an error before it ends without a terminal event; this is only reached if

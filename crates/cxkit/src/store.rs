@@ -1211,3 +1211,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(feature = "file-store")]
+mod private_file;

@@ -77,7 +77,7 @@ pub async fn logged_in(fake: &FakeEjento, clock: &Arc<ManualClock>) -> Ejento {
 /// GET, so retried on transient failures), on the users host (the session must set
 /// `users_base_url` to the fake, as [`builder`] does).
 pub async fn users_call(ejento: &Ejento) -> cxkit::Result<()> {
-    ejento.users().read_all_users().send().await?;
+    ejento.users()?.read_all_users().send().await?;
     Ok(())
 }
 

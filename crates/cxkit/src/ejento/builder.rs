@@ -13,10 +13,11 @@ use crate::cache::{CachedToken, Refresher, TokenCache};
 use crate::http::{HttpConfig, base_url};
 use crate::{Config, Error, Result};
 
-/// Where the older access guide's users API lives by default (seed 000:
+/// The host the older access guide shows its users API on (seed 000:
 /// `https://webapp-idamigo-od-eastus2-001.azurewebsites.net/api/users/?skip=0&limit=100`), a host
-/// of its own, apart from the gateway. See [`EjentoBuilder::users_base_url`].
-pub const DEFAULT_USERS_BASE_URL: &str = "https://webapp-idamigo-od-eastus2-001.azurewebsites.net";
+/// of its own, apart from the gateway. Not a default: pass it to
+/// [`EjentoBuilder::users_base_url`] only if it is your tenant's users host.
+pub const GUIDE_USERS_BASE_URL: &str = "https://webapp-idamigo-od-eastus2-001.azurewebsites.net";
 
 /// The `x-cxkit-server` name of the users API's operations in `specs/ejento-auth.yaml`.
 const USERS_SERVER: &str = "users";
@@ -87,8 +88,10 @@ impl EjentoBuilder {
     }
 
     /// The host of the older access guide's users API ("Read All Users", "Update User
-    /// Information"), which [`Ejento::users`] calls. Default: [`DEFAULT_USERS_BASE_URL`], the host
-    /// the guide names; a tenant whose users API lives elsewhere sets its own.
+    /// Information"), which [`Ejento::users`] calls. No default: the session's Authentication
+    /// App token and subscription key go only to a host the application named; without it
+    /// [`Ejento::users`] is a configuration error. (The guide's own host is
+    /// [`GUIDE_USERS_BASE_URL`].)
     pub fn users_base_url(mut self, url: impl Into<String>) -> Self {
         self.users_base = Some(url.into());
         self
@@ -185,10 +188,11 @@ impl EjentoBuilder {
                 ));
             }
         };
-        let users_base = base_url(
-            self.users_base.as_deref().unwrap_or(DEFAULT_USERS_BASE_URL),
-            "the Ejento users base URL",
-        )?;
+        let users_base = self
+            .users_base
+            .as_deref()
+            .map(|url| base_url(url, "the Ejento users base URL"))
+            .transpose()?;
         let indexing_base = match &self.indexing_base {
             Some(url) => base_url(url, "the Ejento indexing base URL")?,
             None => platform_base.clone(),
@@ -281,7 +285,8 @@ impl EjentoBuilder {
         );
         Ok(Ejento {
             inner: Arc::new(Inner {
-                users: gen_auth::Client::new_with_client(&users_base, http.clone(), users_auth),
+                users: users_base
+                    .map(|base| gen_auth::Client::new_with_client(&base, http.clone(), users_auth)),
                 auth: gen_auth::Client::new_with_client(&auth_base, http.clone(), auth),
                 platform: gen_platform::Client::new_with_client(
                     &platform_base,

@@ -53,7 +53,8 @@ impl Ejento {
 
     /// Uploads a document to a corpus ("Upload a Document to a Corpus") as a streamed multipart
     /// body: memory stays constant whatever the file size. Not retried and not replayed (the
-    /// body is a stream); the token is refreshed first if it is due.
+    /// body is a stream); the token is refreshed first if it is due. The answer is read within
+    /// [`crate::HttpConfig::body_timeout`].
     pub async fn upload_document(
         &self,
         corpus_id: i64,
@@ -75,7 +76,8 @@ impl Ejento {
         let response = self
             .send_platform("upload_corpus_document", request)
             .await?;
-        let bytes = response.bytes().await.map_err(|e| Error::transport(&e))?;
+        let bytes =
+            crate::error::read_whole(response, self.inner.config.http().body_timeout).await?;
         serde_json::from_slice(&bytes).map_err(|e| Error::decode(&e))
     }
 
@@ -103,7 +105,7 @@ impl Ejento {
             return Ok(response);
         }
         let status = response.status().as_u16();
-        let body = crate::error::read_capped(response).await;
+        let body = crate::error::read_capped(response, self.inner.config.http().body_timeout).await;
         Err(Error::api(status, &body))
     }
 }

@@ -24,7 +24,7 @@ mod sso;
 mod tokens;
 
 pub(crate) use builder::ejento_auth;
-pub use builder::{DEFAULT_USERS_BASE_URL, EjentoBuilder};
+pub use builder::{EjentoBuilder, GUIDE_USERS_BASE_URL};
 pub use sso::SsoProvider;
 use tokens::{token_set, tokens_from_answer};
 
@@ -74,7 +74,8 @@ pub struct Ejento {
 #[derive(Clone)]
 struct Inner {
     auth: gen_auth::Client,
-    users: gen_auth::Client,
+    /// `None` until the application names the users API's host.
+    users: Option<gen_auth::Client>,
     platform: gen_platform::Client,
     platform_auth: Auth,
     platform_base: String,
@@ -90,7 +91,7 @@ impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ejento")
             .field("auth_base", &self.auth.baseurl())
-            .field("users_base", &self.users.baseurl())
+            .field("users_base", &self.users.as_ref().map(|u| u.baseurl()))
             .field("platform_base", &self.platform_base)
             .field("indexing_base", &self.indexing_base)
             .field("platform_auth", &self.platform_auth)
@@ -123,7 +124,7 @@ impl Ejento {
     pub fn with_options(&self, options: crate::CallOptions) -> Ejento {
         let mut inner = Inner::clone(&self.inner);
         inner.auth = inner.auth.with_options(options.clone());
-        inner.users = inner.users.with_options(options.clone());
+        inner.users = inner.users.map(|u| u.with_options(options.clone()));
         inner.platform = inner.platform.with_options(options.clone());
         inner.platform_auth = inner.platform_auth.with_options(options);
         Ejento {
@@ -137,18 +138,28 @@ impl Ejento {
     }
 
     /// The older access guide's users API ("Read All Users", "Update User Information"), bound to
-    /// its own host ([`EjentoBuilder::users_base_url`], default [`DEFAULT_USERS_BASE_URL`]) and
-    /// authorized with this session's Authentication App token. It is the Authentication App's
-    /// generated client, so call `read_all_users` / `update_user_information` on it; the same
-    /// methods on [`Ejento::auth`] would go to the gateway, where the guide's users API is not.
+    /// its own host ([`EjentoBuilder::users_base_url`]) and authorized with this session's
+    /// Authentication App token. It is the Authentication App's generated client, so call
+    /// `read_all_users` / `update_user_information` on it; the same methods on [`Ejento::auth`]
+    /// would go to the gateway, where the guide's users API is not.
+    ///
+    /// There is no default host: the token and the subscription key go only to a host the
+    /// application named, so without [`EjentoBuilder::users_base_url`] this is
+    /// [`Error::Config`](crate::Error::Config) naming that setting.
     ///
     /// ```no_run
     /// # async fn demo(ejento: cxkit::Ejento) -> cxkit::Result<()> {
-    /// let users = ejento.users().read_all_users().skip(0).limit(100).send().await?.into_inner();
+    /// let users = ejento.users()?.read_all_users().skip(0).limit(100).send().await?.into_inner();
     /// # let _ = users; Ok(()) }
     /// ```
-    pub fn users(&self) -> &gen_auth::Client {
-        &self.inner.users
+    pub fn users(&self) -> crate::Result<&gen_auth::Client> {
+        self.inner.users.as_ref().ok_or_else(|| {
+            crate::Error::config(
+                "the older guide's users API has no host: call `EjentoBuilder::users_base_url` \
+                 with your tenant's users host (there is no default, so that the session's \
+                 token and subscription key go only to a host you named)",
+            )
+        })
     }
 
     /// The platform client (agents, chat threads, responses, corpora, …), authorized with this

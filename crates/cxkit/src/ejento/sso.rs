@@ -69,7 +69,8 @@ impl Ejento {
         .map_err(|e| Error::transport(&e))?;
         let status = response.status();
         if !status.is_redirection() {
-            let body = crate::error::read_capped(response).await;
+            let body =
+                crate::error::read_capped(response, self.inner.config.http().body_timeout).await;
             return Err(Error::api(status.as_u16(), &body));
         }
         let location = response
