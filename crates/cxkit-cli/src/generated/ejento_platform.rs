@@ -4892,7 +4892,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/guides/response-api-migration>, <https://api.ejento.ai/agentresponsebyagentpostresponseschema-v2-8018099d0>, `evidence/seed-001-ejento-api-index.md#generate_agent_response`, `evidence/client-quickstart-template.md#generate_agent_response`, `evidence/client-slack-app.md#generate_agent_response`; inferred: response 400, response 401, response 404",
+        provenance: "sourced: <https://api.ejento.ai/guides/response-api-migration>, <https://api.ejento.ai/agentresponsebyagentpostresponseschema-v2-8018099d0>, `evidence/seed-001-ejento-api-index.md#generate_agent_response`, `evidence/client-quickstart-template.md#generate_agent_response`, `evidence/client-slack-app.md#generate_agent_response`, `evidence/client-quickstart-usechat.md#generate_agent_response`; inferred: response 400, response 401, response 404",
     },
     Operation {
         id: "stream_agent_response",
@@ -4908,7 +4908,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("text/event-stream"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/v2/stream-agent-response>, `evidence/seed-001-ejento-api-index.md#stream_agent_response`, `evidence/client-quickstart-template.md#stream_agent_response`, `evidence/client-slack-app.md#stream_agent_response`; inferred: response 401, response 404",
+        provenance: "sourced: <https://api.ejento.ai/v2/stream-agent-response>, `evidence/seed-001-ejento-api-index.md#stream_agent_response`, `evidence/client-quickstart-template.md#stream_agent_response`, `evidence/client-slack-app.md#stream_agent_response`, `evidence/client-quickstart-usechat.md#stream_agent_response`; inferred: response 401, response 404",
     },
     Operation {
         id: "create_workflow_chat_response",

@@ -11,7 +11,7 @@ pub const OPERATIONS: &[Operation] = &[
         method: "POST",
         path: "/{company_id}/{bot_id}/crm/human",
         params: &[
-            Param { name: "company_id", location: Location::Path, required: true, kind: "string", secret: false, description: "ID of the Company (`COMPANY_ID`). The seed's sentence is cut off (\"can be found in\"); vendors.md P1 completes it: the company icon at the bottom left, General Settings." },
+            Param { name: "company_id", location: Location::Path, required: true, kind: "string", secret: false, description: "ID of the Company (`COMPANY_ID`). The seed's sentence is cut off (\"can be found in\"); notes-vendors.md P1 completes it: the company icon at the bottom left, General Settings." },
             Param { name: "bot_id", location: Location::Path, required: true, kind: "string", secret: false, description: "ID of the Bot that can be found in BUILD > SETTINGS > API page." },
         ],
         body: Some(Body { required: true, content_type: "application/json", secret_fields: &["access_token"] }),
@@ -19,7 +19,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://docs.proto.cx/docs/authentication-api>, `seeds/002_0ee767d873e3d126.txt`, `notes/vendors.md`; inferred: request body, response 200",
+        provenance: "sourced: <https://docs.proto.cx/docs/authentication-api>, `evidence/seed-002-proto-authentication-api.md#create_human`, `evidence/notes-vendors.md#create_human`; inferred: request body, response 200",
     },
     Operation {
         id: "get_human",
@@ -28,7 +28,7 @@ pub const OPERATIONS: &[Operation] = &[
         method: "GET",
         path: "/{company_id}/{bot_id}/crm/human/{human_id}",
         params: &[
-            Param { name: "company_id", location: Location::Path, required: true, kind: "string", secret: false, description: "ID of the Company (`COMPANY_ID`). The seed's sentence is cut off (\"can be found in\"); vendors.md P1 completes it: the company icon at the bottom left, General Settings." },
+            Param { name: "company_id", location: Location::Path, required: true, kind: "string", secret: false, description: "ID of the Company (`COMPANY_ID`). The seed's sentence is cut off (\"can be found in\"); notes-vendors.md P1 completes it: the company icon at the bottom left, General Settings." },
             Param { name: "bot_id", location: Location::Path, required: true, kind: "string", secret: false, description: "ID of the Bot that can be found in BUILD > SETTINGS > API page." },
             Param { name: "human_id", location: Location::Path, required: true, kind: "string", secret: false, description: "Human id receive from the Create Human API response." },
         ],
@@ -37,7 +37,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://docs.proto.cx/docs/authentication-api>, `seeds/002_0ee767d873e3d126.txt`, `notes/vendors.md`; inferred: response 200",
+        provenance: "sourced: <https://docs.proto.cx/docs/authentication-api>, `evidence/seed-002-proto-authentication-api.md#get_human`; inferred: response 200",
     },
     Operation {
         id: "update_human",
@@ -46,7 +46,7 @@ pub const OPERATIONS: &[Operation] = &[
         method: "PUT",
         path: "/{company_id}/{bot_id}/crm/human/{human_id}",
         params: &[
-            Param { name: "company_id", location: Location::Path, required: true, kind: "string", secret: false, description: "ID of the Company (`COMPANY_ID`). The seed's sentence is cut off (\"can be found in\"); vendors.md P1 completes it: the company icon at the bottom left, General Settings." },
+            Param { name: "company_id", location: Location::Path, required: true, kind: "string", secret: false, description: "ID of the Company (`COMPANY_ID`). The seed's sentence is cut off (\"can be found in\"); notes-vendors.md P1 completes it: the company icon at the bottom left, General Settings." },
             Param { name: "bot_id", location: Location::Path, required: true, kind: "string", secret: false, description: "ID of the Bot that can be found in BUILD > SETTINGS > API page." },
             Param { name: "human_id", location: Location::Path, required: true, kind: "string", secret: false, description: "Human id receive from the Create Human API response." },
         ],
@@ -55,6 +55,6 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://docs.proto.cx/docs/authentication-api>, `seeds/002_0ee767d873e3d126.txt`, `notes/vendors.md`; inferred: request body, response 200",
+        provenance: "sourced: <https://docs.proto.cx/docs/authentication-api>, `evidence/seed-002-proto-authentication-api.md#update_human`; inferred: request body, response 200",
     },
 ];

@@ -120,7 +120,8 @@ async fn refresh_failure(e: progenitor_client::Error<gen_auth::types::AuthServic
         }
         G::UnexpectedResponse(response) => {
             let status = response.status().as_u16();
-            let bytes = crate::error::read_capped(response).await;
+            let bytes =
+                crate::error::read_capped(response, crate::http::DEFAULT_BODY_TIMEOUT).await;
             (status, serde_json::from_slice(&bytes).ok())
         }
         other => {
