@@ -443,10 +443,10 @@ impl ProtoPlatform {
     /// raw audio is copied. Not retried (a POST); each read waits at most
     /// [`VOICE_IDLE_TIMEOUT`], and at most the handle's `max_audio_bytes` are written. `out` is
     /// flushed, not shut down.
-    pub async fn text_to_speech<W: AsyncWrite + Unpin + ?Sized>(
+    pub async fn text_to_speech(
         &self,
         request: &TextToSpeechRequest,
-        out: &mut W,
+        out: &mut (impl AsyncWrite + Unpin + ?Sized),
     ) -> Result<SpeechOutput> {
         request.check()?;
         let url = format!(
