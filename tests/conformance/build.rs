@@ -44,6 +44,14 @@ const SYSTEMS: &[System] = &[
         module: "proto",
     },
     System {
+        spec: "specs/proto-developer.yaml",
+        module: "proto_developer",
+    },
+    System {
+        spec: "specs/proto-messaging.yaml",
+        module: "proto_messaging",
+    },
+    System {
         spec: "specs/platform28.yaml",
         module: "platform28",
     },

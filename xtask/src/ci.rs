@@ -14,9 +14,11 @@ const NODE_TOOLS: &str = "tests/node";
 /// the default-on extras a small app may leave out (so each is checked off, too), and the
 /// Redis store.
 /// `aws-lc-rs` is left out: its C build would double the step's time.
-const FACADE_FEATURES: [&str; 6] = [
+const FACADE_FEATURES: [&str; 8] = [
     "ejento",
     "proto",
+    "proto-developer",
+    "proto-messaging",
     "platform28",
     "file-store",
     "http2",
@@ -24,7 +26,13 @@ const FACADE_FEATURES: [&str; 6] = [
 ];
 
 /// The test kit's features: one per system, like the facade's.
-const TESTKIT_FEATURES: [&str; 3] = ["ejento", "proto", "platform28"];
+const TESTKIT_FEATURES: [&str; 5] = [
+    "ejento",
+    "proto",
+    "proto-developer",
+    "proto-messaging",
+    "platform28",
+];
 
 /// The feature set whose build time the README states (a Proto-only app), whose unit tests run
 /// on their own: the file store and HTTP/2 are off there.

@@ -87,6 +87,71 @@ pub const FACADE: &[(&str, &str, &str)] = &[
     ("proto", "create_human", "Proto::create_human"),
     ("proto", "get_human", "Proto::get_human"),
     ("proto", "update_human", "Proto::update_human"),
+    (
+        "proto-developer",
+        "create_ticket",
+        "ProtoPlatform::create_ticket",
+    ),
+    (
+        "proto-developer",
+        "get_customer",
+        "ProtoPlatform::get_customer",
+    ),
+    (
+        "proto-developer",
+        "create_customer",
+        "ProtoPlatform::create_customer",
+    ),
+    (
+        "proto-developer",
+        "add_customer_tags",
+        "ProtoPlatform::add_customer_tags",
+    ),
+    (
+        "proto-developer",
+        "add_customer_custom_fields",
+        "ProtoPlatform::add_customer_custom_fields",
+    ),
+    (
+        "proto-developer",
+        "list_custom_fields",
+        "ProtoPlatform::list_custom_fields",
+    ),
+    (
+        "proto-developer",
+        "create_custom_field",
+        "ProtoPlatform::create_custom_field",
+    ),
+    (
+        "proto-developer",
+        "delete_custom_field",
+        "ProtoPlatform::delete_custom_field",
+    ),
+    (
+        "proto-developer",
+        "text_to_speech",
+        "ProtoPlatform::text_to_speech",
+    ),
+    (
+        "proto-developer",
+        "speech_to_text",
+        "ProtoPlatform::speech_to_text",
+    ),
+    (
+        "proto-messaging",
+        "create_channel_human",
+        "ProtoMessaging::create_human",
+    ),
+    (
+        "proto-messaging",
+        "get_channel_human",
+        "ProtoMessaging::get_human",
+    ),
+    (
+        "proto-messaging",
+        "create_chat",
+        "ProtoMessaging::create_chat",
+    ),
     ("platform28", "create_login_session", "Platform28::login"),
     ("platform28", "get_session", "Platform28Session::info"),
     (

@@ -29,6 +29,16 @@ pub const SYSTEMS: &[System] = &[
         output: "crates/proto/src/generated.rs",
     },
     System {
+        name: "proto-developer",
+        spec: "specs/proto-developer.yaml",
+        output: "crates/proto-developer/src/generated.rs",
+    },
+    System {
+        name: "proto-messaging",
+        spec: "specs/proto-messaging.yaml",
+        output: "crates/proto-messaging/src/generated.rs",
+    },
+    System {
         name: "platform28",
         spec: "specs/platform28.yaml",
         output: "crates/platform28/src/generated.rs",

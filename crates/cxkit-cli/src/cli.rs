@@ -70,7 +70,7 @@ pub fn command() -> Command {
                 .about("Forget the profile's sessions and stored credentials")
                 .arg(
                     Arg::new("system")
-                        .value_parser(["ejento", "proto", "platform28"])
+                        .value_parser(["ejento", "proto", "proto-platform", "proto-messaging", "platform28"])
                         .help("Only this system (default: all)"),
                 ),
         )
@@ -120,6 +120,18 @@ fn login() -> Command {
                 .arg(url_arg("base-url", "The gateway (default https://api.proto.cx/gateway)"))
                 .arg(Arg::new("company-id").long("company-id").required(true).value_name("ID"))
                 .arg(Arg::new("bot-id").long("bot-id").required(true).value_name("ID")),
+        )
+        .subcommand(
+            Command::new("proto-platform")
+                .about("Keep a Proto teamspace's takeover secret for the Developer API (CXKIT_PROTO_TAKEOVER_SECRET or a prompt)")
+                .arg(url_arg("base-url", "The Developer API (default https://v3-api.proto.cx/api/platform/v1)"))
+                .arg(Arg::new("teamspace-id").long("teamspace-id").required(true).value_name("ID")),
+        )
+        .subcommand(
+            Command::new("proto-messaging")
+                .about("Keep a Proto personal access token for the Messaging API (CXKIT_PROTO_TOKEN or a prompt)")
+                .arg(url_arg("base-url", "The Messaging API (default https://gw.proto.cx/webhook)"))
+                .arg(Arg::new("channel-id").long("channel-id").required(true).value_name("ID")),
         )
         .subcommand(
             Command::new("platform28")
@@ -353,7 +365,10 @@ fn operation_command(system: System, op: &'static Operation) -> Command {
 pub fn from_login(system: System, param: &str) -> bool {
     matches!(
         (system, param),
-        (System::Proto, "company_id" | "bot_id") | (System::Platform28, "sessionId")
+        (System::Proto, "company_id" | "bot_id")
+            | (System::ProtoPlatform, "subcompany_id")
+            | (System::ProtoMessaging, "channel_id")
+            | (System::Platform28, "sessionId")
     )
 }
 

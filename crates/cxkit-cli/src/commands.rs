@@ -7,8 +7,8 @@ use cxkit::Secret;
 use serde_json::json;
 
 use crate::config::{
-    EjentoProfile, P28_API_KEY, P28_LSID, P28_SESSION_ID, PROTO_PAT, Platform28Profile,
-    ProtoProfile, State,
+    EjentoProfile, P28_API_KEY, P28_LSID, P28_SESSION_ID, PROTO_PAT, PROTO_TAKEOVER_SECRET,
+    Platform28Profile, ProtoMessagingProfile, ProtoPlatformProfile, ProtoProfile, State,
 };
 use crate::failure::Failure;
 use crate::output::Output;
@@ -122,6 +122,56 @@ pub async fn login(
                 "bot_id": bot_id,
             }))
         }
+        "proto-platform" => {
+            let base_url = arg(args, "base-url")
+                .unwrap_or_else(|| cxkit::proto_developer::DEFAULT_BASE_URL.to_owned());
+            let teamspace_id = arg(args, "teamspace-id").unwrap_or_default();
+            let secret = secret("CXKIT_PROTO_TAKEOVER_SECRET", "Takeover secret: ").await?;
+            cxkit::ProtoPlatform::builder()
+                .base_url(&base_url)
+                .teamspace_id(&teamspace_id)
+                .takeover_secret(secret.clone())
+                .build()?;
+            state
+                .save_secrets("proto-platform", vec![(PROTO_TAKEOVER_SECRET, secret)])
+                .await?;
+            state.update(|p| {
+                p.proto_platform = Some(ProtoPlatformProfile {
+                    base_url: base_url.clone(),
+                    teamspace_id: teamspace_id.clone(),
+                });
+            })?;
+            out.json(&json!({
+                "profile": state.profile,
+                "system": "proto-platform",
+                "teamspace_id": teamspace_id,
+            }))
+        }
+        "proto-messaging" => {
+            let base_url = arg(args, "base-url")
+                .unwrap_or_else(|| cxkit::proto_messaging::DEFAULT_BASE_URL.to_owned());
+            let channel_id = arg(args, "channel-id").unwrap_or_default();
+            let pat = secret("CXKIT_PROTO_TOKEN", "Personal access token: ").await?;
+            cxkit::ProtoMessaging::builder()
+                .base_url(&base_url)
+                .channel_id(&channel_id)
+                .personal_access_token(pat.clone())
+                .build()?;
+            state
+                .save_secrets("proto-messaging", vec![(PROTO_PAT, pat)])
+                .await?;
+            state.update(|p| {
+                p.proto_messaging = Some(ProtoMessagingProfile {
+                    base_url: base_url.clone(),
+                    channel_id: channel_id.clone(),
+                });
+            })?;
+            out.json(&json!({
+                "profile": state.profile,
+                "system": "proto-messaging",
+                "channel_id": channel_id,
+            }))
+        }
         _ => {
             let base_url = arg(args, "base-url").unwrap_or_default();
             let username = arg(args, "username");
@@ -192,6 +242,15 @@ pub async fn logout(state: &State, out: &Output, only: Option<&str>) -> Result<(
         state.delete_secrets("proto").await?;
         done.push("proto");
     }
+    for (name, present) in [
+        ("proto-platform", profile.proto_platform.is_some()),
+        ("proto-messaging", profile.proto_messaging.is_some()),
+    ] {
+        if wanted(name) && present {
+            state.delete_secrets(name).await?;
+            done.push(name);
+        }
+    }
     if wanted("platform28") && profile.platform28.is_some() {
         if let Ok(handle) = crate::session::platform28(state).await
             && let Some(session) = handle.session
@@ -230,6 +289,22 @@ pub async fn whoami(state: &State, out: &Output) -> Result<(), Failure> {
             "stored": if stored { vec!["personal access token"] } else { Vec::new() },
         });
     }
+    if let Some(p) = &profile.proto_platform {
+        let stored = state.load_secrets("proto-platform").await?.is_some();
+        answer["proto-platform"] = json!({
+            "base_url": p.base_url,
+            "teamspace_id": p.teamspace_id,
+            "stored": if stored { vec!["takeover secret"] } else { Vec::new() },
+        });
+    }
+    if let Some(p) = &profile.proto_messaging {
+        let stored = state.load_secrets("proto-messaging").await?.is_some();
+        answer["proto-messaging"] = json!({
+            "base_url": p.base_url,
+            "channel_id": p.channel_id,
+            "stored": if stored { vec!["personal access token"] } else { Vec::new() },
+        });
+    }
     if let Some(p) = &profile.platform28 {
         let secrets = state.load_secrets("platform28").await?;
         let has = |name| secrets.as_ref().is_some_and(|s| s.get(name).is_some());
@@ -248,7 +323,7 @@ pub async fn whoami(state: &State, out: &Output) -> Result<(), Failure> {
     }
     if answer.as_object().is_some_and(|o| o.len() == 1) {
         return Err(Failure::config(format!(
-            "profile `{}` has no login; run `cxkit login ejento|proto|platform28 ...`",
+            "profile `{}` has no login; run `cxkit login ejento|proto|proto-platform|proto-messaging|platform28 ...`",
             state.profile
         )));
     }

@@ -38,6 +38,10 @@ pub struct Profile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proto: Option<ProtoProfile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proto_platform: Option<ProtoPlatformProfile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proto_messaging: Option<ProtoMessagingProfile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform28: Option<Platform28Profile>,
 }
 
@@ -56,6 +60,18 @@ pub struct ProtoProfile {
     pub base_url: String,
     pub company_id: String,
     pub bot_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProtoPlatformProfile {
+    pub base_url: String,
+    pub teamspace_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProtoMessagingProfile {
+    pub base_url: String,
+    pub channel_id: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -86,6 +102,8 @@ pub struct State {
 
 /// The names the stored secrets go under, in a [`TokenSet`].
 pub const PROTO_PAT: &str = "personal_access_token";
+/// The stored name of the Proto Developer API's takeover secret.
+pub const PROTO_TAKEOVER_SECRET: &str = "takeover_secret";
 pub const P28_API_KEY: &str = "api_key";
 pub const P28_LSID: &str = "lsid";
 pub const P28_SESSION_ID: &str = "session_id";
@@ -142,7 +160,12 @@ impl State {
         let mut file = read_config(&self.files, &self.dir)?;
         let profile = file.profiles.entry(self.profile.clone()).or_default();
         change(profile);
-        if profile.ejento.is_none() && profile.proto.is_none() && profile.platform28.is_none() {
+        if profile.ejento.is_none()
+            && profile.proto.is_none()
+            && profile.proto_platform.is_none()
+            && profile.proto_messaging.is_none()
+            && profile.platform28.is_none()
+        {
             file.profiles.remove(&self.profile);
         }
         let text = serde_json::to_string_pretty(&file)

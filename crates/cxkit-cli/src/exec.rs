@@ -5,7 +5,9 @@
 //! exactly as they do to the generated clients' own calls.
 
 use clap::ArgMatches;
-use cxkit::clients::{ejento_auth, ejento_platform, platform28 as p28, proto};
+use cxkit::clients::{
+    ejento_auth, ejento_platform, platform28 as p28, proto, proto_developer, proto_messaging,
+};
 use cxkit::{Auth, Error};
 use cxkit_auth::ApiSecurity;
 use futures::StreamExt as _;
@@ -69,6 +71,14 @@ pub fn dedicated(system: System, id: &str) -> Option<Dedicated> {
                 "prints the identity provider's sign-in URL (`{\"url\": ...}`) to send the user to",
             ))
         }
+        (System::ProtoPlatform, "text_to_speech") => Some(Dedicated::Facade(
+            "sent through the facade, which decodes the audio whichever encoding the server \
+             uses; the audio is written to stdout (redirect it to a file)",
+        )),
+        (System::ProtoPlatform, "speech_to_text") => Some(Dedicated::Refuse(
+            "a multipart upload of an audio file; call `ProtoPlatform::speech_to_text` from \
+             code (the command line does not send files to it yet)",
+        )),
         (System::Platform28, "create_login_session" | "clone_session") => Some(Dedicated::Refuse(
             "its answer is a login session id; use `cxkit login platform28 --username NAME`, \
              which keeps it without printing it",
@@ -143,6 +153,9 @@ pub async fn run(
         Some(d @ (Dedicated::Refuse(_) | Dedicated::Command(_))) => {
             return Err(Failure::usage(format!("`{}`: {}", op.name, d.text())));
         }
+        Some(Dedicated::Facade(_)) if system == System::ProtoPlatform => {
+            return speech(state, out, op, args).await;
+        }
         Some(Dedicated::Facade(_)) => return facade(state, out, op, args).await,
         None => {}
     }
@@ -184,6 +197,42 @@ pub async fn run(
             send(out, op, args, handle.client(), &proto::SECURITY, &defaults)
                 .await
                 .map_err(|f| f.naming_login("cxkit login proto --company-id ID --bot-id ID"))
+        }
+        Api::ProtoDeveloper => {
+            let handle = crate::session::proto_platform(state).await?;
+            let defaults = state
+                .profile()
+                .proto_platform
+                .map(|p| vec![("subcompany_id", p.teamspace_id)])
+                .unwrap_or_default();
+            send(
+                out,
+                op,
+                args,
+                handle.client(),
+                &proto_developer::SECURITY,
+                &defaults,
+            )
+            .await
+            .map_err(|f| f.naming_login("cxkit login proto-platform --teamspace-id ID"))
+        }
+        Api::ProtoMessaging => {
+            let handle = crate::session::proto_messaging(state).await?;
+            let defaults = state
+                .profile()
+                .proto_messaging
+                .map(|p| vec![("channel_id", p.channel_id)])
+                .unwrap_or_default();
+            send(
+                out,
+                op,
+                args,
+                handle.client(),
+                &proto_messaging::SECURITY,
+                &defaults,
+            )
+            .await
+            .map_err(|f| f.naming_login("cxkit login proto-messaging --channel-id ID"))
         }
         Api::Platform28 => {
             let handle = crate::session::platform28(state).await?;
@@ -478,6 +527,46 @@ fn encode_body(
         .body(text.to_owned()))
 }
 
+/// Text to speech through `ProtoPlatform`: the `--body` JSON (`text`, and optionally `lang`,
+/// `response_format`, `speed`, `gender`) in, the decoded audio out on stdout.
+async fn speech(
+    state: &State,
+    out: &Output,
+    op: &'static Operation,
+    args: &ArgMatches,
+) -> Result<(), Failure> {
+    let handle = crate::session::proto_platform(state).await?;
+    let body = body_json(args)?.unwrap_or(Value::Null);
+    let text = body
+        .get("text")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Failure::usage(format!("`{}` needs --body with a `text`", op.name)))?;
+    let mut request = cxkit::TextToSpeechRequest::new(text);
+    if let Some(lang) = body.get("lang").and_then(Value::as_str) {
+        request = request.lang(lang);
+    }
+    match body.get("response_format").and_then(Value::as_str) {
+        Some("mp3") => request = request.format(cxkit::SpeechFormat::Mp3),
+        Some("wav") => request = request.format(cxkit::SpeechFormat::Wav),
+        Some(other) => {
+            return Err(Failure::usage(format!(
+                "response_format is mp3 or wav, not `{other}`"
+            )));
+        }
+        None => {}
+    }
+    if let Some(speed) = body.get("speed").and_then(Value::as_f64) {
+        request = request.speed(speed);
+    }
+    if let Some(gender) = body.get("gender").and_then(Value::as_str) {
+        request = request.gender(gender);
+    }
+    let mut stdout = tokio::io::stdout();
+    handle.text_to_speech(&request, &mut stdout).await?;
+    let _ = out;
+    Ok(())
+}
+
 /// The operations sent through the facade's hand-written helpers.
 async fn facade(
     state: &State,
@@ -568,6 +657,8 @@ mod tests {
             (System::Ejento, "upload_corpus_document"),
             (System::Ejento, "stream_agent_response"),
             (System::Ejento, "stream_workflow_response"),
+            (System::ProtoPlatform, "text_to_speech"),
+            (System::ProtoPlatform, "speech_to_text"),
             (System::Platform28, "create_login_session"),
             (System::Platform28, "clone_session"),
         ];

@@ -2,9 +2,11 @@
 //! with the stored personal access token, a Platform28 handle with the stored API key and login
 //! session.
 
-use cxkit::{Ejento, Platform28, Proto, Secret};
+use cxkit::{Ejento, Platform28, Proto, ProtoMessaging, ProtoPlatform, Secret};
 
-use crate::config::{P28_API_KEY, P28_LSID, P28_SESSION_ID, PROTO_PAT, State};
+use crate::config::{
+    P28_API_KEY, P28_LSID, P28_SESSION_ID, PROTO_PAT, PROTO_TAKEOVER_SECRET, State,
+};
 use crate::failure::Failure;
 
 /// The Ejento session of the profile. Its tokens are read (and refreshed if due) on first use.
@@ -61,6 +63,55 @@ pub async fn proto(state: &State) -> Result<Proto, Failure> {
         .base_url(p.base_url)
         .company_id(p.company_id)
         .bot_id(p.bot_id)
+        .personal_access_token(pat)
+        .build()
+        .map_err(Failure::from)
+}
+
+/// The Proto Developer API handle of the profile.
+pub async fn proto_platform(state: &State) -> Result<ProtoPlatform, Failure> {
+    let missing = || {
+        Failure::config(format!(
+            "profile `{}` has no Proto Developer API login; run `cxkit login proto-platform --teamspace-id ID`",
+            state.profile
+        ))
+    };
+    let p = state.profile().proto_platform.ok_or_else(missing)?;
+    let secrets = state
+        .load_secrets("proto-platform")
+        .await?
+        .ok_or_else(missing)?;
+    let secret = secrets
+        .get(PROTO_TAKEOVER_SECRET)
+        .cloned()
+        .ok_or_else(missing)?;
+    ProtoPlatform::builder()
+        .config(&state.config)
+        .base_url(p.base_url)
+        .teamspace_id(p.teamspace_id)
+        .takeover_secret(secret)
+        .build()
+        .map_err(Failure::from)
+}
+
+/// The Proto Messaging API handle of the profile.
+pub async fn proto_messaging(state: &State) -> Result<ProtoMessaging, Failure> {
+    let missing = || {
+        Failure::config(format!(
+            "profile `{}` has no Proto Messaging API login; run `cxkit login proto-messaging --channel-id ID`",
+            state.profile
+        ))
+    };
+    let p = state.profile().proto_messaging.ok_or_else(missing)?;
+    let secrets = state
+        .load_secrets("proto-messaging")
+        .await?
+        .ok_or_else(missing)?;
+    let pat = secrets.get(PROTO_PAT).cloned().ok_or_else(missing)?;
+    ProtoMessaging::builder()
+        .config(&state.config)
+        .base_url(p.base_url)
+        .channel_id(p.channel_id)
         .personal_access_token(pat)
         .build()
         .map_err(Failure::from)

@@ -102,6 +102,12 @@ mod ejento_platform;
 #[path = "generated/proto.rs"]
 mod proto;
 #[rustfmt::skip]
+#[path = "generated/proto_developer.rs"]
+mod proto_developer;
+#[rustfmt::skip]
+#[path = "generated/proto_messaging.rs"]
+mod proto_messaging;
+#[rustfmt::skip]
 #[path = "generated/platform28.rs"]
 mod platform28;
 
@@ -111,6 +117,8 @@ mod platform28;
 pub enum System {
     Ejento,
     Proto,
+    ProtoPlatform,
+    ProtoMessaging,
     Platform28,
 }
 
@@ -120,16 +128,26 @@ pub enum Api {
     EjentoAuth,
     EjentoPlatform,
     Proto,
+    ProtoDeveloper,
+    ProtoMessaging,
     Platform28,
 }
 
 impl System {
-    pub const ALL: [System; 3] = [System::Ejento, System::Proto, System::Platform28];
+    pub const ALL: [System; 5] = [
+        System::Ejento,
+        System::Proto,
+        System::ProtoPlatform,
+        System::ProtoMessaging,
+        System::Platform28,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             System::Ejento => "ejento",
             System::Proto => "proto",
+            System::ProtoPlatform => "proto-platform",
+            System::ProtoMessaging => "proto-messaging",
             System::Platform28 => "platform28",
         }
     }
@@ -140,6 +158,10 @@ impl System {
                 "Ejento: the Authentication App (with the older guide's users API) and the platform"
             }
             System::Proto => "Proto AICX: CRM humans",
+            System::ProtoPlatform => {
+                "Proto AICX Developer API: tickets, customers, custom fields, voice"
+            }
+            System::ProtoMessaging => "Proto Messaging API: a webhook channel's humans and chats",
             System::Platform28 => "Platform28 Cloud API (Auth V2): sessions and passwords",
         }
     }
@@ -156,6 +178,8 @@ impl System {
                 (Api::EjentoPlatform, ejento_platform::OPERATIONS),
             ],
             System::Proto => &[(Api::Proto, proto::OPERATIONS)],
+            System::ProtoPlatform => &[(Api::ProtoDeveloper, proto_developer::OPERATIONS)],
+            System::ProtoMessaging => &[(Api::ProtoMessaging, proto_messaging::OPERATIONS)],
             System::Platform28 => &[(Api::Platform28, platform28::OPERATIONS)],
         };
         tables

@@ -681,6 +681,117 @@ async fn secrets_are_refused_inline_and_taken_from_a_file_stdin_or_the_environme
 }
 
 /// A Platform28 fake whose user, password and API key are the canaries of these tests.
+#[tokio::test(flavor = "multi_thread")]
+async fn proto_developer_and_messaging_operations_with_their_stored_credentials() {
+    use cxkit_testkit::proto_messaging::{self as fake_messaging, FakeProtoMessaging};
+    use cxkit_testkit::proto_platform::{FakeProtoPlatform, TtsEncoding};
+    const SECRET: &str = "takeover-canary-5d2e8f";
+    let platform = FakeProtoPlatform::start().await;
+    platform.set_secret(SECRET);
+    let cli = Cli::new();
+    cli.run(
+        &[
+            "login",
+            "proto-platform",
+            "--base-url",
+            &platform.api_url(),
+            "--teamspace-id",
+            "sc_9",
+        ],
+        &[("CXKIT_PROTO_TAKEOVER_SECRET", SECRET)],
+    )
+    .await
+    .ok();
+    assert!(platform.requests().is_empty());
+    let run = cli
+        .run(
+            &[
+                "proto-platform",
+                "create-ticket",
+                "--body",
+                r#"{"subject":"Refund","provided_unique_id":"u1"}"#,
+            ],
+            &[],
+        )
+        .await
+        .ok();
+    assert!(run.json()["id"].as_str().unwrap().starts_with("conv_fake"));
+    let sent = &platform.requests_to("create_ticket")[0];
+    assert_eq!(
+        sent.path,
+        "/api/platform/v1/conversations/sc_9/create-ticket"
+    );
+    assert_eq!(sent.bearer(), Some(SECRET));
+    // Text to speech: the decoded audio on stdout.
+    platform.set_tts_encoding(TtsEncoding::Base64Text);
+    let run = cli
+        .run(
+            &[
+                "proto-platform",
+                "text-to-speech",
+                "--body",
+                r#"{"text":"Muraho"}"#,
+            ],
+            &[],
+        )
+        .await
+        .ok();
+    assert_eq!(
+        run.stdout,
+        String::from_utf8_lossy(&FakeProtoPlatform::speech_for("Muraho"))
+    );
+    platform.set_secret("rotated");
+    cli.run(&["proto-platform", "list-custom-fields"], &[])
+        .await
+        .fails(4, "run `cxkit login proto-platform --teamspace-id ID`");
+
+    let messaging = FakeProtoMessaging::start().await;
+    messaging.set_token(PROTO_PAT);
+    cli.run(
+        &[
+            "login",
+            "proto-messaging",
+            "--base-url",
+            &messaging.gateway_url(),
+            "--channel-id",
+            "ch_1",
+        ],
+        &[("CXKIT_PROTO_TOKEN", PROTO_PAT)],
+    )
+    .await
+    .ok();
+    let run = cli
+        .run(
+            &[
+                "proto-messaging",
+                "create-channel-human",
+                "--body",
+                r#"{"name":"Ada"}"#,
+            ],
+            &[],
+        )
+        .await
+        .ok();
+    let id = run.json()["human"]["id"].as_str().unwrap().to_owned();
+    let sent = &messaging.requests_to("create_channel_human")[0];
+    assert_eq!(sent.path, "/webhook/ch_1/human");
+    assert_eq!(sent.header(fake_messaging::TOKEN_HEADER), Some(PROTO_PAT));
+    let run = cli
+        .run(
+            &["proto-messaging", "get-channel-human", "--human-id", &id],
+            &[],
+        )
+        .await
+        .ok();
+    assert_eq!(run.json()["name"], "Ada");
+    let run = cli.run(&["whoami"], &[]).await.ok();
+    assert_eq!(
+        run.json()["proto-platform"]["stored"],
+        serde_json::json!(["takeover secret"])
+    );
+    cli.assert_no_secrets(&[SECRET.to_owned(), PROTO_PAT.to_owned()]);
+}
+
 async fn fake_platform28() -> FakePlatform28 {
     let p28 = FakePlatform28::start().await;
     p28.add_user(P28_USER, "u-1", P28_PASSWORD);

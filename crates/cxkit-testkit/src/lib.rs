@@ -9,13 +9,23 @@ pub mod ejento;
 pub mod platform28;
 #[cfg(feature = "proto")]
 pub mod proto;
+#[cfg(feature = "proto-messaging")]
+pub mod proto_messaging;
+#[cfg(feature = "proto-developer")]
+pub mod proto_platform;
 pub mod raw_tcp;
 #[cfg(feature = "redis")]
 pub mod redis_server;
 // With no vendor feature on, only the vendor-neutral helpers remain and the shared server core
 // is unused; it is kept compiling so every feature combination builds.
 #[cfg_attr(
-    not(any(feature = "ejento", feature = "proto", feature = "platform28")),
+    not(any(
+        feature = "ejento",
+        feature = "proto",
+        feature = "proto-developer",
+        feature = "proto-messaging",
+        feature = "platform28"
+    )),
     allow(dead_code, unused_macros, unused_imports)
 )]
 mod server;
@@ -26,4 +36,8 @@ pub use ejento::FakeEjento;
 pub use platform28::FakePlatform28;
 #[cfg(feature = "proto")]
 pub use proto::FakeProto;
+#[cfg(feature = "proto-messaging")]
+pub use proto_messaging::{FakeProtoMessaging, WebhookSender};
+#[cfg(feature = "proto-developer")]
+pub use proto_platform::FakeProtoPlatform;
 pub use server::{Recorded, Reply, UnknownOperation, strip_matrix};

@@ -2,7 +2,13 @@
 // With no system feature only the token layer is built, and the HTTP and error helpers the
 // systems share have no caller.
 #![cfg_attr(
-    not(any(feature = "ejento", feature = "proto", feature = "platform28")),
+    not(any(
+        feature = "ejento",
+        feature = "proto",
+        feature = "proto-developer",
+        feature = "proto-messaging",
+        feature = "platform28"
+    )),
     allow(dead_code)
 )]
 
@@ -24,6 +30,12 @@ mod paging;
 pub mod platform28;
 #[cfg(feature = "proto")]
 pub mod proto;
+#[cfg(feature = "proto-developer")]
+pub mod proto_developer;
+#[cfg(feature = "proto-messaging")]
+pub mod proto_messaging;
+#[cfg(feature = "proto-messaging")]
+pub mod proto_webhook;
 #[cfg(feature = "redis")]
 pub mod redis_store;
 #[cfg(feature = "ejento")]
@@ -58,6 +70,10 @@ pub use platform28::{Platform28, Platform28Builder, Platform28Session};
 pub use proto::AccessTokenBridge;
 #[cfg(feature = "proto")]
 pub use proto::{Proto, ProtoBuilder};
+#[cfg(feature = "proto-developer")]
+pub use proto_developer::{ProtoPlatform, ProtoPlatformBuilder, SpeechFormat, TextToSpeechRequest};
+#[cfg(feature = "proto-messaging")]
+pub use proto_messaging::{ProtoMessaging, ProtoMessagingBuilder};
 #[cfg(feature = "redis")]
 pub use redis_store::{RedisTokenStore, RedisTokenStoreBuilder, TokenCipher};
 /// The `reqwest` cxkit is built on, for an application that brings its own client
@@ -85,4 +101,8 @@ pub mod clients {
     pub use cxkit_platform28 as platform28;
     #[cfg(feature = "proto")]
     pub use cxkit_proto as proto;
+    #[cfg(feature = "proto-developer")]
+    pub use cxkit_proto_developer as proto_developer;
+    #[cfg(feature = "proto-messaging")]
+    pub use cxkit_proto_messaging as proto_messaging;
 }

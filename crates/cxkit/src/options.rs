@@ -55,3 +55,17 @@ impl WithOptions for crate::Platform28Session {
         crate::Platform28Session::with_options(self, options)
     }
 }
+
+#[cfg(feature = "proto-developer")]
+impl WithOptions for crate::ProtoPlatform {
+    fn with_options(&self, options: CallOptions) -> Self {
+        crate::ProtoPlatform::with_options(self, options)
+    }
+}
+
+#[cfg(feature = "proto-messaging")]
+impl WithOptions for crate::ProtoMessaging {
+    fn with_options(&self, options: CallOptions) -> Self {
+        crate::ProtoMessaging::with_options(self, options)
+    }
+}

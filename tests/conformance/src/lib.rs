@@ -35,6 +35,16 @@ pub mod proto {
     include!(concat!(env!("OUT_DIR"), "/proto.rs"));
 }
 
+/// The calls of `specs/proto-developer.yaml`.
+pub mod proto_developer {
+    include!(concat!(env!("OUT_DIR"), "/proto_developer.rs"));
+}
+
+/// The calls of `specs/proto-messaging.yaml`.
+pub mod proto_messaging {
+    include!(concat!(env!("OUT_DIR"), "/proto_messaging.rs"));
+}
+
 /// The calls of `specs/platform28.yaml`.
 pub mod platform28 {
     include!(concat!(env!("OUT_DIR"), "/platform28.rs"));

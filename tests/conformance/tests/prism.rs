@@ -3,7 +3,9 @@
 //! rejects, any answer our types cannot decode, and when the operations exercised are not
 //! exactly the spec's.
 
-use cxkit::clients::{ejento_auth, ejento_platform, platform28, proto};
+use cxkit::clients::{
+    ejento_auth, ejento_platform, platform28, proto, proto_developer, proto_messaging,
+};
 use cxkit::{Auth, Credential, DocumentUpload, Ejento, RetryPolicy, Secret, SsoProvider};
 use cxkit_conformance::{Conformance, Failure, Prism, facade_body, http_client};
 
@@ -145,6 +147,69 @@ async fn proto_conforms_to_its_spec() {
     let mut run = Conformance::new(&prism);
     run.run(&client, cxkit_conformance::proto::CALLS).await;
     run.finish(&[], cxkit_conformance::proto::FACADE, &proto::SECURITY);
+}
+
+#[tokio::test]
+async fn proto_developer_conforms_to_its_spec() {
+    let Some(prism) = Prism::start(cxkit_conformance::proto_developer::SPEC) else {
+        return;
+    };
+    let auth = Auth::builder()
+        .retry(RetryPolicy::never())
+        .credential("takeoverSecret", fixed("conformance-takeover-secret"))
+        .build();
+    let client = proto_developer::Client::new_with_client(prism.base_url(), http_client(), auth);
+    let mut run = Conformance::new(&prism);
+    run.run(&client, cxkit_conformance::proto_developer::CALLS)
+        .await;
+
+    // Hand-written: text to speech (streamed audio) and speech recognition (multipart).
+    let facade = cxkit::ProtoPlatform::builder()
+        .config(&no_retries())
+        .base_url(prism.base_url())
+        .teamspace_id("conformance-teamspace")
+        .takeover_secret(Secret::new("conformance-takeover-secret"))
+        .build()
+        .expect("a facade on a loopback URL builds");
+    let call = async {
+        let mut audio = Vec::new();
+        let request = cxkit::TextToSpeechRequest::new("Muraho neza").lang("rw");
+        Ok::<_, Failure>(facade.text_to_speech(&request, &mut audio).await?)
+    };
+    run.check("text_to_speech", call).await;
+    let call = async {
+        Ok::<_, Failure>(
+            facade
+                .speech_to_text(b"ID3conformance".to_vec(), "hello.mp3", "audio/mpeg")
+                .await?,
+        )
+    };
+    run.check("speech_to_text", call).await;
+    run.finish(
+        &["text_to_speech", "speech_to_text"],
+        cxkit_conformance::proto_developer::FACADE,
+        &proto_developer::SECURITY,
+    );
+}
+
+#[tokio::test]
+async fn proto_messaging_conforms_to_its_spec() {
+    let Some(prism) = Prism::start(cxkit_conformance::proto_messaging::SPEC) else {
+        return;
+    };
+    let auth = Auth::builder()
+        .retry(RetryPolicy::never())
+        .credential("protoToken", fixed("conformance-proto-token"))
+        .build();
+    let client = proto_messaging::Client::new_with_client(prism.base_url(), http_client(), auth);
+    let mut run = Conformance::new(&prism);
+    run.run(&client, cxkit_conformance::proto_messaging::CALLS)
+        .await;
+    run.finish(
+        &[],
+        cxkit_conformance::proto_messaging::FACADE,
+        &proto_messaging::SECURITY,
+    );
 }
 
 #[tokio::test]

@@ -58,6 +58,7 @@ impl Cli {
             "CXKIT_PASSWORD",
             "CXKIT_CODE",
             "CXKIT_PROTO_TOKEN",
+            "CXKIT_PROTO_TAKEOVER_SECRET",
             "CXKIT_PLATFORM28_API_KEY",
             "CXKIT_PROFILE",
         ] {

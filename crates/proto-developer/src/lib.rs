@@ -1,0 +1,22 @@
+//! Client for Proto AICX's Developer API (`v3-api.proto.cx`: tickets, customers, custom fields,
+//! voice), generated from `specs/proto-developer.yaml` by `cargo xtask generate`. Use it
+//! through the `cxkit` facade (`ProtoPlatform`), which binds the teamspace id and the takeover
+//! secret and implements the hand-written voice calls.
+//!
+//! Every request goes through the hooks at the bottom of `generated.rs`, which send the
+//! takeover secret as `Authorization: Bearer` (see `cxkit_auth::hooks`).
+//!
+//! Every operation, with its client method, the facade call that wraps it, its HTTP method
+//! and path and where it comes from, is listed in [`operations`] (`OPERATIONS.md`, generated
+//! by `cargo xtask generate`).
+
+#[rustfmt::skip]
+#[allow(clippy::all, clippy::pedantic, missing_debug_implementations, unused_imports, dead_code)]
+mod generated;
+
+pub use generated::*;
+
+/// The operation index: every operation of the spec with its title, client method, facade
+/// call, HTTP method and path, and provenance.
+#[doc = include_str!("../OPERATIONS.md")]
+pub mod operations {}

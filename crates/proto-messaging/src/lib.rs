@@ -1,0 +1,23 @@
+//! Client for Proto's Messaging API (`gw.proto.cx/webhook`: a webhook channel's humans and
+//! chats), generated from `specs/proto-messaging.yaml` by `cargo xtask generate`. Use it
+//! through the `cxkit` facade (`ProtoMessaging`), which binds the channel id and the personal
+//! access token. The events Proto posts to the channel's application are parsed by
+//! `cxkit::proto_webhook`.
+//!
+//! Every request goes through the hooks at the bottom of `generated.rs`, which send the
+//! personal access token in the `X-PROTO-TOKEN` header (see `cxkit_auth::hooks`).
+//!
+//! Every operation, with its client method, the facade call that wraps it, its HTTP method
+//! and path and where it comes from, is listed in [`operations`] (`OPERATIONS.md`, generated
+//! by `cargo xtask generate`).
+
+#[rustfmt::skip]
+#[allow(clippy::all, clippy::pedantic, missing_debug_implementations, unused_imports, dead_code)]
+mod generated;
+
+pub use generated::*;
+
+/// The operation index: every operation of the spec with its title, client method, facade
+/// call, HTTP method and path, and provenance.
+#[doc = include_str!("../OPERATIONS.md")]
+pub mod operations {}
