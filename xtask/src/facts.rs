@@ -56,6 +56,12 @@ pub const PER_FACT_REQUIRED: bool = true;
 /// parse).
 pub const EVENT_SCHEMA: &str = "x-cxkit-event-schema";
 
+/// The `shown` of an `x-cxkit-deviations` entry that covers every value of its fact that the
+/// source shows and the spec differs from (a page of another API generation whose answer the
+/// operation does not share, say): one reasoned entry instead of one per field. Values the
+/// spec agrees with still count as sourced; a whole-fact entry that covers nothing is stale.
+pub const WHOLE_FACT: &str = "*";
+
 /// The evidence files under `specs/evidence/`: file name -> the anchors of its headings.
 #[derive(Clone, Debug, Default)]
 pub struct Evidence {
@@ -449,12 +455,15 @@ pub fn check(spec: &Spec, ledger: &Ledger, evidence: &Evidence) -> Checked {
                 let mut agrees = true;
                 for value in shown {
                     let verdict = ctx.compare(fact, value, generation, family);
-                    let deviation = deviations
-                        .iter_mut()
-                        .find(|d| d.source == *source && d.fact == fact && d.shown == *value);
+                    let deviation = deviations.iter_mut().find(|d| {
+                        d.source == *source
+                            && d.fact == fact
+                            && (d.shown == *value || d.shown == WHOLE_FACT)
+                    });
                     match verdict {
                         Verdict::Agrees => {
-                            if let Some(d) = deviation {
+                            // A whole-fact deviation covers the values that differ only.
+                            if let Some(d) = deviation.filter(|d| d.shown != WHOLE_FACT) {
                                 d.used = true;
                                 out.problems.push(spec.problem(Some(&label), format!(
                                     "`x-cxkit-deviations` records that the spec differs from `{source}` on {fact} `{value}`, but it agrees; remove the entry"
