@@ -20,7 +20,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     server.on(
         "create_agent_chat_thread",
         Reply::json(&json!({"success": true, "message": "created",
-                             "data": {"id": 123, "agent": 7, "title": "New Chat"}})),
+                             "data": {"id": 123, "agent": 7, "title": "New Chat"}}))
+        .with_status(201),
     );
     let stream = concat!(
         "data: {\"step\":\"Thinking\",\"message\":\"Thinking...\"}\n\n",

@@ -572,3 +572,219 @@ async fn a_rejected_minted_token_is_re_minted_once() {
     );
     assert_eq!(server.count("/user-token"), 2);
 }
+
+/// The V2 Legacy pages' own sample answers (api.ejento.ai `legacy-*` pages), trimmed.
+const LEGACY_THREAD: &str = r#"{"id":1002,"corpus_id":null,"created_by":"user@example.com","created_on":"2025-01-24T22:55:14.774136Z","modified_by":"","modified_on":"2025-01-24T22:55:14.774166Z","title":"Sample Thread Title","is_deleted":false,"chat_id":null,"agent":101,"user":500}"#;
+const LEGACY_CONNECTION: &str = r#"{"id":1079,"agent":{"id":1297,"agent_type":{"id":1,"name":"QnA"},"instructions":[],"agent_name":"FC Barca","domain":"","prefix_prompt":"abc","alias":"FCBarcelonaInfoAssistant_1297-dev@ejento.ai","is_deleted":false,"created_by":"user@example.com","access":"Only me","project":254,"llm_config":1},"corpus":{"id":1227,"indexing_mode":{"id":3,"mode":"basic"},"name":"HZ8Hub_Default","description":null,"owner":{"id":147,"email":"user@example.com","is_superuser":true,"first_name":"user","last_name":"user","organization":{"id":1,"org_name":"Data Science Dojo"}},"tags":[]},"created_by":"user@example.com","created_on":"2025-04-01T07:06:09.470040Z","modified_by":"","modified_on":"2025-04-01T07:06:09.470056Z","is_enabled":true,"is_default":false,"is_deleted":false,"connected_by":147}"#;
+
+#[tokio::test]
+async fn v2_legacy_agent_calls_are_made_and_read_as_their_pages_show() {
+    let server = FakeEjento::start().await;
+    let ejento = session(&server, |b| b).await;
+    let platform = ejento.platform();
+
+    let created = format!(
+        r#"{{"success":true,"message":"Chat Thread created successfully.","data":{LEGACY_THREAD}}}"#
+    );
+    server.script("POST", "/v2/api/agent/101/chat-thread", 201, JSON, &created);
+    let thread = platform
+        .legacy_create_agent_chat_thread()
+        .agent_id(101)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(thread.data.map(|t| t.id), Some(1002));
+
+    let listed = format!(
+        r#"{{"success":true,"message":"Chat Threads Found Successfully.","data":[{LEGACY_THREAD}]}}"#
+    );
+    server.script("GET", "/v2/api/agent/101/chat-thread", 200, JSON, &listed);
+    let threads = platform
+        .legacy_list_agent_chat_threads()
+        .agent_id(101)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        threads.data.iter().map(|t| t.id).collect::<Vec<_>>(),
+        [1002]
+    );
+
+    server.script(
+        "GET",
+        "/v2/api/agent/1297",
+        200,
+        JSON,
+        r#"{"success":true,"message":"All Agent data fetched successfully","data":{"id":1297,"user":{"id":147,"email":"user@example.com","first_name":"User","last_name":"User","organization":1},"agent_type":{"id":1,"name":"QnA","description":""},"instructions":[],"connected_tool_names":["Rag Tool","Attachment Tool"],"tags":[],"agent_name":"FC Barcelona Info Assistant","agent_image":"[object Object]","access":"Public","status":"Live","chunk_count":32,"react_max_iteration_count":50}}"#,
+    );
+    let agent = platform
+        .legacy_get_agent()
+        .agent_id("1297")
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    let agent = agent.data.unwrap();
+    assert_eq!(
+        agent.agent_name.as_deref(),
+        Some("FC Barcelona Info Assistant")
+    );
+    assert_eq!(agent.connected_tool_names, ["Rag Tool", "Attachment Tool"]);
+
+    server.script(
+        "POST",
+        "/v2/api/agent/1297/vote",
+        200,
+        JSON,
+        r#"{"success":true,"message":"Successfully upvoted the agent","data":{"like_count":1,"dislike_count":0}}"#,
+    );
+    let votes = platform
+        .legacy_vote_on_agent()
+        .agent_id(1297)
+        .body_map(|b| b.vote("up"))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(votes.data.and_then(|v| v.like_count), Some(1));
+    let sent: serde_json::Value = server.requests_to("/v2/api/agent/1297/vote")[0].json();
+    assert_eq!(sent, json!({"vote": "up"}));
+
+    let one = format!(
+        r#"{{"success":true,"message":"Agent corpus connection fetched successfully.","data":{LEGACY_CONNECTION}}}"#
+    );
+    server.script("GET", "/v2/api/agent/1297/corpus", 200, JSON, &one);
+    let connection = platform
+        .legacy_list_agent_corpora()
+        .agent_id(1297)
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+        .data
+        .unwrap();
+    let owner = connection.corpus.and_then(|c| c.owner).unwrap();
+    assert_eq!(
+        owner.organization.and_then(|o| o.org_name).as_deref(),
+        Some("Data Science Dojo")
+    );
+    assert_eq!(
+        connection.agent.and_then(|a| a.agent_name).as_deref(),
+        Some("FC Barca")
+    );
+
+    let path = "/v2/api/agent/1297/corpus/1227";
+    server.script("POST", path, 201, JSON, LEGACY_CONNECTION);
+    let created = platform
+        .legacy_create_agent_corpus_connection()
+        .agent_id(1297)
+        .corpus_id(1227)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((created.id, created.connected_by), (Some(1079), Some(147)));
+    server.script("PUT", path, 200, JSON, LEGACY_CONNECTION);
+    platform
+        .legacy_update_agent_corpus_connection()
+        .agent_id(1297)
+        .corpus_id(1227)
+        .body_map(|b| b.is_enabled(false))
+        .send()
+        .await
+        .unwrap();
+    let sent: serde_json::Value = server
+        .requests_to(path)
+        .into_iter()
+        .find(|r| r.method == "PUT")
+        .unwrap()
+        .json();
+    assert_eq!(sent, json!({"is_enabled": false}));
+
+    for legacy in [
+        "/v2/api/agent/101/chat-thread",
+        "/v2/api/agent/1297",
+        "/v2/api/agent/1297/vote",
+        "/v2/api/agent/1297/corpus",
+        path,
+    ] {
+        assert!(
+            api_version_of(&server, legacy).iter().all(Option::is_none),
+            "{legacy} is a V2 Legacy call: no X-API-Version"
+        );
+    }
+}
+
+#[tokio::test]
+async fn agent_corpus_connections_read_the_nested_corpus_of_the_pages() {
+    let server = FakeEjento::start().await;
+    let ejento = session(&server, |b| b).await;
+    // The current list (S4's `data.items.agent_corpus[]`) with an item shaped like the pages'.
+    let list = format!(
+        r#"{{"success":true,"message":"ok","data":{{"items":{{"agent_corpus":[{LEGACY_CONNECTION}]}}}}}}"#
+    );
+    server.script("GET", "/api/v2/agents/1297/corpora", 200, JSON, &list);
+    let answer = ejento
+        .platform()
+        .list_agent_corpora()
+        .agent_id(1297)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    let item = &answer.data.unwrap().items.unwrap().agent_corpus[0];
+    let corpus = item.corpus.as_ref().unwrap();
+    assert_eq!(corpus.name.as_deref(), Some("HZ8Hub_Default"));
+    assert_eq!(corpus.owner.as_ref().and_then(|o| o.id), Some(147));
+    assert_eq!(
+        (item.is_enabled, item.is_default),
+        (Some(true), Some(false))
+    );
+
+    // Create answers 201 with the connection bare, as the page shows.
+    let path = "/api/v2/agents/1297/corpora/1227";
+    server.script("POST", path, 201, JSON, LEGACY_CONNECTION);
+    let created = ejento
+        .platform()
+        .create_agent_corpus_connection()
+        .agent_id(1297)
+        .corpus_id(1227)
+        .body_map(|b| b)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(created.id, Some(1079));
+}
+
+#[tokio::test]
+async fn the_access_guides_auth_calls_are_on_the_users_host() {
+    let gateway = FakeEjento::start().await;
+    let users_host = FakeEjento::start().await;
+    let ejento = session(&gateway, |b| b.users_base_url(users_host.base_url())).await;
+    users_host.script(
+        "POST",
+        "/api/login/access-token",
+        200,
+        JSON,
+        r#"{"access_token":"auth-app","ejento_access_token":"platform","token_type":"bearer"}"#,
+    );
+    let tokens = ejento
+        .users()
+        .legacy_login_access_token()
+        .body_map(|b| b.username("test@example.com").password("stringst"))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(tokens.ejento_access_token.as_deref(), Some("platform"));
+    let sent = &users_host.requests_to("/api/login/access-token")[0];
+    assert_eq!(
+        sent.header("content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
+    assert_eq!(sent.header("x-api-version"), None);
+    assert_eq!(gateway.count("/api/login/access-token"), 0);
+}

@@ -144,6 +144,7 @@ async fn a_closure_sees_the_body_and_the_path_parameters() {
             "success": true,
             "data": {"id": 55, "agent": agent, "title": format!("for {}", body["created_by"])}
         }))
+        .with_status(201)
         .with_header("x-request-id", "req-1")
     });
     let ejento = logged_in(&fake).await;

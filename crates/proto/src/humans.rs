@@ -5,7 +5,7 @@
 //! `Option<String>` and only fail at `try_into()`; these setters take `&str` or `String` and
 //! cannot fail, since the one required field is an argument of `new`.
 
-use crate::types::{HumanCreate, HumanUpdate};
+use crate::types::{HumanCreate, HumanTag, HumanUpdate};
 
 impl HumanCreate {
     /// A new human with its only required field, the full name; set the rest with the
@@ -35,6 +35,7 @@ impl HumanCreate {
             phone_number: None,
             profile_pic_id: None,
             tag_ids: Vec::new(),
+            tags: Vec::new(),
             uid: None,
         }
     }
@@ -53,6 +54,34 @@ impl HumanCreate {
         S: Into<String>,
     {
         self.tag_ids = ids.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The end user's tags as `{id, value}` pairs (replacing any set before), the form one
+    /// revision of the vendor page documents in place of `tag_ids`; send one of the two.
+    ///
+    /// ```
+    /// use cxkit_proto::types::HumanCreate;
+    ///
+    /// let human = HumanCreate::new("Ann").tags([("tag-1", "gold")]);
+    /// assert_eq!(
+    ///     serde_json::to_value(&human).unwrap(),
+    ///     serde_json::json!({"fullname": "Ann", "tags": [{"id": "tag-1", "value": "gold"}]})
+    /// );
+    /// ```
+    pub fn tags<I, K, V>(mut self, tags: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.tags = tags
+            .into_iter()
+            .map(|(id, value)| HumanTag {
+                id: Some(id.into()),
+                value: Some(value.into()),
+            })
+            .collect();
         self
     }
 }
