@@ -773,6 +773,7 @@ async fn the_access_guides_auth_calls_are_on_the_users_host() {
     );
     let tokens = ejento
         .users()
+        .expect("the users host is configured")
         .legacy_login_access_token()
         .body_map(|b| b.username("test@example.com").password("stringst"))
         .send()

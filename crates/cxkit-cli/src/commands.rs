@@ -135,12 +135,14 @@ pub async fn login(
             state
                 .save_secrets("proto-platform", vec![(PROTO_TAKEOVER_SECRET, secret)])
                 .await?;
-            state.update(|p| {
-                p.proto_platform = Some(ProtoPlatformProfile {
-                    base_url: base_url.clone(),
-                    teamspace_id: teamspace_id.clone(),
-                });
-            })?;
+            state
+                .update(|p| {
+                    p.proto_platform = Some(ProtoPlatformProfile {
+                        base_url: base_url.clone(),
+                        teamspace_id: teamspace_id.clone(),
+                    });
+                })
+                .await?;
             out.json(&json!({
                 "profile": state.profile,
                 "system": "proto-platform",
@@ -160,12 +162,14 @@ pub async fn login(
             state
                 .save_secrets("proto-messaging", vec![(PROTO_PAT, pat)])
                 .await?;
-            state.update(|p| {
-                p.proto_messaging = Some(ProtoMessagingProfile {
-                    base_url: base_url.clone(),
-                    channel_id: channel_id.clone(),
-                });
-            })?;
+            state
+                .update(|p| {
+                    p.proto_messaging = Some(ProtoMessagingProfile {
+                        base_url: base_url.clone(),
+                        channel_id: channel_id.clone(),
+                    });
+                })
+                .await?;
             out.json(&json!({
                 "profile": state.profile,
                 "system": "proto-messaging",

@@ -536,7 +536,8 @@ async fn speech(
     args: &ArgMatches,
 ) -> Result<(), Failure> {
     let handle = crate::session::proto_platform(state).await?;
-    let body = body_json(args)?.unwrap_or(Value::Null);
+    let body = body_json(args, op.body.map(|b| b.secret_fields).unwrap_or_default())?
+        .unwrap_or(Value::Null);
     let text = body
         .get("text")
         .and_then(Value::as_str)

@@ -604,7 +604,7 @@ impl ProtoPlatform {
         }
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body = crate::error::read_capped(response).await;
+        let body = crate::error::read_capped(response, self.inner.config.http().body_timeout).await;
         Err(Error::api_answer(status, Some(&headers), &body).without(&[&self.inner.secret]))
     }
 }

@@ -11,7 +11,7 @@ pub const OPERATIONS: &[Operation] = &[
         method: "POST",
         path: "/{company_id}/{bot_id}/crm/human",
         params: &[
-            Param { name: "company_id", location: Location::Path, required: true, kind: "string", secret: false, description: "ID of the Company (`COMPANY_ID`). The seed's sentence is cut off (\"can be found in\"); notes-vendors.md P1 completes it: the company icon at the bottom left, General Settings." },
+            Param { name: "company_id", location: Location::Path, required: true, kind: "string", secret: false, description: "ID of the Company (`COMPANY_ID`), found on the company icon at the bottom left of the screen, under General Settings (a revision of https://docs.proto.cx/docs/authentication-api; the seed's revision cuts the sentence off at \"can be found in\")." },
             Param { name: "bot_id", location: Location::Path, required: true, kind: "string", secret: false, description: "ID of the Bot that can be found in BUILD > SETTINGS > API page." },
         ],
         body: Some(Body { required: true, content_type: "application/json", secret_fields: &["access_token"] }),
@@ -28,7 +28,7 @@ pub const OPERATIONS: &[Operation] = &[
         method: "GET",
         path: "/{company_id}/{bot_id}/crm/human/{human_id}",
         params: &[
-            Param { name: "company_id", location: Location::Path, required: true, kind: "string", secret: false, description: "ID of the Company (`COMPANY_ID`). The seed's sentence is cut off (\"can be found in\"); notes-vendors.md P1 completes it: the company icon at the bottom left, General Settings." },
+            Param { name: "company_id", location: Location::Path, required: true, kind: "string", secret: false, description: "ID of the Company (`COMPANY_ID`), found on the company icon at the bottom left of the screen, under General Settings (a revision of https://docs.proto.cx/docs/authentication-api; the seed's revision cuts the sentence off at \"can be found in\")." },
             Param { name: "bot_id", location: Location::Path, required: true, kind: "string", secret: false, description: "ID of the Bot that can be found in BUILD > SETTINGS > API page." },
             Param { name: "human_id", location: Location::Path, required: true, kind: "string", secret: false, description: "Human id receive from the Create Human API response." },
         ],
@@ -46,7 +46,7 @@ pub const OPERATIONS: &[Operation] = &[
         method: "PUT",
         path: "/{company_id}/{bot_id}/crm/human/{human_id}",
         params: &[
-            Param { name: "company_id", location: Location::Path, required: true, kind: "string", secret: false, description: "ID of the Company (`COMPANY_ID`). The seed's sentence is cut off (\"can be found in\"); notes-vendors.md P1 completes it: the company icon at the bottom left, General Settings." },
+            Param { name: "company_id", location: Location::Path, required: true, kind: "string", secret: false, description: "ID of the Company (`COMPANY_ID`), found on the company icon at the bottom left of the screen, under General Settings (a revision of https://docs.proto.cx/docs/authentication-api; the seed's revision cuts the sentence off at \"can be found in\")." },
             Param { name: "bot_id", location: Location::Path, required: true, kind: "string", secret: false, description: "ID of the Bot that can be found in BUILD > SETTINGS > API page." },
             Param { name: "human_id", location: Location::Path, required: true, kind: "string", secret: false, description: "Human id receive from the Create Human API response." },
         ],
