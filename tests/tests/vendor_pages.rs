@@ -156,6 +156,8 @@ async fn legacy_create_agent_posts_the_pages_form() {
 
     assert_eq!(agent.id, Some(1302));
     assert_eq!(agent.project, Some(serde_json::json!(254)));
+    // The page's `"cloned_from": null` is a field of Agent (untyped: a set value is not shown).
+    assert_eq!(agent.cloned_from, None);
     let sent = only(server.requests_to("/v2/api/agent"));
     assert_eq!(
         sent.header("content-type"),
