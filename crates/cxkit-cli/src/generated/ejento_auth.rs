@@ -105,7 +105,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/getting-started-with-authentication>, <https://docs.ejento.ai/docs/tutorials/authentication-api-access>, `evidence/seed-001-ejento-api-index.md#login_access_token`, `evidence/seed-000-ejento-access-guide.md#login_access_token`",
+        provenance: "sourced: <https://api.ejento.ai/getting-started-with-authentication>, <https://docs.ejento.ai/docs/tutorials/authentication-api-access>, `evidence/seed-001-ejento-api-index.md#login_access_token`",
     },
     Operation {
         id: "exchange_passwordless_token",
@@ -239,7 +239,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/getting-started-with-authentication>, <https://docs.ejento.ai/docs/tutorials/authentication-api-access>, `evidence/seed-001-ejento-api-index.md#refresh_access_token`, `evidence/seed-000-ejento-access-guide.md#refresh_access_token`, `evidence/client-quickstart-template.md#refresh_access_token`",
+        provenance: "sourced: <https://api.ejento.ai/getting-started-with-authentication>, <https://docs.ejento.ai/docs/tutorials/authentication-api-access>, `evidence/seed-001-ejento-api-index.md#refresh_access_token`, `evidence/client-quickstart-template.md#refresh_access_token`",
     },
     Operation {
         id: "register_user",
@@ -253,7 +253,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/getting-started-with-authentication>, <https://docs.ejento.ai/docs/tutorials/authentication-api-access>, `evidence/seed-001-ejento-api-index.md#register_user`, `evidence/seed-000-ejento-access-guide.md#register_user`; inferred: the operation",
+        provenance: "sourced: <https://api.ejento.ai/getting-started-with-authentication>, <https://docs.ejento.ai/docs/tutorials/authentication-api-access>, `evidence/seed-001-ejento-api-index.md#register_user`; inferred: the operation",
     },
     Operation {
         id: "validate_magic_link",

@@ -211,7 +211,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-get-agent-response-dashboard>, `evidence/seed-001-ejento-api-index.md#list_agent_responses`; inferred: the operation, parameter `agent_id`, parameter `chat_thread_id`, parameter `user_id`, parameter `query_source`, parameter `start_date`, parameter `end_date`, parameter `skip`, parameter `limit`",
+        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_agent_responses`; inferred: the operation, parameter `agent_id`, parameter `chat_thread_id`, parameter `user_id`, parameter `query_source`, parameter `start_date`, parameter `end_date`, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "delete_agent_response",
