@@ -230,3 +230,105 @@ async fn a_chat_thread_corpus_connection_is_created_with_201_and_read_as_its_pag
     assert_eq!(owner.email.as_deref(), Some("a@b.c"));
     assert_eq!(data.connected_by, Some(3));
 }
+
+#[tokio::test]
+async fn the_legacy_chat_thread_edit_answers_the_renamed_thread() {
+    let fake = FakeEjento::start().await;
+    fake.on(
+        "legacy_update_chat_thread",
+        Reply::json(&json!({
+            "success": true,
+            "message": "Chat Thread Updated Successfully.",
+            "data": {"id": 44, "corpus_id": null, "created_by": "a@b.c", "created_on": "2025-01-08T22:00:19Z",
+                     "modified_by": "admin@example.com", "modified_on": "2025-01-09T08:00:00Z",
+                     "title": "Renamed", "is_deleted": false, "chat_id": null, "agent": 9, "user": 3}
+        })),
+    );
+    let ejento = logged_in(&fake).await;
+
+    let answer = ejento
+        .platform()
+        .legacy_update_chat_thread()
+        .chatthread_id(44)
+        .body(cxkit::clients::ejento_platform::types::ChatThreadUpdate {
+            title: Some("Renamed".to_owned()),
+        })
+        .send()
+        .await
+        .map_err(Error::from)
+        .unwrap()
+        .into_inner();
+
+    // The page answers the renamed thread in `data` (the spec had lost this answer's schema).
+    let data = answer.data.expect("data");
+    assert_eq!(data.id, 44);
+    assert_eq!(data.title.as_deref(), Some("Renamed"));
+    let call = &fake.requests_to("legacy_update_chat_thread")[0];
+    assert_eq!(
+        (call.method.as_str(), call.path.as_str()),
+        ("PUT", "/v2/api/chat-thread/44")
+    );
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&call.body).unwrap(),
+        json!({"title": "Renamed"})
+    );
+}
+
+#[tokio::test]
+async fn the_legacy_by_user_list_reads_each_response_s_agent_as_an_object() {
+    let fake = FakeEjento::start().await;
+    fake.on(
+        "legacy_list_user_agent_responses",
+        Reply::json(&json!({
+            "success": true,
+            "message": "Agent Response Found Successfully.",
+            "data": {"count": 3, "num_pages": 2, "current_page": 1, "agent_responses": [{
+                "id": 191,
+                "comments": [],
+                "feedback": [],
+                "agent": {"id": 4, "agent_name": "Helper", "agent_type": {"name": "QnA"},
+                          "created_by": "a@b.c", "created_on": "2024-11-25T16:18:53Z",
+                          "agent_image": "/img/bot.png", "user": 4, "project": 1},
+                "question": "How are gaps handled?",
+                "response": {"query": "gaps", "answer": "By rules.",
+                             "references": [{"url": "https://example.com/doc", "order": 1, "number": 0}],
+                             "agent_mode": "QnA"},
+                "created_by": "a@b.c",
+                "created_on": "2025-01-13T15:16:13Z",
+                "query_source": "web",
+                "user": 4,
+                "chat_thread": 4
+            }]}
+        })),
+    );
+    let ejento = logged_in(&fake).await;
+
+    let answer = ejento
+        .platform()
+        .legacy_list_user_agent_responses()
+        .user_id(4)
+        .send()
+        .await
+        .map_err(Error::from)
+        .unwrap()
+        .into_inner();
+
+    let data = answer.data.expect("data");
+    assert_eq!((data.count, data.num_pages), (Some(3), Some(2)));
+    let item = &data.agent_responses[0];
+    assert_eq!(item.id, 191);
+    assert_eq!((item.chat_thread, item.user), (Some(4), Some(4)));
+    // On this page the agent is an object, typed (other pages give only its id).
+    let agent = item.agent.as_ref().expect("agent");
+    assert_eq!(agent.agent_name.as_deref(), Some("Helper"));
+    assert_eq!(
+        agent.agent_type.as_ref().and_then(|t| t.name.as_deref()),
+        Some("QnA")
+    );
+    assert_eq!((agent.user, agent.project), (Some(4), Some(1)));
+    let response = item.response.as_ref().expect("response");
+    assert_eq!(response.references[0].number, Some(0));
+    let call = &fake.requests_to("legacy_list_user_agent_responses")[0];
+    assert_eq!(call.path, "/v2/api/user/4/agent-response");
+    assert_eq!(call.header("x-api-version"), None);
+}
