@@ -321,7 +321,14 @@ fn request(system: &System, op: &Operation<'_>, fill: Fill) -> Result<(String, b
         "application/json" | "application/x-www-form-urlencoded" | "text/plain" => {}
         other => return Err(format!("request media type `{other}` is not supported")),
     }
-    let value = sample(op.doc, schema, fill, &mut Vec::new())?;
+    let mut value = sample(op.doc, schema, fill, &mut Vec::new())?;
+    // An empty form is no body at all on the wire: a form with no required field is sent with
+    // its optional ones, so that the request still carries the body the spec requires.
+    if media == "application/x-www-form-urlencoded"
+        && value.as_object().is_some_and(|fields| fields.is_empty())
+    {
+        value = sample(op.doc, schema, Fill::All, &mut Vec::new())?;
+    }
     let resolved = resolve(op.doc, schema)?;
     let named = match schema.get("$ref").and_then(Value::as_str) {
         Some(reference) => Some(type_name(ref_name(reference)?)),

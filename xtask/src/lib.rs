@@ -119,6 +119,7 @@ pub fn build_all(root: &Path, systems: &[System]) -> Result<Vec<Output>, Vec<Pro
             message: format!("cannot read the seed operation list: {e}"),
         }]
     })?;
+    let evidence = lint::Evidence::load_at(root);
     let mut outputs = Vec::new();
     let mut problems = unlisted_specs(root, systems);
     for system in systems {
@@ -129,7 +130,7 @@ pub fn build_all(root: &Path, systems: &[System]) -> Result<Vec<Output>, Vec<Pro
                 continue;
             }
         };
-        let mut found = lint::lint(&spec, &lint::seed_titles(&seeds, system.name));
+        let mut found = lint::lint_with(&spec, &lint::seed_titles(&seeds, system.name), &evidence);
         let checked = match facts::check_spec(root, &spec) {
             Ok(checked) => checked,
             Err(p) => {
@@ -160,13 +161,15 @@ pub fn build_all(root: &Path, systems: &[System]) -> Result<Vec<Output>, Vec<Pro
 /// Lints the named systems without generating.
 pub fn lint_all(root: &Path, systems: &[System]) -> Vec<Problem> {
     let seeds = std::fs::read_to_string(root.join(SEED_TABLE)).unwrap_or_default();
+    let evidence = lint::Evidence::load_at(root);
     let mut problems = unlisted_specs(root, systems);
     problems.extend(
         systems
             .iter()
             .flat_map(|system| match Spec::load(root, system.spec) {
                 Ok(spec) => {
-                    let mut found = lint::lint(&spec, &lint::seed_titles(&seeds, system.name));
+                    let mut found =
+                        lint::lint_with(&spec, &lint::seed_titles(&seeds, system.name), &evidence);
                     match facts::check_spec(root, &spec) {
                         Ok(checked) => found.extend(checked.into_iter().flat_map(|c| c.problems)),
                         Err(p) => found.extend(p),

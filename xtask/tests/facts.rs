@@ -283,18 +283,18 @@ fn a_malformed_ledger_row_names_file_line_and_operation() {
 }
 
 #[test]
-fn a_ledger_in_the_older_format_is_not_checked_fact_by_fact() {
+fn a_ledger_in_the_older_format_is_refused() {
     let dir = workspace(
         |spec| spec.replace("evidence/seed-things.md#list_things", "seeds/000_seed.txt"),
         |_| xtask::ledger::OLD_HEADER.to_owned() + "\nlist_things\t-\tGET\t/x\t\t\t\t\tn\n",
     );
     let spec = Spec::load(dir.path(), THINGS.spec).expect("spec loads");
+    let refused = facts::check_spec(dir.path(), &spec).expect_err("an older ledger is refused");
     assert!(
-        facts::check_spec(dir.path(), &spec)
-            .expect("reads")
-            .is_none()
+        refused[0].message.contains("is in the older format"),
+        "{}",
+        refused[0].message
     );
-    assert_eq!(problems(dir.path()), Vec::<String>::new());
 }
 
 #[test]
@@ -467,5 +467,37 @@ fn a_bare_body_is_shown_as_root() {
         found[0].contains("operation get_answer: `https://vendor.example/v2/get-answer` (specs/sources/things.tsv line 7) shows body `(root)`, but the spec has no request body"),
         "{}",
         found[0]
+    );
+}
+
+#[test]
+fn a_whole_fact_deviation_covers_every_differing_value_and_nothing_else() {
+    // `shown: '*'` covers the untyped `data.response.run_id` like the exact entry does, and the
+    // values the spec agrees with still count.
+    let dir = workspace(
+        |spec| {
+            spec.replace(
+                "fact: response, shown: data.response.run_id,",
+                "fact: response, shown: '*',",
+            )
+        },
+        unchanged,
+    );
+    assert_eq!(problems(dir.path()), Vec::<String>::new());
+
+    // A whole-fact entry on a fact where nothing differs is stale.
+    let dir = workspace(
+        |spec| {
+            spec.replace(
+                "      x-cxkit-deviations:\n",
+                "      x-cxkit-deviations:\n        - {source: 'https://vendor.example/v2/get-answer', fact: statuses, shown: '*', reason: 'stale'}\n",
+            )
+        },
+        unchanged,
+    );
+    let found = problems(dir.path()).join("\n");
+    assert!(
+        found.contains("records statuses `*` shown by `https://vendor.example/v2/get-answer`"),
+        "{found}"
     );
 }

@@ -1161,6 +1161,7 @@ blocking (blocking is `block_login`). The seed's example also sends
 `Content-Type: application/x-www-form-urlencoded` and the seed lists a "Request body"
 heading with no fields; a GET carries no body here, as many proxies drop GET bodies.
 
+Provenance per fact: title, query, response, statuses: inferred; method: seed evidence/seed-003-platform28-auth-v2.md#get_login_block_status; path: inferred (seed evidence/seed-003-platform28-auth-v2.md#get_login_block_status shows `/authenticate/block/test`); headers: inferred (seed evidence/seed-003-platform28-auth-v2.md#get_login_block_status shows `Content-Type`).
 
 Sends a `GET` request to `/authenticate/block/{username}`
 
@@ -1184,6 +1185,7 @@ only `/authenticate/block/test`; blocking (POST), reading the block (GET) and li
 (DELETE) on the same resource, next to logging in, are assumed to be the four. No request
 body is known; the success response carries no body.
 
+Provenance per fact: title, method, query, statuses: inferred; path: seed evidence/seed-003-platform28-auth-v2.md#block_login.
 
 Sends a `POST` request to `/authenticate/block/{username}`
 
@@ -1206,6 +1208,7 @@ Inferred: the seed lists four `/authenticate` calls ending in `{username}` and s
 only `/authenticate/block/test`; lifting the block with DELETE on the block resource is
 assumed to be one of them. The success response carries no body.
 
+Provenance per fact: title, method, query, statuses: inferred; path: seed evidence/seed-003-platform28-auth-v2.md#unblock_login.
 
 Sends a `DELETE` request to `/authenticate/block/{username}`
 
@@ -1235,6 +1238,7 @@ Security: no credential is needed to log in (the caller has no LSID yet); the AP
 sent when configured, because the seed says most requests need an API key or an LSID.
 Not retried: a retry could create a second session.
 
+Provenance per fact: title, method, query, body, response, statuses: inferred; path: seed evidence/seed-003-platform28-auth-v2.md#create_login_session.
 
 Sends a `POST` request to `/authenticate/{username}`
 
@@ -1265,6 +1269,7 @@ session and the reset token itself authorizes the change; the API key is sent wh
 configured, because the seed says most requests need an API key or an LSID.
 Not retried: the token is presumably single-use.
 
+Provenance per fact: title, method, path, query, statuses: inferred; body: seed evidence/seed-003-platform28-auth-v2.md#reset_password_with_token.
 
 Sends a `POST` request to `/password/reset`
 
@@ -1286,6 +1291,7 @@ Inferred: the method, the path before `{userId}`, the body's field names (camelC
 `setEffectiveUser`, notes-vendors.md C.1) and the empty success body. The seed gives the path
 variable, the body fields' descriptions and "successful operation".
 
+Provenance per fact: title, method, query, body, statuses: inferred; path: seed evidence/seed-003-platform28-auth-v2.md#request_password_reset.
 
 Sends a `POST` request to `/password/reset/{userId}`
 
@@ -1313,6 +1319,7 @@ is given. Inferred: the method (PUT, a replacement of the password), the path be
 `{userId}`, the body's field names (camelCase, notes-vendors.md C.1) and the status codes.
 A retry after a lost response may see 404, since the old hash no longer matches.
 
+Provenance per fact: title, method, query, body, statuses: inferred; path: seed evidence/seed-003-platform28-auth-v2.md#update_user_password.
 
 Sends a `PUT` request to `/password/{userId}`
 
@@ -1337,6 +1344,7 @@ The method DELETE is inferred from the seed's "Login session terminated" (the sa
 as `terminate_session`, a DELETE) and "Current user is not authorized to logout other
 users". The success response carries no body (inferred).
 
+Provenance per fact: title, method, query, statuses: inferred; path: seed evidence/seed-003-platform28-auth-v2.md#terminate_user_sessions.
 
 Sends a `DELETE` request to `/session/user/{userId}`
 
@@ -1359,6 +1367,7 @@ The method GET is inferred from the seed's "Session id to retrieve" and "Login s
 found"; the response body is inferred (notes-vendors.md C.1: "session info (likely userId,
 orgId, effective user/org, created/expiry)").
 
+Provenance per fact: title, method, query, response, statuses: inferred; path: seed evidence/seed-003-platform28-auth-v2.md#get_session.
 
 Sends a `GET` request to `/session/{sessionId}`
 
@@ -1381,6 +1390,7 @@ The method, path and body are the seed's (`DELETE /session/123123213213123` with
 `Content-Type: application/json` and the body `true`). The success response carries no
 body (inferred: the seed describes none).
 
+Provenance per fact: title, query, statuses: inferred; method, headers, body: seed evidence/seed-003-platform28-auth-v2.md#terminate_session; path: inferred (seed evidence/seed-003-platform28-auth-v2.md#terminate_session shows `/session/123123213213123`).
 
 Sends a `DELETE` request to `/session/{sessionId}`
 
@@ -1408,6 +1418,7 @@ the segment `assumedIdentity` is a noun, i.e. a sub-resource that the reset remo
 DELETE is also idempotent, which a reset is. The success response carries no body
 (inferred).
 
+Provenance per fact: title, method, query, statuses: inferred; path: seed evidence/seed-003-platform28-auth-v2.md#reset_assumed_identity.
 
 Sends a `DELETE` request to `/session/{sessionId}/assumedIdentity`
 
@@ -1430,6 +1441,7 @@ The method POST is inferred from "Login session created" (a new resource). The r
 body (the new session) is inferred: a clone would be useless without the new LSID.
 Not retried: a retry could create a second session.
 
+Provenance per fact: title, method, query, response, statuses: inferred; path: seed evidence/seed-003-platform28-auth-v2.md#clone_session.
 
 Sends a `POST` request to `/session/{sessionId}/clone`
 
@@ -1452,6 +1464,7 @@ POST is known from the seed's "Invalid request in POST body". The seed lists a r
 body without describing it; a bare JSON string holding the organization ID is inferred
 by analogy with `set_effective_user`. The success response carries no body (inferred).
 
+Provenance per fact: title, query, body, statuses: inferred; method, path: seed evidence/seed-003-platform28-auth-v2.md#set_effective_org.
 
 Sends a `POST` request to `/session/{sessionId}/setEffectiveOrg`
 
@@ -1480,6 +1493,7 @@ effective user" and from its one concrete body, the bare JSON `true` of
 `terminate_session`. The success response carries no body (inferred; call `get_session`
 to read the updated session).
 
+Provenance per fact: title, query, statuses: inferred; method, path, body: seed evidence/seed-003-platform28-auth-v2.md#set_effective_user.
 
 Sends a `POST` request to `/session/{sessionId}/setEffectiveUser`
 

@@ -1213,6 +1213,7 @@ Creates a chat on the channel, optionally creating or updating its human on the 
 messaging platform may give a chat token that Proto later uses to send replies; it
 comes back as `chatToken` in the webhook events.
 
+Provenance per fact: title, method, headers, body: vendor page (stable) https://docs.proto.cx/docs/messaging-apis; path: inferred (vendor page (stable) https://docs.proto.cx/docs/messaging-apis shows `/webhook/{channel_id}/chat`); response, statuses: inferred.
 
 Sends a `POST` request to `/{channel_id}/chat`
 
@@ -1236,6 +1237,7 @@ let response = client.create_chat()
 Creates a human (a customer) on the channel. An `accessToken`, if given, is included in
 the webhooks; an `externalId`, if given, in reports.
 
+Provenance per fact: title, method, headers, body, response: vendor page (stable) https://docs.proto.cx/docs/messaging-apis + vendor page (stable) https://docs.proto.cx/docs/integration-for-comms; path: inferred (vendor page (stable) https://docs.proto.cx/docs/messaging-apis shows `/webhook/{channel_id}/human`); statuses: inferred.
 
 Sends a `POST` request to `/{channel_id}/human`
 
@@ -1257,6 +1259,8 @@ let response = client.create_channel_human()
     /**Get Human information
 
 Reads a human of the channel.
+
+Provenance per fact: title, method, headers, response: vendor page (stable) https://docs.proto.cx/docs/messaging-apis + vendor page (stable) https://docs.proto.cx/docs/integration-for-comms; path: inferred (vendor page (stable) https://docs.proto.cx/docs/messaging-apis shows `/webhook/{channel_id}/human/{human_id}`); statuses: inferred.
 
 Sends a `GET` request to `/{channel_id}/human/{human_id}`
 

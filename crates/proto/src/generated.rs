@@ -1251,6 +1251,7 @@ Proto's Webchat.
 Store the returned human id in your web app's database: it is the `human_id` of
 Get Human and Update Human.
 
+Provenance per fact: title: inferred (seed evidence/seed-002-proto-authentication-api.md#create_human shows `Create Human API`); method, headers: seed evidence/seed-002-proto-authentication-api.md#create_human + vendor page (stable) https://docs.proto.cx/docs/authentication-api; path, response: seed evidence/seed-002-proto-authentication-api.md#create_human; body: seed evidence/seed-002-proto-authentication-api.md#create_human + notes evidence/notes-vendors.md#create_human + vendor page (stable) https://docs.proto.cx/docs/authentication-api; statuses: inferred.
 
 Sends a `POST` request to `/{company_id}/{bot_id}/crm/human`
 
@@ -1278,6 +1279,8 @@ let response = client.create_human()
 
 Retrieve a human profile, e.g. from your web app.
 
+Provenance per fact: title: inferred (seed evidence/seed-002-proto-authentication-api.md#get_human shows `Get Human API`); method, headers, response: seed evidence/seed-002-proto-authentication-api.md#get_human + vendor page (stable) https://docs.proto.cx/docs/authentication-api; path: seed evidence/seed-002-proto-authentication-api.md#get_human; statuses: inferred.
+
 Sends a `GET` request to `/{company_id}/{bot_id}/crm/human/{human_id}`
 
 Arguments:
@@ -1304,6 +1307,7 @@ Update a human's profile information, such as the human's `access_token`, which 
 expire based on the web app's login status. Only the fields sent are changed (partial
 update, inferred from every field being optional in the seed's table).
 
+Provenance per fact: title: inferred (seed evidence/seed-002-proto-authentication-api.md#update_human shows `Update Human API`); method, headers, body, response: seed evidence/seed-002-proto-authentication-api.md#update_human + vendor page (stable) https://docs.proto.cx/docs/authentication-api; path: seed evidence/seed-002-proto-authentication-api.md#update_human; statuses: inferred.
 
 Sends a `PUT` request to `/{company_id}/{bot_id}/crm/human/{human_id}`
 

@@ -16,7 +16,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://docs.ejento.ai/docs/tutorials/authentication-api-access>; inferred: the operation, response 200",
+        provenance: "title, method, path, body: vendor guide https://docs.ejento.ai/docs/tutorials/authentication-api-access; headers, response, statuses: inferred; marked inferred: the operation, response 200",
     },
     Operation {
         id: "read_all_users",
@@ -33,7 +33,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://docs.ejento.ai/docs/tutorials/authentication-api-access>, `evidence/seed-000-ejento-access-guide.md#read_all_users`; inferred: the operation",
+        provenance: "title, method, path, query, headers: seed evidence/seed-000-ejento-access-guide.md#read_all_users + vendor guide https://docs.ejento.ai/docs/tutorials/authentication-api-access; response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "legacy_refresh_access_token",
@@ -47,7 +47,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://docs.ejento.ai/docs/tutorials/authentication-api-access>; inferred: the operation, response 200",
+        provenance: "title: inferred (vendor guide https://docs.ejento.ai/docs/tutorials/authentication-api-access shows `Refresh Access Token`); method, path, headers: vendor guide https://docs.ejento.ai/docs/tutorials/authentication-api-access; response, statuses: inferred; marked inferred: the operation, response 200",
     },
     Operation {
         id: "legacy_register_user",
@@ -61,7 +61,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://docs.ejento.ai/docs/tutorials/authentication-api-access>; inferred: the operation, response 200",
+        provenance: "title, method, path, body: vendor guide https://docs.ejento.ai/docs/tutorials/authentication-api-access; headers, response, statuses: inferred; marked inferred: the operation, response 200",
     },
     Operation {
         id: "update_user_information",
@@ -77,7 +77,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://docs.ejento.ai/docs/tutorials/authentication-api-access>, `evidence/seed-000-ejento-access-guide.md#update_user_information`; inferred: the operation",
+        provenance: "title, method, path, headers, body: seed evidence/seed-000-ejento-access-guide.md#update_user_information + vendor guide https://docs.ejento.ai/docs/tutorials/authentication-api-access; response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_login_feature_flags",
@@ -91,7 +91,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_login_feature_flags`, `evidence/client-quickstart-template.md#get_login_feature_flags`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_login_feature_flags; method, path: vendor client evidence/client-quickstart-template.md#get_login_feature_flags; headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "login_access_token",
@@ -105,7 +105,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/getting-started-with-authentication>, <https://docs.ejento.ai/docs/tutorials/authentication-api-access>, `evidence/seed-001-ejento-api-index.md#login_access_token`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#login_access_token; method, body: seed evidence/seed-001-ejento-api-index.md#login_access_token + vendor guide https://api.ejento.ai/getting-started-with-authentication + vendor guide https://docs.ejento.ai/docs/tutorials/authentication-api-access; path: seed evidence/seed-001-ejento-api-index.md#login_access_token + vendor guide https://api.ejento.ai/getting-started-with-authentication; headers, response, statuses: inferred",
     },
     Operation {
         id: "exchange_passwordless_token",
@@ -119,7 +119,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/getting-started-with-authentication>, `evidence/seed-001-ejento-api-index.md#exchange_passwordless_token`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#exchange_passwordless_token; method, path, body: seed evidence/seed-001-ejento-api-index.md#exchange_passwordless_token + vendor guide https://api.ejento.ai/getting-started-with-authentication; headers, response, statuses: inferred",
     },
     Operation {
         id: "request_passwordless_token",
@@ -133,7 +133,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/getting-started-with-authentication>, `evidence/seed-001-ejento-api-index.md#request_passwordless_token`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#request_passwordless_token; method, path, body: seed evidence/seed-001-ejento-api-index.md#request_passwordless_token + vendor guide https://api.ejento.ai/getting-started-with-authentication; headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "initiate_google_sso_login",
@@ -149,7 +149,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: Some("A browser redirect: the facade requests it without following redirects and returns the `Location` for the application to send its user to."),
         accept: None,
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#initiate_google_sso_login`, `evidence/client-quickstart-template.md#initiate_google_sso_login`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#initiate_google_sso_login; method, path, query: vendor client evidence/client-quickstart-template.md#initiate_google_sso_login; headers, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "initiate_linkedin_sso_login",
@@ -165,7 +165,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: Some("A browser redirect: the facade requests it without following redirects and returns the `Location` for the application to send its user to."),
         accept: None,
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#initiate_linkedin_sso_login`, `evidence/client-quickstart-template.md#initiate_linkedin_sso_login`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#initiate_linkedin_sso_login; method, path, query: vendor client evidence/client-quickstart-template.md#initiate_linkedin_sso_login; headers, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "initiate_microsoft_sso_login",
@@ -181,7 +181,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: Some("A browser redirect: the facade requests it without following redirects and returns the `Location` for the application to send its user to."),
         accept: None,
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#initiate_microsoft_sso_login`, `evidence/client-quickstart-template.md#initiate_microsoft_sso_login`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#initiate_microsoft_sso_login; method, path, query: vendor client evidence/client-quickstart-template.md#initiate_microsoft_sso_login; headers, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "initiate_okta_sso_login",
@@ -197,7 +197,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: Some("A browser redirect: the facade requests it without following redirects and returns the `Location` for the application to send its user to."),
         accept: None,
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#initiate_okta_sso_login`, `evidence/client-quickstart-template.md#initiate_okta_sso_login`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#initiate_okta_sso_login; method, path, query: vendor client evidence/client-quickstart-template.md#initiate_okta_sso_login; headers, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "update_own_password",
@@ -211,7 +211,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/getting-started-with-authentication>, `evidence/seed-001-ejento-api-index.md#update_own_password`; inferred: the operation",
+        provenance: "title, method, path, headers, body: seed evidence/seed-001-ejento-api-index.md#update_own_password + vendor guide https://api.ejento.ai/getting-started-with-authentication; response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "passwordless_auth",
@@ -225,7 +225,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#passwordless_auth`, `evidence/client-quickstart-template.md#passwordless_auth`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#passwordless_auth; method: seed evidence/seed-001-ejento-api-index.md#passwordless_auth + vendor client evidence/client-quickstart-template.md#passwordless_auth; path, body, response: vendor client evidence/client-quickstart-template.md#passwordless_auth; headers, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "refresh_access_token",
@@ -239,7 +239,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/getting-started-with-authentication>, <https://docs.ejento.ai/docs/tutorials/authentication-api-access>, `evidence/seed-001-ejento-api-index.md#refresh_access_token`, `evidence/client-quickstart-template.md#refresh_access_token`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#refresh_access_token + vendor guide https://docs.ejento.ai/docs/tutorials/authentication-api-access; method: seed evidence/seed-001-ejento-api-index.md#refresh_access_token + vendor client evidence/client-quickstart-template.md#refresh_access_token + vendor guide https://api.ejento.ai/getting-started-with-authentication + vendor guide https://docs.ejento.ai/docs/tutorials/authentication-api-access; path: seed evidence/seed-001-ejento-api-index.md#refresh_access_token + vendor client evidence/client-quickstart-template.md#refresh_access_token + vendor guide https://api.ejento.ai/getting-started-with-authentication; headers: seed evidence/seed-001-ejento-api-index.md#refresh_access_token + vendor guide https://api.ejento.ai/getting-started-with-authentication + vendor guide https://docs.ejento.ai/docs/tutorials/authentication-api-access; response, statuses: vendor client evidence/client-quickstart-template.md#refresh_access_token",
     },
     Operation {
         id: "register_user",
@@ -253,7 +253,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/getting-started-with-authentication>, <https://docs.ejento.ai/docs/tutorials/authentication-api-access>, `evidence/seed-001-ejento-api-index.md#register_user`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#register_user; method, body: seed evidence/seed-001-ejento-api-index.md#register_user + vendor guide https://api.ejento.ai/getting-started-with-authentication + vendor guide https://docs.ejento.ai/docs/tutorials/authentication-api-access; path: seed evidence/seed-001-ejento-api-index.md#register_user + vendor guide https://api.ejento.ai/getting-started-with-authentication; headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "validate_magic_link",
@@ -267,7 +267,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#validate_magic_link`, `evidence/client-quickstart-template.md#validate_magic_link`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#validate_magic_link; method: seed evidence/seed-001-ejento-api-index.md#validate_magic_link + vendor client evidence/client-quickstart-template.md#validate_magic_link; path, body, response: vendor client evidence/client-quickstart-template.md#validate_magic_link; headers, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "verify_email_otp",
@@ -281,7 +281,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#verify_email_otp`, `evidence/client-quickstart-template.md#verify_email_otp`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#verify_email_otp; method: seed evidence/seed-001-ejento-api-index.md#verify_email_otp + vendor client evidence/client-quickstart-template.md#verify_email_otp; path, body, response: vendor client evidence/client-quickstart-template.md#verify_email_otp; headers, statuses: inferred",
     },
     Operation {
         id: "mint_user_token",
@@ -295,6 +295,6 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/client-slack-app.md#mint_user_token`; inferred: the operation",
+        provenance: "title: inferred; method, path, headers, body, response, statuses: vendor client evidence/client-slack-app.md#mint_user_token; marked inferred: the operation",
     },
 ];

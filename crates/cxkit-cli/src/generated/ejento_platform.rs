@@ -18,7 +18,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-create-chat-thread>, `evidence/seed-000-ejento-access-guide.md#legacy_create_chat_thread`; inferred: response 201, response 400, response 401, response 404",
+        provenance: "title, path: seed evidence/seed-000-ejento-access-guide.md#legacy_create_chat_thread; method, headers: seed evidence/seed-000-ejento-access-guide.md#legacy_create_chat_thread + vendor page (v2-legacy) https://api.ejento.ai/legacy-create-chat-thread; body: inferred; response, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-create-chat-thread; marked inferred: request body, response 201",
     },
     Operation {
         id: "legacy_create_agent_response",
@@ -34,7 +34,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-create-agent-response>, <https://api.ejento.ai/guides/response-api-migration>, `evidence/seed-000-ejento-access-guide.md#legacy_create_agent_response`; inferred: response 200, response 400, response 401, response 404",
+        provenance: "title, headers: seed evidence/seed-000-ejento-access-guide.md#legacy_create_agent_response + vendor page (v2-legacy) https://api.ejento.ai/legacy-create-agent-response; method, body: seed evidence/seed-000-ejento-access-guide.md#legacy_create_agent_response + vendor page (v2-legacy) https://api.ejento.ai/legacy-create-agent-response + vendor guide https://api.ejento.ai/guides/response-api-migration; path: seed evidence/seed-000-ejento-access-guide.md#legacy_create_agent_response; response: vendor page (v2-legacy) https://api.ejento.ai/legacy-create-agent-response; statuses: inferred; marked inferred: response 200, response 400, response 401, response 404",
     },
     Operation {
         id: "list_agent_aliases",
@@ -52,7 +52,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_agent_aliases`; inferred: the operation, parameter `agent_id`, parameter `skip`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_agent_aliases; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `agent_id`, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "create_agent_alias",
@@ -66,7 +66,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_agent_alias`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#create_agent_alias; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "delete_agent_alias",
@@ -82,7 +82,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_agent_alias`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#delete_agent_alias; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_agent_alias",
@@ -98,7 +98,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_alias`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_agent_alias; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "update_agent_alias",
@@ -114,7 +114,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_agent_alias`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#update_agent_alias; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_agent_filter",
@@ -128,7 +128,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_filter`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_agent_filter; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "generate_agent_image",
@@ -142,7 +142,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#generate_agent_image`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#generate_agent_image; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_all_agent_ratings",
@@ -160,7 +160,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_all_agent_ratings`; inferred: the operation, parameter `agent_id`, parameter `skip`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_all_agent_ratings; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `agent_id`, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "create_agent_response_log",
@@ -174,7 +174,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://ejentoapi.apidog.io/legacy-create-agent-response-log>, `evidence/seed-001-ejento-api-index.md#create_agent_response_log`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#create_agent_response_log + vendor page (v2-legacy) https://ejentoapi.apidog.io/legacy-create-agent-response-log; method, headers, response: vendor page (v2-legacy) https://ejentoapi.apidog.io/legacy-create-agent-response-log; path: inferred (vendor page (v2-legacy) https://ejentoapi.apidog.io/legacy-create-agent-response-log shows `/v2/api/agent/{agent_id}/response/log`); body: inferred (vendor page (v2-legacy) https://ejentoapi.apidog.io/legacy-create-agent-response-log shows `user_id`); statuses: inferred (vendor page (v2-legacy) https://ejentoapi.apidog.io/legacy-create-agent-response-log shows `201`); marked inferred: the operation",
     },
     Operation {
         id: "create_agent_response_logs_bulk",
@@ -188,7 +188,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_agent_response_logs_bulk`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#create_agent_response_logs_bulk; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_agent_responses",
@@ -211,7 +211,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_agent_responses`; inferred: the operation, parameter `agent_id`, parameter `chat_thread_id`, parameter `user_id`, parameter `query_source`, parameter `start_date`, parameter `end_date`, parameter `skip`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_agent_responses; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `agent_id`, parameter `chat_thread_id`, parameter `user_id`, parameter `query_source`, parameter `start_date`, parameter `end_date`, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "delete_agent_response",
@@ -227,7 +227,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-delete-agent-response>, `evidence/seed-001-ejento-api-index.md#delete_agent_response`, `evidence/client-quickstart-template.md#delete_agent_response`; inferred: response 200, response 401, response 404",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#delete_agent_response; method: vendor client evidence/client-quickstart-template.md#delete_agent_response + vendor page (v2-legacy) https://api.ejento.ai/legacy-delete-agent-response; path: vendor client evidence/client-quickstart-template.md#delete_agent_response; headers: inferred; response: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-delete-agent-response shows `data.id`); statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-delete-agent-response; marked inferred: response 200, response 401, response 404",
     },
     Operation {
         id: "get_agent_response",
@@ -243,7 +243,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-get-agent-response>, `evidence/seed-001-ejento-api-index.md#get_agent_response`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_agent_response; method, response, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-get-agent-response; path: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-get-agent-response shows `/v2/api/agent-response/{agent_response_id}`); headers: inferred; marked inferred: the operation",
     },
     Operation {
         id: "update_agent_response",
@@ -259,7 +259,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_agent_response`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#update_agent_response; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_agent_response_comments",
@@ -275,7 +275,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_agent_response_comments`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_agent_response_comments; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "create_agent_response_comment",
@@ -291,7 +291,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_agent_response_comment`, `evidence/client-quickstart-template.md#create_agent_response_comment`; inferred: response 200, response 400, response 401, response 404",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#create_agent_response_comment; method, path, body: vendor client evidence/client-quickstart-template.md#create_agent_response_comment; headers, response, statuses: inferred; marked inferred: response 200, response 400, response 401, response 404",
     },
     Operation {
         id: "create_agent_response_feedback",
@@ -307,7 +307,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_agent_response_feedback`, `evidence/client-quickstart-template.md#create_agent_response_feedback`; inferred: response 200, response 400, response 401, response 404",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#create_agent_response_feedback; method, path, body: vendor client evidence/client-quickstart-template.md#create_agent_response_feedback; headers, response, statuses: inferred; marked inferred: response 200, response 400, response 401, response 404",
     },
     Operation {
         id: "unpin_agent_response",
@@ -323,7 +323,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#unpin_agent_response`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#unpin_agent_response; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "pin_agent_response",
@@ -339,7 +339,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#pin_agent_response`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#pin_agent_response; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_agent_response_supporting_content",
@@ -355,7 +355,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_response_supporting_content`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_agent_response_supporting_content; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_agent_response_thoughts",
@@ -371,7 +371,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_response_thoughts`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_agent_response_thoughts; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_agent_types",
@@ -385,7 +385,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_agent_types`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_agent_types; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_agent_type",
@@ -401,7 +401,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_type`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_agent_type; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "update_agent_type",
@@ -417,7 +417,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_agent_type`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#update_agent_type; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_agents",
@@ -436,7 +436,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_agents`; inferred: the operation, parameter `search`, parameter `project_id`, parameter `skip`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_agents; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `search`, parameter `project_id`, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "create_agent",
@@ -450,7 +450,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_agent`, <https://ejentoapi.apidog.io/legacy-create-agent-by-configure>; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#create_agent; method, response: vendor page (v2-legacy) https://ejentoapi.apidog.io/legacy-create-agent-by-configure; path: inferred (vendor page (v2-legacy) https://ejentoapi.apidog.io/legacy-create-agent-by-configure shows `/v2/api/agent`); headers, statuses: inferred; body: inferred (vendor page (v2-legacy) https://ejentoapi.apidog.io/legacy-create-agent-by-configure shows `user_id`); marked inferred: the operation",
     },
     Operation {
         id: "delete_agent",
@@ -466,7 +466,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_agent`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#delete_agent; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_agent",
@@ -482,7 +482,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://ejentoapi.apidog.io/legacy-get-agent>, `evidence/seed-001-ejento-api-index.md#get_agent`, `evidence/client-quickstart-template.md#get_agent`; inferred: response 200, response 401, response 404",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_agent; method, response: vendor client evidence/client-quickstart-template.md#get_agent + vendor page (v2-legacy) https://ejentoapi.apidog.io/legacy-get-agent; path: vendor client evidence/client-quickstart-template.md#get_agent; headers, statuses: inferred; marked inferred: response 200, response 401, response 404",
     },
     Operation {
         id: "update_agent",
@@ -498,7 +498,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/update-an-agent-18417483e0>, `evidence/seed-001-ejento-api-index.md#update_agent`; inferred: response 400, response 401, response 404",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#update_agent + vendor page (stable) https://api.ejento.ai/update-an-agent-18417483e0; method, path, headers, body, statuses: vendor page (stable) https://api.ejento.ai/update-an-agent-18417483e0; response: inferred (vendor page (stable) https://api.ejento.ai/update-an-agent-18417483e0 shows `data.project.id`); marked inferred: response 400, response 401, response 404",
     },
     Operation {
         id: "get_agent_access",
@@ -514,7 +514,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_access`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_agent_access; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "update_agent_access",
@@ -530,7 +530,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_agent_access`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#update_agent_access; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "activate_agent",
@@ -546,7 +546,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#activate_agent`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#activate_agent; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_agent_responses_of_agent",
@@ -565,7 +565,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-get-all-agent-responses>, `evidence/seed-001-ejento-api-index.md#list_agent_responses_of_agent`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_agent_responses_of_agent; method, query, response: vendor page (v2-legacy) https://api.ejento.ai/legacy-get-all-agent-responses; path: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-get-all-agent-responses shows `/v2/api/agent/{agent_id}/response`); headers, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_agent_chat_threads",
@@ -586,7 +586,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/v2/get-chat-threads-of-an-agent-19061086e0>, `evidence/seed-001-ejento-api-index.md#list_agent_chat_threads`, `evidence/client-quickstart-template.md#list_agent_chat_threads`, `evidence/client-slack-app.md#list_agent_chat_threads`; inferred: parameter `include_call_threads`, response 401, response 404",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_agent_chat_threads; method, path, query, response: vendor client evidence/client-quickstart-template.md#list_agent_chat_threads + vendor client evidence/client-slack-app.md#list_agent_chat_threads + vendor page (v2) https://api.ejento.ai/v2/get-chat-threads-of-an-agent-19061086e0; headers: vendor page (v2) https://api.ejento.ai/v2/get-chat-threads-of-an-agent-19061086e0; statuses: vendor client evidence/client-slack-app.md#list_agent_chat_threads; marked inferred: parameter `include_call_threads`, response 401, response 404",
     },
     Operation {
         id: "create_agent_chat_thread",
@@ -602,7 +602,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-create-chat-thread>, `evidence/seed-001-ejento-api-index.md#create_agent_chat_thread`, `evidence/client-quickstart-template.md#create_agent_chat_thread`, `evidence/client-slack-app.md#create_agent_chat_thread`; inferred: response 201, response 400, response 401, response 404",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#create_agent_chat_thread; method, response: vendor client evidence/client-quickstart-template.md#create_agent_chat_thread + vendor client evidence/client-slack-app.md#create_agent_chat_thread + vendor page (v2-legacy) https://api.ejento.ai/legacy-create-chat-thread; path: vendor client evidence/client-quickstart-template.md#create_agent_chat_thread + vendor client evidence/client-slack-app.md#create_agent_chat_thread; headers, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-create-chat-thread; body: vendor client evidence/client-quickstart-template.md#create_agent_chat_thread; marked inferred: response 201, response 400, response 401, response 404",
     },
     Operation {
         id: "list_agent_comments",
@@ -620,7 +620,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_agent_comments`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_agent_comments; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "create_agent_comment",
@@ -636,7 +636,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_agent_comment`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#create_agent_comment; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "delete_agent_comment",
@@ -653,7 +653,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_agent_comment`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#delete_agent_comment; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "update_agent_comment",
@@ -670,7 +670,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_agent_comment`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#update_agent_comment; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_agent_connected_tools",
@@ -686,7 +686,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_agent_connected_tools`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_agent_connected_tools; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_agent_conversation_starters",
@@ -702,7 +702,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_agent_conversation_starters`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_agent_conversation_starters; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "delete_agent_corpus_connections",
@@ -718,7 +718,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_agent_corpus_connections`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#delete_agent_corpus_connections; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_agent_corpora",
@@ -736,7 +736,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-get-all-agent-corpus-connections>, `evidence/seed-001-ejento-api-index.md#list_agent_corpora`, `evidence/client-quickstart-template.md#list_agent_corpora`; inferred: response 200, response 401, response 404",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_agent_corpora; method: vendor client evidence/client-quickstart-template.md#list_agent_corpora + vendor page (v2-legacy) https://api.ejento.ai/legacy-get-all-agent-corpus-connections; path, query, response: vendor client evidence/client-quickstart-template.md#list_agent_corpora; headers: inferred; statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-get-all-agent-corpus-connections; marked inferred: response 200, response 401, response 404",
     },
     Operation {
         id: "create_agent_corpus_connections",
@@ -752,7 +752,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_agent_corpus_connections`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#create_agent_corpus_connections; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "delete_agent_corpus_connection",
@@ -769,7 +769,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_agent_corpus_connection`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#delete_agent_corpus_connection; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_agent_corpus_connection",
@@ -786,7 +786,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_corpus_connection`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_agent_corpus_connection; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "create_agent_corpus_connection",
@@ -803,7 +803,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-create-agent-corpus-connection>, `evidence/seed-001-ejento-api-index.md#create_agent_corpus_connection`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#create_agent_corpus_connection; method, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-create-agent-corpus-connection; path: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-create-agent-corpus-connection shows `/v2/api/agent/{agent_id}/corpus/{corpus_id}`); headers, body: inferred; response: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-create-agent-corpus-connection shows `agent.id`); marked inferred: the operation",
     },
     Operation {
         id: "update_agent_corpus_connection",
@@ -820,7 +820,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-edit-agent-corpus-connection>, `evidence/seed-001-ejento-api-index.md#update_agent_corpus_connection`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#update_agent_corpus_connection; method, headers, body, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-edit-agent-corpus-connection; path: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-edit-agent-corpus-connection shows `/v2/api/agent/{agent_id}/corpus/{corpus_id}`); response: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-edit-agent-corpus-connection shows `agent.id`); marked inferred: the operation",
     },
     Operation {
         id: "create_agent_custom_instructions",
@@ -836,7 +836,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_agent_custom_instructions`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#create_agent_custom_instructions; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_agent_details",
@@ -852,7 +852,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_details`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_agent_details; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "batch_delete_agent_evaluation_datasets",
@@ -868,7 +868,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#batch_delete_agent_evaluation_datasets`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#batch_delete_agent_evaluation_datasets; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_agent_evaluation_datasets",
@@ -886,7 +886,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_agent_evaluation_datasets`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_agent_evaluation_datasets; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "create_agent_evaluation_dataset",
@@ -902,7 +902,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_agent_evaluation_dataset`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#create_agent_evaluation_dataset; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "delete_agent_evaluation_dataset",
@@ -919,7 +919,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_agent_evaluation_dataset`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#delete_agent_evaluation_dataset; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_agent_evaluation_dataset",
@@ -936,7 +936,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_evaluation_dataset`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_agent_evaluation_dataset; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "update_agent_evaluation_dataset",
@@ -953,7 +953,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_agent_evaluation_dataset`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#update_agent_evaluation_dataset; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "batch_delete_agent_evaluation_runs",
@@ -969,7 +969,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#batch_delete_agent_evaluation_runs`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#batch_delete_agent_evaluation_runs; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_agent_evaluation_runs",
@@ -987,7 +987,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_agent_evaluation_runs`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_agent_evaluation_runs; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "create_agent_evaluation_run",
@@ -1003,7 +1003,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_agent_evaluation_run`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#create_agent_evaluation_run; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "delete_agent_evaluation_run",
@@ -1020,7 +1020,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_agent_evaluation_run`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#delete_agent_evaluation_run; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_agent_evaluation_run",
@@ -1037,7 +1037,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_evaluation_run`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_agent_evaluation_run; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "update_agent_evaluation_run",
@@ -1054,7 +1054,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_agent_evaluation_run`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#update_agent_evaluation_run; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_agent_guardrail_types",
@@ -1073,7 +1073,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/get-available-guardrail-types-for-agent>, `evidence/seed-001-ejento-api-index.md#list_agent_guardrail_types`; inferred: response 401, response 404",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_agent_guardrail_types + vendor page (stable) https://api.ejento.ai/get-available-guardrail-types-for-agent; method, path, query, response, statuses: vendor page (stable) https://api.ejento.ai/get-available-guardrail-types-for-agent; headers: inferred; marked inferred: response 401, response 404",
     },
     Operation {
         id: "set_agent_guardrail_type",
@@ -1090,7 +1090,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#set_agent_guardrail_type`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#set_agent_guardrail_type; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_agent_history",
@@ -1108,7 +1108,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/get-agent-history-with-pagination-18417486e0>, `evidence/seed-001-ejento-api-index.md#get_agent_history`; inferred: response 401, response 404",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_agent_history + vendor page (stable) https://api.ejento.ai/get-agent-history-with-pagination-18417486e0; method, path, query, response, statuses: vendor page (stable) https://api.ejento.ai/get-agent-history-with-pagination-18417486e0; headers: inferred; marked inferred: response 401, response 404",
     },
     Operation {
         id: "restore_agent_checkpoint",
@@ -1125,7 +1125,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#restore_agent_checkpoint`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#restore_agent_checkpoint; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "update_agent_llm_configuration",
@@ -1141,7 +1141,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_agent_llm_configuration`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#update_agent_llm_configuration; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_agent_prompt_history",
@@ -1159,7 +1159,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_prompt_history`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_agent_prompt_history; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "list_agent_ratings",
@@ -1177,7 +1177,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_agent_ratings`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_agent_ratings; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "update_agent_rating",
@@ -1193,7 +1193,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_agent_rating`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#update_agent_rating; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_agent_reviews",
@@ -1211,7 +1211,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_agent_reviews`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_agent_reviews; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "create_agent_review",
@@ -1227,7 +1227,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_agent_review`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#create_agent_review; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "delete_agent_review",
@@ -1244,7 +1244,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_agent_review`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#delete_agent_review; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "update_agent_review",
@@ -1261,7 +1261,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_agent_review`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#update_agent_review; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_agent_status",
@@ -1277,7 +1277,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_status`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_agent_status; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "update_agent_tags",
@@ -1293,7 +1293,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_agent_tags`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#update_agent_tags; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_agent_tools",
@@ -1309,7 +1309,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_agent_tools`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_agent_tools; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "unlink_agent_tool",
@@ -1326,7 +1326,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#unlink_agent_tool`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#unlink_agent_tool; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "link_agent_tool",
@@ -1343,7 +1343,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#link_agent_tool`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#link_agent_tool; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_agent_votes",
@@ -1359,7 +1359,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_votes`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_agent_votes; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "vote_on_agent",
@@ -1375,7 +1375,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-create-agent-vote>, `evidence/seed-001-ejento-api-index.md#vote_on_agent`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#vote_on_agent; method, headers, body, response: vendor page (v2-legacy) https://api.ejento.ai/legacy-create-agent-vote; path: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-create-agent-vote shows `/v2/api/agent/{agent_id}/vote`); statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_agent_cost_data",
@@ -1394,7 +1394,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_cost_data`; inferred: the operation, parameter `agent_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_agent_cost_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `agent_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_agent_document_count_data",
@@ -1413,7 +1413,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_document_count_data`; inferred: the operation, parameter `agent_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_agent_document_count_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `agent_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_agent_indexing_mode_data",
@@ -1431,7 +1431,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_indexing_mode_data`; inferred: the operation, parameter `agent_id`, parameter `start_date`, parameter `end_date`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_agent_indexing_mode_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `agent_id`, parameter `start_date`, parameter `end_date`",
     },
     Operation {
         id: "get_agent_most_active_data",
@@ -1450,7 +1450,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_most_active_data`; inferred: the operation, parameter `agent_id`, parameter `start_date`, parameter `end_date`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_agent_most_active_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `agent_id`, parameter `start_date`, parameter `end_date`, parameter `limit`",
     },
     Operation {
         id: "get_agent_query_count_data",
@@ -1469,7 +1469,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_query_count_data`; inferred: the operation, parameter `agent_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_agent_query_count_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `agent_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_recent_agent_data",
@@ -1488,7 +1488,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_recent_agent_data`; inferred: the operation, parameter `agent_id`, parameter `start_date`, parameter `end_date`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_recent_agent_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `agent_id`, parameter `start_date`, parameter `end_date`, parameter `limit`",
     },
     Operation {
         id: "get_agent_summary_statistics",
@@ -1506,7 +1506,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_summary_statistics`; inferred: the operation, parameter `agent_id`, parameter `start_date`, parameter `end_date`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_agent_summary_statistics; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `agent_id`, parameter `start_date`, parameter `end_date`",
     },
     Operation {
         id: "get_agent_token_data",
@@ -1525,7 +1525,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_token_data`; inferred: the operation, parameter `agent_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_agent_token_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `agent_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_agent_vote_data",
@@ -1544,7 +1544,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_vote_data`; inferred: the operation, parameter `agent_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_agent_vote_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `agent_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_corpus_document_count_data",
@@ -1563,7 +1563,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_corpus_document_count_data`; inferred: the operation, parameter `corpus_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_corpus_document_count_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `corpus_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_corpus_indexing_mode_data",
@@ -1581,7 +1581,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_corpus_indexing_mode_data`; inferred: the operation, parameter `corpus_id`, parameter `start_date`, parameter `end_date`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_corpus_indexing_mode_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `corpus_id`, parameter `start_date`, parameter `end_date`",
     },
     Operation {
         id: "get_cost_data",
@@ -1599,7 +1599,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_cost_data`; inferred: the operation, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_cost_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_document_count_data",
@@ -1617,7 +1617,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_document_count_data`; inferred: the operation, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_document_count_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_total_entity_counts",
@@ -1631,7 +1631,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_total_entity_counts`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_total_entity_counts; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_indexing_mode_data",
@@ -1648,7 +1648,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_indexing_mode_data`; inferred: the operation, parameter `start_date`, parameter `end_date`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_indexing_mode_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `start_date`, parameter `end_date`",
     },
     Operation {
         id: "get_project_cost_data",
@@ -1667,7 +1667,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_project_cost_data`; inferred: the operation, parameter `project_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_project_cost_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `project_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_project_document_count_data",
@@ -1686,7 +1686,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_project_document_count_data`; inferred: the operation, parameter `project_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_project_document_count_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `project_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_project_indexing_mode_data",
@@ -1704,7 +1704,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_project_indexing_mode_data`; inferred: the operation, parameter `project_id`, parameter `start_date`, parameter `end_date`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_project_indexing_mode_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `project_id`, parameter `start_date`, parameter `end_date`",
     },
     Operation {
         id: "get_project_most_active_data",
@@ -1723,7 +1723,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_project_most_active_data`; inferred: the operation, parameter `project_id`, parameter `start_date`, parameter `end_date`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_project_most_active_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `project_id`, parameter `start_date`, parameter `end_date`, parameter `limit`",
     },
     Operation {
         id: "get_project_query_count_data",
@@ -1742,7 +1742,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_project_query_count_data`; inferred: the operation, parameter `project_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_project_query_count_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `project_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_recent_project_data",
@@ -1761,7 +1761,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_recent_project_data`; inferred: the operation, parameter `project_id`, parameter `start_date`, parameter `end_date`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_recent_project_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `project_id`, parameter `start_date`, parameter `end_date`, parameter `limit`",
     },
     Operation {
         id: "get_project_summary_statistics",
@@ -1779,7 +1779,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_project_summary_statistics`; inferred: the operation, parameter `project_id`, parameter `start_date`, parameter `end_date`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_project_summary_statistics; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `project_id`, parameter `start_date`, parameter `end_date`",
     },
     Operation {
         id: "get_project_token_data",
@@ -1798,7 +1798,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_project_token_data`; inferred: the operation, parameter `project_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_project_token_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `project_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_project_vote_data",
@@ -1817,7 +1817,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_project_vote_data`; inferred: the operation, parameter `project_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_project_vote_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `project_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_query_count_data",
@@ -1835,7 +1835,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_query_count_data`; inferred: the operation, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_query_count_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_overall_summary_statistics",
@@ -1852,7 +1852,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_overall_summary_statistics`; inferred: the operation, parameter `start_date`, parameter `end_date`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_overall_summary_statistics; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `start_date`, parameter `end_date`",
     },
     Operation {
         id: "get_team_cost_data",
@@ -1871,7 +1871,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_team_cost_data`; inferred: the operation, parameter `team_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_team_cost_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `team_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_team_document_count_data",
@@ -1890,7 +1890,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_team_document_count_data`; inferred: the operation, parameter `team_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_team_document_count_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `team_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_team_indexing_mode_data",
@@ -1908,7 +1908,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_team_indexing_mode_data`; inferred: the operation, parameter `team_id`, parameter `start_date`, parameter `end_date`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_team_indexing_mode_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `team_id`, parameter `start_date`, parameter `end_date`",
     },
     Operation {
         id: "get_team_most_active_data",
@@ -1927,7 +1927,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_team_most_active_data`; inferred: the operation, parameter `team_id`, parameter `start_date`, parameter `end_date`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_team_most_active_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `team_id`, parameter `start_date`, parameter `end_date`, parameter `limit`",
     },
     Operation {
         id: "get_team_query_count_data",
@@ -1946,7 +1946,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_team_query_count_data`; inferred: the operation, parameter `team_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_team_query_count_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `team_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_recent_team_data",
@@ -1965,7 +1965,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_recent_team_data`; inferred: the operation, parameter `team_id`, parameter `start_date`, parameter `end_date`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_recent_team_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `team_id`, parameter `start_date`, parameter `end_date`, parameter `limit`",
     },
     Operation {
         id: "get_team_summary_statistics",
@@ -1983,7 +1983,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_team_summary_statistics`; inferred: the operation, parameter `team_id`, parameter `start_date`, parameter `end_date`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_team_summary_statistics; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `team_id`, parameter `start_date`, parameter `end_date`",
     },
     Operation {
         id: "get_team_token_data",
@@ -2002,7 +2002,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_team_token_data`; inferred: the operation, parameter `team_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_team_token_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `team_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_team_vote_data",
@@ -2021,7 +2021,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_team_vote_data`; inferred: the operation, parameter `team_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_team_vote_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `team_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_user_cost_data",
@@ -2040,7 +2040,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_user_cost_data`; inferred: the operation, parameter `user_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_user_cost_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `user_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_user_document_count_data",
@@ -2059,7 +2059,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_user_document_count_data`; inferred: the operation, parameter `user_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_user_document_count_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `user_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_user_indexing_mode_data",
@@ -2077,7 +2077,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_user_indexing_mode_data`; inferred: the operation, parameter `user_id`, parameter `start_date`, parameter `end_date`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_user_indexing_mode_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `user_id`, parameter `start_date`, parameter `end_date`",
     },
     Operation {
         id: "get_user_most_active_data",
@@ -2096,7 +2096,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_user_most_active_data`; inferred: the operation, parameter `user_id`, parameter `start_date`, parameter `end_date`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_user_most_active_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `user_id`, parameter `start_date`, parameter `end_date`, parameter `limit`",
     },
     Operation {
         id: "get_user_query_count_data",
@@ -2115,7 +2115,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_user_query_count_data`; inferred: the operation, parameter `user_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_user_query_count_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `user_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_recent_user_data",
@@ -2134,7 +2134,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_recent_user_data`; inferred: the operation, parameter `user_id`, parameter `start_date`, parameter `end_date`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_recent_user_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `user_id`, parameter `start_date`, parameter `end_date`, parameter `limit`",
     },
     Operation {
         id: "get_user_summary_statistics",
@@ -2152,7 +2152,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_user_summary_statistics`; inferred: the operation, parameter `user_id`, parameter `start_date`, parameter `end_date`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_user_summary_statistics; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `user_id`, parameter `start_date`, parameter `end_date`",
     },
     Operation {
         id: "get_user_token_data",
@@ -2171,7 +2171,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_user_token_data`; inferred: the operation, parameter `user_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_user_token_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `user_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_user_vote_data",
@@ -2190,7 +2190,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_user_vote_data`; inferred: the operation, parameter `user_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_user_vote_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `user_id`, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "get_vote_count_data",
@@ -2208,7 +2208,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_vote_count_data`; inferred: the operation, parameter `start_date`, parameter `end_date`, parameter `interval`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_vote_count_data; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `start_date`, parameter `end_date`, parameter `interval`",
     },
     Operation {
         id: "list_character_voices",
@@ -2222,7 +2222,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_character_voices`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_character_voices; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_chat_log",
@@ -2238,7 +2238,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_chat_log`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_chat_log; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_chat_log_search_results",
@@ -2254,7 +2254,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_chat_log_search_results`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_chat_log_search_results; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_chat_threads",
@@ -2275,7 +2275,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_chat_threads`; inferred: the operation, parameter `agent_id`, parameter `user_id`, parameter `query_source`, parameter `title`, parameter `skip`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_chat_threads; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `agent_id`, parameter `user_id`, parameter `query_source`, parameter `title`, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "delete_chat_thread",
@@ -2291,7 +2291,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-delete-chat-thread>, `evidence/seed-001-ejento-api-index.md#delete_chat_thread`, `evidence/client-quickstart-template.md#delete_chat_thread`; inferred: response 200, response 401, response 404",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#delete_chat_thread; method: vendor client evidence/client-quickstart-template.md#delete_chat_thread + vendor page (v2-legacy) https://api.ejento.ai/legacy-delete-chat-thread; path: vendor client evidence/client-quickstart-template.md#delete_chat_thread; headers: vendor page (v2-legacy) https://api.ejento.ai/legacy-delete-chat-thread; response: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-delete-chat-thread shows `data[].id`); statuses: inferred; marked inferred: response 200, response 401, response 404",
     },
     Operation {
         id: "get_chat_thread",
@@ -2307,7 +2307,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_chat_thread`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_chat_thread; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "update_chat_thread",
@@ -2323,7 +2323,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-edit-chat-thread>, `evidence/seed-001-ejento-api-index.md#update_chat_thread`, `evidence/client-quickstart-template.md#update_chat_thread`; inferred: response 200, response 400, response 401, response 404",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#update_chat_thread; method, body: vendor client evidence/client-quickstart-template.md#update_chat_thread + vendor page (v2-legacy) https://api.ejento.ai/legacy-edit-chat-thread; path: vendor client evidence/client-quickstart-template.md#update_chat_thread; headers, response: vendor page (v2-legacy) https://api.ejento.ai/legacy-edit-chat-thread; statuses: inferred; marked inferred: response 200, response 400, response 401, response 404",
     },
     Operation {
         id: "delete_chat_thread_agent_responses",
@@ -2339,7 +2339,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_chat_thread_agent_responses`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#delete_chat_thread_agent_responses; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_chat_thread_agent_responses",
@@ -2356,7 +2356,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-get-agent-responses-by-chat-thread>, `evidence/seed-001-ejento-api-index.md#list_chat_thread_agent_responses`, `evidence/client-quickstart-template.md#list_chat_thread_agent_responses`; inferred: response 200, response 401, response 404",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_chat_thread_agent_responses; method: vendor client evidence/client-quickstart-template.md#list_chat_thread_agent_responses + vendor page (v2-legacy) https://api.ejento.ai/legacy-get-agent-responses-by-chat-thread; path, query, response: vendor client evidence/client-quickstart-template.md#list_chat_thread_agent_responses; headers: inferred; statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-get-agent-responses-by-chat-thread; marked inferred: response 200, response 401, response 404",
     },
     Operation {
         id: "list_chat_thread_chat_logs",
@@ -2374,7 +2374,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_chat_thread_chat_logs`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_chat_thread_chat_logs; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "delete_chat_thread_corpora",
@@ -2390,7 +2390,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_chat_thread_corpora`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#delete_chat_thread_corpora; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_chat_thread_corpora",
@@ -2406,7 +2406,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_chat_thread_corpora`, `evidence/client-slack-app.md#list_chat_thread_corpora`; inferred: response 200, response 401, response 404",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_chat_thread_corpora; method, path: vendor client evidence/client-slack-app.md#list_chat_thread_corpora; headers, response, statuses: inferred; marked inferred: response 200, response 401, response 404",
     },
     Operation {
         id: "delete_chat_thread_corpus",
@@ -2423,7 +2423,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-delete-chat-thread-corpus-connection>, `evidence/seed-001-ejento-api-index.md#delete_chat_thread_corpus`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#delete_chat_thread_corpus; method, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-delete-chat-thread-corpus-connection; path: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-delete-chat-thread-corpus-connection shows `/v2/api/chat-thread/{chatthread_id}/corpus/{corpus_id}`); headers: inferred; response: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-delete-chat-thread-corpus-connection shows `data.id`); marked inferred: the operation",
     },
     Operation {
         id: "get_chat_thread_corpus",
@@ -2440,7 +2440,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/get-chat-thread-corpus-connection>, `evidence/seed-001-ejento-api-index.md#get_chat_thread_corpus`; inferred: response 401, response 404",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_chat_thread_corpus + vendor page (stable) https://api.ejento.ai/get-chat-thread-corpus-connection; method, path, response, statuses: vendor page (stable) https://api.ejento.ai/get-chat-thread-corpus-connection; headers: inferred; marked inferred: response 401, response 404",
     },
     Operation {
         id: "create_chat_thread_corpus",
@@ -2457,7 +2457,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/create-chat-thread-corpus-connection>, `evidence/seed-001-ejento-api-index.md#create_chat_thread_corpus`, `evidence/client-slack-app.md#create_chat_thread_corpus`; inferred: response 401, response 404",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#create_chat_thread_corpus + vendor page (stable) https://api.ejento.ai/create-chat-thread-corpus-connection; method, path: vendor client evidence/client-slack-app.md#create_chat_thread_corpus + vendor page (stable) https://api.ejento.ai/create-chat-thread-corpus-connection; headers: inferred; response, statuses: vendor page (stable) https://api.ejento.ai/create-chat-thread-corpus-connection; marked inferred: response 401, response 404",
     },
     Operation {
         id: "list_chat_thread_documents",
@@ -2473,7 +2473,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_chat_thread_documents`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_chat_thread_documents; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_citation_file_content",
@@ -2489,7 +2489,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_citation_file_content`; inferred: the operation, parameter `citation`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_citation_file_content; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `citation`",
     },
     Operation {
         id: "list_configurations",
@@ -2506,7 +2506,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_configurations`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_configurations; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "get_oauth_feature_flags",
@@ -2520,7 +2520,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_oauth_feature_flags`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_oauth_feature_flags; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "create_conversation_starter",
@@ -2534,7 +2534,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_conversation_starter`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#create_conversation_starter; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_corpora",
@@ -2553,7 +2553,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_corpora`; inferred: the operation, parameter `search`, parameter `corpus_type`, parameter `skip`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_corpora; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `search`, parameter `corpus_type`, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "create_corpus",
@@ -2567,7 +2567,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-create-corpus>, `evidence/seed-001-ejento-api-index.md#create_corpus`, `evidence/client-slack-app.md#create_corpus`; inferred: response 200, response 400, response 401",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#create_corpus; method, body: vendor client evidence/client-slack-app.md#create_corpus + vendor page (v2-legacy) https://api.ejento.ai/legacy-create-corpus; path: vendor client evidence/client-slack-app.md#create_corpus; headers: vendor page (v2-legacy) https://api.ejento.ai/legacy-create-corpus; response: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-create-corpus shows `id`); statuses: inferred; marked inferred: response 200, response 400, response 401",
     },
     Operation {
         id: "list_refresh_enabled_corpora",
@@ -2584,7 +2584,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_refresh_enabled_corpora`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_refresh_enabled_corpora; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "delete_corpus",
@@ -2600,7 +2600,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_corpus`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#delete_corpus; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_corpus",
@@ -2616,7 +2616,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_corpus`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_corpus; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "update_corpus",
@@ -2632,7 +2632,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_corpus`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#update_corpus; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_corpus_agent_connections",
@@ -2648,7 +2648,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_corpus_agent_connections`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_corpus_agent_connections; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_default_corpus_agent_connection",
@@ -2664,7 +2664,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_default_corpus_agent_connection`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_default_corpus_agent_connection; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "annotate_corpus",
@@ -2680,7 +2680,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#annotate_corpus`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#annotate_corpus; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_corpus_conversation_starters",
@@ -2696,7 +2696,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_corpus_conversation_starters`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_corpus_conversation_starters; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "delete_corpus_documents",
@@ -2712,7 +2712,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_corpus_documents`, `evidence/client-slack-app.md#delete_corpus_documents`; inferred: response 200, response 400, response 401, response 404",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#delete_corpus_documents; method, path, body: vendor client evidence/client-slack-app.md#delete_corpus_documents; headers, response, statuses: inferred; marked inferred: response 200, response 400, response 401, response 404",
     },
     Operation {
         id: "list_corpus_documents",
@@ -2728,7 +2728,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_corpus_documents`, `evidence/client-slack-app.md#list_corpus_documents`; inferred: response 200, response 401, response 404",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_corpus_documents; method, path, response: vendor client evidence/client-slack-app.md#list_corpus_documents; headers, statuses: inferred; marked inferred: response 200, response 401, response 404",
     },
     Operation {
         id: "check_corpus_document_duplicates",
@@ -2744,7 +2744,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#check_corpus_document_duplicates`, `evidence/client-slack-app.md#check_corpus_document_duplicates`; inferred: response 200, response 400, response 401, response 404",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#check_corpus_document_duplicates; method, path, body, response: vendor client evidence/client-slack-app.md#check_corpus_document_duplicates; headers, statuses: inferred; marked inferred: response 200, response 400, response 401, response 404",
     },
     Operation {
         id: "list_corpus_permissions",
@@ -2760,7 +2760,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_corpus_permissions`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_corpus_permissions; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "create_corpus_permission",
@@ -2776,7 +2776,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_corpus_permission`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#create_corpus_permission; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "refresh_corpus",
@@ -2792,7 +2792,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#refresh_corpus`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#refresh_corpus; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_corpus_sitemaps",
@@ -2808,7 +2808,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_corpus_sitemaps`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_corpus_sitemaps; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_corpus_user_permissions",
@@ -2824,7 +2824,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_corpus_user_permissions`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_corpus_user_permissions; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "delete_corpus_user_permission",
@@ -2841,7 +2841,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_corpus_user_permission`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#delete_corpus_user_permission; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_documents_by_ids",
@@ -2857,7 +2857,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_documents_by_ids`; inferred: the operation, parameter `ids`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_documents_by_ids; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `ids`",
     },
     Operation {
         id: "delete_document",
@@ -2873,7 +2873,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_document`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#delete_document; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_document",
@@ -2889,7 +2889,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_document`, `evidence/client-slack-app.md#get_document`; inferred: response 401, response 404",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_document; method, path, response, statuses: vendor client evidence/client-slack-app.md#get_document; headers: inferred; marked inferred: response 401, response 404",
     },
     Operation {
         id: "update_document",
@@ -2905,7 +2905,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_document`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#update_document; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "annotate_document",
@@ -2921,7 +2921,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#annotate_document`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#annotate_document; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_document_conversation_starters",
@@ -2937,7 +2937,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_document_conversation_starters`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_document_conversation_starters; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "refresh_document",
@@ -2953,7 +2953,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#refresh_document`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#refresh_document; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_feature_flags",
@@ -2967,7 +2967,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_feature_flags`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_feature_flags; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_agent_alias_feature_flag",
@@ -2981,7 +2981,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_agent_alias_feature_flag`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_agent_alias_feature_flag; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_api_tools_feature_flag",
@@ -2995,7 +2995,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_api_tools_feature_flag`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_api_tools_feature_flag; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_caching_feature_flag",
@@ -3009,7 +3009,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_caching_feature_flag`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_caching_feature_flag; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_call_feature_flag",
@@ -3023,7 +3023,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_call_feature_flag`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_call_feature_flag; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_chat_agent_creation_feature_flag",
@@ -3037,7 +3037,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_chat_agent_creation_feature_flag`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_chat_agent_creation_feature_flag; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_chat_widget_feature_flag",
@@ -3051,7 +3051,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_chat_widget_feature_flag`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_chat_widget_feature_flag; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_dall_e_feature_flag",
@@ -3065,7 +3065,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_dall_e_feature_flag`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_dall_e_feature_flag; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_developer_portal_feature_flag",
@@ -3079,7 +3079,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_developer_portal_feature_flag`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_developer_portal_feature_flag; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_flush_cache_feature_flag",
@@ -3093,7 +3093,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_flush_cache_feature_flag`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_flush_cache_feature_flag; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_guardrail_feature_flag",
@@ -3107,7 +3107,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_guardrail_feature_flag`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_guardrail_feature_flag; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_pii_redaction_feature_flag",
@@ -3121,7 +3121,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_pii_redaction_feature_flag`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_pii_redaction_feature_flag; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_share_agent_feature_flag",
@@ -3135,7 +3135,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_share_agent_feature_flag`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_share_agent_feature_flag; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_sharepoint_legacy_feature_flag",
@@ -3149,7 +3149,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_sharepoint_legacy_feature_flag`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_sharepoint_legacy_feature_flag; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_show_quota_limit_feature_flag",
@@ -3163,7 +3163,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_show_quota_limit_feature_flag`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_show_quota_limit_feature_flag; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_workflow_evaluation_feature_flag",
@@ -3177,7 +3177,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_workflow_evaluation_feature_flag`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_workflow_evaluation_feature_flag; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_youtube_index_feature_flag",
@@ -3191,7 +3191,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_youtube_index_feature_flag`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_youtube_index_feature_flag; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_guardrails",
@@ -3211,7 +3211,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/get-all-guardrails>, `evidence/seed-001-ejento-api-index.md#list_guardrails`; inferred: response 401",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_guardrails + vendor page (stable) https://api.ejento.ai/get-all-guardrails; method, path, query, response, statuses: vendor page (stable) https://api.ejento.ai/get-all-guardrails; headers: inferred; marked inferred: response 401",
     },
     Operation {
         id: "apply_guardrails",
@@ -3225,7 +3225,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#apply_guardrails`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#apply_guardrails; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "delete_guardrail",
@@ -3241,7 +3241,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_guardrail`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#delete_guardrail; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "update_guardrail",
@@ -3257,7 +3257,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_guardrail`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#update_guardrail; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_notifications",
@@ -3275,7 +3275,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_notifications`; inferred: the operation, parameter `is_read`, parameter `skip`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_notifications; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `is_read`, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "create_notification",
@@ -3289,7 +3289,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_notification`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#create_notification; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "delete_notification",
@@ -3305,7 +3305,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_notification`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#delete_notification; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_notification",
@@ -3321,7 +3321,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_notification`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_notification; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "update_notification",
@@ -3337,7 +3337,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_notification`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#update_notification; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_my_organization_configurations",
@@ -3351,7 +3351,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_my_organization_configurations`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_my_organization_configurations; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_api_tool_templates",
@@ -3367,7 +3367,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_api_tool_templates`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_api_tool_templates; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "create_api_tool_template",
@@ -3383,7 +3383,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_api_tool_template`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#create_api_tool_template; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_organization_active_configuration",
@@ -3399,7 +3399,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_organization_active_configuration`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_organization_active_configuration; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_organization_guardrails",
@@ -3420,7 +3420,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/get-guardrails-in-organization>, `evidence/seed-001-ejento-api-index.md#list_organization_guardrails`; inferred: parameter `page`, response 401, response 404",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_organization_guardrails + vendor page (stable) https://api.ejento.ai/get-guardrails-in-organization; method, path, query, response, statuses: vendor page (stable) https://api.ejento.ai/get-guardrails-in-organization; headers: inferred; marked inferred: parameter `page`, response 401, response 404",
     },
     Operation {
         id: "create_organization_guardrail",
@@ -3436,7 +3436,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_organization_guardrail`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#create_organization_guardrail; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "set_organization_guardrail",
@@ -3453,7 +3453,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#set_organization_guardrail`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#set_organization_guardrail; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_organization_model_deployment",
@@ -3469,7 +3469,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_organization_model_deployment`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_organization_model_deployment; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_organization_tools",
@@ -3487,7 +3487,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_organization_tools`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_organization_tools; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "create_api_tool",
@@ -3503,7 +3503,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_api_tool`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#create_api_tool; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "create_attachment_tool",
@@ -3519,7 +3519,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_attachment_tool`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#create_attachment_tool; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "create_rag_tool",
@@ -3535,7 +3535,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_rag_tool`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#create_rag_tool; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "create_web_search_tool",
@@ -3551,7 +3551,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_web_search_tool`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#create_web_search_tool; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "disable_organization_tool",
@@ -3568,7 +3568,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#disable_organization_tool`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#disable_organization_tool; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "enable_organization_tool",
@@ -3585,7 +3585,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#enable_organization_tool`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#enable_organization_tool; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_organization_users",
@@ -3604,7 +3604,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_organization_users`; inferred: the operation, parameter `search`, parameter `skip`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_organization_users; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `search`, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "create_organization_user",
@@ -3620,7 +3620,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_organization_user`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#create_organization_user; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_pinned_agent_responses",
@@ -3638,7 +3638,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-get-pinned-agent-responses>, `evidence/seed-001-ejento-api-index.md#list_pinned_agent_responses`; inferred: the operation, parameter `agent_id`, parameter `skip`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_pinned_agent_responses; method, headers: vendor page (v2-legacy) https://api.ejento.ai/legacy-get-pinned-agent-responses; path: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-get-pinned-agent-responses shows `/v2/api/agent/{agent_id}/response/pin`); query, statuses: inferred; response: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-get-pinned-agent-responses shows `data[].id`); marked inferred: the operation, parameter `agent_id`, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "list_projects",
@@ -3655,7 +3655,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_projects`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_projects; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "get_projects_by_ids",
@@ -3671,7 +3671,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_projects_by_ids`; inferred: the operation, parameter `ids`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_projects_by_ids; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `ids`",
     },
     Operation {
         id: "filter_projects",
@@ -3691,7 +3691,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#filter_projects`; inferred: the operation, parameter `search`, parameter `team_id`, parameter `created_by`, parameter `skip`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#filter_projects; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `search`, parameter `team_id`, parameter `created_by`, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "delete_project",
@@ -3707,7 +3707,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_project`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#delete_project; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_project",
@@ -3723,7 +3723,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_project`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_project; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "update_project",
@@ -3739,7 +3739,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_project`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#update_project; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_project_agent_responses",
@@ -3757,7 +3757,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_project_agent_responses`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_project_agent_responses; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "list_project_agents",
@@ -3775,7 +3775,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_project_agents`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_project_agents; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "remove_project_user",
@@ -3792,7 +3792,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#remove_project_user`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#remove_project_user; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_project_workflows",
@@ -3810,7 +3810,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_project_workflows`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_project_workflows; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "list_recent_agents",
@@ -3826,7 +3826,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_recent_agents`; inferred: the operation, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_recent_agents; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `limit`",
     },
     Operation {
         id: "create_recent_agent",
@@ -3840,7 +3840,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_recent_agent`, <https://api.ejento.ai/legacy-create-recent-agent>; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#create_recent_agent; method: vendor page (v2-legacy) https://api.ejento.ai/legacy-create-recent-agent; path: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-create-recent-agent shows `/v2/api/agent/{agent_id}/recent`); headers, body: inferred; response: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-create-recent-agent shows `data.id`); statuses: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-create-recent-agent shows `201`); marked inferred: the operation",
     },
     Operation {
         id: "delete_recent_agent",
@@ -3856,7 +3856,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_recent_agent`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#delete_recent_agent; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_recent_teams",
@@ -3872,7 +3872,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_recent_teams`; inferred: the operation, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_recent_teams; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `limit`",
     },
     Operation {
         id: "create_recent_team",
@@ -3886,7 +3886,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_recent_team`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#create_recent_team; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "delete_sitemap",
@@ -3902,7 +3902,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_sitemap`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#delete_sitemap; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_sitemap",
@@ -3918,7 +3918,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_sitemap`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_sitemap; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_sitemap_documents",
@@ -3936,7 +3936,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_sitemap_documents`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_sitemap_documents; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "toggle_sitemap_sync",
@@ -3952,7 +3952,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#toggle_sitemap_sync`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#toggle_sitemap_sync; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_starred_agents",
@@ -3969,7 +3969,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_starred_agents`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_starred_agents; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "create_starred_agent",
@@ -3983,7 +3983,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_starred_agent`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#create_starred_agent; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "delete_starred_agent",
@@ -3999,7 +3999,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_starred_agent`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#delete_starred_agent; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "revoke_team_permissions_bulk",
@@ -4015,7 +4015,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#revoke_team_permissions_bulk`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#revoke_team_permissions_bulk; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "grant_team_permissions_bulk",
@@ -4031,7 +4031,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#grant_team_permissions_bulk`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#grant_team_permissions_bulk; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_team_permissions",
@@ -4047,7 +4047,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_team_permissions`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_team_permissions; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "grant_team_permission",
@@ -4063,7 +4063,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#grant_team_permission`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#grant_team_permission; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "revoke_team_permission",
@@ -4080,7 +4080,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#revoke_team_permission`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#revoke_team_permission; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "update_team_permission",
@@ -4097,7 +4097,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_team_permission`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#update_team_permission; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_user_team_permissions",
@@ -4114,7 +4114,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_user_team_permissions`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_user_team_permissions; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_token_data",
@@ -4136,7 +4136,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://ejentoapi.apidog.io/get-token-data>, `evidence/seed-001-ejento-api-index.md#get_token_data`; inferred: response 401",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_token_data + vendor page (v2) https://ejentoapi.apidog.io/get-token-data; method, path, query, response, statuses: vendor page (v2) https://ejentoapi.apidog.io/get-token-data; headers: inferred; marked inferred: response 401",
     },
     Operation {
         id: "delete_tool",
@@ -4152,7 +4152,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_tool`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#delete_tool; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_tool",
@@ -4168,7 +4168,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_tool`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_tool; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "update_tool",
@@ -4184,7 +4184,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_tool`, <https://api.ejento.ai/legacy-edit-tool>; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#update_tool; method, headers, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-edit-tool; path: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-edit-tool shows `/v2/api/tool/{tool_id}`); body: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-edit-tool shows `tool_type`); response: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-edit-tool shows `data.headers`); marked inferred: the operation",
     },
     Operation {
         id: "delete_users",
@@ -4198,7 +4198,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_users`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#delete_users; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_user_by_email",
@@ -4214,7 +4214,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_user_by_email`; inferred: the operation, parameter `user_email`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_user_by_email; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `user_email`",
     },
     Operation {
         id: "get_current_user",
@@ -4228,7 +4228,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_current_user`, `evidence/client-quickstart-template.md#get_current_user`; inferred: response 200, response 401",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_current_user; method, path, response: vendor client evidence/client-quickstart-template.md#get_current_user; headers, statuses: inferred; marked inferred: response 200, response 401",
     },
     Operation {
         id: "list_my_reviews",
@@ -4245,7 +4245,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_my_reviews`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_my_reviews; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "delete_user",
@@ -4261,7 +4261,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_user`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#delete_user; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_user",
@@ -4277,7 +4277,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_user`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_user; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "update_user",
@@ -4293,7 +4293,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_user`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#update_user; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "update_user_notifications",
@@ -4309,7 +4309,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_user_notifications`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#update_user_notifications; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_recent_projects",
@@ -4326,7 +4326,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_recent_projects`; inferred: the operation, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_recent_projects; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `limit`",
     },
     Operation {
         id: "add_recent_project",
@@ -4342,7 +4342,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#add_recent_project`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#add_recent_project; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_user_permissions_on_teams",
@@ -4359,7 +4359,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_user_permissions_on_teams`; inferred: the operation, parameter `team_ids`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_user_permissions_on_teams; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `team_ids`",
     },
     Operation {
         id: "list_user_workflow_tables",
@@ -4377,7 +4377,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_user_workflow_tables`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_user_workflow_tables; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "list_user_workflows",
@@ -4395,7 +4395,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_user_workflows`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_user_workflows; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "delete_workflow_response",
@@ -4411,7 +4411,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_workflow_response`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#delete_workflow_response; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "create_workflow_feedback",
@@ -4427,7 +4427,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_workflow_feedback`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#create_workflow_feedback; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_workflow_response_reviews",
@@ -4443,7 +4443,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_workflow_response_reviews`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_workflow_response_reviews; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "create_workflow_review",
@@ -4459,7 +4459,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_workflow_review`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#create_workflow_review; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_workflows",
@@ -4478,7 +4478,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_workflows`; inferred: the operation, parameter `search`, parameter `project_id`, parameter `skip`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_workflows; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `search`, parameter `project_id`, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "create_workflow",
@@ -4492,7 +4492,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_workflow`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#create_workflow; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "delete_workflow",
@@ -4508,7 +4508,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_workflow`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#delete_workflow; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_workflow",
@@ -4524,7 +4524,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_workflow`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_workflow; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "update_workflow",
@@ -4540,7 +4540,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_workflow`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#update_workflow; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_workflow_chat_threads",
@@ -4558,7 +4558,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_workflow_chat_threads`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_workflow_chat_threads; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "create_workflow_chat_thread",
@@ -4574,7 +4574,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_workflow_chat_thread`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#create_workflow_chat_thread; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "delete_workflow_chat_thread",
@@ -4591,7 +4591,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_workflow_chat_thread`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#delete_workflow_chat_thread; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_workflow_chat_thread",
@@ -4608,7 +4608,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_workflow_chat_thread`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_workflow_chat_thread; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "update_workflow_chat_thread",
@@ -4625,7 +4625,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_workflow_chat_thread`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#update_workflow_chat_thread; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_workflow_chat_responses",
@@ -4644,7 +4644,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_workflow_chat_responses`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_workflow_chat_responses; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "batch_delete_workflow_evaluation_datasets",
@@ -4660,7 +4660,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#batch_delete_workflow_evaluation_datasets`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#batch_delete_workflow_evaluation_datasets; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_workflow_evaluation_datasets",
@@ -4678,7 +4678,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_workflow_evaluation_datasets`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_workflow_evaluation_datasets; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "create_workflow_evaluation_dataset",
@@ -4694,7 +4694,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_workflow_evaluation_dataset`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#create_workflow_evaluation_dataset; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "delete_workflow_evaluation_dataset",
@@ -4711,7 +4711,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_workflow_evaluation_dataset`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#delete_workflow_evaluation_dataset; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_workflow_evaluation_dataset",
@@ -4728,7 +4728,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_workflow_evaluation_dataset`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_workflow_evaluation_dataset; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "update_workflow_evaluation_dataset",
@@ -4745,7 +4745,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_workflow_evaluation_dataset`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#update_workflow_evaluation_dataset; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "batch_delete_workflow_evaluation_runs",
@@ -4761,7 +4761,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#batch_delete_workflow_evaluation_runs`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#batch_delete_workflow_evaluation_runs; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_workflow_evaluation_runs",
@@ -4779,7 +4779,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_workflow_evaluation_runs`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_workflow_evaluation_runs; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "create_workflow_evaluation_run",
@@ -4795,7 +4795,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_workflow_evaluation_run`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#create_workflow_evaluation_run; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "delete_workflow_evaluation_run",
@@ -4812,7 +4812,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#delete_workflow_evaluation_run`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#delete_workflow_evaluation_run; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "get_workflow_evaluation_run",
@@ -4829,7 +4829,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#get_workflow_evaluation_run`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#get_workflow_evaluation_run; method, path, headers, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "update_workflow_evaluation_run",
@@ -4846,7 +4846,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#update_workflow_evaluation_run`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#update_workflow_evaluation_run; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "list_workflow_responses",
@@ -4864,7 +4864,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#list_workflow_responses`; inferred: the operation, parameter `skip`, parameter `limit`",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#list_workflow_responses; method, path, query, headers, response, statuses: inferred; marked inferred: the operation, parameter `skip`, parameter `limit`",
     },
     Operation {
         id: "upload_corpus_document",
@@ -4880,7 +4880,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: Some("multipart/form-data upload; progenitor 0.15.1 rejects multipart bodies, so the facade streams it over the generated client's hooks"),
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/guides/indexing-api-migration>, <https://api.ejento.ai/legacy-create-document-in-corpus>, `evidence/seed-001-ejento-api-index.md#upload_corpus_document`, `evidence/client-slack-app.md#upload_corpus_document`; inferred: response 200, response 400, response 401, response 404",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#upload_corpus_document; method: vendor client evidence/client-slack-app.md#upload_corpus_document + vendor page (v2-legacy) https://api.ejento.ai/legacy-create-document-in-corpus; path: vendor client evidence/client-slack-app.md#upload_corpus_document + vendor guide https://api.ejento.ai/guides/indexing-api-migration; headers: vendor page (v2-legacy) https://api.ejento.ai/legacy-create-document-in-corpus; body: vendor client evidence/client-slack-app.md#upload_corpus_document + vendor guide https://api.ejento.ai/guides/indexing-api-migration + vendor page (v2-legacy) https://api.ejento.ai/legacy-create-document-in-corpus; response: vendor guide https://api.ejento.ai/guides/indexing-api-migration; statuses: inferred; marked inferred: response 200, response 400, response 401, response 404",
     },
     Operation {
         id: "generate_agent_response",
@@ -4896,7 +4896,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/guides/response-api-migration>, <https://api.ejento.ai/agentresponsebyagentpostresponseschema-v2-8018099d0>, `evidence/seed-001-ejento-api-index.md#generate_agent_response`, `evidence/client-quickstart-template.md#generate_agent_response`, `evidence/client-slack-app.md#generate_agent_response`, `evidence/client-quickstart-usechat.md#generate_agent_response`; inferred: response 200, response 400, response 401, response 404",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#generate_agent_response; method, path: vendor client evidence/client-quickstart-template.md#generate_agent_response + vendor client evidence/client-slack-app.md#generate_agent_response + vendor client evidence/client-quickstart-usechat.md#generate_agent_response + vendor guide https://api.ejento.ai/guides/response-api-migration; headers: inferred; body: vendor client evidence/client-quickstart-template.md#generate_agent_response + vendor client evidence/client-slack-app.md#generate_agent_response + vendor client evidence/client-quickstart-usechat.md#generate_agent_response; response: vendor client evidence/client-quickstart-template.md#generate_agent_response + vendor client evidence/client-slack-app.md#generate_agent_response + vendor client evidence/client-quickstart-usechat.md#generate_agent_response + vendor guide https://api.ejento.ai/guides/response-api-migration + vendor page (v2) https://api.ejento.ai/agentresponsebyagentpostresponseschema-v2-8018099d0; statuses: vendor client evidence/client-slack-app.md#generate_agent_response; marked inferred: response 400, response 401, response 404",
     },
     Operation {
         id: "stream_agent_response",
@@ -4912,7 +4912,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("text/event-stream"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/v2/stream-agent-response>, `evidence/seed-001-ejento-api-index.md#stream_agent_response`, `evidence/client-quickstart-template.md#stream_agent_response`, `evidence/client-slack-app.md#stream_agent_response`, `evidence/client-quickstart-usechat.md#stream_agent_response`; inferred: response 401, response 404",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#stream_agent_response; method, path: vendor page (v2) https://api.ejento.ai/v2/stream-agent-response + vendor client evidence/client-quickstart-template.md#stream_agent_response + vendor client evidence/client-slack-app.md#stream_agent_response + vendor client evidence/client-quickstart-usechat.md#stream_agent_response; headers: vendor client evidence/client-quickstart-template.md#stream_agent_response + vendor client evidence/client-quickstart-usechat.md#stream_agent_response; body: vendor page (v2) https://api.ejento.ai/v2/stream-agent-response + vendor client evidence/client-quickstart-template.md#stream_agent_response + vendor client evidence/client-quickstart-usechat.md#stream_agent_response; response: vendor client evidence/client-quickstart-template.md#stream_agent_response + vendor client evidence/client-slack-app.md#stream_agent_response; statuses: inferred; marked inferred: response 401, response 404",
     },
     Operation {
         id: "create_workflow_chat_response",
@@ -4928,7 +4928,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#create_workflow_chat_response`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#create_workflow_chat_response; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "stream_workflow_response",
@@ -4944,7 +4944,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("text/event-stream"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-001-ejento-api-index.md#stream_workflow_response`; inferred: the operation",
+        provenance: "title: seed evidence/seed-001-ejento-api-index.md#stream_workflow_response; method, path, headers, body, response, statuses: inferred; marked inferred: the operation",
     },
     Operation {
         id: "legacy_create_agent",
@@ -4958,7 +4958,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://ejentoapi.apidog.io/legacy-create-agent-by-configure>, <https://api.ejento.ai/legacy-create-agent-by-configure>; inferred: response 200, response 400, response 401",
+        provenance: "title, method, path, body, response: vendor page (v2-legacy) https://ejentoapi.apidog.io/legacy-create-agent-by-configure + vendor page (v2-legacy) https://api.ejento.ai/legacy-create-agent-by-configure; headers: vendor page (v2-legacy) https://api.ejento.ai/legacy-create-agent-by-configure; statuses: inferred; marked inferred: response 200, response 400, response 401",
     },
     Operation {
         id: "legacy_list_agent_responses",
@@ -4975,7 +4975,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-get-agent-response-dashboard>; inferred: response 200, response 401",
+        provenance: "title, method, path, query, headers, body, response: vendor page (v2-legacy) https://api.ejento.ai/legacy-get-agent-response-dashboard; statuses: inferred; marked inferred: response 200, response 401",
     },
     Operation {
         id: "legacy_delete_agent_response",
@@ -4991,7 +4991,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-delete-agent-response>",
+        provenance: "title, method, path, response, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-delete-agent-response; headers: inferred",
     },
     Operation {
         id: "legacy_get_agent_response",
@@ -5007,7 +5007,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-get-agent-response>; inferred: response 401, response 404",
+        provenance: "title, method, path, response, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-get-agent-response; headers: inferred",
     },
     Operation {
         id: "legacy_get_agent",
@@ -5023,7 +5023,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://ejentoapi.apidog.io/legacy-get-agent>; inferred: response 200, response 401, response 404",
+        provenance: "title, method, path, response: vendor page (v2-legacy) https://ejentoapi.apidog.io/legacy-get-agent; headers, statuses: inferred; marked inferred: response 200, response 401, response 404",
     },
     Operation {
         id: "legacy_list_agent_chat_threads",
@@ -5039,7 +5039,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-get-all-chat-threads-of-an-agent>; inferred: response 401, response 404",
+        provenance: "title, method, path, headers, response, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-get-all-chat-threads-of-an-agent",
     },
     Operation {
         id: "legacy_create_agent_chat_thread",
@@ -5055,7 +5055,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-create-chat-thread>; inferred: response 401, response 404",
+        provenance: "title, method, path, headers, response, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-create-chat-thread",
     },
     Operation {
         id: "legacy_list_agent_corpora",
@@ -5071,7 +5071,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-get-all-agent-corpus-connections>; inferred: response 401, response 404",
+        provenance: "title, method, path, response, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-get-all-agent-corpus-connections; headers: inferred",
     },
     Operation {
         id: "legacy_create_agent_corpus_connection",
@@ -5088,7 +5088,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-create-agent-corpus-connection>; inferred: response 401, response 404",
+        provenance: "title, method, path, response, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-create-agent-corpus-connection; headers: inferred",
     },
     Operation {
         id: "legacy_update_agent_corpus_connection",
@@ -5105,7 +5105,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-edit-agent-corpus-connection>; inferred: response 401, response 404",
+        provenance: "title, method, path, headers, body, response, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-edit-agent-corpus-connection",
     },
     Operation {
         id: "legacy_create_recent_agent",
@@ -5121,7 +5121,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-create-recent-agent>; inferred: response 401, response 404",
+        provenance: "title, method, path, response, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-create-recent-agent; headers: inferred",
     },
     Operation {
         id: "legacy_list_agent_responses_of_agent",
@@ -5140,7 +5140,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-get-all-agent-responses>; inferred: response 200, response 401, response 404",
+        provenance: "title, method, path, query, response: vendor page (v2-legacy) https://api.ejento.ai/legacy-get-all-agent-responses; headers, statuses: inferred; marked inferred: response 200, response 401, response 404",
     },
     Operation {
         id: "legacy_create_agent_response_log",
@@ -5156,7 +5156,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://ejentoapi.apidog.io/legacy-create-agent-response-log>; inferred: response 400, response 401",
+        provenance: "title: inferred (vendor page (v2-legacy) https://ejentoapi.apidog.io/legacy-create-agent-response-log shows `Create Agent Response Log`); method, path, headers, body, response, statuses: vendor page (v2-legacy) https://ejentoapi.apidog.io/legacy-create-agent-response-log",
     },
     Operation {
         id: "legacy_list_pinned_agent_responses",
@@ -5172,7 +5172,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-get-pinned-agent-responses>; inferred: response 200",
+        provenance: "title, statuses: inferred; method, path, headers, response: vendor page (v2-legacy) https://api.ejento.ai/legacy-get-pinned-agent-responses; marked inferred: response 200",
     },
     Operation {
         id: "legacy_vote_on_agent",
@@ -5188,7 +5188,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-create-agent-vote>; inferred: response 200, response 400, response 401, response 404",
+        provenance: "title, method, path, headers, body, response: vendor page (v2-legacy) https://api.ejento.ai/legacy-create-agent-vote; statuses: inferred; marked inferred: response 200, response 400, response 401, response 404",
     },
     Operation {
         id: "legacy_delete_chat_thread",
@@ -5204,7 +5204,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-delete-chat-thread>; inferred: response 200, response 401, response 404",
+        provenance: "title, statuses: inferred; method, path, headers, response: vendor page (v2-legacy) https://api.ejento.ai/legacy-delete-chat-thread; marked inferred: response 200, response 401, response 404",
     },
     Operation {
         id: "legacy_update_chat_thread",
@@ -5218,9 +5218,9 @@ pub const OPERATIONS: &[Operation] = &[
         body: Some(Body { required: true, content_type: "application/json", secret_fields: &[] }),
         server: None,
         handwritten: None,
-        accept: None,
+        accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-edit-chat-thread>; inferred: response 200",
+        provenance: "title, statuses: inferred; method, path, headers, body, response: vendor page (v2-legacy) https://api.ejento.ai/legacy-edit-chat-thread; marked inferred: response 200, response 401, response 404",
     },
     Operation {
         id: "legacy_list_chat_thread_agent_responses",
@@ -5236,7 +5236,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-get-agent-responses-by-chat-thread>",
+        provenance: "title, method, path, response, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-get-agent-responses-by-chat-thread; headers: inferred",
     },
     Operation {
         id: "legacy_delete_chat_thread_corpus",
@@ -5253,7 +5253,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-delete-chat-thread-corpus-connection>",
+        provenance: "title, method, path, response, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-delete-chat-thread-corpus-connection; headers: inferred",
     },
     Operation {
         id: "legacy_create_corpus",
@@ -5267,7 +5267,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-create-corpus>; inferred: response 200",
+        provenance: "title, statuses: inferred; method, path, headers, body, response: vendor page (v2-legacy) https://api.ejento.ai/legacy-create-corpus; marked inferred: response 200",
     },
     Operation {
         id: "legacy_update_tool",
@@ -5283,7 +5283,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-edit-tool>; inferred: response 400, response 401, response 404",
+        provenance: "title, method, path, headers, body, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-edit-tool; response: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-edit-tool shows `data.headers`)",
     },
     Operation {
         id: "legacy_list_user_agent_responses",
@@ -5302,6 +5302,6 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://api.ejento.ai/legacy-get-agent-responses-by-user>; inferred: response 401, response 404",
+        provenance: "title, method, path, query, response, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-get-agent-responses-by-user; headers: inferred",
     },
 ];

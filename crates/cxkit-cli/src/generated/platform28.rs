@@ -18,7 +18,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: None,
         sourced: true,
-        provenance: "sourced: `evidence/seed-003-platform28-auth-v2.md#unblock_login`; inferred: the operation, response 200",
+        provenance: "title, method, query, statuses: inferred; path: seed evidence/seed-003-platform28-auth-v2.md#unblock_login; marked inferred: the operation, response 200",
     },
     Operation {
         id: "get_login_block_status",
@@ -34,7 +34,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-003-platform28-auth-v2.md#get_login_block_status`; inferred: the operation, response 200",
+        provenance: "title, query, response, statuses: inferred; method: seed evidence/seed-003-platform28-auth-v2.md#get_login_block_status; path: inferred (seed evidence/seed-003-platform28-auth-v2.md#get_login_block_status shows `/authenticate/block/test`); headers: inferred (seed evidence/seed-003-platform28-auth-v2.md#get_login_block_status shows `Content-Type`); marked inferred: the operation, response 200",
     },
     Operation {
         id: "block_login",
@@ -50,7 +50,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: None,
         sourced: true,
-        provenance: "sourced: `evidence/seed-003-platform28-auth-v2.md#block_login`; inferred: the operation, response 200",
+        provenance: "title, method, query, statuses: inferred; path: seed evidence/seed-003-platform28-auth-v2.md#block_login; marked inferred: the operation, response 200",
     },
     Operation {
         id: "create_login_session",
@@ -66,7 +66,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-003-platform28-auth-v2.md#create_login_session`; inferred: the operation, response 200, response 401, response 403, response 500",
+        provenance: "title, method, query, body, response, statuses: inferred; path: seed evidence/seed-003-platform28-auth-v2.md#create_login_session; marked inferred: the operation, response 200, response 401, response 403, response 500",
     },
     Operation {
         id: "reset_password_with_token",
@@ -80,7 +80,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: None,
         sourced: true,
-        provenance: "sourced: `evidence/seed-003-platform28-auth-v2.md#reset_password_with_token`; inferred: the operation, response 200, response 400",
+        provenance: "title, method, path, query, statuses: inferred; body: seed evidence/seed-003-platform28-auth-v2.md#reset_password_with_token; marked inferred: the operation, response 200, response 400",
     },
     Operation {
         id: "request_password_reset",
@@ -96,7 +96,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: None,
         sourced: true,
-        provenance: "sourced: `evidence/seed-003-platform28-auth-v2.md#request_password_reset`; inferred: the operation, parameter `userId`, response 200",
+        provenance: "title, method, query, body, statuses: inferred; path: seed evidence/seed-003-platform28-auth-v2.md#request_password_reset; marked inferred: the operation, parameter `userId`, response 200",
     },
     Operation {
         id: "update_user_password",
@@ -112,7 +112,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: None,
         sourced: true,
-        provenance: "sourced: `evidence/seed-003-platform28-auth-v2.md#update_user_password`; inferred: the operation, response 200, response 401, response 404",
+        provenance: "title, method, query, body, statuses: inferred; path: seed evidence/seed-003-platform28-auth-v2.md#update_user_password; marked inferred: the operation, response 200, response 401, response 404",
     },
     Operation {
         id: "terminate_user_sessions",
@@ -128,7 +128,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: None,
         sourced: true,
-        provenance: "sourced: `evidence/seed-003-platform28-auth-v2.md#terminate_user_sessions`; inferred: the operation, response 200, response 403, response 404",
+        provenance: "title, method, query, statuses: inferred; path: seed evidence/seed-003-platform28-auth-v2.md#terminate_user_sessions; marked inferred: the operation, response 200, response 403, response 404",
     },
     Operation {
         id: "terminate_session",
@@ -144,7 +144,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: None,
         sourced: true,
-        provenance: "sourced: `evidence/seed-003-platform28-auth-v2.md#terminate_session`; inferred: response 200, response 404",
+        provenance: "title, query, statuses: inferred; method, headers, body: seed evidence/seed-003-platform28-auth-v2.md#terminate_session; path: inferred (seed evidence/seed-003-platform28-auth-v2.md#terminate_session shows `/session/123123213213123`); marked inferred: response 200, response 404",
     },
     Operation {
         id: "get_session",
@@ -160,7 +160,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-003-platform28-auth-v2.md#get_session`; inferred: the operation, response 200",
+        provenance: "title, method, query, response, statuses: inferred; path: seed evidence/seed-003-platform28-auth-v2.md#get_session; marked inferred: the operation, response 200",
     },
     Operation {
         id: "reset_assumed_identity",
@@ -176,7 +176,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: None,
         sourced: true,
-        provenance: "sourced: `evidence/seed-003-platform28-auth-v2.md#reset_assumed_identity`; inferred: the operation, response 200",
+        provenance: "title, method, query, statuses: inferred; path: seed evidence/seed-003-platform28-auth-v2.md#reset_assumed_identity; marked inferred: the operation, response 200",
     },
     Operation {
         id: "clone_session",
@@ -192,7 +192,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: `evidence/seed-003-platform28-auth-v2.md#clone_session`; inferred: the operation, response 200",
+        provenance: "title, method, query, response, statuses: inferred; path: seed evidence/seed-003-platform28-auth-v2.md#clone_session; marked inferred: the operation, response 200",
     },
     Operation {
         id: "set_effective_org",
@@ -208,7 +208,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: None,
         sourced: true,
-        provenance: "sourced: `evidence/seed-003-platform28-auth-v2.md#set_effective_org`; inferred: request body, response 200, response 404",
+        provenance: "title, query, body, statuses: inferred; method, path: seed evidence/seed-003-platform28-auth-v2.md#set_effective_org; marked inferred: request body, response 200, response 404",
     },
     Operation {
         id: "set_effective_user",
@@ -224,6 +224,6 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: None,
         sourced: true,
-        provenance: "sourced: `evidence/seed-003-platform28-auth-v2.md#set_effective_user`; inferred: response 200, response 404",
+        provenance: "title, query, statuses: inferred; method, path, body: seed evidence/seed-003-platform28-auth-v2.md#set_effective_user; marked inferred: response 200, response 404",
     },
 ];

@@ -19,7 +19,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://docs.proto.cx/docs/authentication-api>, `evidence/seed-002-proto-authentication-api.md#create_human`, `evidence/notes-vendors.md#create_human`; inferred: request body, response 200",
+        provenance: "title: inferred (seed evidence/seed-002-proto-authentication-api.md#create_human shows `Create Human API`); method, headers: seed evidence/seed-002-proto-authentication-api.md#create_human + vendor page (stable) https://docs.proto.cx/docs/authentication-api; path, response: seed evidence/seed-002-proto-authentication-api.md#create_human; body: seed evidence/seed-002-proto-authentication-api.md#create_human + notes evidence/notes-vendors.md#create_human + vendor page (stable) https://docs.proto.cx/docs/authentication-api; statuses: inferred; marked inferred: request body, response 200",
     },
     Operation {
         id: "get_human",
@@ -37,7 +37,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://docs.proto.cx/docs/authentication-api>, `evidence/seed-002-proto-authentication-api.md#get_human`; inferred: response 200",
+        provenance: "title: inferred (seed evidence/seed-002-proto-authentication-api.md#get_human shows `Get Human API`); method, headers, response: seed evidence/seed-002-proto-authentication-api.md#get_human + vendor page (stable) https://docs.proto.cx/docs/authentication-api; path: seed evidence/seed-002-proto-authentication-api.md#get_human; statuses: inferred; marked inferred: response 200",
     },
     Operation {
         id: "update_human",
@@ -55,6 +55,6 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://docs.proto.cx/docs/authentication-api>, `evidence/seed-002-proto-authentication-api.md#update_human`; inferred: request body, response 200",
+        provenance: "title: inferred (seed evidence/seed-002-proto-authentication-api.md#update_human shows `Update Human API`); method, headers, body, response: seed evidence/seed-002-proto-authentication-api.md#update_human + vendor page (stable) https://docs.proto.cx/docs/authentication-api; path: seed evidence/seed-002-proto-authentication-api.md#update_human; statuses: inferred; marked inferred: request body, response 200",
     },
 ];

@@ -18,7 +18,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://documentation.proto.cx/docs/developer-documentation/developer-api>, <https://documentation.proto.cx/proto-aicx/developer-api>; inferred: request body, response 200",
+        provenance: "title: vendor page (stable) https://documentation.proto.cx/docs/developer-documentation/developer-api; method, headers, body: vendor page (stable) https://documentation.proto.cx/docs/developer-documentation/developer-api + vendor page (stable) https://documentation.proto.cx/proto-aicx/developer-api; path: inferred (vendor page (stable) https://documentation.proto.cx/docs/developer-documentation/developer-api shows `/api/platform/v1/conversations/{subcompany_id}/create-ticket`); response: vendor page (stable) https://documentation.proto.cx/proto-aicx/developer-api; statuses: inferred; marked inferred: request body, response 200",
     },
     Operation {
         id: "create_custom_field",
@@ -34,7 +34,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://documentation.proto.cx/proto-aicx/developer-tools/developer-api>, <https://documentation.proto.cx/proto-aicx-docs-deprecated/developer-tools/developer-api>; inferred: the operation, request body",
+        provenance: "title, response, statuses: inferred; method, headers: vendor page (stable) https://documentation.proto.cx/proto-aicx/developer-tools/developer-api + vendor page (stable) https://documentation.proto.cx/proto-aicx-docs-deprecated/developer-tools/developer-api; path: inferred (vendor page (stable) https://documentation.proto.cx/proto-aicx/developer-tools/developer-api shows `/api/platform/v1/custom-fields/{subcompany_id}/create-custom-field`); body: vendor page (stable) https://documentation.proto.cx/proto-aicx/developer-tools/developer-api; marked inferred: the operation, request body",
     },
     Operation {
         id: "delete_custom_field",
@@ -51,7 +51,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://documentation.proto.cx/proto-aicx-docs-deprecated/developer-tools/developer-api>, <https://documentation.proto.cx/proto-aicx/developer-tools/developer-api>; inferred: the operation",
+        provenance: "title, response, statuses: inferred; method, headers: vendor page (stable) https://documentation.proto.cx/proto-aicx-docs-deprecated/developer-tools/developer-api + vendor page (stable) https://documentation.proto.cx/proto-aicx/developer-tools/developer-api; path: inferred (vendor page (stable) https://documentation.proto.cx/proto-aicx-docs-deprecated/developer-tools/developer-api shows `/api/platform/v1/custom-fields/{subcompany_id}/custom-field/{custom_field_id}/delete-custom-fields`); marked inferred: the operation",
     },
     Operation {
         id: "list_custom_fields",
@@ -67,7 +67,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://documentation.proto.cx/proto-aicx/developer-tools/developer-api>, <https://documentation.proto.cx/proto-aicx-docs-deprecated/developer-tools/developer-api>; inferred: the operation",
+        provenance: "title, response, statuses: inferred; method, headers: vendor page (stable) https://documentation.proto.cx/proto-aicx/developer-tools/developer-api + vendor page (stable) https://documentation.proto.cx/proto-aicx-docs-deprecated/developer-tools/developer-api; path: inferred (vendor page (stable) https://documentation.proto.cx/proto-aicx/developer-tools/developer-api shows `/api/platform/v1/custom-fields/{subcompany_id}/list-custom-fields`); marked inferred: the operation",
     },
     Operation {
         id: "create_customer",
@@ -84,7 +84,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://documentation.proto.cx/proto-aicx/developer-api>, <https://documentation.proto.cx/aicx/developers/developer-tools/developer-api>; inferred: request body",
+        provenance: "title, response, statuses: inferred; method, headers, body: vendor page (stable) https://documentation.proto.cx/proto-aicx/developer-api + vendor page (stable) https://documentation.proto.cx/aicx/developers/developer-tools/developer-api; path: inferred (vendor page (stable) https://documentation.proto.cx/proto-aicx/developer-api shows `/api/platform/v1/customers/{subcompany_id}/create-customer/{provided_unique_id}`); marked inferred: request body",
     },
     Operation {
         id: "add_customer_custom_fields",
@@ -101,7 +101,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://documentation.proto.cx/proto-aicx/developer-api>, <https://documentation.proto.cx/proto-aicx/developer-tools/developer-api>; inferred: the operation, request body",
+        provenance: "title, body, response, statuses: inferred; method, headers: vendor page (stable) https://documentation.proto.cx/proto-aicx/developer-api + vendor page (stable) https://documentation.proto.cx/proto-aicx/developer-tools/developer-api; path: inferred (vendor page (stable) https://documentation.proto.cx/proto-aicx/developer-api shows `/api/platform/v1/customers/{subcompany_id}/customer/{provided_unique_id}/add-custom-fields`); marked inferred: the operation, request body",
     },
     Operation {
         id: "add_customer_tags",
@@ -118,7 +118,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://documentation.proto.cx/proto-aicx/developer-api>, <https://documentation.proto.cx/aicx/developers/developer-tools/developer-api>; inferred: the operation, request body",
+        provenance: "title, response, statuses: inferred; method, headers, body: vendor page (stable) https://documentation.proto.cx/proto-aicx/developer-api + vendor page (stable) https://documentation.proto.cx/aicx/developers/developer-tools/developer-api; path: inferred (vendor page (stable) https://documentation.proto.cx/proto-aicx/developer-api shows `/api/platform/v1/customers/{subcompany_id}/customer/{provided_unique_id}/add-tags`); marked inferred: the operation, request body",
     },
     Operation {
         id: "get_customer",
@@ -135,7 +135,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://documentation.proto.cx/proto-aicx/developer-api>, <https://documentation.proto.cx/proto-aicx/developer-tools/developer-api>",
+        provenance: "title, response, statuses: inferred; method, headers: vendor page (stable) https://documentation.proto.cx/proto-aicx/developer-api + vendor page (stable) https://documentation.proto.cx/proto-aicx/developer-tools/developer-api; path: inferred (vendor page (stable) https://documentation.proto.cx/proto-aicx/developer-api shows `/api/platform/v1/customers/{subcompany_id}/customer/{provided_unique_id}/get-customer`)",
     },
     Operation {
         id: "speech_to_text",
@@ -151,7 +151,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: Some("A multipart upload of the audio file."),
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://documentation.proto.cx/docs/developer-documentation/developer-api/voice-api>, `evidence/notes-vendor-references.md#speech_to_text`; inferred: the operation, response 200",
+        provenance: "title, method, path, response, statuses: inferred; headers: vendor page (stable) https://documentation.proto.cx/docs/developer-documentation/developer-api/voice-api; body: notes evidence/notes-vendor-references.md#speech_to_text; marked inferred: the operation, response 200",
     },
     Operation {
         id: "text_to_speech",
@@ -167,6 +167,6 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: Some("The answer is audio, documented as a Base64-encoded payload; a server may also send the audio itself. `Proto::text_to_speech` streams either to an `AsyncWrite` in constant memory, choosing by the answer's `Content-Type`."),
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://documentation.proto.cx/docs/developer-documentation/developer-api/voice-api>, <https://documentation.proto.cx/aicx/developer-documentation/developer-api/voice-api>; inferred: response 200",
+        provenance: "title, method, headers, body: vendor page (stable) https://documentation.proto.cx/docs/developer-documentation/developer-api/voice-api + vendor page (stable) https://documentation.proto.cx/aicx/developer-documentation/developer-api/voice-api; path: inferred (vendor page (stable) https://documentation.proto.cx/docs/developer-documentation/developer-api/voice-api shows `/platform/v1/voice/{subcompany_id}/tts`); response, statuses: inferred; marked inferred: response 200",
     },
 ];

@@ -18,7 +18,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://docs.proto.cx/docs/messaging-apis>; inferred: request body, response 200",
+        provenance: "title, method, headers, body: vendor page (stable) https://docs.proto.cx/docs/messaging-apis; path: inferred (vendor page (stable) https://docs.proto.cx/docs/messaging-apis shows `/webhook/{channel_id}/chat`); response, statuses: inferred; marked inferred: request body, response 200",
     },
     Operation {
         id: "create_channel_human",
@@ -34,7 +34,7 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://docs.proto.cx/docs/messaging-apis>, <https://docs.proto.cx/docs/integration-for-comms>; inferred: request body, response 200",
+        provenance: "title, method, headers, body, response: vendor page (stable) https://docs.proto.cx/docs/messaging-apis + vendor page (stable) https://docs.proto.cx/docs/integration-for-comms; path: inferred (vendor page (stable) https://docs.proto.cx/docs/messaging-apis shows `/webhook/{channel_id}/human`); statuses: inferred; marked inferred: request body, response 200",
     },
     Operation {
         id: "get_channel_human",
@@ -51,6 +51,6 @@ pub const OPERATIONS: &[Operation] = &[
         handwritten: None,
         accept: Some("application/json"),
         sourced: true,
-        provenance: "sourced: <https://docs.proto.cx/docs/messaging-apis>, <https://docs.proto.cx/docs/integration-for-comms>; inferred: response 200",
+        provenance: "title, method, headers, response: vendor page (stable) https://docs.proto.cx/docs/messaging-apis + vendor page (stable) https://docs.proto.cx/docs/integration-for-comms; path: inferred (vendor page (stable) https://docs.proto.cx/docs/messaging-apis shows `/webhook/{channel_id}/human/{human_id}`); statuses: inferred; marked inferred: response 200",
     },
 ];
