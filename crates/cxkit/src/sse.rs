@@ -475,7 +475,7 @@ impl Stream for Events {
 /// vendor sends no event names or ids). Each byte is scanned for a line end once, so a single
 /// huge line costs linear time, and an event's size is checked as it grows.
 #[derive(Debug)]
-pub(crate) struct Parser {
+pub struct Parser {
     /// Received bytes; `buf[start..]` is not consumed yet, and `buf[scanned..]` has not been
     /// searched for a line end yet.
     buf: Vec<u8>,
@@ -491,7 +491,7 @@ pub(crate) struct Parser {
 }
 
 impl Parser {
-    pub(crate) fn new(max_event_bytes: u64) -> Self {
+    pub fn new(max_event_bytes: u64) -> Self {
         Parser {
             buf: Vec::new(),
             start: 0,
@@ -506,7 +506,7 @@ impl Parser {
 
     /// Adds received bytes. Consumed bytes are dropped here, once per chunk, so that moving the
     /// unconsumed tail costs at most what the chunk brought.
-    pub(crate) fn push(&mut self, chunk: &[u8]) {
+    pub fn push(&mut self, chunk: &[u8]) {
         if self.start > 0 {
             self.buf.drain(..self.start);
             self.scanned -= self.start;
@@ -524,7 +524,7 @@ impl Parser {
 
     /// The data of the next complete event, if the buffer holds one; an error once the event
     /// being built (its data so far and its unfinished line) passes the cap.
-    pub(crate) fn next_data(&mut self) -> Option<Result<String>> {
+    pub fn next_data(&mut self) -> Option<Result<String>> {
         loop {
             if self.after_cr && self.start < self.buf.len() {
                 if self.buf[self.start] == b'\n' {
