@@ -866,7 +866,7 @@ fn sse_body(frames: usize) -> Vec<Bytes> {
     let chunk = Bytes::from(frame().repeat(FRAMES_PER_CHUNK));
     let frame_len = chunk.len() / FRAMES_PER_CHUNK;
     let mut body = vec![chunk.clone(); frames / FRAMES_PER_CHUNK];
-    if frames % FRAMES_PER_CHUNK > 0 {
+    if !frames.is_multiple_of(FRAMES_PER_CHUNK) {
         body.push(chunk.slice(..(frames % FRAMES_PER_CHUNK) * frame_len));
     }
     body.push(Bytes::from_static(END_FRAME.as_bytes()));
