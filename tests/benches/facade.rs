@@ -15,6 +15,9 @@
 //! - **SSE, one long line**: a single 10 MiB `assistant_stream` event (one line, no line
 //!   break until its end) through the same call: MB/s, which shows the parser is linear in its
 //!   input (a quadratic one takes seconds here).
+//! - **SSE parser** (criterion): the same frames in memory, through the raw `text/event-stream`
+//!   parser alone, then parsed and decoded through `AnswerStream::from_bytes` (no HTTP):
+//!   ns and events/s per event, on the thread's CPU clock (one core) and the wall clock.
 //! - **upload**: a 128 MiB file through `ejento.upload_document(...)` to a server that counts
 //!   and discards the multipart body: MB/s and peak heap.
 //!
@@ -25,9 +28,9 @@
 //!   loopback, across expiry against the same herd with fresh tokens, and the refreshes the
 //!   fake saw per herd (exactly one for the fleet).
 //!
-//! `CXKIT_BENCH_PHASES` (comma-separated: `per_request`, `herd`, `sse`, `upload`, `store`) runs
-//! only those phases, and merges their figures into an existing results file, so that one
-//! phase can be measured again on a busy machine without rerunning the rest.
+//! `CXKIT_BENCH_PHASES` (comma-separated: `per_request`, `herd`, `sse`, `sse_parser`, `upload`,
+//! `store`) runs only those phases, and merges their figures into an existing results file, so
+//! that one phase can be measured again on a busy machine without rerunning the rest.
 //!
 //! Heap figures come from a counting global allocator (current and peak bytes, atomics); a
 //! phase's figure is its peak minus the heap in use when the phase started, and it includes the
@@ -55,10 +58,11 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use criterion::Criterion;
+use cxkit::__bench::SseParser;
 use cxkit::clients::ejento_platform::types::{AgentResponseRequest, UserEnvelope};
 use cxkit::{
-    Clock, DocumentUpload, EJENTO_TOKEN, Ejento, HttpConfig, ManualClock, RefreshConfig, Secret,
-    StreamEvent, SystemClock,
+    AnswerStream, Clock, DocumentUpload, EJENTO_TOKEN, Ejento, HttpConfig, ManualClock,
+    RefreshConfig, Secret, StreamEvent, SystemClock,
 };
 use cxkit_testkit::ejento::{FakeEjento, PASSWORD_OF_USER, USER};
 use futures::StreamExt as _;
@@ -855,6 +859,119 @@ fn sse_long_line(out: &mut Results, scale: Scale) {
     out.put("sse_line_mb_per_s", bytes as f64 / 1e6 / secs, "MB/s");
 }
 
+// ---- (c2) the SSE parser alone, and parse + decode in memory --------------------------------
+
+/// The body the SSE server sends for `frames` frames, in the chunks it writes them in.
+fn sse_body(frames: usize) -> Vec<Bytes> {
+    let chunk = Bytes::from(frame().repeat(FRAMES_PER_CHUNK));
+    let frame_len = chunk.len() / FRAMES_PER_CHUNK;
+    let mut body = vec![chunk.clone(); frames / FRAMES_PER_CHUNK];
+    if !frames.is_multiple_of(FRAMES_PER_CHUNK) {
+        body.push(chunk.slice(..(frames % FRAMES_PER_CHUNK) * frame_len));
+    }
+    body.push(Bytes::from_static(END_FRAME.as_bytes()));
+    body
+}
+
+/// Every event's data of `body`, through the raw parser: how many events, and their bytes.
+fn parse_body(parser: &mut SseParser, body: &[Bytes]) -> (usize, usize) {
+    let (mut events, mut bytes) = (0, 0);
+    for chunk in body {
+        parser.push(chunk);
+        while let Some(data) = parser.next_data() {
+            let data = data.expect("a well-formed event");
+            bytes += std::hint::black_box(&data).len();
+            events += 1;
+        }
+    }
+    (events, bytes)
+}
+
+/// Every event of `body` through `AnswerStream::from_bytes` (parse and JSON decode, no HTTP).
+async fn decode_body(body: &[Bytes]) -> usize {
+    let chunks: Vec<Result<Bytes, Infallible>> = body.iter().cloned().map(Ok).collect();
+    let mut stream = AnswerStream::from_bytes(futures::stream::iter(chunks));
+    let mut events = 0;
+    while let Some(event) = stream.next().await {
+        std::hint::black_box(event.expect("a well-formed event"));
+        events += 1;
+    }
+    events
+}
+
+/// Criterion: the `text/event-stream` parser alone on the SSE phase's body (its frames, in its
+/// chunks), then parse + JSON decode through `AnswerStream::from_bytes` in memory. Figures are
+/// per event, from the benchmark thread's CPU clock (one core, whatever else the machine runs)
+/// and from the wall clock.
+fn sse_parser(c: &mut Criterion, out: &mut Results, scale: Scale) {
+    let frames = if scale.full { 10_000 } else { 1000 };
+    let body = sse_body(frames);
+    let events = frames + 1;
+    println!("sse parser: {frames} frames + end, in memory, parser alone and parse + decode");
+    let max = HttpConfig::default().max_event_bytes;
+    assert_eq!(parse_body(&mut SseParser::new(max), &body).0, events);
+    let rt = client_runtime(None);
+    assert_eq!(rt.block_on(decode_body(&body)), events);
+
+    let (parser_wall, parser_cpu) = (Samples::default(), Samples::default());
+    let (decode_wall, decode_cpu) = (Samples::default(), Samples::default());
+    let per_event = |samples: &Samples, total_ns: f64, iters: u64| {
+        samples
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(total_ns / (iters as f64 * events as f64));
+    };
+    let mut group = c.benchmark_group("sse_parser");
+    group.throughput(criterion::Throughput::Elements(events as u64));
+    group.bench_function("parser_alone", |b| {
+        let mut parser = SseParser::new(max);
+        b.iter_custom(|iters| {
+            let (started, cpu) = (Instant::now(), thread_cpu_ns());
+            for _ in 0..iters {
+                std::hint::black_box(parse_body(&mut parser, &body));
+            }
+            let elapsed = started.elapsed();
+            if let (Some(before), Some(after)) = (cpu, thread_cpu_ns()) {
+                per_event(&parser_cpu, (after - before) as f64, iters);
+            }
+            per_event(&parser_wall, nanos(elapsed), iters);
+            elapsed
+        });
+    });
+    group.bench_function("parse_and_decode", |b| {
+        b.iter_custom(|iters| {
+            let (started, cpu) = (Instant::now(), thread_cpu_ns());
+            for _ in 0..iters {
+                std::hint::black_box(rt.block_on(decode_body(&body)));
+            }
+            let elapsed = started.elapsed();
+            if let (Some(before), Some(after)) = (cpu, thread_cpu_ns()) {
+                per_event(&decode_cpu, (after - before) as f64, iters);
+            }
+            per_event(&decode_wall, nanos(elapsed), iters);
+            elapsed
+        });
+    });
+    group.finish();
+
+    for (name, wall, cpu) in [
+        ("sse_parser", &parser_wall, &parser_cpu),
+        ("sse_decode", &decode_wall, &decode_cpu),
+    ] {
+        let (mut wall, mut cpu) = (measured(wall), measured(cpu));
+        if !wall.is_empty() {
+            let ns = median(&mut wall);
+            out.put(&format!("{name}_wall_ns_per_event"), ns, "ns");
+            out.put(&format!("{name}_wall_events_per_s"), 1e9 / ns, "events/s");
+        }
+        if !cpu.is_empty() {
+            let ns = median(&mut cpu);
+            out.put(&format!("{name}_cpu_ns_per_event"), ns, "ns");
+            out.put(&format!("{name}_events_per_s"), 1e9 / ns, "events/s");
+        }
+    }
+}
+
 // ---- (d) upload throughput and memory -------------------------------------------------------
 
 fn write_file(path: &std::path::Path, size: u64) {
@@ -949,6 +1066,9 @@ fn main() {
     if runs("sse") {
         sse(&mut out, scale);
         sse_long_line(&mut out, scale);
+    }
+    if runs("sse_parser") {
+        sse_parser(&mut criterion, &mut out, scale);
     }
     if runs("upload") {
         upload_phase(&mut out, scale);

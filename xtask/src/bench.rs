@@ -448,18 +448,51 @@ fn table(
     );
 
     // (c) SSE.
+    let parser = f.get("sse_parser_events_per_s");
+    row(
+        "SSE parser alone (events/s, per core; criterion median of CPU time, wall in brackets)",
+        match (parser, f.get("sse_parser_wall_events_per_s")) {
+            (Some(cpu), Some(wall)) => format!(
+                "{} events/s ({:.0} ns/event; wall {})",
+                grouped(cpu),
+                1e9 / cpu,
+                grouped(wall)
+            ),
+            _ => na(),
+        },
+        "≥ 5,000,000 events/s",
+        parser.map(|e| e >= 5e6),
+    );
+    row(
+        "SSE parse + decode in memory (`AnswerStream::from_bytes`, per core)",
+        match (
+            f.get("sse_decode_events_per_s"),
+            f.get("sse_decode_wall_events_per_s"),
+        ) {
+            (Some(cpu), Some(wall)) => format!(
+                "{} events/s ({:.0} ns/event; wall {})",
+                grouped(cpu),
+                1e9 / cpu,
+                grouped(wall)
+            ),
+            _ => na(),
+        },
+        "",
+        None,
+    );
+    let end_to_end = f.get("sse_events_per_s");
     row(
         &format!(
             "SSE through `stream_agent_response`: {} frames, {:.1} MB",
             f.get("sse_frames").map(grouped).unwrap_or_else(na),
             f.get("sse_body_bytes").unwrap_or(f64::NAN) / 1e6
         ),
-        match (f.get("sse_events_per_s"), f.get("sse_mb_per_s")) {
+        match (end_to_end, f.get("sse_mb_per_s")) {
             (Some(e), Some(m)) => format!("{} events/s, {m:.1} MB/s", grouped(e)),
             _ => na(),
         },
-        "",
-        None,
+        "≥ 2,000,000 events/s",
+        end_to_end.map(|e| e >= 2e6),
     );
     row(
         &format!(
@@ -623,6 +656,10 @@ mod tests {
             ("per_request_client_cpu_overhead_ns".to_owned(), 2_500.0),
             ("upload_peak_heap_bytes".to_owned(), 64.0 * 1048576.0),
             ("upload_file_bytes".to_owned(), 128.0 * 1048576.0),
+            ("sse_parser_events_per_s".to_owned(), 6e6),
+            ("sse_parser_wall_events_per_s".to_owned(), 4e6),
+            ("sse_events_per_s".to_owned(), 1.5e6),
+            ("sse_mb_per_s".to_owned(), 150.0),
         ]));
         let table = table(
             &Generation {
@@ -650,6 +687,15 @@ mod tests {
         };
         assert!(line("overhead at the median").ends_with("| ✓ |"), "{table}");
         assert!(line("Upload peak heap").ends_with("| ✗ |"), "{table}");
+        assert!(
+            line("SSE parser alone").contains("6,000,000 events/s (167 ns/event; wall 4,000,000)"),
+            "{table}"
+        );
+        assert!(line("SSE parser alone").ends_with("| ✓ |"), "{table}");
+        assert!(
+            line("through `stream_agent_response`: ").ends_with("| ✗ |"),
+            "{table}"
+        );
         // The client CPU overhead is the paired rounds' median difference, not the difference of
         // the medians.
         assert!(

@@ -90,6 +90,15 @@ pub use upload::{DocumentUpload, Progress};
 #[cfg(feature = "ejento")]
 pub use user_token::{MINTED_TOKEN_FALLBACK_LIFETIME, MINTED_TOKEN_LONGEST_LIFETIME};
 
+/// Internals that the benchmarks and the allocation test in `tests/` drive directly: the raw
+/// `text/event-stream` parser under [`AnswerStream`]. Not part of the public API (hidden from
+/// the docs, no semver promise): applications parse a stream with [`AnswerStream::from_bytes`].
+#[cfg(feature = "ejento")]
+#[doc(hidden)]
+pub mod __bench {
+    pub use crate::sse::Parser as SseParser;
+}
+
 /// The generated clients, for their request and response types (each behind its system's
 /// feature).
 pub mod clients {

@@ -73,7 +73,40 @@ pub enum StreamEvent {
     },
 }
 
+/// The payload of an answer or thought chunk with nothing else in it, `{"step": …, "delta": …}`
+/// (every frame of a streamed answer but its first and last few): decoded without the whole
+/// `AgentStreamEvent`, its step borrowed from the frame.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeltaFrame<'a> {
+    #[serde(borrow)]
+    step: Option<std::borrow::Cow<'a, str>>,
+    delta: Option<String>,
+}
+
 impl StreamEvent {
+    /// Decodes one frame's JSON text. A chunk frame takes the short way (its delta is the one
+    /// allocation); any other frame, or one with any other field, is decoded whole, so that the
+    /// short way decodes a frame exactly as the whole way does.
+    fn decode(data: &str) -> Result<Self> {
+        if let Ok(DeltaFrame {
+            step: Some(step),
+            delta,
+        }) = serde_json::from_str(data)
+        {
+            match &*step {
+                "assistant_stream" | "model_stream" => {
+                    return Ok(StreamEvent::AnswerDelta(delta.unwrap_or_default()));
+                }
+                "tools_stream" => return Ok(StreamEvent::ToolDelta(delta.unwrap_or_default())),
+                _ => {}
+            }
+        }
+        serde_json::from_str::<AgentStreamEvent>(data)
+            .map(|event| StreamEvent::from_frame(event, data))
+            .map_err(|e| Error::decode(&e))
+    }
+
     /// Types one frame's payload; `data` is the frame's JSON text, read again only for a `file`
     /// event whose file is `output` itself (a shape the typed payload does not model).
     fn from_frame(event: AgentStreamEvent, data: &str) -> Self {
@@ -431,12 +464,9 @@ impl Stream for Events {
             match this.parser.next_data() {
                 Some(Ok(data)) if data.trim().is_empty() => continue,
                 Some(Ok(data)) => {
+                    let event = StreamEvent::decode(data);
                     this.restart_idle_timer();
-                    return Poll::Ready(Some(
-                        serde_json::from_str::<AgentStreamEvent>(&data)
-                            .map(|event| StreamEvent::from_frame(event, &data))
-                            .map_err(|e| Error::decode(&e)),
-                    ));
+                    return Poll::Ready(Some(event));
                 }
                 Some(Err(e)) => return Poll::Ready(Some(Err(e))),
                 None => {}
@@ -468,32 +498,50 @@ impl Stream for Events {
 }
 
 /// An incremental `text/event-stream` parser that keeps only the `data` of each event (the
-/// vendor sends no event names or ids). Each byte is scanned for a line end once, so a single
-/// huge line costs linear time, and an event's size is checked as it grows.
+/// vendor sends no event names or ids). Each byte is scanned for a line end once (`memchr`), so
+/// a single huge line costs linear time, and an event's size is checked as it grows.
+///
+/// An event whose data is one line (every frame the vendor sends) is returned as a slice of the
+/// receive buffer, without a copy or an allocation; the data of a multi-line event, or of a line
+/// that was still in the buffer when the next chunk arrived, is gathered in one reused string.
 #[derive(Debug)]
-pub(crate) struct Parser {
+pub struct Parser {
     /// Received bytes; `buf[start..]` is not consumed yet, and `buf[scanned..]` has not been
     /// searched for a line end yet.
     buf: Vec<u8>,
     start: usize,
     scanned: usize,
-    /// The `data` lines of the event being built, joined by `\n`.
-    data: String,
-    has_data: bool,
+    /// The data of the event being built.
+    data: Data,
+    /// Where the data of an event of more than one line (or of a line no longer in `buf`) is
+    /// joined by `\n`; cleared, never freed, between events.
+    joined: String,
     /// A `\r` ended the last line: a `\n` right after it belongs to that line end.
     after_cr: bool,
     at_start: bool,
     max_event_bytes: u64,
 }
 
+/// The data of the event being built.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Data {
+    /// No `data` line yet.
+    None,
+    /// One `data` line, whose value is `buf[from..to]` (already checked to be UTF-8).
+    Line { from: usize, to: usize },
+    /// In `joined`.
+    Joined,
+}
+
 impl Parser {
-    pub(crate) fn new(max_event_bytes: u64) -> Self {
+    /// A parser whose events may hold at most `max_event_bytes` of data (and unfinished line).
+    pub fn new(max_event_bytes: u64) -> Self {
         Parser {
             buf: Vec::new(),
             start: 0,
             scanned: 0,
-            data: String::new(),
-            has_data: false,
+            data: Data::None,
+            joined: String::new(),
             after_cr: false,
             at_start: true,
             max_event_bytes,
@@ -501,10 +549,20 @@ impl Parser {
     }
 
     /// Adds received bytes. Consumed bytes are dropped here, once per chunk, so that moving the
-    /// unconsumed tail costs at most what the chunk brought.
-    pub(crate) fn push(&mut self, chunk: &[u8]) {
+    /// unconsumed tail costs at most what the chunk brought; an event's one data line, if it is
+    /// among them, moves to `joined` first (once: then the event's data is there).
+    pub fn push(&mut self, chunk: &[u8]) {
         if self.start > 0 {
-            self.buf.drain(..self.start);
+            if let Data::Line { from, to } = self.data {
+                self.joined.clear();
+                self.joined.push_str(line_str(&self.buf[from..to]));
+                self.data = Data::Joined;
+            }
+            if self.start == self.buf.len() {
+                self.buf.clear();
+            } else {
+                self.buf.drain(..self.start);
+            }
             self.scanned -= self.start;
             self.start = 0;
         }
@@ -519,8 +577,9 @@ impl Parser {
     }
 
     /// The data of the next complete event, if the buffer holds one; an error once the event
-    /// being built (its data so far and its unfinished line) passes the cap.
-    pub(crate) fn next_data(&mut self) -> Option<Result<String>> {
+    /// being built (its data so far and its unfinished line) passes the cap. The data is
+    /// borrowed from the parser until the next call.
+    pub fn next_data(&mut self) -> Option<Result<&str>> {
         loop {
             if self.after_cr && self.start < self.buf.len() {
                 if self.buf[self.start] == b'\n' {
@@ -530,13 +589,11 @@ impl Parser {
                 self.after_cr = false;
             }
             let from = self.scanned.max(self.start);
-            let Some(end) = self.buf[from..]
-                .iter()
-                .position(|b| *b == b'\n' || *b == b'\r')
-                .map(|i| from + i)
+            let Some(end) = memchr::memchr2(b'\n', b'\r', &self.buf[from..]).map(|i| from + i)
             else {
                 self.scanned = self.buf.len();
-                if (self.data.len() + self.buf.len() - self.start) as u64 > self.max_event_bytes {
+                let unfinished = self.buf.len() - self.start;
+                if (self.data_len() + unfinished) as u64 > self.max_event_bytes {
                     return Some(Err(self.too_large()));
                 }
                 return None;
@@ -549,36 +606,68 @@ impl Parser {
                     None => self.after_cr = true,
                 }
             }
-            let line = std::str::from_utf8(&self.buf[self.start..end]);
-            let dispatched = match line {
-                Err(_) => Some(Err(Error::Decode {
-                    message: "the event stream is malformed: not UTF-8".into(),
-                })),
-                Ok("") => {
-                    let data = std::mem::take(&mut self.data);
-                    std::mem::replace(&mut self.has_data, false).then_some(Ok(data))
-                }
-                Ok(line) if line.starts_with(':') => None,
-                Ok(line) => {
-                    let (field, value) = line.split_once(':').unwrap_or((line, ""));
-                    if field == "data" {
-                        let value = value.strip_prefix(' ').unwrap_or(value);
-                        if self.has_data {
-                            self.data.push('\n');
-                        }
-                        self.data.push_str(value);
-                        self.has_data = true;
-                    }
-                    (self.data.len() as u64 > self.max_event_bytes).then(|| Err(self.too_large()))
-                }
-            };
+            let line_start = self.start;
             self.start = next;
             self.scanned = next;
             // A byte-order mark counts only at the very start of the stream.
             self.at_start = false;
-            if dispatched.is_some() {
-                return dispatched;
+            let line = &self.buf[line_start..end];
+            if line.is_empty() {
+                match std::mem::replace(&mut self.data, Data::None) {
+                    Data::None => continue,
+                    Data::Line { from, to } => return Some(Ok(line_str(&self.buf[from..to]))),
+                    Data::Joined => return Some(Ok(&self.joined)),
+                }
             }
+            if std::str::from_utf8(line).is_err() {
+                return Some(Err(Error::Decode {
+                    message: "the event stream is malformed: not UTF-8".into(),
+                }));
+            }
+            if line[0] == b':' {
+                continue;
+            }
+            let (field, mut value) = match memchr::memchr(b':', line) {
+                Some(colon) => (&line[..colon], line_start + colon + 1),
+                None => (line, end),
+            };
+            if field != b"data" {
+                continue;
+            }
+            if self.buf.get(value) == Some(&b' ') && value < end {
+                value += 1;
+            }
+            match self.data {
+                Data::None => {
+                    self.data = Data::Line {
+                        from: value,
+                        to: end,
+                    }
+                }
+                Data::Line { from, to } => {
+                    self.joined.clear();
+                    self.joined.push_str(line_str(&self.buf[from..to]));
+                    self.joined.push('\n');
+                    self.joined.push_str(line_str(&self.buf[value..end]));
+                    self.data = Data::Joined;
+                }
+                Data::Joined => {
+                    self.joined.push('\n');
+                    self.joined.push_str(line_str(&self.buf[value..end]));
+                }
+            }
+            if self.data_len() as u64 > self.max_event_bytes {
+                return Some(Err(self.too_large()));
+            }
+        }
+    }
+
+    /// The size of the event's data so far.
+    fn data_len(&self) -> usize {
+        match self.data {
+            Data::None => 0,
+            Data::Line { from, to } => to - from,
+            Data::Joined => self.joined.len(),
         }
     }
 
@@ -588,6 +677,12 @@ impl Parser {
             setting: "HttpConfig::max_event_bytes",
         }
     }
+}
+
+/// A part of a line already checked to be UTF-8 (a whole line, or what follows its first `:`
+/// or the one space after it, which cannot split a character).
+fn line_str(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap_or_default()
 }
 
 /// A transport failure while reading a stream, already mapped to [`Error`].
@@ -951,10 +1046,56 @@ mod tests {
             parser.push(&input[at..end.max(at)]);
             at = end.max(at);
             while let Some(data) = parser.next_data() {
-                out.push(data?);
+                out.push(data?.to_owned());
             }
         }
         Ok(out)
+    }
+
+    /// The short way for chunk frames decodes every frame as the whole `AgentStreamEvent` way
+    /// does: the same event, or an error where it errs.
+    #[test]
+    fn chunk_frames_decode_as_whole_frames_do() {
+        let whole = |data: &str| {
+            serde_json::from_str::<AgentStreamEvent>(data)
+                .map(|event| StreamEvent::from_frame(event, data))
+                .map_err(|e| Error::decode(&e))
+        };
+        for data in [
+            r#"{"step":"assistant_stream","delta":"Hel"}"#,
+            r#"{"delta":"lo","step":"model_stream"}"#,
+            r#" { "step" : "tools_stream" , "delta" : "a \"q\" \u00e9\n" } "#,
+            r#"{"step":"assistant\u005fstream","delta":"escaped step"}"#,
+            r#"{"step":"assistant_stream"}"#,
+            r#"{"step":"assistant_stream","delta":null}"#,
+            r#"{"step":"assistant_stream","delta":""}"#,
+            r#"{"step":"assistant_stream","delta":"x","message":"also"}"#,
+            r#"{"step":"assistant_stream","delta":"x","output":{"answer":"a"}}"#,
+            r#"{"step":"tools_stream","delta":"x","unknown":[1,2]}"#,
+            r#"{"step":"end","delta":"x"}"#,
+            r#"{"step":"error","delta":"x"}"#,
+            r#"{"step":"status","delta":"x"}"#,
+            r#"{"step":null,"delta":"x"}"#,
+            r#"{"delta":"no step"}"#,
+            r#"{}"#,
+        ] {
+            assert_eq!(StreamEvent::decode(data).ok(), whole(data).ok(), "{data}");
+        }
+        for bad in [
+            r#"{"step":"assistant_stream","delta":7}"#,
+            r#"{"step":"assistant_stream","delta":"x","delta":"y"}"#,
+            r#"{"step":"assistant_stream","delta":"x"} trailing"#,
+            r#"{"step":"assistant_stream","delta":"x""#,
+            r#"{"step":"assistant_stream","delta":"x","output":"not an object"}"#,
+            r#"{"step":7,"delta":"x"}"#,
+            r#"[]"#,
+        ] {
+            assert!(
+                matches!(StreamEvent::decode(bad), Err(Error::Decode { .. })),
+                "{bad}"
+            );
+            assert!(whole(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
