@@ -6,8 +6,8 @@
 use std::path::Path;
 use std::process::Command;
 
-/// A temporary workspace holding `xtask/`, the seed table, the specs, the evidence they cite and
-/// their README (whose provenance table `generate` rewrites from every spec), copied from this
+/// A temporary workspace holding `xtask/`, the seed table, the specs, their ledgers, the
+/// evidence they cite and their README (whose provenance table `generate` rewrites from every spec), copied from this
 /// checkout.
 fn other_checkout() -> tempfile::TempDir {
     let here = xtask::workspace_root().expect("workspace root");
@@ -19,6 +19,15 @@ fn other_checkout() -> tempfile::TempDir {
             let name = e.expect("readable").file_name();
             format!("{}/{}", xtask::lint::EVIDENCE_DIR, name.to_string_lossy())
         });
+    // The ledgers: the generated docs say per fact where an operation comes from.
+    let ledgers = std::fs::read_dir(here.join("specs/sources"))
+        .expect("the ledger directory")
+        .map(|e| {
+            format!(
+                "specs/sources/{}",
+                e.expect("readable").file_name().to_string_lossy()
+            )
+        });
     for rel in [
         xtask::SEED_TABLE,
         xtask::README,
@@ -29,6 +38,7 @@ fn other_checkout() -> tempfile::TempDir {
     .map(str::to_owned)
     .chain(specs)
     .chain(evidence)
+    .chain(ledgers)
     {
         let to = dir.path().join(&rel);
         std::fs::create_dir_all(to.parent().expect("has a parent")).expect("mkdir");
