@@ -60,8 +60,18 @@ enum Command {
     Bench {
         /// Time generation only (the specs and the synthetic 500- and 2,000-operation specs);
         /// seconds, with no criterion run.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "fresh_clone")]
         generation: bool,
+        /// Time what a new user waits for instead: clone HEAD into a temporary directory and run
+        /// the first `cargo xtask generate` there with an empty target directory and the crate
+        /// registry as it is; the median of this many runs, each in a new clone (several
+        /// minutes each on 2 cores).
+        #[arg(long, value_name = "RUNS", num_args = 0..=1, default_missing_value = "1")]
+        fresh_clone: Option<usize>,
+        /// With `--fresh-clone`: then run `cargo xtask test` in the same clone and time it too
+        /// (about ten minutes on 2 cores; needs what the test command needs).
+        #[arg(long, requires = "fresh_clone")]
+        with_test: bool,
     },
     /// Check a real deployment's read-only (GET) operations against the specs and write a report
     /// (`target/verify-live/<system>-<date>.json` and `.md`), or `--apply REPORT` to mark the ok
@@ -103,8 +113,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ci::run(&root)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { generation } => {
-            bench::run(&root, generation)?;
+        Command::Bench {
+            generation,
+            fresh_clone,
+            with_test,
+        } => {
+            bench::run(
+                &root,
+                bench::Options {
+                    generation_only: generation,
+                    fresh_clone_runs: fresh_clone,
+                    with_test,
+                },
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         Command::VerifyLive { args } => verify_live(&root, &args),
