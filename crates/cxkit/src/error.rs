@@ -422,6 +422,7 @@ pub(crate) async fn read_capped(mut response: reqwest::Response, deadline: Durat
 
 /// Reads a whole (already size-limited) answer body within `deadline`: the answer to a call
 /// that had no total deadline (a streamed upload). Past it, [`Error::Transient`].
+#[cfg(feature = "ejento")]
 pub(crate) async fn read_whole(
     response: reqwest::Response,
     deadline: Duration,
