@@ -75,8 +75,13 @@ impl Evidence {
             .rsplit_once('/')
             .map(|(dir, _)| dir)
             .unwrap_or("specs");
+        Evidence::load_dir(&root.join(dir).join("evidence"))
+    }
+
+    /// Reads every `*.md` of `dir` (none when it is missing).
+    pub fn load_dir(dir: &Path) -> Evidence {
         let mut files = Vec::new();
-        if let Ok(entries) = std::fs::read_dir(root.join(dir).join("evidence")) {
+        if let Ok(entries) = std::fs::read_dir(dir) {
             for entry in entries.filter_map(Result::ok) {
                 let Ok(name) = entry.file_name().into_string() else {
                     continue;
@@ -113,7 +118,7 @@ impl Evidence {
     }
 
     /// Whether `file` exists, and, when asked, has a heading for `anchor`.
-    fn resolves(&self, file: &str, anchor: Option<&str>) -> Result<(), String> {
+    pub fn resolves(&self, file: &str, anchor: Option<&str>) -> Result<(), String> {
         let Some(anchors) = self.files.get(file) else {
             return Err(format!(
                 "names `specs/evidence/{file}`, which does not exist; write the evidence file (a heading per operation, what the document establishes in our own words) or fix the name"
@@ -551,25 +556,52 @@ fn cited(op: &Value, evidence: &Evidence, bad: &mut impl FnMut(String)) -> Vec<S
         .flatten()
         .filter_map(Value::as_str)
     {
-        if ledger::is_url(entry) {
+        if let Some(problem) = citation_problem(entry, evidence) {
+            bad(problem);
+        }
+        if is_page_url(entry) || ledger::evidence_ref(entry).is_some() {
             out.push(entry.to_owned());
-        } else if let Some((file, anchor)) = ledger::evidence_ref(entry) {
-            match evidence.resolves(file, anchor) {
-                Ok(()) => {}
-                Err(m) => bad(format!("`x-cxkit-source` entry `{entry}` {m}")),
-            }
-            out.push(entry.to_owned());
-        } else if entry.starts_with("seeds/") || entry.starts_with("notes/") {
-            bad(format!(
-                "`x-cxkit-source` entry `{entry}` points outside the repository; cite specs/evidence/... instead (`evidence/<file>.md#<operation_id>`, the evidence file saying what that document establishes)"
-            ));
-        } else {
-            bad(format!(
-                "`x-cxkit-source` entry `{entry}` is neither a page URL nor `evidence/<file>.md[#<anchor>]`; cite specs/evidence/... or the page"
-            ));
         }
     }
     out
+}
+
+/// What is wrong with one `x-cxkit-source` entry, if anything: it must be a page URL with a
+/// host, or an evidence reference whose file (and heading, with an anchor) exists under
+/// `specs/evidence/`. The lint and the provenance check both report through this, in the same
+/// words, so a run of both reports a bad citation once.
+pub fn citation_problem(entry: &str, evidence: &Evidence) -> Option<String> {
+    if is_page_url(entry) {
+        return None;
+    }
+    if let Some((file, anchor)) = ledger::evidence_ref(entry) {
+        return evidence
+            .resolves(file, anchor)
+            .err()
+            .map(|m| format!("`x-cxkit-source` entry `{entry}` {m}"));
+    }
+    Some(
+        if entry.starts_with("seeds/") || entry.starts_with("notes/") {
+            format!(
+                "`x-cxkit-source` entry `{entry}` points outside the repository; cite specs/evidence/... instead (`evidence/<file>.md#<operation_id>`, the evidence file saying what that document establishes)"
+            )
+        } else {
+            format!(
+                "`x-cxkit-source` entry `{entry}` is neither a page URL nor `evidence/<file>.md[#<anchor>]`; cite specs/evidence/... or the page"
+            )
+        },
+    )
+}
+
+/// Whether a source entry is an http(s) URL with a host and no white space.
+pub fn is_page_url(entry: &str) -> bool {
+    entry
+        .strip_prefix("https://")
+        .or_else(|| entry.strip_prefix("http://"))
+        .is_some_and(|rest| {
+            let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            !host.is_empty() && !entry.contains(char::is_whitespace)
+        })
 }
 
 /// The operation's `x-cxkit-deviations`, each checked to be well formed and to name a cited

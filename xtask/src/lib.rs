@@ -119,7 +119,6 @@ pub fn build_all(root: &Path, systems: &[System]) -> Result<Vec<Output>, Vec<Pro
             message: format!("cannot read the seed operation list: {e}"),
         }]
     })?;
-    let evidence = lint::Evidence::load_at(root);
     let mut outputs = Vec::new();
     let mut problems = unlisted_specs(root, systems);
     for system in systems {
@@ -130,7 +129,11 @@ pub fn build_all(root: &Path, systems: &[System]) -> Result<Vec<Output>, Vec<Pro
                 continue;
             }
         };
-        let mut found = lint::lint_with(&spec, &lint::seed_titles(&seeds, system.name), &evidence);
+        let mut found = lint::lint_with(
+            &spec,
+            &lint::seed_titles(&seeds, system.name),
+            &facts::Evidence::load(root, system.spec),
+        );
         let checked = match facts::check_spec(root, &spec) {
             Ok(checked) => checked,
             Err(p) => {
@@ -138,7 +141,12 @@ pub fn build_all(root: &Path, systems: &[System]) -> Result<Vec<Output>, Vec<Pro
                 None
             }
         };
-        found.extend(checked.iter().flat_map(|c| c.problems.iter().cloned()));
+        // A bad citation is reported by the lint and the check in the same words: once.
+        for p in checked.iter().flat_map(|c| c.problems.iter()) {
+            if !found.contains(p) {
+                found.push(p.clone());
+            }
+        }
         if !found.is_empty() {
             problems.extend(found);
             continue;
@@ -161,17 +169,25 @@ pub fn build_all(root: &Path, systems: &[System]) -> Result<Vec<Output>, Vec<Pro
 /// Lints the named systems without generating.
 pub fn lint_all(root: &Path, systems: &[System]) -> Vec<Problem> {
     let seeds = std::fs::read_to_string(root.join(SEED_TABLE)).unwrap_or_default();
-    let evidence = lint::Evidence::load_at(root);
     let mut problems = unlisted_specs(root, systems);
     problems.extend(
         systems
             .iter()
             .flat_map(|system| match Spec::load(root, system.spec) {
                 Ok(spec) => {
-                    let mut found =
-                        lint::lint_with(&spec, &lint::seed_titles(&seeds, system.name), &evidence);
+                    let mut found = lint::lint_with(
+                        &spec,
+                        &lint::seed_titles(&seeds, system.name),
+                        &facts::Evidence::load(root, system.spec),
+                    );
                     match facts::check_spec(root, &spec) {
-                        Ok(checked) => found.extend(checked.into_iter().flat_map(|c| c.problems)),
+                        Ok(checked) => {
+                            for p in checked.into_iter().flat_map(|c| c.problems) {
+                                if !found.contains(&p) {
+                                    found.push(p);
+                                }
+                            }
+                        }
                         Err(p) => found.extend(p),
                     }
                     found

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
+use crate::facts::Evidence;
 use crate::spec::{Problem, Spec, op_label};
 
 /// Request media types progenitor can generate.
@@ -23,11 +24,17 @@ pub const EVIDENCE_DIR: &str = "specs/evidence";
 /// Runs every check; an empty result means the spec may be generated. `seed_titles` are the
 /// `summary` values this spec must contain (from `specs/seeds/operations.tsv`).
 pub fn lint(spec: &Spec, seed_titles: &[String]) -> Vec<Problem> {
-    lint_with(spec, seed_titles, &Evidence::load())
+    // The workspace's own evidence, wherever the spec lies (fixtures cite it too).
+    let root = crate::workspace_root().unwrap_or_default();
+    lint_with(
+        spec,
+        seed_titles,
+        &Evidence::load_dir(&root.join(EVIDENCE_DIR)),
+    )
 }
 
-/// [`lint`] with the evidence documents read from a given checkout (`Evidence::load_at`), for
-/// specs outside this workspace's `specs/` (a copy, a test fixture).
+/// [`lint`] with the evidence documents of a given checkout (`facts::Evidence::load`), for
+/// specs outside this workspace (a copy, a test fixture).
 pub fn lint_with(spec: &Spec, seed_titles: &[String], evidence: &Evidence) -> Vec<Problem> {
     let mut problems = Vec::new();
     let doc = &spec.doc;
@@ -295,107 +302,10 @@ fn check_sources(op: &Value, evidence: &Evidence, bad: &mut impl FnMut(String)) 
             ));
             continue;
         };
-        if is_page_url(entry) {
-            continue;
-        }
-        if let Some(reference) = entry.strip_prefix("evidence/") {
-            if let Err(why) = evidence.resolve(reference) {
-                bad(format!(
-                    "`x-cxkit-source` entry `{entry}` does not resolve: {why}"
-                ));
-            }
-            continue;
-        }
-        bad(format!(
-            "`x-cxkit-source` entry `{entry}` is not a page URL or an evidence reference; use {HOW}"
-        ));
-    }
-}
-
-/// Whether a source entry is an http(s) URL with a host.
-fn is_page_url(entry: &str) -> bool {
-    entry
-        .strip_prefix("https://")
-        .or_else(|| entry.strip_prefix("http://"))
-        .is_some_and(|rest| {
-            let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-            !host.is_empty() && !entry.contains(char::is_whitespace)
-        })
-}
-
-/// The evidence documents under [`EVIDENCE_DIR`] and the anchors of their headings, read once
-/// per lint run (none when the workspace root cannot be found: every reference then fails).
-#[derive(Debug)]
-pub struct Evidence {
-    docs: BTreeMap<String, BTreeSet<String>>,
-}
-
-impl Evidence {
-    /// Reads every `*.md` file of the workspace's evidence directory.
-    pub fn load() -> Evidence {
-        match crate::workspace_root() {
-            Ok(root) => Evidence::load_at(&root),
-            Err(_) => Evidence {
-                docs: BTreeMap::new(),
-            },
+        if let Some(problem) = crate::facts::citation_problem(entry, evidence) {
+            bad(problem);
         }
     }
-
-    /// Reads every `*.md` file of `<root>/specs/evidence`.
-    pub fn load_at(root: &std::path::Path) -> Evidence {
-        let mut docs = BTreeMap::new();
-        let dir: Result<_, String> = Ok(root.join(EVIDENCE_DIR));
-        if let Ok(entries) = dir.and_then(|d| std::fs::read_dir(d).map_err(|e| e.to_string())) {
-            for entry in entries.flatten() {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                if let (true, Ok(text)) =
-                    (name.ends_with(".md"), std::fs::read_to_string(entry.path()))
-                {
-                    docs.insert(name, text.lines().filter_map(heading_anchor).collect());
-                }
-            }
-        }
-        Evidence { docs }
-    }
-
-    /// Checks `<file>.md` or `<file>.md#<anchor>` (relative to the evidence directory).
-    fn resolve(&self, reference: &str) -> Result<(), String> {
-        let (file, anchor) = match reference.split_once('#') {
-            Some((file, anchor)) => (file, Some(anchor)),
-            None => (reference, None),
-        };
-        let Some(anchors) = self.docs.get(file).filter(|_| !file.contains('/')) else {
-            return Err(format!(
-                "there is no {EVIDENCE_DIR}/{file}; cite a document there"
-            ));
-        };
-        match anchor {
-            Some(anchor) if !anchors.contains(anchor) => Err(format!(
-                "{EVIDENCE_DIR}/{file} has no heading with the anchor `{anchor}`; add `## {anchor}` with what the document establishes for the operation"
-            )),
-            _ => Ok(()),
-        }
-    }
-}
-
-/// The anchor a Markdown heading line gets (`## get_agent` -> `get_agent`, `## A.1 Ids` ->
-/// `a1-ids`): lower case, spaces to `-`, other punctuation but `-` and `_` dropped.
-fn heading_anchor(line: &str) -> Option<String> {
-    let text = line.trim_start_matches('#');
-    if text.len() == line.len() || !text.starts_with(' ') {
-        return None;
-    }
-    Some(
-        text.trim()
-            .to_lowercase()
-            .chars()
-            .filter_map(|c| match c {
-                ' ' => Some('-'),
-                c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
-                _ => None,
-            })
-            .collect(),
-    )
 }
 
 fn check_parameters(spec: &Spec, path: &str, op: &Value, bad: &mut impl FnMut(String)) {

@@ -281,7 +281,16 @@ fn operations_without_a_followable_source() {
             name,
             "unknown_entries",
             &format!(
-                "`x-cxkit-source` entry `{entry}` is not a page URL or an evidence reference; use {how}"
+                "`x-cxkit-source` entry `{entry}` is neither a page URL nor `evidence/<file>.md[#<anchor>]`; cite specs/evidence/... or the page"
+            ),
+        )
+    };
+    let outside = |entry: &str| {
+        op_line(
+            name,
+            "unknown_entries",
+            &format!(
+                "`x-cxkit-source` entry `{entry}` points outside the repository; cite specs/evidence/... instead (`evidence/<file>.md#<operation_id>`, the evidence file saying what that document establishes)"
             ),
         )
     };
@@ -289,7 +298,7 @@ fn operations_without_a_followable_source() {
         op_line(
             name,
             "unknown_entries",
-            &format!("`x-cxkit-source` entry `{entry}` does not resolve: {why}"),
+            &format!("`x-cxkit-source` entry `{entry}` {why}"),
         )
     };
     assert_eq!(
@@ -312,15 +321,15 @@ fn operations_without_a_followable_source() {
             ),
             unresolved(
                 "evidence/nowhere.md",
-                "there is no specs/evidence/nowhere.md; cite a document there"
+                "names `specs/evidence/nowhere.md`, which does not exist; write the evidence file (a heading per operation, what the document establishes in our own words) or fix the name"
             ),
             unresolved(
                 "evidence/seed-000-ejento-access-guide.md#no_such_operation",
-                "specs/evidence/seed-000-ejento-access-guide.md has no heading with the anchor `no_such_operation`; add `## no_such_operation` with what the document establishes for the operation"
+                "names the anchor `#no_such_operation`, but `specs/evidence/seed-000-ejento-access-guide.md` has no heading for it; add `## no_such_operation` with what the document establishes"
             ),
             unknown("https://"),
-            unknown("notes/diary.md"),
-            unknown("seeds/999_nowhere.txt"),
+            outside("notes/diary.md"),
+            outside("seeds/999_nowhere.txt"),
             unknown("vendors.md"),
             op_line(
                 name,
