@@ -420,9 +420,32 @@ pub(crate) async fn read_capped(mut response: reqwest::Response, deadline: Durat
     body
 }
 
+/// Sends a hand-written request (an upload, the SSO redirect) through a generated client's
+/// hooks: the credentials of `operation`, its per-call options, retries, 401 replay and URL
+/// scrubbing are the generated calls'. The answer comes back whatever its status; the caller
+/// maps a failure (and reads its body with [`read_capped`]).
+#[cfg(any(feature = "ejento", feature = "proto-developer"))]
+pub(crate) async fn send_hooked<C: progenitor_client::ClientInfo<cxkit_auth::Auth>>(
+    client: &C,
+    security: &cxkit_auth::ApiSecurity,
+    operation: &str,
+    mut request: reqwest::Request,
+) -> Result<reqwest::Response> {
+    cxkit_auth::hooks::authorize(client.inner(), security, &mut request, operation).await?;
+    cxkit_auth::hooks::exec(
+        client.inner(),
+        security,
+        client.client(),
+        request,
+        operation,
+    )
+    .await
+    .map_err(|e| Error::transport(&e))
+}
+
 /// Reads a whole (already size-limited) answer body within `deadline`: the answer to a call
 /// that had no total deadline (a streamed upload). Past it, [`Error::Transient`].
-#[cfg(feature = "ejento")]
+#[cfg(any(feature = "ejento", feature = "proto-developer"))]
 pub(crate) async fn read_whole(
     response: reqwest::Response,
     deadline: Duration,

@@ -582,23 +582,10 @@ impl ProtoPlatform {
     /// Sends a hand-written request through the generated client's hooks (the same
     /// credentials, per-call options and URL scrubbing as generated calls); a non-2xx answer
     /// becomes an [`Error`] (a refused takeover secret: [`Error::InvalidCredentials`]).
-    async fn send(
-        &self,
-        operation: &str,
-        mut request: reqwest::Request,
-    ) -> Result<reqwest::Response> {
-        let client = &self.inner.client;
-        let security = &gen_dev::SECURITY;
-        cxkit_auth::hooks::authorize(client.inner(), security, &mut request, operation).await?;
-        let response = cxkit_auth::hooks::exec(
-            client.inner(),
-            security,
-            client.client(),
-            request,
-            operation,
-        )
-        .await
-        .map_err(|e| Error::transport(&e))?;
+    async fn send(&self, operation: &str, request: reqwest::Request) -> Result<reqwest::Response> {
+        let response =
+            crate::error::send_hooked(&self.inner.client, &gen_dev::SECURITY, operation, request)
+                .await?;
         if response.status().is_success() {
             return Ok(response);
         }

@@ -87,20 +87,15 @@ impl Ejento {
     async fn send_platform(
         &self,
         operation: &str,
-        mut request: reqwest::Request,
+        request: reqwest::Request,
     ) -> Result<reqwest::Response> {
-        let client = &self.inner.platform;
-        let security = &gen_platform::SECURITY;
-        cxkit_auth::hooks::authorize(client.inner(), security, &mut request, operation).await?;
-        let response = cxkit_auth::hooks::exec(
-            client.inner(),
-            security,
-            client.client(),
-            request,
+        let response = crate::error::send_hooked(
+            &self.inner.platform,
+            &gen_platform::SECURITY,
             operation,
+            request,
         )
-        .await
-        .map_err(|e| Error::transport(&e))?;
+        .await?;
         if response.status().is_success() {
             return Ok(response);
         }

@@ -50,23 +50,14 @@ impl Ejento {
     pub async fn sso_login_url(&self, provider: SsoProvider, next: &str) -> Result<url::Url> {
         let (operation, path) = provider.operation();
         let client = &self.inner.auth;
-        let mut request = client
+        let request = client
             .client()
             .get(format!("{}{path}", client.baseurl()))
             .query(&[("next", next)])
             .build()
             .map_err(|e| Error::transport(&e))?;
-        cxkit_auth::hooks::authorize(client.inner(), &gen_auth::SECURITY, &mut request, operation)
-            .await?;
-        let response = cxkit_auth::hooks::exec(
-            client.inner(),
-            &gen_auth::SECURITY,
-            client.client(),
-            request,
-            operation,
-        )
-        .await
-        .map_err(|e| Error::transport(&e))?;
+        let response =
+            crate::error::send_hooked(client, &gen_auth::SECURITY, operation, request).await?;
         let status = response.status();
         if !status.is_redirection() {
             let body =
