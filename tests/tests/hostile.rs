@@ -120,7 +120,7 @@ async fn a_huge_json_body_ends_in_a_typed_error_at_the_cap() {
 
     // A hand-written call (the upload's JSON answer).
     let fake = FakeEjento::start().await;
-    let ejento = split_session(&fake, server.base_url(), http).await;
+    let ejento = split_session(&fake, server.base_url(), http.clone()).await;
     let upload = cxkit::DocumentUpload::from_reader(
         "a.txt",
         std::io::Cursor::new(b"hello".to_vec()),
@@ -224,7 +224,7 @@ async fn trickled_answers_to_streamed_calls_end_at_the_body_deadline() {
         ..trickled_error()
     })
     .await;
-    let ejento = split_session(&fake, server.base_url(), http).await;
+    let ejento = split_session(&fake, server.base_url(), http.clone()).await;
     let upload = cxkit::DocumentUpload::from_reader(
         "a.txt",
         std::io::Cursor::new(b"hello".to_vec()),
@@ -234,6 +234,31 @@ async fn trickled_answers_to_streamed_calls_end_at_the_body_deadline() {
         .await
         .expect("the upload's answer is read within the body deadline")
         .unwrap_err();
+    assert!(
+        matches!(&err, Error::Transient { message, .. } if message.contains("HttpConfig::body_timeout")),
+        "{err:?}"
+    );
+
+    // The Developer API's upload (speech to text) reads its answer under the same deadline.
+    let server = StreamServer::start(Endless {
+        prefix: br#"{"text":""#.to_vec(),
+        ..trickled_error()
+    })
+    .await;
+    let proto = cxkit::ProtoPlatform::builder()
+        .config(&limited(http.clone()))
+        .base_url(server.base_url())
+        .teamspace_id("team-1")
+        .takeover_secret(Secret::new("takeover-secret-of-the-test"))
+        .build()
+        .unwrap();
+    let err = tokio::time::timeout(
+        GUARD,
+        proto.speech_to_text(b"RIFF....WAVEfmt ".to_vec(), "a.wav", "audio/wav"),
+    )
+    .await
+    .expect("the transcription's answer is read within the body deadline")
+    .unwrap_err();
     assert!(
         matches!(&err, Error::Transient { message, .. } if message.contains("HttpConfig::body_timeout")),
         "{err:?}"

@@ -575,7 +575,8 @@ impl ProtoPlatform {
             .build()
             .map_err(|e| Error::transport(&e))?;
         let response = self.send("speech_to_text", request).await?;
-        let bytes = response.bytes().await.map_err(|e| Error::transport(&e))?;
+        let bytes =
+            crate::error::read_whole(response, self.inner.config.http().body_timeout).await?;
         serde_json::from_slice(&bytes).map_err(|e| Error::decode(&e))
     }
 
