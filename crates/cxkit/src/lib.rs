@@ -39,7 +39,6 @@ pub mod proto_webhook;
 #[cfg(feature = "redis")]
 pub mod redis_store;
 #[cfg(feature = "ejento")]
-#[path = "sse/events.rs"]
 mod sse;
 mod store;
 mod token;
