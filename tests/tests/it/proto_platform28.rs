@@ -3,7 +3,7 @@
 //! sample requests and responses through the generated types, the session lifecycle, and the
 //! Proto bridge that mirrors an Ejento session's token into a human.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

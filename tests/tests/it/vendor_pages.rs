@@ -2,7 +2,7 @@
 //! path, query and body each page documents, its sample answer decoded as the page prints it, and
 //! the V2-Legacy calls (`legacy_*`) sent exactly as their pages show them (no `X-API-Version`).
 
-mod support;
+use crate::support;
 
 use cxkit::clients::ejento_platform::types;
 use cxkit::{Ejento, Secret};

@@ -2,7 +2,7 @@
 //! streaming through the facade (including a stream cut mid-event and a connection aborted
 //! mid-stream), the streamed multipart upload, and lazy paging over a generated list call.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,16 +19,7 @@ const JSON: &[(&str, &str)] = &[("content-type", "application/json")];
 const SSE: &[(&str, &str)] = &[("content-type", "text/event-stream")];
 
 async fn session(server: &FakeEjento) -> Ejento {
-    let ejento = Ejento::builder()
-        .config(&support::no_retries())
-        .base_url(server.base_url())
-        .build()
-        .unwrap();
-    ejento
-        .login_password(USER, &Secret::new(PASSWORD_OF_USER))
-        .await
-        .unwrap();
-    ejento
+    support::logged_in(server, &support::no_retries()).await
 }
 
 fn question(thread: Option<i64>) -> AgentResponseRequest {

@@ -2,14 +2,14 @@
 //! and a retry budget); login, code and clone POSTs never are; torn connections are transient.
 //! Tokio's clock is paused, so backoff waits take no real time.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 
+use crate::support::*;
 use cxkit::{Error, Platform28, Proto, Secret};
 use cxkit_testkit::ejento::{FEATURE_FLAGS, FakeEjento, LOGIN, PASSWORD_OF_USER, USER};
 use cxkit_testkit::raw_tcp::{Fault, FaultServer};
-use support::*;
 
 async fn flags(ejento: &cxkit::Ejento) -> cxkit::Result<()> {
     ejento.auth().get_login_feature_flags().send().await?;

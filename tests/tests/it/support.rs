@@ -1,13 +1,14 @@
-//! Helpers shared by the test binaries (each binary uses a different subset).
-#![allow(dead_code)]
+//! The set-up the suites share: the clock, the settings, a logged-in session, and a token store
+//! whose reads can be made to fail.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cxkit::{
     AUTH_APP_TOKEN, Config, ConfigBuilder, EJENTO_TOKEN, Ejento, EjentoBuilder, ManualClock,
     RefreshConfig, Secret,
 };
+use cxkit_testkit::capture::Capture;
 use cxkit_testkit::ejento::{FakeEjento, PASSWORD_OF_USER, USER};
 
 /// Seconds since the epoch of [`t0`].
@@ -63,9 +64,26 @@ pub fn builder_with(fake: &FakeEjento, config: ConfigBuilder) -> EjentoBuilder {
         .users_base_url(fake.base_url())
 }
 
-/// [`builder`], built and logged in as [`USER`].
-pub async fn logged_in(fake: &FakeEjento, clock: &Arc<ManualClock>) -> Ejento {
-    let ejento = builder(fake, clock).build().expect("build");
+/// A session on `config` whose Authentication App and platform are `fake`, logged in as
+/// [`USER`]: where most suites start.
+pub async fn logged_in(fake: &FakeEjento, config: &Config) -> Ejento {
+    log_in(
+        Ejento::builder()
+            .config(config)
+            .base_url(fake.base_url())
+            .build()
+            .expect("build"),
+    )
+    .await
+}
+
+/// [`builder`] (the clock, the fake as users host too), built and logged in as [`USER`].
+pub async fn logged_in_at(fake: &FakeEjento, clock: &Arc<ManualClock>) -> Ejento {
+    log_in(builder(fake, clock).build().expect("build")).await
+}
+
+/// Logs `ejento` in as [`USER`] (a session built some other way).
+pub async fn log_in(ejento: Ejento) -> Ejento {
     ejento
         .login_password(USER, &Secret::new(PASSWORD_OF_USER))
         .await
@@ -228,4 +246,20 @@ impl<S: cxkit::TokenStore> cxkit::TokenStore for Blip<S> {
     ) -> futures::future::BoxFuture<'a, StoreResult<()>> {
         self.inner.save_refreshed(key, tokens, lock)
     }
+}
+
+/// The log capture of this process: every test that reads the logs reads this one. A process has
+/// one global subscriber, and the suites share a process, so it is installed once (at TRACE
+/// level) and holds every test's lines; each test looks for values of its own (its canaries,
+/// its request id), and a secret in any test's lines is a failure for whoever reads them.
+pub fn logs() -> &'static Capture {
+    static LOGS: OnceLock<Capture> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let capture = Capture::new();
+        assert!(
+            capture.install_global(),
+            "nothing else in this binary installs a global subscriber"
+        );
+        capture
+    })
 }

@@ -3,7 +3,7 @@
 //! loopback, no redirect followed with credentials) still hold around it, and sessions of
 //! different systems built from one configuration share it.
 
-mod support;
+use crate::support;
 
 use cxkit::clients::proto as gen_proto;
 use cxkit::{Config, Credential, Ejento, Error, HttpConfig, Platform28, Proto, Secret};

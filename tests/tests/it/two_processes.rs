@@ -11,15 +11,13 @@
 //! parent, which still holds valid tokens, gets `ReauthRequired` at its refresh point instead
 //! of refreshing the session back to life.
 
-mod support;
-
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
+use crate::support::*;
 use cxkit::{AUTH_APP_TOKEN, Ejento, FileTokenStore, ManualClock, TokenStore};
 use cxkit_testkit::ejento::{FakeEjento, REFRESH, USERS};
-use support::*;
 
 const CHILD: &str = "CXKIT_CHILD";
 const FAKE_URL: &str = "CXKIT_FAKE_URL";
@@ -78,7 +76,7 @@ fn spawn_child(base: &str, dir: &std::path::Path, now_secs: u64, action: &str) -
     Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "child_calls_a_bearer_op",
+            "two_processes::child_calls_a_bearer_op",
             "--nocapture",
             "--test-threads=1",
         ])

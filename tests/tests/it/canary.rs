@@ -3,17 +3,16 @@
 //! tracing output captured at TRACE level; no error text (`{}`, `{:?}`, `{:#?}`), no captured
 //! log line, no `Debug` of a client or session and no panic message may contain any of them.
 //!
-//! This binary holds one test because it installs the process-wide tracing subscriber.
+//! The log it reads is the process's capture (`support::logs`), which holds every suite's lines.
 
-mod support;
+use crate::support;
 
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use crate::support::*;
 use cxkit::{Error, FileTokenStore, Platform28, Proto, Secret};
-use cxkit_testkit::capture::Capture;
 use cxkit_testkit::ejento::{FakeEjento, LOGIN, PASSWORD, REFRESH, USER, USERS};
-use support::*;
 
 /// Every canary contains this marker, which appears nowhere else.
 const MARK: &str = "QZXCANARY";
@@ -85,11 +84,7 @@ impl Sinks {
 
 #[test]
 fn no_secret_reaches_logs_errors_debug_or_panics() {
-    let capture = Capture::new();
-    assert!(
-        capture.install_global(),
-        "the capture must be the global subscriber"
-    );
+    let capture = support::logs();
     // Provoked panics are caught and inspected; keep the default hook from printing them.
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {

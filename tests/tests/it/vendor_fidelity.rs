@@ -3,7 +3,7 @@
 //! legacy calls), the older guide's users API on its own host, and server-to-server user tokens
 //! minted once for many callers and re-minted before they expire.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -11,8 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use cxkit::{
     Ejento, Error, ManualClock, PageMeta, RefreshConfig, RetryPolicy, Secret, paginate_pages,
 };
-use cxkit_testkit::capture::Capture;
-use cxkit_testkit::ejento::{FakeEjento, PASSWORD_OF_USER, USER};
+use cxkit_testkit::ejento::FakeEjento;
 use futures::StreamExt as _;
 use serde_json::json;
 
@@ -25,18 +24,16 @@ async fn session(
     server: &FakeEjento,
     configure: impl FnOnce(cxkit::EjentoBuilder) -> cxkit::EjentoBuilder,
 ) -> Ejento {
-    let ejento = configure(
-        Ejento::builder()
-            .config(&support::no_retries())
-            .base_url(server.base_url()),
+    support::log_in(
+        configure(
+            Ejento::builder()
+                .config(&support::no_retries())
+                .base_url(server.base_url()),
+        )
+        .build()
+        .unwrap(),
     )
-    .build()
-    .unwrap();
-    ejento
-        .login_password(USER, &Secret::new(PASSWORD_OF_USER))
-        .await
-        .unwrap();
-    ejento
+    .await
 }
 
 /// Scripts page `page` of `num_pages` with `items` threads numbered from `first`.
@@ -380,8 +377,7 @@ fn chrono_like_rfc3339(secs: u64) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn user_tokens_are_minted_once_for_many_callers_and_re_minted_before_expiry() {
-    let capture = Capture::new();
-    let captured = capture.install_global();
+    let capture = support::logs();
     let server = FakeEjento::start().await;
     let t0 = UNIX_EPOCH + Duration::from_secs(1_900_000_000);
     let clock = Arc::new(ManualClock::new(t0));
@@ -527,12 +523,10 @@ async fn user_tokens_are_minted_once_for_many_callers_and_re_minted_before_expir
     ] {
         assert!(!text.contains(AUTH_KEY), "the key leaked: {text}");
     }
-    if captured {
-        assert!(
-            !capture.text().contains(AUTH_KEY),
-            "the key reached the logs"
-        );
-    }
+    assert!(
+        !capture.text().contains(AUTH_KEY),
+        "the key reached the logs"
+    );
 }
 
 #[tokio::test]

@@ -15,8 +15,9 @@ use cxkit::{
     CallOptions, Config, DocumentUpload, Ejento, Error, HttpConfig, Platform28, Proto, RetryPolicy,
     Secret, StreamEvent, WithOptions,
 };
-use cxkit_testkit::capture::Capture;
 use cxkit_testkit::ejento::{FakeEjento, PASSWORD_OF_USER, USER};
+
+use crate::support::logged_in;
 use futures::StreamExt as _;
 
 const JSON: &[(&str, &str)] = &[("content-type", "application/json")];
@@ -38,16 +39,7 @@ async fn session_with(server: &FakeEjento, http: HttpConfig) -> Ejento {
 
 /// A session on `config`, logged in to `server`.
 async fn session_from(server: &FakeEjento, config: Config) -> Ejento {
-    let ejento = Ejento::builder()
-        .config(&config)
-        .base_url(server.base_url())
-        .build()
-        .unwrap();
-    ejento
-        .login_password(USER, &Secret::new(PASSWORD_OF_USER))
-        .await
-        .unwrap();
-    ejento
+    logged_in(server, &config).await
 }
 
 async fn session(server: &FakeEjento) -> Ejento {
@@ -330,8 +322,7 @@ async fn an_idempotency_key_makes_a_post_retryable_with_the_same_key_on_every_at
 
 #[tokio::test]
 async fn extra_headers_reach_generated_and_hand_written_calls_and_never_debug_or_logs() {
-    let capture = Capture::new();
-    let installed = capture.install_global();
+    let capture = crate::support::logs();
     let server = FakeEjento::start().await;
     let ejento = session(&server).await;
     let tagged = ejento.with_options(
@@ -404,11 +395,9 @@ async fn extra_headers_reach_generated_and_hand_written_calls_and_never_debug_or
     ] {
         assert!(!debug.contains(TAG) && !debug.contains(KEY), "{debug}");
     }
-    if installed {
-        let logs = capture.text();
-        assert!(logs.contains("cxkit.request"), "the capture works");
-        assert!(!logs.contains(TAG) && !logs.contains(KEY), "{logs}");
-    }
+    let logs = capture.text();
+    assert!(logs.contains("cxkit.request"), "the capture works");
+    assert!(!logs.contains(TAG) && !logs.contains(KEY), "{logs}");
 }
 
 #[tokio::test]

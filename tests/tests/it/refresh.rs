@@ -2,23 +2,21 @@
 //! refreshes, 401 → refresh → replay once, timeouts, clock skew, persistence and logout.
 //! Time is a `ManualClock`; nothing sleeps.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::*;
 use cxkit::{Ejento, Error, FileTokenStore, MemoryTokenStore, RefreshConfig, Secret, TokenStore};
 use cxkit_testkit::ejento::{
     FEATURE_FLAGS, FakeEjento, LOGIN, PASSWORD_OF_USER, REFRESH, USER, USERS,
 };
-use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_thousand_concurrent_calls_across_expiry_refresh_once() {
     let fake = FakeEjento::start().await;
     let clock = clock();
-    let ejento = logged_in(&fake, &clock).await;
+    let ejento = logged_in_at(&fake, &clock).await;
     let first = fake.last_issued();
     // Past expiry, not just past the refresh point: every caller needs new tokens.
     clock.advance(LIFETIME + Duration::from_secs(60));
@@ -56,7 +54,7 @@ async fn a_thousand_concurrent_calls_across_expiry_refresh_once() {
 async fn refresh_happens_at_the_margin_and_not_before() {
     let fake = FakeEjento::start().await;
     let clock = clock();
-    let ejento = logged_in(&fake, &clock).await;
+    let ejento = logged_in_at(&fake, &clock).await;
     let first = fake.last_issued();
     let info = ejento.session().await.unwrap();
     assert_eq!(info.obtained_at, t0());
@@ -91,7 +89,7 @@ async fn short_lived_tokens_use_the_five_minute_floor() {
     let fake = FakeEjento::start().await;
     fake.set_lifetime(Duration::from_secs(30 * 60));
     let clock = clock();
-    let ejento = logged_in(&fake, &clock).await;
+    let ejento = logged_in_at(&fake, &clock).await;
     // 10 % of 30 min is 3 min: the 5-minute floor wins, so the refresh point is 25 min.
     clock.advance(Duration::from_secs(25 * 60 - 1));
     ejento.session().await.unwrap();
@@ -160,7 +158,7 @@ async fn jitter_spreads_refresh_points_over_the_extra_margin() {
 async fn a_failed_refresh_keeps_the_valid_token_and_is_not_cached() {
     let fake = FakeEjento::start().await;
     let clock = clock();
-    let ejento = logged_in(&fake, &clock).await;
+    let ejento = logged_in_at(&fake, &clock).await;
     let first = fake.last_issued();
 
     // Past the refresh point, still valid; the refresh answers 500.
@@ -196,7 +194,7 @@ async fn a_failed_refresh_keeps_the_valid_token_and_is_not_cached() {
 async fn once_expired_a_failed_refresh_is_transient_and_every_call_retries() {
     let fake = FakeEjento::start().await;
     let clock = clock();
-    let ejento = logged_in(&fake, &clock).await;
+    let ejento = logged_in_at(&fake, &clock).await;
     fake.fail_next_refreshes(2);
     clock.advance(LIFETIME + Duration::from_secs(1));
 
@@ -229,7 +227,7 @@ async fn once_expired_a_failed_refresh_is_transient_and_every_call_retries() {
 async fn a_401_on_refresh_means_reauth_even_while_the_token_is_valid() {
     let fake = FakeEjento::start().await;
     let clock = clock();
-    let ejento = logged_in(&fake, &clock).await;
+    let ejento = logged_in_at(&fake, &clock).await;
     fake.revoke_all();
     clock.advance(REFRESH_POINT + Duration::from_secs(1));
     let err = users_call(&ejento).await.unwrap_err();
@@ -251,7 +249,7 @@ async fn a_401_on_refresh_means_reauth_even_while_the_token_is_valid() {
 async fn a_401_invalidates_refreshes_once_and_replays_once() {
     let fake = FakeEjento::start().await;
     let clock = clock();
-    let ejento = logged_in(&fake, &clock).await;
+    let ejento = logged_in_at(&fake, &clock).await;
     let first = fake.last_issued();
 
     // The server rejects the (unexpired) token once.
@@ -296,7 +294,7 @@ async fn a_streamed_body_is_not_replayed_after_a_401() {
     use cxkit::clients::ejento_auth::{ClientInfo as _, SECURITY};
     let fake = FakeEjento::start().await;
     let clock = clock();
-    let ejento = logged_in(&fake, &clock).await;
+    let ejento = logged_in_at(&fake, &clock).await;
     fake.reject_once(&fake.last_issued().auth_app);
 
     let client = ejento.auth();
@@ -388,7 +386,7 @@ async fn expiry_is_measured_from_receipt_whatever_the_server_clock() {
         let fake = FakeEjento::start().await;
         fake.set_clock_offset(offset);
         let clock = clock();
-        let ejento = logged_in(&fake, &clock).await;
+        let ejento = logged_in_at(&fake, &clock).await;
         let info = ejento.session().await.unwrap();
         assert_eq!(info.obtained_at, t0(), "offset {offset}");
         assert_eq!(info.expires_at, t0() + LIFETIME, "offset {offset}");
@@ -465,7 +463,7 @@ async fn the_platform_client_shares_the_session_and_sends_the_ejento_token() {
 async fn no_lock_is_held_while_a_token_is_in_use() {
     let fake = FakeEjento::start().await;
     let clock = clock();
-    let ejento = logged_in(&fake, &clock).await;
+    let ejento = logged_in_at(&fake, &clock).await;
     fake.hold(USERS);
     let held = {
         let ejento = ejento.clone();
@@ -649,7 +647,7 @@ async fn a_corrupt_token_file_means_reauth_and_logout_wipes_the_file() {
 async fn an_explicit_refresh_that_fails_says_so_and_keeps_the_session() {
     let fake = FakeEjento::start().await;
     let clock = clock();
-    let ejento = logged_in(&fake, &clock).await;
+    let ejento = logged_in_at(&fake, &clock).await;
     let first = fake.last_issued();
 
     fake.fail_next_refreshes(1);
@@ -679,7 +677,7 @@ async fn an_explicit_refresh_that_fails_says_so_and_keeps_the_session() {
 async fn opt_in_background_refresh_runs_before_any_request_needs_it() {
     let fake = FakeEjento::start().await;
     let clock = clock();
-    let ejento = logged_in(&fake, &clock).await;
+    let ejento = logged_in_at(&fake, &clock).await;
     let first = fake.last_issued();
     let task = tokio::spawn(ejento.background_refresh());
 
@@ -751,7 +749,7 @@ async fn a_gateway_4xx_page_on_refresh_does_not_end_the_session() {
     ] {
         let fake = FakeEjento::start().await;
         let clock = clock();
-        let ejento = logged_in(&fake, &clock).await;
+        let ejento = logged_in_at(&fake, &clock).await;
         fake.script(
             "POST",
             REFRESH,
@@ -779,7 +777,7 @@ async fn a_gateway_4xx_page_on_refresh_does_not_end_the_session() {
     ] {
         let fake = FakeEjento::start().await;
         let clock = clock();
-        let ejento = logged_in(&fake, &clock).await;
+        let ejento = logged_in_at(&fake, &clock).await;
         fake.script(
             "POST",
             REFRESH,

@@ -1,14 +1,12 @@
 //! What goes on the wire: form login, the refresh's bearer, the subscription key, the code,
 //! sign-up, password and SSO flows, and the build-time refusal of plain http.
 
-mod support;
-
+use crate::support::*;
 use cxkit::{Ejento, Error, Secret, SsoProvider};
 use cxkit_testkit::ejento::{
     EXCHANGE_CODE, FEATURE_FLAGS, FakeEjento, IDP_PREFIX, LOGIN, PASSWORD, PASSWORD_OF_USER,
     REFRESH, Recorded, SIGNUP, USER, USERS,
 };
-use support::*;
 
 const KEY: &str = "subscription-key-4711";
 

@@ -2,15 +2,15 @@
 //! numbers in tokens, endless or giant SSE events, a dead session under a herd of callers, a
 //! wrong static credential, and secrets echoed back on generated calls.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 
+use crate::support::*;
 use cxkit::{Ejento, Error, HttpConfig, Platform28, Proto, RetryPolicy, Secret, StreamEvent};
 use cxkit_testkit::ejento::{FakeEjento, LOGIN, PASSWORD_OF_USER, REFRESH, USER, USERS};
 use cxkit_testkit::raw_tcp::{Endless, StreamServer};
 use futures::StreamExt as _;
-use support::*;
 
 const JSON: &[(&str, &str)] = &[("content-type", "application/json")];
 /// A guard against hangs: none of these tests takes more than a second when it passes.
@@ -63,17 +63,15 @@ fn endless_json() -> Endless {
 
 /// An Ejento session whose platform calls go to `platform` (and auth calls to `fake`).
 async fn split_session(fake: &FakeEjento, platform: &str, http: HttpConfig) -> Ejento {
-    let ejento = Ejento::builder()
-        .config(&limited(http))
-        .auth_base_url(fake.base_url())
-        .platform_base_url(platform)
-        .build()
-        .unwrap();
-    ejento
-        .login_password(USER, &Secret::new(PASSWORD_OF_USER))
-        .await
-        .unwrap();
-    ejento
+    log_in(
+        Ejento::builder()
+            .config(&limited(http))
+            .auth_base_url(fake.base_url())
+            .platform_base_url(platform)
+            .build()
+            .unwrap(),
+    )
+    .await
 }
 
 fn question() -> cxkit::clients::ejento_platform::types::AgentResponseRequest {
@@ -433,7 +431,7 @@ async fn herd(ejento: &Ejento, n: usize) -> Vec<Error> {
 async fn a_rejected_refresh_ends_the_session_for_everyone_with_one_request() {
     let fake = FakeEjento::start().await;
     let clock = clock();
-    let ejento = logged_in(&fake, &clock).await;
+    let ejento = logged_in_at(&fake, &clock).await;
     fake.revoke_all();
     // Expired: every caller needs a refresh, and the server refuses it.
     clock.advance(LIFETIME + Duration::from_secs(60));
@@ -458,7 +456,7 @@ async fn a_rejected_refresh_ends_the_session_for_everyone_with_one_request() {
 async fn a_herd_of_401s_on_a_revoked_session_causes_one_refresh() {
     let fake = FakeEjento::start().await;
     let clock = clock();
-    let ejento = logged_in(&fake, &clock).await;
+    let ejento = logged_in_at(&fake, &clock).await;
     // Still valid by the clock, but revoked on the server: every call answers 401.
     fake.revoke_all();
     for e in herd(&ejento, 100).await {
@@ -519,7 +517,7 @@ async fn a_wrong_pat_or_api_key_is_invalid_credentials() {
 async fn the_log_in_again_text_appears_once() {
     let fake = FakeEjento::start().await;
     let clock = clock();
-    let ejento = logged_in(&fake, &clock).await;
+    let ejento = logged_in_at(&fake, &clock).await;
     fake.revoke_all();
     clock.advance(REFRESH_POINT + Duration::from_secs(1));
     let err = users_call(&ejento).await.unwrap_err();

@@ -6,20 +6,20 @@
 //! Child processes are this test binary run again for `child` only (as in `two_processes.rs`),
 //! with `CXKIT_REDIS_CHILD=1` and what to do in the environment.
 
-mod support;
+use crate::support;
 
 use std::collections::HashSet;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
+use crate::support::*;
 use cxkit::{
     AUTH_APP_TOKEN, Ejento, ManualClock, RedisTokenStore, Secret, StoreError, TokenCipher,
     TokenSet, TokenStore,
 };
 use cxkit_testkit::ejento::{FakeEjento, PASSWORD_OF_USER, REFRESH, USER, USERS};
 use cxkit_testkit::redis_server::RedisServer;
-use support::*;
 
 const CHILD: &str = "CXKIT_REDIS_CHILD";
 const FAKE_URL: &str = "CXKIT_FAKE_URL";
@@ -109,7 +109,12 @@ struct Spawn<'a> {
 impl Spawn<'_> {
     fn child(&self, action: &str, callers: usize) -> Child {
         Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "child", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "redis_store::child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD, "1")
             .env(ACTION, action)
             .env(CALLERS, callers.to_string())
@@ -234,8 +239,7 @@ async fn callers_keep_working_while_redis_restarts_and_the_store_reconnects() {
     if !is_parent() {
         return;
     }
-    let capture = cxkit_testkit::capture::Capture::new();
-    let captured = capture.install_global();
+    let capture = logs();
     let mut redis = RedisServer::start();
     let fake = FakeEjento::start().await;
     let clock = clock();
@@ -287,19 +291,17 @@ async fn callers_keep_working_while_redis_restarts_and_the_store_reconnects() {
         second.auth_app
     );
 
-    if captured {
-        let logs = capture.text();
-        assert!(logs.contains("unavailable"), "the outage is logged: {logs}");
-        for secret in [
-            &first.auth_app,
-            &first.ejento,
-            &second.auth_app,
-            &second.ejento,
-        ] {
-            assert!(!logs.contains(secret.as_str()), "a token in the logs");
-        }
-        assert!(!logs.contains(PASSWORD_OF_USER));
+    let logs = capture.text();
+    assert!(logs.contains("unavailable"), "the outage is logged: {logs}");
+    for secret in [
+        &first.auth_app,
+        &first.ejento,
+        &second.auth_app,
+        &second.ejento,
+    ] {
+        assert!(!logs.contains(secret.as_str()), "a token in the logs");
     }
+    assert!(!logs.contains(PASSWORD_OF_USER));
 }
 
 fn token_set(value: &str) -> TokenSet {

@@ -2,25 +2,15 @@
 //! a transient error), and recorded on the request's `cxkit.request` tracing span, so a user can
 //! quote it to the vendor's support. Real HTTP on loopback.
 
-mod support;
+use crate::support;
 
-use cxkit::{Ejento, Error, Secret};
-use cxkit_testkit::capture::Capture;
-use cxkit_testkit::ejento::{FakeEjento, PASSWORD_OF_USER, USER};
+use cxkit::{Ejento, Error};
+use cxkit_testkit::ejento::FakeEjento;
 
 const ME: &str = "/api/v2/users/me";
 
 async fn session(server: &FakeEjento) -> Ejento {
-    let ejento = Ejento::builder()
-        .config(&support::no_retries())
-        .base_url(server.base_url())
-        .build()
-        .unwrap();
-    ejento
-        .login_password(USER, &Secret::new(PASSWORD_OF_USER))
-        .await
-        .unwrap();
-    ejento
+    support::logged_in(server, &support::no_retries()).await
 }
 
 /// The error of "Get Current User", mapped as `?` maps it.
@@ -37,8 +27,7 @@ async fn current_user_error(ejento: &Ejento) -> Error {
 
 #[tokio::test]
 async fn the_request_id_is_kept_in_errors_and_recorded_on_the_span() {
-    let capture = Capture::new();
-    let captured = capture.install_global();
+    let capture = support::logs();
     let server = FakeEjento::start().await;
     let ejento = session(&server).await;
 
@@ -106,12 +95,10 @@ async fn the_request_id_is_kept_in_errors_and_recorded_on_the_span() {
         "{err:?}"
     );
 
-    if captured {
-        let logs = capture.text();
-        assert!(
-            logs.contains("request_id=3f1c2a9e-0b7d-4c55-9d1e-2f6a7b8c9d0e"),
-            "the span records the request id:\n{logs}"
-        );
-        assert!(!logs.contains("not an id"), "{logs}");
-    }
+    let logs = capture.text();
+    assert!(
+        logs.contains("request_id=3f1c2a9e-0b7d-4c55-9d1e-2f6a7b8c9d0e"),
+        "the span records the request id:\n{logs}"
+    );
+    assert!(!logs.contains("not an id"), "{logs}");
 }

@@ -20,14 +20,13 @@
 //! --seconds N` runs the same harness longer. It ends by printing the counts. Everything listens
 //! on loopback only. Child processes are this test binary run again for `soak_child` only.
 
-mod support;
-
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::support::{Blip, users_call};
 use cxkit::{
     Ejento, Error, FileTokenStore, HttpConfig, RedisTokenStore, RefreshConfig, Secret, StoreError,
     TokenStore,
@@ -35,7 +34,6 @@ use cxkit::{
 use cxkit_testkit::capture::Capture;
 use cxkit_testkit::ejento::{FakeEjento, PASSWORD_OF_USER, REFRESH, USER};
 use cxkit_testkit::redis_server::RedisServer;
-use support::{Blip, users_call};
 
 const CHILD: &str = "CXKIT_SOAK_CHILD";
 const KIND: &str = "CXKIT_SOAK_STORE";
@@ -219,7 +217,12 @@ struct Fleet {
 impl Fleet {
     fn spawn(&mut self, id: String, run: Duration) {
         let child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "soak_child", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "soak::soak_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD, &id)
             .env(KIND, self.kind)
             .env(TARGET, &self.target)
@@ -289,17 +292,16 @@ fn fault_soak() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(15);
-    let capture = Capture::new();
-    let captured = capture.install_global();
+    let capture = crate::support::logs();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    runtime.block_on(soak(Duration::from_secs(seconds), capture, captured));
+    runtime.block_on(soak(Duration::from_secs(seconds), capture));
 }
 
-async fn soak(run: Duration, capture: Capture, captured: bool) {
+async fn soak(run: Duration, capture: &Capture) {
     let started = Instant::now();
     let mut redis = RedisServer::start_persistent();
     let dir = tempfile::tempdir().unwrap();
@@ -541,13 +543,11 @@ async fn soak(run: Duration, capture: Capture, captured: bool) {
             }
         }
     }
-    if captured {
-        let logs = capture.text();
-        for secret in &secrets {
-            if logs.contains(secret.as_str()) {
-                println!("VIOLATION: a secret in the harness's logs");
-                leaks += 1;
-            }
+    let logs = capture.text();
+    for secret in &secrets {
+        if logs.contains(secret.as_str()) {
+            println!("VIOLATION: a secret in the harness's logs");
+            leaks += 1;
         }
     }
     if overruns > 0 {

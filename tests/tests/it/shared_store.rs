@@ -3,18 +3,16 @@
 //! user's session in the shared entry. Sessions built on separate `FileTokenStore` values over
 //! one directory behave like separate processes: the OS file lock is per open file description.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::*;
 use cxkit::{
     AUTH_APP_TOKEN, Ejento, Error, FileTokenStore, ManualClock, RefreshConfig, Secret, StoreError,
     TokenStore,
 };
 use cxkit_testkit::ejento::{FakeEjento, PASSWORD_OF_USER, USER, USERS};
-use support::*;
 
 const SESSION: &str = "cli";
 
