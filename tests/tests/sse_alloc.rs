@@ -1,6 +1,7 @@
 //! The raw `text/event-stream` parser allocates nothing for an event whose data is one line,
 //! once its buffers have grown to the size of the chunks it is fed: checked with a counting
-//! global allocator (this binary's only test, so no other test allocates meanwhile).
+//! global allocator (this binary's only test, so no other test allocates meanwhile: which is why it
+//! is a binary of its own, not a module of `it/`, whose suites run in threads of one process).
 
 use cxkit::__bench::SseParser;
 use peak_alloc::PeakAlloc;

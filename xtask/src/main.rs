@@ -79,9 +79,9 @@ enum Command {
     /// that this binary never depends on the generated crates. Credentials come from the
     /// environment: see `cargo xtask verify-live --help` and the README.
     /// Run the token layer's fault soak longer than the test suite does (`cargo test -p
-    /// cxkit-tests --test soak`): processes sharing a session through Redis and the file store
-    /// while Redis restarts, lock holders are killed, reads fail, sessions log out and in and
-    /// refreshes are refused; prints the faults, calls and violations counted.
+    /// cxkit-tests --test it soak::`): processes sharing a session through Redis and the file
+    /// store while Redis restarts, lock holders are killed, reads fail, sessions log out and in
+    /// and refreshes are refused; prints the faults, calls and violations counted.
     Soak {
         /// How long the faults go on, in seconds.
         #[arg(long, default_value_t = 120)]
@@ -214,10 +214,10 @@ fn soak(root: &std::path::Path, seconds: u64) -> anyhow::Result<ExitCode> {
             "--package",
             "cxkit-tests",
             "--test",
-            "soak",
+            "it",
             "--",
             "--exact",
-            "fault_soak",
+            "soak::fault_soak",
             "--nocapture",
         ])
         .status()
