@@ -36,9 +36,11 @@ pub fn generate_with(
         Ok(tokens) => tokens,
         Err(message) => return Err(blame_operations(spec, &openapi, &message)),
     };
+    let send_raw = send_raw_impl();
     let tokens = quote! {
         #client
         #table
+        #send_raw
     };
     let mut file = syn::parse2::<syn::File>(tokens).map_err(|e| {
         vec![spec.problem(None, format!("progenitor produced code that does not parse ({e}); this is a generator bug, report it with the spec"))]
@@ -380,6 +382,25 @@ fn remove_handwritten(spec: &Spec, openapi: &mut openapiv3::OpenAPI) {
         .paths
         .paths
         .retain(|_, item| item.as_item().is_none_or(|i| i.iter().next().is_some()));
+}
+
+/// Emits the `cxkit_auth::SendRaw` impl: the one send path a hand-written request (an upload,
+/// an event stream, a call built from a table at run time) takes through the same hooks, with
+/// this client's `SECURITY` table.
+fn send_raw_impl() -> TokenStream {
+    quote! {
+        impl ::cxkit_auth::SendRaw for Client {
+            fn security(&self) -> &'static ::cxkit_auth::ApiSecurity {
+                &SECURITY
+            }
+            fn auth(&self) -> &::cxkit_auth::Auth {
+                self.inner()
+            }
+            fn http_client(&self) -> &reqwest::Client {
+                self.client()
+            }
+        }
+    }
 }
 
 /// Emits `SECURITY` (the spec's security, which progenitor ignores), the `ClientHooks` impl

@@ -29,6 +29,10 @@ pub struct Auth {
 /// any answer these APIs document, and small enough that a hostile server cannot exhaust memory.
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 8 << 20;
 
+/// How long the hooks read an answer body they read whole themselves by default (see
+/// [`AuthBuilder::body_timeout`]): a minute, for an error text of a few kilobytes.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(60);
+
 impl Default for Auth {
     /// No credentials and the default retry policy; like [`AuthBuilder::build`], it makes sure
     /// a rustls crypto provider is installed, so the generated `Client::new` can build its
@@ -47,9 +51,12 @@ struct Inner {
     /// `api_version` as a header value, built once (`None` when it is not a valid one).
     api_version_value: Option<HeaderValue>,
     server: Option<Option<Cow<'static, str>>>,
+    /// What callers know the client bound to a host as (see [`AuthBuilder::client_for`]).
+    clients_for: Vec<(Option<Cow<'static, str>>, Cow<'static, str>)>,
     max_response_bytes: u64,
     total_timeout: Option<Duration>,
     client_timeout: Option<Duration>,
+    body_timeout: Duration,
     /// Secrets that travel as path segments (see [`AuthBuilder::path_secret`]).
     path_secrets: Vec<crate::Secret>,
     plans: PlanCache,
@@ -64,9 +71,11 @@ impl Default for Inner {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             total_timeout: None,
             client_timeout: None,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
             api_version: None,
             api_version_value: None,
             server: None,
+            clients_for: Vec::new(),
             path_secrets: Vec::new(),
             plans: PlanCache::default(),
         }
@@ -166,15 +175,52 @@ impl ApiKey {
     }
 }
 
-/// How many APIs one handle keeps plans for. A handle serves one, the facade's at most two
-/// (Ejento's two hosts); the plans of any further API are worked out on every call.
-const PLANNED_APIS: usize = 4;
-
-/// A handle's plans, per API, without a lock: a slot is claimed by the first API that finds it
-/// free, and never changes hands.
+/// A handle's plans, per API, without a lock: a chain of slots, each claimed by the first API
+/// that finds it free and never changing hands; a new API adds a slot (one allocation, once).
+/// A handle usually serves one API, or a few (one spec served on two hosts), so the common
+/// look-up is the first slot or two, as cheap as a fixed array and allocation-free. The chain
+/// stops at [`MAX_PLANNED_APIS`] slots (APIs past it, which only a program making tables at run
+/// time could reach, have their plans worked out on every call), so it cannot grow without
+/// bound.
 #[derive(Debug, Default)]
 struct PlanCache {
-    apis: [OnceLock<Plans>; PLANNED_APIS],
+    plans: OnceLock<Plans>,
+    next: OnceLock<Box<PlanCache>>,
+}
+
+/// The longest [`PlanCache`] chain: far more APIs than any program has generated clients.
+const MAX_PLANNED_APIS: usize = 64;
+
+impl PlanCache {
+    /// The plans of `api`: the slot it claimed before, or the first free one, or `None` when
+    /// the chain is full.
+    fn of(&self, api: &ApiSecurity) -> Option<&Plans> {
+        let key = ApiKey::of(api);
+        let mut slot = self;
+        for depth in 1..=MAX_PLANNED_APIS {
+            let plans = slot.plans.get_or_init(|| Plans::new(api));
+            if plans.api == key {
+                return Some(plans);
+            }
+            if depth == MAX_PLANNED_APIS {
+                break;
+            }
+            slot = slot.next.get_or_init(Box::default);
+        }
+        None
+    }
+
+    /// How many APIs have plans kept.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        let mut count = 0;
+        let mut slot = Some(self);
+        while let Some(here) = slot {
+            count += usize::from(here.plans.get().is_some());
+            slot = here.next.get().map(|b| &**b);
+        }
+        count
+    }
 }
 
 impl Auth {
@@ -261,10 +307,16 @@ impl Auth {
         }
         let here = bound.as_deref().unwrap_or("default");
         let there = operation.server.unwrap_or("default");
+        let client = self
+            .inner
+            .clients_for
+            .iter()
+            .find(|(server, _)| server.as_deref() == operation.server)
+            .map(|(_, client)| format!(" ({client})"))
+            .unwrap_or_default();
         Err(AuthError::config(format!(
             "{}: operation `{}` lives on the `{there}` host, but this client is bound to the \
-             `{here}` host; call it through the client for that host (for Ejento's users API: \
-             `Ejento::users()`)",
+             `{here}` host; call it through the client for that host{client}",
             api.api, operation.id
         )))
     }
@@ -283,6 +335,12 @@ impl Auth {
     /// [`AuthBuilder::client_timeout`]).
     pub fn client_timeout(&self) -> Option<Duration> {
         self.inner.client_timeout
+    }
+
+    /// How long the hooks read an answer body they read whole themselves (see
+    /// [`AuthBuilder::body_timeout`]).
+    pub fn body_timeout(&self) -> Duration {
+        self.inner.body_timeout
     }
 
     /// The per-call deadline of this view ([`CallOptions::timeout`]), which also bounds
@@ -312,14 +370,7 @@ impl Auth {
         api: &ApiSecurity,
         position: usize,
     ) -> Result<Cow<'_, Plan>, AuthError> {
-        let key = ApiKey::of(api);
-        let plans = self
-            .inner
-            .plans
-            .apis
-            .iter()
-            .map(|slot| slot.get_or_init(|| Plans::new(api)))
-            .find(|plans| plans.api == key);
+        let plans = self.inner.plans.of(api);
         let operation = api.operations.get(position).ok_or_else(|| {
             AuthError::config(format!(
                 "{}: no operation at position {position} of the generated table",
@@ -451,9 +502,11 @@ pub struct AuthBuilder {
     budget: Option<u32>,
     api_version: Option<Cow<'static, str>>,
     server: Option<Option<Cow<'static, str>>>,
+    clients_for: Vec<(Option<Cow<'static, str>>, Cow<'static, str>)>,
     max_response_bytes: Option<u64>,
     total_timeout: Option<Duration>,
     client_timeout: Option<Duration>,
+    body_timeout: Option<Duration>,
     path_secrets: Vec<crate::Secret>,
 }
 
@@ -505,6 +558,20 @@ impl AuthBuilder {
         self
     }
 
+    /// Names the client that serves the operations of `server` (`None`: the spec's default
+    /// host) as the application knows it, e.g. the accessor that returns it; the error of an
+    /// operation called through a handle bound to another host ([`AuthBuilder::server`]) then
+    /// says which client to use instead.
+    pub fn client_for(
+        mut self,
+        server: Option<impl Into<Cow<'static, str>>>,
+        client: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        self.clients_for
+            .push((server.map(Into::into), client.into()));
+        self
+    }
+
     /// The largest non-streamed response body to read (default
     /// [`DEFAULT_MAX_RESPONSE_BYTES`]); a longer one fails with
     /// [`crate::hooks::BodyTooLarge`] in its error's source chain. Event streams and octet
@@ -531,6 +598,16 @@ impl AuthBuilder {
     /// call a request extension. Default: none (the hooks bound each request themselves).
     pub fn client_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.client_timeout = timeout;
+        self
+    }
+
+    /// How long the hooks may read an answer body they read whole themselves, within the call's
+    /// own deadline if it has one (default [`DEFAULT_BODY_TIMEOUT`]): the explanation of a
+    /// refused static key ([`crate::hooks::StaticCredentialRejected`]), which may be the answer
+    /// to a streamed call that has no deadline. A server trickling bytes cannot hold it longer;
+    /// what arrived by then is kept.
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = Some(timeout);
         self
     }
 
@@ -564,11 +641,13 @@ impl AuthBuilder {
                     .and_then(|v| HeaderValue::from_str(v).ok()),
                 api_version: self.api_version,
                 server: self.server,
+                clients_for: self.clients_for,
                 max_response_bytes: self
                     .max_response_bytes
                     .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
                 total_timeout: self.total_timeout,
                 client_timeout: self.client_timeout,
+                body_timeout: self.body_timeout.unwrap_or(DEFAULT_BODY_TIMEOUT),
                 path_secrets: self.path_secrets,
                 plans: PlanCache::default(),
             }),
@@ -638,11 +717,13 @@ mod tests {
         let auth = Auth::builder()
             .credential("key", Credential::fixed(Secret::new("s3cret")))
             .build();
-        let headers = ["x-a", "x-b", "x-c", "x-d", "x-e", "x-f"];
-        assert!(headers.len() > PLANNED_APIS);
+        let mut headers = vec!["x-a", "x-b", "x-c", "x-d", "x-e", "x-f"];
+        // Past the longest chain too.
+        headers.extend((0..MAX_PLANNED_APIS).map(|i| &*format!("x-more-{i}").leak()));
+        assert!(headers.len() > MAX_PLANNED_APIS);
         let tables: Vec<_> = headers.iter().map(|h| table(h)).collect();
         for _ in 0..3 {
-            for (api, header) in tables.iter().zip(headers) {
+            for (api, header) in tables.iter().zip(headers.iter().copied()) {
                 let request = authorized(&auth, api, "get_thing").await.unwrap();
                 assert_eq!(request.headers()[header], "s3cret");
                 assert_eq!(request.headers()["x-api-version"], "2.0");
@@ -655,6 +736,60 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The plans a handle keeps grow with the APIs it serves: no number of APIs is built in
+    /// (the plans of a fifth API were once worked out on every call), and a table's copy or a
+    /// second call claims no new slot.
+    #[tokio::test]
+    async fn a_handle_keeps_the_plans_of_every_api_it_serves() {
+        let auth = Auth::builder()
+            .credential("key", Credential::fixed(Secret::new("s3cret")))
+            .build();
+        let tables: Vec<_> = ["x-1", "x-2", "x-3", "x-4", "x-5", "x-6", "x-7"]
+            .iter()
+            .map(|h| table(h))
+            .collect();
+        for _ in 0..2 {
+            for api in &tables {
+                let copy = **api;
+                authorized(&auth, &copy, "get_thing").await.unwrap();
+            }
+        }
+        assert_eq!(auth.inner.plans.len(), tables.len());
+    }
+
+    /// An operation of another host is refused naming the client for that host only as the
+    /// layer above named it ([`AuthBuilder::client_for`]): this crate knows no such client.
+    #[tokio::test]
+    async fn a_wrong_host_names_the_client_only_as_told() {
+        let api: &'static ApiSecurity = Box::leak(Box::new(ApiSecurity {
+            api: "hosts",
+            schemes: &[],
+            operations: &[OperationDef {
+                id: "elsewhere",
+                method: "GET",
+                path: "/elsewhere",
+                security: &[],
+                idempotent: true,
+                handwritten: false,
+                api_version: None,
+                server: Some("other"),
+            }],
+            index: &[],
+        }));
+        let bound = || Auth::builder().server(None::<&'static str>);
+        let plain = authorized(&bound().build(), api, "elsewhere")
+            .await
+            .unwrap_err();
+        assert!(plain.to_string().contains("`other` host"), "{plain}");
+        assert!(!plain.to_string().contains('('), "{plain}");
+        let told = bound()
+            .client_for(Some("other"), "`App::other()`")
+            .client_for(None::<&'static str>, "`App::main()`")
+            .build();
+        let told = authorized(&told, api, "elsewhere").await.unwrap_err();
+        assert!(told.to_string().ends_with("(`App::other()`)"), "{told}");
     }
 
     /// A copy of a table's value (its tables are the same `'static` ones) is the same API.

@@ -66,8 +66,9 @@ impl Credential {
 
     /// A key issued once and never renewed by logging in (a personal access token, an API
     /// key). A 401 to a request that carried only such keys means the key itself is wrong, not
-    /// that a session ended: the hooks mark the answer so (see
-    /// [`crate::hooks::STATIC_CREDENTIAL_REJECTED`]) and the facade reports bad credentials.
+    /// that a session ended: the hooks end such a call with
+    /// [`crate::hooks::StaticCredentialRejected`] in its error's source chain, and the facade
+    /// reports bad credentials.
     pub fn static_key(secret: Secret) -> Self {
         Credential {
             static_key: true,

@@ -9,7 +9,7 @@ use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant, SystemTime};
 
 use futures::StreamExt as _;
-use reqwest::header::{ACCEPT, HeaderName, HeaderValue};
+use reqwest::header::{ACCEPT, HeaderName};
 use reqwest::{Method, Request, Response, StatusCode};
 use tracing::Instrument;
 
@@ -21,7 +21,6 @@ use crate::{API_VERSION_HEADER, ApiSecurity, Auth, AuthError, OperationDef};
 /// The header names the hooks touch on every call, built at compile time: a name given as a
 /// string is parsed (and, unless standard, hashed) again on every use.
 const API_VERSION: HeaderName = HeaderName::from_static(API_VERSION_HEADER);
-const STATIC_REJECTED: HeaderName = HeaderName::from_static(STATIC_CREDENTIAL_REJECTED);
 
 /// The error of a call whose operation the generated table does not have: the table and the
 /// call disagree.
@@ -92,11 +91,56 @@ pub async fn authorize(
     Ok(())
 }
 
-/// The response header [`exec`] adds to a 401 answer to a request that carried only
-/// [`crate::Credential::static_key`]s: the key is wrong, there is no session to log in to again.
-/// It means something on a 401 answer only, and there a server cannot fake it: `exec` removes
-/// it from every 401 answer before deciding. (Other answers are left as the server sent them.)
-pub const STATIC_CREDENTIAL_REJECTED: &str = "x-cxkit-static-credential-rejected";
+/// The error in the source chain of a call whose request carried only
+/// [`crate::Credential::static_key`]s and was answered 401: the key itself is wrong, and there is
+/// no session to log in to again. [`exec`] ends such a call with this error instead of the
+/// answer (see [`exec`]), so the refusal reaches the caller as a value of this type, which no
+/// server can make or forge: a server chooses only the status and the body.
+///
+/// It keeps the first 64 KiB of the answer's body (read within the call's deadline and
+/// [`crate::AuthBuilder::body_timeout`]), for the vendor's explanation. That body is the
+/// server's text and may echo what was sent: its `Debug` and `Display` never show it, and
+/// whoever shows [`StaticCredentialRejected::body`] redacts it first (the `cxkit` facade's
+/// `Error::InvalidCredentials` does).
+#[derive(Clone, PartialEq, Eq)]
+pub struct StaticCredentialRejected {
+    status: StatusCode,
+    body: bytes::Bytes,
+}
+
+impl StaticCredentialRejected {
+    /// The answer's status (401).
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The start of the answer's body, as the server sent it: unredacted.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+}
+
+impl fmt::Debug for StaticCredentialRejected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StaticCredentialRejected")
+            .field("status", &self.status.as_u16())
+            .field("body_bytes", &self.body.len())
+            .finish()
+    }
+}
+
+impl fmt::Display for StaticCredentialRejected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the server answered {} to a request that carried only static keys: the key is \
+             wrong or revoked",
+            self.status.as_u16()
+        )
+    }
+}
+
+impl std::error::Error for StaticCredentialRejected {}
 
 /// The error in the source chain of a body read that passed
 /// [`crate::AuthBuilder::max_response_bytes`].
@@ -134,13 +178,17 @@ impl fmt::Display for RedirectFollowed {
 
 impl std::error::Error for RedirectFollowed {}
 
-/// A `reqwest::Error` with [`RedirectFollowed`] as its source: `exec` can only fail with a
-/// reqwest error, and reqwest makes one only from a failed transfer, so a body that fails with
-/// the marker is read.
+/// A `reqwest::Error` with [`RedirectFollowed`] as its source.
 async fn redirect_followed() -> reqwest::Error {
+    failed_with(RedirectFollowed).await
+}
+
+/// A `reqwest::Error` with `error` as its source: `exec` can only fail with a reqwest error, and
+/// reqwest makes one only from a failed transfer, so a body that fails with `error` is read.
+async fn failed_with(error: impl std::error::Error + Send + Sync + 'static) -> reqwest::Error {
     type BoxError = Box<dyn std::error::Error + Send + Sync>;
-    let body = reqwest::Body::wrap_stream(futures::stream::once(async {
-        Err::<bytes::Bytes, BoxError>(Box::new(RedirectFollowed))
+    let body = reqwest::Body::wrap_stream(futures::stream::once(async move {
+        Err::<bytes::Bytes, BoxError>(Box::new(error))
     }));
     match Response::from(http::Response::new(body)).bytes().await {
         Err(error) => error,
@@ -163,8 +211,10 @@ fn accepts_stream(request: &Request) -> bool {
 
 /// Sends a request prepared by [`pre`]: retries transient failures of idempotent operations with
 /// full-jitter backoff, `Retry-After` and a deadline; on a 401 tells the token sources which
-/// token was rejected and, if one of them has a new token, replays once. Errors and responses
-/// come back with every secret scrubbed from their URL. Unless the call streams (an event
+/// token was rejected and, if one of them has a new token, replays once; a 401 to a request
+/// that carried only static keys ends in an error with [`StaticCredentialRejected`] as its
+/// source (the key is wrong; there is nothing to refresh). Errors and responses come back with
+/// every secret scrubbed from their URL. Unless the call streams (an event
 /// stream or download answer, or a streamed request body), the whole call is bounded by
 /// [`Auth::total_timeout`] and the answer's body by [`Auth::max_response_bytes`].
 ///
@@ -469,13 +519,10 @@ impl Call<'_> {
         result
     }
 
-    /// The answer as the caller gets it: its URL scrubbed, the static-key marker set only by
-    /// these hooks, and its body bounded unless it streams.
+    /// The answer as the caller gets it: its URL scrubbed, and its body bounded unless it
+    /// streams.
     fn finish(&self, response: Response) -> Response {
-        let mut response = scrubbed_response(response, self.auth, self.api);
-        if response.status() == StatusCode::UNAUTHORIZED {
-            self.mark_static_rejection(&mut response);
-        }
+        let response = scrubbed_response(response, self.auth, self.api);
         if self.streamed {
             response
         } else {
@@ -483,17 +530,31 @@ impl Call<'_> {
         }
     }
 
-    /// Sets [`STATIC_CREDENTIAL_REJECTED`] on a 401 answer when the request carried only
-    /// static keys, and removes it otherwise (a server cannot set it).
+    /// Whether the request carried static keys only ([`crate::Credential::static_key`]): a 401
+    /// to it refuses the key itself.
     #[cold]
     #[inline(never)]
-    fn mark_static_rejection(&self, response: &mut Response) {
-        response.headers_mut().remove(STATIC_REJECTED);
+    fn static_keys_only(&self) -> bool {
         let chosen = self.chosen();
-        if !chosen.is_empty() && chosen.iter().all(|c| c.credential.static_key) {
-            response
-                .headers_mut()
-                .insert(STATIC_REJECTED, HeaderValue::from_static("1"));
+        !chosen.is_empty() && chosen.iter().all(|c| c.credential.static_key)
+    }
+
+    /// The end of a call after a 401 or a failure worth retrying ([`Call::recover`]): a 401 to
+    /// static keys only ends in [`StaticCredentialRejected`], anything else as [`Call::end`].
+    async fn close(&self, result: reqwest::Result<Response>) -> reqwest::Result<Response> {
+        match result {
+            Ok(response)
+                if response.status() == StatusCode::UNAUTHORIZED && self.static_keys_only() =>
+            {
+                let within = self
+                    .deadline
+                    .map(|d| d.saturating_sub(self.started.elapsed()))
+                    .map_or(self.auth.body_timeout(), |left| {
+                        left.min(self.auth.body_timeout())
+                    });
+                Err(Box::pin(static_rejection(response, within)).await)
+            }
+            result => self.end(result),
         }
     }
 
@@ -524,10 +585,10 @@ impl Call<'_> {
                 Ok(response) => {
                     if response.status() == StatusCode::UNAUTHORIZED && !replayed {
                         let Some(mut next) = spare.take() else {
-                            return self.end(result);
+                            return self.close(result).await;
                         };
                         if !replay_after_rejection(&self.chosen(), &mut next).await {
-                            return self.end(result);
+                            return self.close(result).await;
                         }
                         tracing::debug!("401: a fresh credential is available, replaying once");
                         replayed = true;
@@ -577,10 +638,34 @@ impl Call<'_> {
                     self.bound(&mut next, false);
                     result = self.attempt(next, attempt, spare.as_ref()).await;
                 }
-                _ => return self.end(result),
+                _ => return self.close(result).await,
             }
         }
     }
+}
+
+/// The error that ends a call whose static keys were refused: the first 64 KiB of the answer's
+/// body, read within `within` (what arrived by then is kept), as a [`StaticCredentialRejected`].
+#[cold]
+#[inline(never)]
+async fn static_rejection(mut response: Response, within: Duration) -> reqwest::Error {
+    const CAP: usize = 64 * 1024;
+    let status = response.status();
+    let mut body = Vec::new();
+    let read = async {
+        while let Ok(Some(chunk)) = response.chunk().await {
+            body.extend_from_slice(&chunk[..chunk.len().min(CAP - body.len())]);
+            if body.len() >= CAP {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(within, read).await;
+    failed_with(StaticCredentialRejected {
+        status,
+        body: body.into(),
+    })
+    .await
 }
 
 /// Tells each token source which token the server rejected; when one of them has a different

@@ -8,6 +8,8 @@
 //!   operation needs and its `X-API-Version`, retry transient failures, refresh and replay once
 //!   on a 401, and scrub secrets from URLs. (progenitor's own `api-version` header is removed
 //!   from the generated code by `cargo xtask generate`.)
+//! - [`SendRaw`]: the one send path for a request written by hand, offered by every generated
+//!   client: the same hooks, the same credentials, retries, replay and scrubbing.
 //! - [`CallOptions`]: per-call timeout, retry policy, idempotency key and extra headers, on a
 //!   view of a client ([`Auth::with_options`], and `with_options` on every generated client).
 //! - [`Secret`]: the one secret type; [`redact`]: URL scrubbing.
@@ -28,9 +30,10 @@ pub mod request_id;
 pub mod retry;
 mod scheme;
 mod secret;
+mod send;
 pub mod tls;
 
-pub use auth::{Auth, AuthBuilder, DEFAULT_MAX_RESPONSE_BYTES};
+pub use auth::{Auth, AuthBuilder, DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use credential::{Credential, TokenSource};
 pub use error::{AuthError, AuthErrorKind};
@@ -40,3 +43,4 @@ pub use scheme::{
     API_VERSION_HEADER, ApiSecurity, OperationDef, Placement, SchemeDef, operation_hash,
 };
 pub use secret::{MIN_REGISTERED_LEN, Secret, scrub_live_secrets, scrub_secret};
+pub use send::{SendError, SendRaw};

@@ -1,15 +1,12 @@
 //! Runs any operation of a spec from its generated table: builds the request from the options
-//! and `--body`, then sends it through the session's auth handle hooks
-//! (`cxkit_auth::hooks::authorize` + `exec`, with the generated crate's `SECURITY` table), so
-//! credentials, retries, the 401 refresh-and-replay, URL scrubbing and `X-API-Version` apply
-//! exactly as they do to the generated clients' own calls.
+//! and `--body`, then sends it with the session's generated client's `send_raw`
+//! (`cxkit_auth::SendRaw`, the one send path for hand-built requests), so credentials, retries,
+//! the 401 refresh-and-replay, URL scrubbing and `X-API-Version` apply exactly as they do to the
+//! generated clients' own calls; failures are reported through `cxkit::Error`'s constructors.
 
 use clap::ArgMatches;
-use cxkit::clients::{
-    ejento_auth, ejento_platform, platform28 as p28, proto, proto_developer, proto_messaging,
-};
 use cxkit::{Auth, Error};
-use cxkit_auth::ApiSecurity;
+use cxkit_auth::SendRaw;
 use futures::StreamExt as _;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use progenitor_client::ClientInfo;
@@ -173,19 +170,11 @@ pub async fn run(
             } else {
                 ejento.auth()
             };
-            send(out, op, args, client, &ejento_auth::SECURITY, &[]).await
+            send(out, op, args, client, &[]).await
         }
         Api::EjentoPlatform => {
             let ejento = crate::session::ejento(state)?;
-            send(
-                out,
-                op,
-                args,
-                ejento.platform(),
-                &ejento_platform::SECURITY,
-                &[],
-            )
-            .await
+            send(out, op, args, ejento.platform(), &[]).await
         }
         Api::Proto => {
             let handle = crate::session::proto(state).await?;
@@ -194,7 +183,7 @@ pub async fn run(
             let defaults = p
                 .map(|p| vec![("company_id", p.company_id), ("bot_id", p.bot_id)])
                 .unwrap_or_default();
-            send(out, op, args, handle.client(), &proto::SECURITY, &defaults)
+            send(out, op, args, handle.client(), &defaults)
                 .await
                 .map_err(|f| f.naming_login("cxkit login proto --company-id ID --bot-id ID"))
         }
@@ -205,16 +194,9 @@ pub async fn run(
                 .proto_platform
                 .map(|p| vec![("subcompany_id", p.teamspace_id)])
                 .unwrap_or_default();
-            send(
-                out,
-                op,
-                args,
-                handle.client(),
-                &proto_developer::SECURITY,
-                &defaults,
-            )
-            .await
-            .map_err(|f| f.naming_login("cxkit login proto-platform --teamspace-id ID"))
+            send(out, op, args, handle.client(), &defaults)
+                .await
+                .map_err(|f| f.naming_login("cxkit login proto-platform --teamspace-id ID"))
         }
         Api::ProtoMessaging => {
             let handle = crate::session::proto_messaging(state).await?;
@@ -223,16 +205,9 @@ pub async fn run(
                 .proto_messaging
                 .map(|p| vec![("channel_id", p.channel_id)])
                 .unwrap_or_default();
-            send(
-                out,
-                op,
-                args,
-                handle.client(),
-                &proto_messaging::SECURITY,
-                &defaults,
-            )
-            .await
-            .map_err(|f| f.naming_login("cxkit login proto-messaging --channel-id ID"))
+            send(out, op, args, handle.client(), &defaults)
+                .await
+                .map_err(|f| f.naming_login("cxkit login proto-messaging --channel-id ID"))
         }
         Api::Platform28 => {
             let handle = crate::session::platform28(state).await?;
@@ -250,7 +225,7 @@ pub async fn run(
                     "cxkit login platform28 --base-url URL --api-key",
                 ),
             };
-            send(out, op, args, &client, &p28::SECURITY, &defaults)
+            send(out, op, args, &client, &defaults)
                 .await
                 .map_err(|f| f.naming_login(login))
         }
@@ -384,12 +359,11 @@ fn check_kind(name: &str, kind: &str, value: &str) -> Result<(), Failure> {
     }
 }
 
-async fn send<C: ClientInfo<Auth>>(
+async fn send<C: ClientInfo<Auth> + SendRaw>(
     out: &Output,
     op: &'static Operation,
     args: &ArgMatches,
     client: &C,
-    security: &ApiSecurity,
     defaults: &[(&str, String)],
 ) -> Result<(), Failure> {
     let mut path = op.path.to_owned();
@@ -452,19 +426,10 @@ async fn send<C: ClientInfo<Auth>>(
     {
         builder = encode_body(builder, body.content_type, &text)?;
     }
-    let mut request = builder
-        .build()
-        .map_err(|e| Error::from(progenitor_client::Error::<()>::CommunicationError(e)))?;
-    let auth = client.inner();
-    cxkit_auth::hooks::authorize(auth, security, &mut request, op.id).await?;
-    let response = cxkit_auth::hooks::exec(auth, security, client.client(), request, op.id)
-        .await
-        .map_err(|e| Error::from(progenitor_client::Error::<()>::CommunicationError(e)))?;
+    let request = builder.build().map_err(|e| Error::from_transport(&e))?;
+    let response = client.send_raw(op.id, request).await.map_err(Error::from)?;
     if !response.status().is_success() {
-        let error =
-            Error::from_generated(progenitor_client::Error::<()>::UnexpectedResponse(response))
-                .await;
-        return Err(error.into());
+        return Err(Error::from_response(response).await.into());
     }
     let streamed = response
         .headers()
@@ -475,8 +440,7 @@ async fn send<C: ClientInfo<Auth>>(
         // An event stream nobody hand-wrote a reader for: its lines, as they arrive.
         let mut body = response.bytes_stream();
         while let Some(chunk) = body.next().await {
-            let chunk = chunk
-                .map_err(|e| Error::from(progenitor_client::Error::<()>::ResponseBodyError(e)))?;
+            let chunk = chunk.map_err(|e| Error::from_transport(&e))?;
             out.chunk(&String::from_utf8_lossy(&chunk))?;
         }
         return Ok(());
@@ -484,7 +448,7 @@ async fn send<C: ClientInfo<Auth>>(
     let bytes = response
         .bytes()
         .await
-        .map_err(|e| Error::from(progenitor_client::Error::<()>::ResponseBodyError(e)))?;
+        .map_err(|e| Error::from_transport(&e))?;
     print_answer(out, &bytes)
 }
 

@@ -217,9 +217,9 @@ impl Error {
     }
 
     /// An error answer, with its body redacted (patterns, then the value of every live
-    /// [`Secret`]) and truncated. A 401 that the hooks marked as refusing a static key (see
-    /// [`cxkit_auth::hooks::STATIC_CREDENTIAL_REJECTED`]) is [`Error::InvalidCredentials`]:
-    /// there is no session to log in to again.
+    /// [`Secret`]) and truncated. A 401 is [`Error::ReauthRequired`]: a 401 that refused static
+    /// keys never arrives here as an answer (the hooks end such a call in
+    /// [`cxkit_auth::hooks::StaticCredentialRejected`], see [`Error::transport`]).
     pub(crate) fn api_answer(
         status: u16,
         headers: Option<&reqwest::header::HeaderMap>,
@@ -239,16 +239,6 @@ impl Error {
                 body,
             )))),
         };
-        let static_key =
-            headers.is_some_and(|h| h.contains_key(cxkit_auth::hooks::STATIC_CREDENTIAL_REJECTED));
-        if status == 401 && static_key {
-            return Error::InvalidCredentials {
-                message: format!(
-                    "the server answered 401{}; check the personal access token or API key",
-                    message.map(|m| format!(" ({m})")).unwrap_or_default()
-                ),
-            };
-        }
         if status == 401 {
             return Error::reauth(format!(
                 "the server answered 401{}",
@@ -295,10 +285,47 @@ impl Error {
         }
     }
 
+    /// The error of a hand-written call whose request failed in transit, or whose answer's
+    /// body could not be read (a broken connection, a timeout, a body past the size limit):
+    /// what a call sent through [`cxkit_auth::SendRaw::send_raw`] (or any `reqwest` call)
+    /// reports. The error's URL and source chain are left out (either may name a secret); the
+    /// hooks' own typed failures in the chain are recognised (a refused static key is
+    /// [`Error::InvalidCredentials`], a body past the limit [`Error::ResponseTooLarge`], a
+    /// followed redirect [`Error::Config`]); anything else is [`Error::Transient`], or
+    /// [`Error::Config`] for a request that could not be built.
+    pub fn from_transport(error: &reqwest::Error) -> Self {
+        Self::transport(error)
+    }
+
+    /// The error of a hand-written call answered with an error status: the vendor's message
+    /// (`message` or `detail`) and the body, both redacted (every live [`Secret`], then
+    /// anything that looks like a credential) and truncated, and the request id from
+    /// `headers`. A 401 is [`Error::ReauthRequired`], a status worth retrying
+    /// [`Error::Transient`], anything else [`Error::Api`].
+    pub fn from_answer(status: u16, headers: &reqwest::header::HeaderMap, body: &[u8]) -> Self {
+        Self::api_answer(status, Some(headers), body)
+    }
+
+    /// [`Error::from_answer`] for an answer whose body is still unread: at most 64 KiB of it is
+    /// read, within the default [`crate::HttpConfig::body_timeout`] (what arrived by then is
+    /// kept), so an error answer can neither make the caller buffer without bound nor, by
+    /// trickling bytes, hold it.
+    pub async fn from_response(response: reqwest::Response) -> Self {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = read_capped(response, crate::http::DEFAULT_BODY_TIMEOUT).await;
+        Self::api_answer(status, Some(&headers), &body)
+    }
+
     /// Maps a transport error without its URL or source chain (both may name secrets).
     pub(crate) fn transport(error: &reqwest::Error) -> Self {
         let mut source = std::error::Error::source(error);
         while let Some(cause) = source {
+            if let Some(rejected) =
+                cause.downcast_ref::<cxkit_auth::hooks::StaticCredentialRejected>()
+            {
+                return Error::static_key_refused(rejected);
+            }
             if let Some(too_large) = cause.downcast_ref::<cxkit_auth::hooks::BodyTooLarge>() {
                 return Error::ResponseTooLarge {
                     limit: too_large.limit,
@@ -324,6 +351,40 @@ impl Error {
         Error::Transient {
             message: what.to_owned(),
             status: error.status().map(|s| s.as_u16()),
+        }
+    }
+}
+
+impl Error {
+    /// A refused static key ([`cxkit_auth::hooks::StaticCredentialRejected`]): the vendor's
+    /// explanation from the answer's body, redacted like any error body.
+    fn static_key_refused(rejected: &cxkit_auth::hooks::StaticCredentialRejected) -> Self {
+        let message = serde_json::from_slice::<Value>(rejected.body())
+            .ok()
+            .as_ref()
+            .and_then(vendor_message);
+        Error::InvalidCredentials {
+            message: format!(
+                "the server answered {}{}; check the personal access token or API key",
+                rejected.status().as_u16(),
+                message.map(|m| format!(" ({m})")).unwrap_or_default()
+            ),
+        }
+    }
+}
+
+impl From<cxkit_auth::SendError> for Error {
+    /// Maps the failure of a call sent through [`cxkit_auth::SendRaw::send_raw`].
+    fn from(error: cxkit_auth::SendError) -> Self {
+        match error {
+            cxkit_auth::SendError::Auth(error) => error.into(),
+            cxkit_auth::SendError::Transport(error) => Error::transport(&error),
+            // `SendError` may grow; whatever it carries names no secret, but its text may be
+            // a transport error's, so only its kind is kept.
+            _ => Error::Transient {
+                message: "the request failed".into(),
+                status: None,
+            },
         }
     }
 }
@@ -377,14 +438,7 @@ impl Error {
     pub async fn from_generated<E: serde::Serialize>(error: progenitor_client::Error<E>) -> Error {
         match error {
             progenitor_client::Error::UnexpectedResponse(response) => {
-                let status = response.status().as_u16();
-                let headers = response.headers().clone();
-                let deadline = crate::http::DEFAULT_BODY_TIMEOUT;
-                Error::api_answer(
-                    status,
-                    Some(&headers),
-                    &read_capped(response, deadline).await,
-                )
+                Error::from_response(response).await
             }
             other => other.into(),
         }
@@ -418,29 +472,6 @@ pub(crate) async fn read_capped(mut response: reqwest::Response, deadline: Durat
     };
     let _ = tokio::time::timeout(deadline, read).await;
     body
-}
-
-/// Sends a hand-written request (an upload, the SSO redirect) through a generated client's
-/// hooks: the credentials of `operation`, its per-call options, retries, 401 replay and URL
-/// scrubbing are the generated calls'. The answer comes back whatever its status; the caller
-/// maps a failure (and reads its body with [`read_capped`]).
-#[cfg(any(feature = "ejento", feature = "proto-developer"))]
-pub(crate) async fn send_hooked<C: progenitor_client::ClientInfo<cxkit_auth::Auth>>(
-    client: &C,
-    security: &cxkit_auth::ApiSecurity,
-    operation: &str,
-    mut request: reqwest::Request,
-) -> Result<reqwest::Response> {
-    cxkit_auth::hooks::authorize(client.inner(), security, &mut request, operation).await?;
-    cxkit_auth::hooks::exec(
-        client.inner(),
-        security,
-        client.client(),
-        request,
-        operation,
-    )
-    .await
-    .map_err(|e| Error::transport(&e))
 }
 
 /// Reads a whole (already size-limited) answer body within `deadline`: the answer to a call
@@ -635,6 +666,72 @@ mod tests {
             assert_eq!(body, r#"{"note":"REDACTED"}"#);
             drop(secret);
         }
+    }
+
+    /// The public constructors a hand-written call reports through: a secret in the URL of a
+    /// failed request never reaches the error, and an answer's body is redacted (patterns and
+    /// live secrets) while the vendor's message and the request id are kept.
+    #[tokio::test]
+    async fn the_public_constructors_redact_as_the_generated_mapping_does() {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+        cxkit_auth::tls::ensure_crypto_provider();
+        let key = Secret::new("live-key-0d5e7f");
+        let url = format!(
+            "http://127.0.0.1:9/x/{}?api_key=QueryKey0123456789",
+            key.expose()
+        );
+        let failed = reqwest::Client::new().get(&url).send().await.unwrap_err();
+        let e = Error::from_transport(&failed);
+        let text = format!("{e} {e:?}");
+        assert!(matches!(e, Error::Transient { .. }), "{text}");
+        assert!(
+            !text.contains(key.expose()) && !text.contains("QueryKey"),
+            "{text}"
+        );
+
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-request-id", "req-7".parse().unwrap());
+        let body = format!(
+            r#"{{"message":"bad key {} here","access_token":"tok-secret","note":"sk0123456789abcdefXYZ"}}"#,
+            key.expose()
+        );
+        let e = Error::from_answer(403, &headers, body.as_bytes());
+        let text = format!("{e} {e:?}");
+        assert!(matches!(e, Error::Api { status: 403, .. }), "{text}");
+        assert!(
+            text.contains("bad key REDACTED here") && text.contains("req-7"),
+            "{text}"
+        );
+        for secret in [key.expose(), "tok-secret", "sk0123456789abcdefXYZ"] {
+            assert!(!text.contains(secret), "{text}");
+        }
+        assert!(Error::from_answer(401, &headers, b"").is_reauth_required());
+        assert!(Error::from_answer(503, &headers, b"").is_retryable());
+
+        // The same through an unread answer, read by `from_response`.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let answer = format!(
+            "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n\
+             content-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 1024];
+            let _ = socket.read(&mut request).await;
+            socket.write_all(answer.as_bytes()).await.unwrap();
+        });
+        let response = reqwest::get(format!("http://{address}/")).await.unwrap();
+        let e = Error::from_response(response).await;
+        let text = format!("{e} {e:?}");
+        assert!(matches!(e, Error::Api { status: 400, .. }), "{text}");
+        assert!(text.contains("bad key REDACTED here"), "{text}");
+        assert!(
+            !text.contains(key.expose()) && !text.contains("tok-secret"),
+            "{text}"
+        );
     }
 
     #[test]

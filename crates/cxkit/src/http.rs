@@ -46,7 +46,7 @@ pub struct HttpConfig {
 
 /// The default [`HttpConfig::body_timeout`]: an error message or an upload's answer is a few
 /// kilobytes.
-pub(crate) const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_BODY_TIMEOUT: Duration = cxkit_auth::DEFAULT_BODY_TIMEOUT;
 
 impl Default for HttpConfig {
     fn default() -> Self {
@@ -79,6 +79,7 @@ impl HttpConfig {
             .max_response_bytes(self.max_response_bytes)
             .total_timeout(self.total_timeout)
             .client_timeout(client_timeout)
+            .body_timeout(self.body_timeout)
     }
 
     /// A `reqwest::ClientBuilder` set up as cxkit sets up its own client: rustls (ring unless

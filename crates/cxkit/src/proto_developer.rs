@@ -36,7 +36,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use cxkit_auth::Secret;
+use cxkit_auth::{Secret, SendRaw as _};
 use cxkit_proto_developer as gen_dev;
 use gen_dev::ClientInfo as _;
 use gen_dev::types::{AddCustomFields, AddTags, CreateTicket, CustomFieldCreate, CustomerCreate};
@@ -535,16 +535,19 @@ impl ProtoPlatform {
     /// credentials, per-call options and URL scrubbing as generated calls); a non-2xx answer
     /// becomes an [`Error`] (a refused takeover secret: [`Error::InvalidCredentials`]).
     async fn send(&self, operation: &str, request: reqwest::Request) -> Result<reqwest::Response> {
-        let response =
-            crate::error::send_hooked(self.client(), &gen_dev::SECURITY, operation, request)
-                .await?;
+        let secret = [&self.inner.api.secret];
+        let response = self
+            .client()
+            .send_raw(operation, request)
+            .await
+            .map_err(|e| Error::from(e).without(&secret))?;
         if response.status().is_success() {
             return Ok(response);
         }
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = crate::error::read_capped(response, self.config().http().body_timeout).await;
-        Err(Error::api_answer(status, Some(&headers), &body).without(&[&self.inner.api.secret]))
+        Err(Error::api_answer(status, Some(&headers), &body).without(&secret))
     }
 }
 

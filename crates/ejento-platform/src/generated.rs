@@ -77243,6 +77243,17 @@ impl ::cxkit_auth::WithOptions for Client {
         Client::with_options(self, options)
     }
 }
+impl ::cxkit_auth::SendRaw for Client {
+    fn security(&self) -> &'static ::cxkit_auth::ApiSecurity {
+        &SECURITY
+    }
+    fn auth(&self) -> &::cxkit_auth::Auth {
+        self.inner()
+    }
+    fn http_client(&self) -> &reqwest::Client {
+        self.client()
+    }
+}
 /// `ResponseValue::from_response`, moving the answer's headers into the value instead
 /// of copying them (written by `cargo xtask generate`).
 async fn response_value<T: ::serde::de::DeserializeOwned, E>(

@@ -291,7 +291,8 @@ async fn a_401_invalidates_refreshes_once_and_replays_once() {
 
 #[tokio::test]
 async fn a_streamed_body_is_not_replayed_after_a_401() {
-    use cxkit::clients::ejento_auth::{ClientInfo as _, SECURITY};
+    use cxkit::clients::ejento_auth::ClientInfo as _;
+    use cxkit_auth::SendRaw as _;
     let fake = FakeEjento::start().await;
     let clock = clock();
     let ejento = logged_in_at(&fake, &clock).await;
@@ -304,7 +305,7 @@ async fn a_streamed_body_is_not_replayed_after_a_401() {
                 .to_owned(),
         )
     }));
-    let mut request = client
+    let request = client
         .client()
         .patch(format!(
             "{}{}",
@@ -315,23 +316,10 @@ async fn a_streamed_body_is_not_replayed_after_a_401() {
         .body(body)
         .build()
         .unwrap();
-    cxkit_auth::hooks::authorize(
-        client.inner(),
-        &SECURITY,
-        &mut request,
-        "update_own_password",
-    )
-    .await
-    .unwrap();
-    let response = cxkit_auth::hooks::exec(
-        client.inner(),
-        &SECURITY,
-        client.client(),
-        request,
-        "update_own_password",
-    )
-    .await
-    .unwrap();
+    let response = client
+        .send_raw("update_own_password", request)
+        .await
+        .unwrap();
     assert_eq!(response.status(), 401);
     assert_eq!(fake.count(cxkit_testkit::ejento::PASSWORD), 1);
     assert_eq!(fake.refresh_calls(), 0);

@@ -272,8 +272,12 @@ impl EjentoBuilder {
             api_version,
         )
         .server(Some(USERS_SERVER))
+        .client_for(None::<&'static str>, "`Ejento::auth()`")
         .build();
-        let auth = auth.server(None::<&'static str>).build();
+        let auth = auth
+            .server(None::<&'static str>)
+            .client_for(Some(USERS_SERVER), "`Ejento::users()`")
+            .build();
         let platform_auth = ejento_auth(
             limits,
             client_timeout,

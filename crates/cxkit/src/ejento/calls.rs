@@ -1,6 +1,7 @@
 //! The calls progenitor cannot generate (the SSE answer streams and the multipart upload),
 //! written by hand and sent through the generated client's own hooks.
 
+use cxkit_auth::SendRaw as _;
 use cxkit_ejento_platform as gen_platform;
 use gen_platform::ClientInfo as _;
 
@@ -89,13 +90,7 @@ impl Ejento {
         operation: &str,
         request: reqwest::Request,
     ) -> Result<reqwest::Response> {
-        let response = crate::error::send_hooked(
-            &self.inner.platform,
-            &gen_platform::SECURITY,
-            operation,
-            request,
-        )
-        .await?;
+        let response = self.inner.platform.send_raw(operation, request).await?;
         if response.status().is_success() {
             return Ok(response);
         }
