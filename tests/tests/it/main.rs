@@ -15,6 +15,7 @@ mod call_options;
 mod canary;
 mod config;
 mod hostile;
+mod one_send_path;
 mod platform;
 mod proto_apis;
 mod proto_platform28;
