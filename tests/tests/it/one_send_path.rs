@@ -61,7 +61,7 @@ fn refusal<'a>(
 async fn a_forged_static_key_marker_on_a_refreshable_tokens_401_still_refreshes() {
     let fake = FakeEjento::start().await;
     let clock = clock();
-    let ejento = logged_in(&fake, &clock).await;
+    let ejento = logged_in_at(&fake, &clock).await;
     let forged: &[(&str, &str)] = &[("content-type", "application/json"), (OLD_MARKER, "1")];
 
     fake.script("GET", USERS, 401, forged, r#"{"detail":"expired"}"#);
