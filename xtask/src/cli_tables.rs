@@ -14,6 +14,7 @@ use serde_json::Value;
 use crate::Generated;
 use crate::spec::{Problem, Spec};
 use crate::systems::System;
+use cxkit_spec::ext;
 
 /// Where a system's table goes: `ejento-auth` -> `crates/cxkit-cli/src/generated/ejento_auth.rs`.
 pub fn table_path(system: &System) -> String {
@@ -31,20 +32,9 @@ pub fn build_tables(root: &Path, systems: &[System]) -> Result<Vec<Generated>, V
     })
 }
 
-/// Follows a local `$ref` (`#/components/...`) once; anything else is returned as it is.
-fn resolve<'a>(spec: &'a Spec, v: &'a Value) -> &'a Value {
-    match v.get("$ref").and_then(Value::as_str) {
-        Some(r) => r
-            .strip_prefix('#')
-            .and_then(|pointer| spec.doc.pointer(pointer))
-            .unwrap_or(v),
-        None => v,
-    }
-}
-
 /// A parameter's type as the help shows it: `integer`, `string`, `array of integer`, ...
 fn kind(spec: &Spec, schema: Option<&Value>) -> String {
-    let Some(schema) = schema.map(|s| resolve(spec, s)) else {
+    let Some(schema) = schema.map(|s| spec.resolve(s)) else {
         return "string".to_owned();
     };
     match schema.get("type").and_then(Value::as_str) {
@@ -55,39 +45,30 @@ fn kind(spec: &Spec, schema: Option<&Value>) -> String {
     }
 }
 
-/// Whether a schema holds a secret (`format: password`), following one `$ref`.
+/// Whether a schema holds a secret (`format: password`), following its `$ref`s.
 fn is_secret(spec: &Spec, schema: Option<&Value>) -> bool {
     schema
-        .map(|s| resolve(spec, s))
+        .map(|s| spec.resolve(s))
         .and_then(|s| s.get("format"))
         .and_then(Value::as_str)
         == Some("password")
 }
 
 /// The top-level fields of a request body's schema that hold secrets (`format: password`),
-/// through a `$ref` and the members of an `allOf`: the command line refuses them inline.
+/// through `$ref`s and the members of an `allOf` (`cxkit_spec::refs::properties`): the command
+/// line refuses them inline. A schema whose references cannot be followed has none (the lint
+/// reports it).
 fn secret_fields(spec: &Spec, schema: Option<&Value>) -> Vec<String> {
-    let Some(schema) = schema.map(|s| resolve(spec, s)) else {
+    let Some(schema) = schema else {
         return Vec::new();
     };
-    let mut out: Vec<String> = schema
-        .get("properties")
-        .and_then(Value::as_object)
+    let mut out: Vec<String> = cxkit_spec::refs::properties(&spec.doc, schema)
+        .unwrap_or_default()
         .into_iter()
-        .flatten()
         .filter(|(_, prop)| is_secret(spec, Some(prop)))
-        .map(|(name, _)| name.clone())
+        .map(|(name, _)| name.to_owned())
         .collect();
-    for member in schema
-        .get("allOf")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        out.extend(secret_fields(spec, Some(member)));
-    }
     out.sort();
-    out.dedup();
     out
 }
 
@@ -136,7 +117,7 @@ pub fn render_with(
         let params: Vec<String> = spec
             .raw_parameters(path, op)
             .map(|raw| {
-                let p = resolve(spec, raw);
+                let p = spec.resolve(raw);
                 let name = p.get("name").and_then(Value::as_str).unwrap_or("");
                 let location = match p.get("in").and_then(Value::as_str).unwrap_or("query") {
                     "path" => "Path",
@@ -159,7 +140,7 @@ pub fn render_with(
         } else {
             let _ = writeln!(s, "        params: &[\n{}\n        ],", params.join("\n"));
         }
-        match op.get("requestBody").map(|b| resolve(spec, b)) {
+        match op.get("requestBody").map(|b| spec.resolve(b)) {
             Some(body) => {
                 let required = body.get("required").and_then(Value::as_bool) == Some(true);
                 let first = body
@@ -177,10 +158,9 @@ pub fn render_with(
                 let _ = writeln!(s, "        body: None,");
             }
         }
-        let server = op.get("x-cxkit-server").and_then(Value::as_str);
+        let server = op.get(ext::SERVER).and_then(Value::as_str);
         let _ = writeln!(s, "        server: {server:?},");
-        let handwritten = op
-            .get("x-cxkit-handwritten")
+        let handwritten = ext::handwritten(op)
             .map(|v| one_line(v.as_str().unwrap_or("hand-written in the facade")));
         let _ = writeln!(s, "        handwritten: {handwritten:?},");
         let accept = op
@@ -189,15 +169,12 @@ pub fn render_with(
             .into_iter()
             .flatten()
             .filter(|(status, _)| status.starts_with('2'))
-            .filter_map(|(_, r)| resolve(spec, r).get("content").and_then(Value::as_object))
+            .filter_map(|(_, r)| spec.resolve(r).get("content").and_then(Value::as_object))
             .flat_map(|c| c.keys())
             .next()
             .map(String::as_str);
         let _ = writeln!(s, "        accept: {accept:?},");
-        let sourced = op
-            .get("x-cxkit-source")
-            .and_then(Value::as_array)
-            .is_some_and(|l| !l.is_empty());
+        let sourced = !ext::sources(op).is_empty();
         let _ = writeln!(s, "        sourced: {sourced},");
         let facts = checked.and_then(|c| c.op(&id));
         let _ = writeln!(

@@ -12,7 +12,10 @@ use std::process::Command;
 fn other_checkout() -> tempfile::TempDir {
     let here = xtask::workspace_root().expect("workspace root");
     let dir = tempfile::tempdir().expect("temp dir");
-    let specs = xtask::systems::SYSTEMS.iter().map(|s| s.spec.to_owned());
+    let specs = xtask::systems::all(&here)
+        .expect("the registry")
+        .into_iter()
+        .map(|s| s.spec.to_owned());
     let evidence = std::fs::read_dir(here.join(xtask::lint::EVIDENCE_DIR))
         .expect("the evidence directory")
         .map(|e| {
@@ -32,6 +35,7 @@ fn other_checkout() -> tempfile::TempDir {
         xtask::SEED_TABLE,
         xtask::README,
         xtask::TOP_README,
+        cxkit_spec::registry::FILE,
         "xtask/Cargo.toml",
     ]
     .into_iter()
@@ -101,7 +105,7 @@ fn a_spec_no_system_lists_is_an_error() {
         let (ok, stdout, stderr) = xtask(root, args);
         assert!(!ok, "{args:?}: {stdout}\n{stderr}");
         assert!(
-            stderr.contains("specs/stray.yaml: no system lists this spec, so nothing would be generated from it; add a system for it to `xtask/src/systems.rs`, or delete the file"),
+            stderr.contains("specs/stray.yaml: no system lists this spec, so nothing would be generated from it; add an [[api]] entry for it to `specs/systems.toml`, or delete the file"),
             "{args:?}: {stderr}"
         );
     }

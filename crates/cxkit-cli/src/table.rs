@@ -1,5 +1,6 @@
-//! The operation tables `cargo xtask generate` writes from the specs (`src/generated/`), and
-//! the systems the command line groups them into.
+//! The types of the operation tables `cargo xtask generate` writes from the specs
+//! (`src/generated/`), and the systems the command line groups them into (written from the
+//! registry, `specs/systems.toml`).
 
 /// Where a parameter goes in the request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,97 +93,22 @@ impl Operation {
     }
 }
 
+// The systems, the APIs and their tables: written by `cargo xtask generate` from
+// specs/systems.toml.
 #[rustfmt::skip]
-#[path = "generated/ejento_auth.rs"]
-mod ejento_auth;
-#[rustfmt::skip]
-#[path = "generated/ejento_platform.rs"]
-mod ejento_platform;
-#[rustfmt::skip]
-#[path = "generated/proto.rs"]
-mod proto;
-#[rustfmt::skip]
-#[path = "generated/proto_developer.rs"]
-mod proto_developer;
-#[rustfmt::skip]
-#[path = "generated/proto_messaging.rs"]
-mod proto_messaging;
-#[rustfmt::skip]
-#[path = "generated/platform28.rs"]
-mod platform28;
+#[path = "generated/systems.rs"]
+mod systems;
 
-/// A system of the command line: `ejento` covers two specs (the Authentication App, with the
-/// older guide's users API, and the platform).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum System {
-    Ejento,
-    Proto,
-    ProtoPlatform,
-    ProtoMessaging,
-    Platform28,
-}
-
-/// Which generated client (and security table) an operation belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Api {
-    EjentoAuth,
-    EjentoPlatform,
-    Proto,
-    ProtoDeveloper,
-    ProtoMessaging,
-    Platform28,
-}
+pub use systems::{Api, System};
 
 impl System {
-    pub const ALL: [System; 5] = [
-        System::Ejento,
-        System::Proto,
-        System::ProtoPlatform,
-        System::ProtoMessaging,
-        System::Platform28,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            System::Ejento => "ejento",
-            System::Proto => "proto",
-            System::ProtoPlatform => "proto-platform",
-            System::ProtoMessaging => "proto-messaging",
-            System::Platform28 => "platform28",
-        }
-    }
-
-    pub fn about(self) -> &'static str {
-        match self {
-            System::Ejento => {
-                "Ejento: the Authentication App (with the older guide's users API) and the platform"
-            }
-            System::Proto => "Proto AICX: CRM humans",
-            System::ProtoPlatform => {
-                "Proto AICX Developer API: tickets, customers, custom fields, voice"
-            }
-            System::ProtoMessaging => "Proto Messaging API: a webhook channel's humans and chats",
-            System::Platform28 => "Platform28 Cloud API (Auth V2): sessions and passwords",
-        }
-    }
-
     pub fn from_name(name: &str) -> Option<System> {
         System::ALL.into_iter().find(|s| s.name() == name)
     }
 
     /// Every operation of the system, with the API it belongs to.
     pub fn operations(self) -> impl Iterator<Item = (Api, &'static Operation)> {
-        let tables: &[(Api, &'static [Operation])] = match self {
-            System::Ejento => &[
-                (Api::EjentoAuth, ejento_auth::OPERATIONS),
-                (Api::EjentoPlatform, ejento_platform::OPERATIONS),
-            ],
-            System::Proto => &[(Api::Proto, proto::OPERATIONS)],
-            System::ProtoPlatform => &[(Api::ProtoDeveloper, proto_developer::OPERATIONS)],
-            System::ProtoMessaging => &[(Api::ProtoMessaging, proto_messaging::OPERATIONS)],
-            System::Platform28 => &[(Api::Platform28, platform28::OPERATIONS)],
-        };
-        tables
+        self.apis()
             .iter()
             .flat_map(|(api, ops)| ops.iter().map(move |op| (*api, op)))
     }

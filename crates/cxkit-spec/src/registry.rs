@@ -1,0 +1,281 @@
+//! The system registry, `specs/systems.toml`: the one place that lists the systems cxkit
+//! generates. Everything else that needs the list (the xtask's generation, the command line's
+//! system and API enums and tables, the conformance calls, the CI feature lists, the security
+//! tables test) reads it or is written from it by `cargo xtask generate`.
+//!
+//! ```toml
+//! [[cli]]                     # a system of the command line (`cxkit <name> ...`)
+//! name = "ejento"
+//! about = "Ejento: ..."
+//!
+//! [[api]]                     # one generated client
+//! name = "ejento-auth"        # its name in the SECURITY table and on `cargo xtask` lines
+//! spec = "specs/ejento-auth.yaml"
+//! package = "cxkit-ejento-auth"
+//! dir = "crates/ejento-auth"
+//! cli = "ejento"              # the command-line system it belongs to
+//! feature = "ejento"          # the facade's (and the test kit's) Cargo feature
+//! module = "ejento"           # the facade module that wraps it
+//! credentials = ["ejentoAuthKey", "ejentoToken"]   # its spec's security schemes
+//! ```
+//!
+//! Unknown keys, duplicate names, an API naming an unknown command-line system and a
+//! command-line system without an API are refused, each with the file named.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::Problem;
+
+/// Where the registry lives, relative to the workspace root.
+pub const FILE: &str = "specs/systems.toml";
+
+/// The registry: command-line systems and generated APIs, in the file's order.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Registry {
+    /// The command line's systems (`cxkit <system> <operation>`).
+    #[serde(default)]
+    pub cli: Vec<CliSystem>,
+    /// The generated clients, in generation order.
+    #[serde(default)]
+    pub api: Vec<Api>,
+}
+
+/// A system of the command line; it groups one or more APIs.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CliSystem {
+    /// `cxkit <name> ...`, kebab case.
+    pub name: String,
+    /// The one-line `--help` text.
+    pub about: String,
+}
+
+/// One generated client.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Api {
+    /// Kebab case; the security table's `api` and the name on `cargo xtask` lines.
+    pub name: String,
+    /// The spec, relative to the workspace root.
+    pub spec: String,
+    /// The generated crate's package name.
+    pub package: String,
+    /// The generated crate's directory, relative to the workspace root.
+    pub dir: String,
+    /// The command-line system it belongs to ([`CliSystem::name`]).
+    pub cli: String,
+    /// The facade's Cargo feature that turns it on (the test kit has the same feature).
+    pub feature: String,
+    /// The facade module that wraps it (`crates/cxkit/src/<module>.rs` or `<module>/`).
+    pub module: String,
+    /// The kinds of credential it takes: its spec's security scheme names.
+    pub credentials: Vec<String>,
+}
+
+impl Api {
+    /// The Rust name of the generated crate and of its module under `cxkit::clients`
+    /// (`ejento-auth` -> `ejento_auth`).
+    pub fn ident(&self) -> String {
+        self.name.replace('-', "_")
+    }
+
+    /// The generated client, relative to the workspace root.
+    pub fn output(&self) -> String {
+        format!("{}/src/generated.rs", self.dir)
+    }
+}
+
+impl Registry {
+    /// Reads `root/specs/systems.toml`.
+    pub fn load(root: &Path) -> Result<Registry, Problem> {
+        let text = std::fs::read_to_string(root.join(FILE)).map_err(|e| Problem {
+            file: FILE.to_owned(),
+            operation: None,
+            message: format!("cannot read the system registry: {e}"),
+        })?;
+        Registry::parse(&text)
+    }
+
+    /// Parses and checks registry text; every problem names [`FILE`].
+    pub fn parse(text: &str) -> Result<Registry, Problem> {
+        let problem = |message: String| Problem {
+            file: FILE.to_owned(),
+            operation: None,
+            message,
+        };
+        let registry: Registry =
+            toml::from_str(text).map_err(|e| problem(format!("not a valid registry: {e}")))?;
+        let mut seen = std::collections::BTreeSet::new();
+        // An API and a command-line system may share a name (`proto`); two of a kind may not.
+        for (kind, names) in [
+            (
+                "api",
+                registry.api.iter().map(|a| &a.name).collect::<Vec<_>>(),
+            ),
+            ("cli", registry.cli.iter().map(|c| &c.name).collect()),
+            ("api", registry.api.iter().map(|a| &a.spec).collect()),
+            ("api", registry.api.iter().map(|a| &a.package).collect()),
+            ("api", registry.api.iter().map(|a| &a.dir).collect()),
+        ] {
+            seen.clear();
+            for name in names {
+                if !seen.insert(name) {
+                    return Err(problem(format!(
+                        "`{name}` is listed twice among the [[{kind}]] entries; each must be unique"
+                    )));
+                }
+            }
+        }
+        for api in &registry.api {
+            let well_formed = |s: &str| {
+                !s.is_empty()
+                    && s.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                    && s.starts_with(|c: char| c.is_ascii_lowercase())
+            };
+            if !well_formed(&api.name) {
+                return Err(problem(format!(
+                    "api `{}`: a name is lower-case kebab case (`ejento-auth`)",
+                    api.name
+                )));
+            }
+            if !registry.cli.iter().any(|c| c.name == api.cli) {
+                return Err(problem(format!(
+                    "api `{}` belongs to the command-line system `{}`, which no [[cli]] entry names; add it",
+                    api.name, api.cli
+                )));
+            }
+            if !api.spec.starts_with("specs/") {
+                return Err(problem(format!(
+                    "api `{}`: its spec `{}` must be under `specs/`",
+                    api.name, api.spec
+                )));
+            }
+        }
+        for cli in &registry.cli {
+            if !registry.api.iter().any(|a| a.cli == cli.name) {
+                return Err(problem(format!(
+                    "command-line system `{}` has no [[api]] entry; give it one or remove it",
+                    cli.name
+                )));
+            }
+        }
+        Ok(registry)
+    }
+
+    /// The API of this name.
+    pub fn api(&self, name: &str) -> Option<&Api> {
+        self.api.iter().find(|a| a.name == name)
+    }
+
+    /// The APIs of a command-line system, in registry order.
+    pub fn apis_of<'a>(&'a self, cli: &'a str) -> impl Iterator<Item = &'a Api> {
+        self.api.iter().filter(move |a| a.cli == cli)
+    }
+
+    /// The facade features of the systems, each once, in registry order.
+    pub fn features(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for api in &self.api {
+            if !out.contains(&api.feature.as_str()) {
+                out.push(&api.feature);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[[cli]]
+name = "ejento"
+about = "Ejento"
+
+[[api]]
+name = "ejento-auth"
+spec = "specs/ejento-auth.yaml"
+package = "cxkit-ejento-auth"
+dir = "crates/ejento-auth"
+cli = "ejento"
+feature = "ejento"
+module = "ejento"
+credentials = ["ejentoAuthKey"]
+
+[[api]]
+name = "ejento-platform"
+spec = "specs/ejento-platform.yaml"
+package = "cxkit-ejento-platform"
+dir = "crates/ejento-platform"
+cli = "ejento"
+feature = "ejento"
+module = "ejento"
+credentials = ["ejentoToken"]
+"#;
+
+    #[test]
+    fn a_registry_reads_in_order_with_its_groups() {
+        let r = Registry::parse(GOOD).unwrap();
+        assert_eq!(r.api.len(), 2);
+        assert_eq!(r.apis_of("ejento").count(), 2);
+        assert_eq!(r.features(), ["ejento"]);
+        assert_eq!(r.api("ejento-platform").unwrap().ident(), "ejento_platform");
+        assert_eq!(r.api[0].output(), "crates/ejento-auth/src/generated.rs");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_naming_the_file_and_the_key() {
+        let text = GOOD.replace(
+            "module = \"ejento\"\ncredentials = [\"ejentoToken\"]",
+            "module = \"ejento\"\ncredentials = []\nfeatures = \"x\"",
+        );
+        let e = Registry::parse(&text).unwrap_err().to_string();
+        assert!(
+            e.starts_with("specs/systems.toml: not a valid registry"),
+            "{e}"
+        );
+        assert!(e.contains("unknown field `features`"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_names_are_refused() {
+        let twice = format!(
+            "{GOOD}\n{}",
+            &GOOD[GOOD.find("[[api]]").unwrap()
+                ..GOOD.find("[[api]]\nname = \"ejento-platform\"").unwrap()]
+        );
+        let e = Registry::parse(&twice).unwrap_err().to_string();
+        assert!(e.contains("`ejento-auth` is listed twice"), "{e}");
+        let e = Registry::parse(&format!(
+            "{GOOD}\n[[cli]]\nname = \"ejento\"\nabout = \"again\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("`ejento` is listed twice among the [[cli]] entries"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn groups_must_match_both_ways() {
+        let e = Registry::parse(&GOOD.replacen("cli = \"ejento\"", "cli = \"ejnto\"", 1))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("command-line system `ejnto`, which no [[cli]] entry names"),
+            "{e}"
+        );
+        let e = Registry::parse(&format!(
+            "{GOOD}\n[[cli]]\nname = \"lonely\"\nabout = \"x\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("`lonely` has no [[api]] entry"), "{e}");
+    }
+}
