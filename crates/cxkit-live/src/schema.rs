@@ -270,7 +270,7 @@ impl Walk<'_> {
                 .chain(parts.iter().map(|p| resolve(self.doc, p)))
                 .collect()
         });
-        for part in layers.iter().skip(1).chain(layers.first()).copied() {
+        for &part in layers.iter().skip(1).chain(layers.first()) {
             if let Some(p) = part.get("properties").and_then(Value::as_object) {
                 properties.extend(p.clone());
             }
