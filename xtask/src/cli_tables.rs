@@ -1,4 +1,5 @@
-//! The operation tables of the `cxkit` command line (`crates/cxkit-cli/src/generated/<system>.rs`):
+//! The operation tables of the `cxkit` command line, one per generated crate (its `cli` module,
+//! `crates/<system>/src/cli.rs`, behind its `cli` feature; the types are `cxkit_auth::cli`'s):
 //! every operation of a spec with its kebab-case command name, title, HTTP method, path
 //! template, parameters (location, whether required, type), request body, server, and where it
 //! comes from. The command line builds its `cxkit <system> <operation>` commands and their
@@ -16,12 +17,13 @@ use crate::spec::{Problem, Spec};
 use crate::systems::System;
 use cxkit_spec::ext;
 
-/// Where a system's table goes: `ejento-auth` -> `crates/cxkit-cli/src/generated/ejento_auth.rs`.
+/// Where a system's table goes: beside its client, `crates/ejento-auth/src/generated.rs` ->
+/// `crates/ejento-auth/src/cli.rs` (the crate's `cli` module, behind its `cli` feature).
 pub fn table_path(system: &System) -> String {
-    format!(
-        "crates/cxkit-cli/src/generated/{}.rs",
-        system.name.replace('-', "_")
-    )
+    match system.output.rsplit_once('/') {
+        Some((dir, _)) => format!("{dir}/cli.rs"),
+        None => "cli.rs".to_owned(),
+    }
 }
 
 /// The tables of the named systems; a spec that cannot be read is a problem naming it.
@@ -97,7 +99,7 @@ pub fn render_with(
     );
     let _ = writeln!(
         s,
-        "use crate::table::{{Body, Location, Operation, Param}};\n"
+        "use ::cxkit_auth::cli::{{Body, Location, Operation, Param}};\n"
     );
     let _ = writeln!(
         s,

@@ -1,4 +1,4 @@
-//! The command line's operation tables (`crates/cxkit-cli/src/generated/<system>.rs`): what an
+//! The command line's operation tables (each generated crate's `src/cli.rs`): what an
 //! entry says for each kind of operation (parameters from the path item and by `$ref`, a body,
 //! a hand-written one, provenance).
 
@@ -20,9 +20,6 @@ fn entries_show_parameters_body_and_provenance() {
         spec: "tests/fixtures/index/sample.yaml",
         output: "crates/sample/src/generated.rs",
     };
-    assert_eq!(
-        table_path(&system),
-        "crates/cxkit-cli/src/generated/sample_api.rs"
-    );
+    assert_eq!(table_path(&system), "crates/sample/src/cli.rs");
     insta::assert_snapshot!(render(&system, &spec));
 }

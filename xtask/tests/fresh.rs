@@ -1,7 +1,7 @@
 //! The committed generated files must be what their specs generate today (the rust-analyzer
 //! "tidy"/"sourcegen" pattern): `cargo test` fails when a spec changed and its client, its
 //! operation index (`crates/<system>/OPERATIONS.md`), its command-line table
-//! (`crates/cxkit-cli/src/generated/`), the files written from the registry
+//! (`crates/<system>/src/cli.rs`), the files written from the registry
 //! (`specs/systems.toml`), the provenance table in specs/README.md or the
 //! end-to-end figure in README.md did not.
 

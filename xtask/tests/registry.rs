@@ -39,6 +39,12 @@ fn every_entry_names_a_real_crate_feature_and_facade_module() {
                 api.package
             );
         }
+        assert!(
+            facade_manifest.contains(&format!("\"{}?/cli\"", api.package)),
+            "{}: the facade's `cli` feature does not turn on `{}?/cli`",
+            api.name,
+            api.package
+        );
         let module = root.join("crates/cxkit/src").join(&api.module);
         assert!(
             module.with_extension("rs").is_file() || module.join("mod.rs").is_file(),

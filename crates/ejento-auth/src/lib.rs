@@ -15,6 +15,14 @@ mod generated;
 
 pub use generated::*;
 
+/// The operation metadata a command line needs (the `cli` feature, which the `cxkit` command
+/// line turns on): every operation's parameters, body, summary, accepted answer and provenance,
+/// written by `cargo xtask generate` from the spec.
+#[cfg(feature = "cli")]
+#[rustfmt::skip]
+#[allow(unused_imports)]
+pub mod cli;
+
 /// The operation index: every operation of the spec with its title, client method, facade
 /// call, HTTP method and path, and provenance.
 #[doc = include_str!("../OPERATIONS.md")]

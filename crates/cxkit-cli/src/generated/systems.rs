@@ -2,19 +2,6 @@
 
 use crate::table::Operation;
 
-#[path = "ejento_auth.rs"]
-mod ejento_auth;
-#[path = "ejento_platform.rs"]
-mod ejento_platform;
-#[path = "proto.rs"]
-mod proto;
-#[path = "proto_developer.rs"]
-mod proto_developer;
-#[path = "proto_messaging.rs"]
-mod proto_messaging;
-#[path = "platform28.rs"]
-mod platform28;
-
 /// A system of the command line (`cxkit <system> <operation>`); one may group several APIs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum System {
@@ -71,11 +58,11 @@ impl System {
     /// The system's APIs with their operation tables, in the registry's order.
     pub fn apis(self) -> &'static [(Api, &'static [Operation])] {
         match self {
-            System::Ejento => &[(Api::EjentoAuth, ejento_auth::OPERATIONS), (Api::EjentoPlatform, ejento_platform::OPERATIONS)],
-            System::Proto => &[(Api::Proto, proto::OPERATIONS)],
-            System::ProtoPlatform => &[(Api::ProtoDeveloper, proto_developer::OPERATIONS)],
-            System::ProtoMessaging => &[(Api::ProtoMessaging, proto_messaging::OPERATIONS)],
-            System::Platform28 => &[(Api::Platform28, platform28::OPERATIONS)],
+            System::Ejento => &[(Api::EjentoAuth, cxkit::clients::ejento_auth::cli::OPERATIONS), (Api::EjentoPlatform, cxkit::clients::ejento_platform::cli::OPERATIONS)],
+            System::Proto => &[(Api::Proto, cxkit::clients::proto::cli::OPERATIONS)],
+            System::ProtoPlatform => &[(Api::ProtoDeveloper, cxkit::clients::proto_developer::cli::OPERATIONS)],
+            System::ProtoMessaging => &[(Api::ProtoMessaging, cxkit::clients::proto_messaging::cli::OPERATIONS)],
+            System::Platform28 => &[(Api::Platform28, cxkit::clients::platform28::cli::OPERATIONS)],
         }
     }
 }
