@@ -34,17 +34,33 @@ pub fn build_tables(root: &Path, systems: &[System]) -> Result<Vec<Generated>, V
     })
 }
 
-/// A parameter's type as the help shows it: `integer`, `string`, `array of integer`, ...
+/// A parameter's type as the help shows it: `integer`, `string`, `array of integer`, ... An
+/// array whose items come back to a schema already on the way (`A: {type: array, items: {$ref:
+/// A}}`, which the lint allows: an array ends the recursion) is `array of ...` once more.
 fn kind(spec: &Spec, schema: Option<&Value>) -> String {
-    let Some(schema) = schema.map(|s| spec.resolve(s)) else {
-        return "string".to_owned();
-    };
-    match schema.get("type").and_then(Value::as_str) {
-        Some("array") => format!("array of {}", kind(spec, schema.get("items"))),
-        Some(t) => t.to_owned(),
-        None if schema.get("enum").is_some() => "string".to_owned(),
-        None => "any".to_owned(),
+    fn walk<'a>(
+        spec: &'a Spec,
+        schema: Option<&'a Value>,
+        on_the_way: &mut Vec<&'a str>,
+    ) -> String {
+        let Some(schema) = schema else {
+            return "string".to_owned();
+        };
+        if let Some(r) = cxkit_spec::refs::reference(schema) {
+            if on_the_way.contains(&r) {
+                return "...".to_owned();
+            }
+            on_the_way.push(r);
+        }
+        let schema = spec.resolve(schema);
+        match schema.get("type").and_then(Value::as_str) {
+            Some("array") => format!("array of {}", walk(spec, schema.get("items"), on_the_way)),
+            Some(t) => t.to_owned(),
+            None if schema.get("enum").is_some() => "string".to_owned(),
+            None => "any".to_owned(),
+        }
     }
+    walk(spec, schema, &mut Vec::new())
 }
 
 /// Whether a schema holds a secret (`format: password`), following its `$ref`s.
