@@ -400,7 +400,6 @@ fn security_table(system: &System, spec: &Spec) -> Result<TokenStream, Problem> 
         });
     }
 
-    let global = spec.doc.get("security");
     let spec_version = spec
         .doc
         .pointer("/info/x-cxkit-api-version")
@@ -412,15 +411,9 @@ fn security_table(system: &System, spec: &Spec) -> Result<TokenStream, Problem> 
             .get("operationId")
             .and_then(Value::as_str)
             .ok_or_else(|| spec.problem(Some(&label), "has no operationId"))?;
-        let security = op.get("security").or(global).and_then(Value::as_array);
-        let alternatives = security.into_iter().flatten().map(|alt| {
-            let names: Vec<&str> = alt
-                .as_object()
-                .into_iter()
-                .flat_map(|o| o.keys().map(String::as_str))
-                .collect();
-            quote!(&[#(#names),*])
-        });
+        let alternatives = cxkit_spec::security::requirements(&spec.doc, op)
+            .into_iter()
+            .map(|names| quote!(&[#(#names),*]));
         let upper = method.to_uppercase();
         let idempotent = matches!(method, "get" | "put" | "delete" | "head" | "options")
             || op.get("x-cxkit-idempotent").and_then(Value::as_bool) == Some(true);
