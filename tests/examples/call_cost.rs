@@ -1,7 +1,7 @@
 //! The client cost of one cached-token call: `GET /api/v2/users/me` against a minimal loopback
 //! server, either through the facade (`ejento.platform().get_current_user()`) or through a bare
 //! `reqwest::Client` with the same settings, the bearer set by hand and the same JSON decode (the
-//! per-request benchmark of `benches/facade.rs`, without criterion).
+//! per-request benchmark of `benches/facade/calls.rs`, without criterion).
 //!
 //! ```text
 //! call_cost bare|facade|facade-options N [--no-total-timeout] [--server-thread]

@@ -1,5 +1,5 @@
 //! The bare-reqwest baseline the facade's per-call cost is measured against, shared by the
-//! criterion benchmark (`benches/facade.rs`) and `examples/call_cost.rs` so both compare with
+//! criterion benchmark (`benches/facade/calls.rs`) and `examples/call_cost.rs` so both compare with
 //! exactly the same call.
 
 use cxkit::HttpConfig;

@@ -42,8 +42,6 @@ pub mod proto_developer;
 pub mod proto_messaging;
 #[cfg(feature = "proto-messaging")]
 pub mod proto_webhook;
-#[cfg(feature = "redis")]
-pub mod redis_store;
 #[cfg(feature = "ejento")]
 mod sse;
 mod store;
@@ -80,8 +78,6 @@ pub use proto::{Proto, ProtoBuilder};
 pub use proto_developer::{ProtoPlatform, ProtoPlatformBuilder, SpeechFormat, TextToSpeechRequest};
 #[cfg(feature = "proto-messaging")]
 pub use proto_messaging::{ProtoMessaging, ProtoMessagingBuilder};
-#[cfg(feature = "redis")]
-pub use redis_store::{RedisTokenStore, RedisTokenStoreBuilder, TokenCipher};
 /// The `reqwest` cxkit is built on, for an application that brings its own client
 /// ([`ConfigBuilder::http_client`]): a client of this version is the one cxkit accepts.
 pub use reqwest;
@@ -89,6 +85,10 @@ pub use reqwest;
 pub use sse::{AnswerStream, BodyError, StreamEvent, StreamedAnswer};
 #[cfg(feature = "file-store")]
 pub use store::FileTokenStore;
+#[cfg(feature = "redis")]
+pub use store::redis as redis_store;
+#[cfg(feature = "redis")]
+pub use store::redis::{RedisTokenStore, RedisTokenStoreBuilder, TokenCipher};
 pub use store::{MemoryTokenStore, StoreError, StoreLock, TokenStore};
 pub use token::{RefreshConfig, TokenSet, jwt_expiry};
 #[cfg(feature = "ejento")]

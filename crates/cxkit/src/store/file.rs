@@ -1,361 +1,16 @@
-//! Where tokens live between runs: a trait, an in-memory store and a file store.
+//! The file token store: one file per session in a directory of the user's own.
 
-use std::collections::HashMap;
-use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
+use zeroize::Zeroizing;
 
+use super::record::{encode, parse};
+use super::{StoreError, StoreLock, TokenStore};
 use crate::token::TokenSet;
-#[cfg(feature = "file-store")]
-use std::path::{Path, PathBuf};
-#[cfg(any(feature = "file-store", feature = "redis"))]
-use {
-    cxkit_auth::Secret,
-    serde::{Deserialize, Serialize},
-    std::time::{SystemTime, UNIX_EPOCH},
-    zeroize::Zeroizing,
-};
 
-/// A store failure.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// The stored tokens cannot be read (corrupt, truncated, another program's file, another
-    /// session's key): the user must log in again. Never a panic.
-    #[error("the stored tokens are unreadable ({0}); log in again")]
-    Corrupt(String),
-    /// The store itself failed (permissions, disk full).
-    #[error("the token store failed: {0}")]
-    Io(String),
-    /// The session was logged out (by this process or another sharing the store), and nobody
-    /// has logged in since: the user must log in again.
-    #[error("the session was logged out ({0}); log in again")]
-    LoggedOut(String),
-    /// The store is set up so that another user could read or replace the tokens (a directory
-    /// others can write, a file another user owns, a symbolic link): fix what the text says.
-    #[error("the token store is not safe to use: {0}")]
-    Insecure(String),
-    /// Another holder kept the session's lock longer than the caller would wait.
-    #[error(
-        "gave up after {waited:?} waiting for the token store lock {lock}, which another process \
-         holds; retry later, or find and stop the process that holds it (for a lock file: `fuser` \
-         or `lsof` on it)"
-    )]
-    LockTimeout {
-        /// The lock: for a file store, the lock file's path.
-        lock: String,
-        /// How long the caller waited.
-        waited: Duration,
-    },
-    /// The store cannot be reached now (a networked store that is down, restarting or too
-    /// slow to answer within its timeout). Tokens held in memory stay usable meanwhile; the
-    /// store reconnects by itself.
-    #[error(
-        "the token store is unavailable: {0}; tokens held in memory stay in use and the store \
-         reconnects by itself, so retry later"
-    )]
-    Unavailable(String),
-    /// A write by a lock holder whose lease had lapsed and been granted to another holder since
-    /// (a process that stalled past its lease): refused, so that it cannot replace the newer
-    /// tokens the other holder wrote. Re-read the store.
-    #[error("the token store refused a stale write: {0}")]
-    Fenced(String),
-}
-
-impl From<StoreError> for crate::Error {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Corrupt(_) | StoreError::LoggedOut(_) => {
-                crate::Error::reauth(e.to_string())
-            }
-            StoreError::Io(_) | StoreError::Insecure(_) => crate::Error::config(e.to_string()),
-            StoreError::LockTimeout { .. } | StoreError::Unavailable(_) | StoreError::Fenced(_) => {
-                crate::Error::Transient {
-                    message: e.to_string(),
-                    status: None,
-                }
-            }
-        }
-    }
-}
-
-/// Held while a session refreshes, so that two processes sharing a store refresh once: the
-/// second takes the lock after the first, re-reads the store, and finds fresh tokens.
-pub trait StoreLock: Send + Sync + fmt::Debug {
-    /// The fencing token of a lock that is a lease (it can lapse while its holder stalls, and
-    /// be granted to another holder), for [`TokenStore::save_locked`] to check; `None` for a
-    /// lock that lasts as long as its guard (the memory and file stores').
-    fn fence(&self) -> Option<&str> {
-        None
-    }
-}
-
-/// Persists token sets by session key, shared by every process (or host) that uses the same
-/// store.
-///
-/// The session's token cache calls [`save`](TokenStore::save) and
-/// [`delete`](TokenStore::delete), and the [`load`](TokenStore::load) that decides whether to
-/// refresh, only while it holds [`lock`](TokenStore::lock) for the key; an implementation may
-/// rely on that (the file store removes a killed writer's leftovers when it takes the lock).
-///
-/// A [`TokenSet`] may name whose session it is ([`TokenSet::identity`]); a store keeps that
-/// name with the tokens, so that a session never adopts another user's tokens from a shared
-/// entry.
-pub trait TokenStore: Send + Sync + fmt::Debug + 'static {
-    /// The tokens stored under `key`, if any. After a [`delete`](TokenStore::delete) (logout),
-    /// and until the next [`save`](TokenStore::save), [`StoreError::LoggedOut`].
-    fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<TokenSet>, StoreError>>;
-    /// Stores `tokens` under `key`, replacing what was there (a login or a refresh); this also
-    /// ends a logout of `key`.
-    fn save<'a>(
-        &'a self,
-        key: &'a str,
-        tokens: &'a TokenSet,
-    ) -> BoxFuture<'a, Result<(), StoreError>>;
-    /// Logs `key` out: forgets its tokens and leaves a marker, so that every process sharing
-    /// the store learns of the logout from [`load`](TokenStore::load) (instead of refreshing
-    /// the tokens it still holds back to life) until someone logs in again.
-    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
-    /// Takes the lock for `key`, waiting at most `wait` for another holder to let go (then
-    /// [`StoreError::LockTimeout`], naming the lock); dropping the guard releases it. Dropping
-    /// the returned future must stop waiting and leave the lock free.
-    fn lock<'a>(
-        &'a self,
-        key: &'a str,
-        wait: Duration,
-    ) -> BoxFuture<'a, Result<Box<dyn StoreLock>, StoreError>>;
-
-    /// [`save`](TokenStore::save) by the holder of `lock` (taken with
-    /// [`lock`](TokenStore::lock) for `key`), which is how the token cache saves. A store whose
-    /// lock is a lease refuses the write ([`StoreError::Fenced`]) when the lease has been
-    /// granted to another holder since; the default, for locks that cannot lapse, saves.
-    fn save_locked<'a>(
-        &'a self,
-        key: &'a str,
-        tokens: &'a TokenSet,
-        lock: &'a dyn StoreLock,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        let _ = lock;
-        self.save(key, tokens)
-    }
-
-    /// [`delete`](TokenStore::delete) by the holder of `lock`, fenced like
-    /// [`save_locked`](TokenStore::save_locked).
-    fn delete_locked<'a>(
-        &'a self,
-        key: &'a str,
-        lock: &'a dyn StoreLock,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        let _ = lock;
-        self.delete(key)
-    }
-
-    /// Stores tokens a *refresh* produced, as the holder of `lock`: like
-    /// [`save_locked`](TokenStore::save_locked) (fenced the same way), except that it never
-    /// ends a logout. While `key` is logged out it writes nothing and answers
-    /// [`StoreError::LoggedOut`]; checking the marker and writing are one step (compare and
-    /// set), so a logout made by any process sharing the store is undone only by a login
-    /// ([`save`](TokenStore::save) / [`save_locked`](TokenStore::save_locked)).
-    ///
-    /// The default reads the store first and saves only if it is not logged out, which is a
-    /// compare-and-set for a store whose every write is made under its lock (as the token
-    /// cache's are); a read that fails is returned as is, and nothing is written.
-    fn save_refreshed<'a>(
-        &'a self,
-        key: &'a str,
-        tokens: &'a TokenSet,
-        lock: &'a dyn StoreLock,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
-            match self.load(key).await {
-                Ok(_) | Err(StoreError::Corrupt(_)) => self.save_locked(key, tokens, lock).await,
-                Err(e) => Err(e),
-            }
-        })
-    }
-}
-
-/// A shared store (`Arc<dyn TokenStore>`, or any `Arc` of a store) is a store: every call goes
-/// to the one behind it.
-impl<T: TokenStore + ?Sized> TokenStore for Arc<T> {
-    fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<TokenSet>, StoreError>> {
-        (**self).load(key)
-    }
-    fn save<'a>(
-        &'a self,
-        key: &'a str,
-        tokens: &'a TokenSet,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        (**self).save(key, tokens)
-    }
-    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        (**self).delete(key)
-    }
-    fn lock<'a>(
-        &'a self,
-        key: &'a str,
-        wait: Duration,
-    ) -> BoxFuture<'a, Result<Box<dyn StoreLock>, StoreError>> {
-        (**self).lock(key, wait)
-    }
-    fn save_locked<'a>(
-        &'a self,
-        key: &'a str,
-        tokens: &'a TokenSet,
-        lock: &'a dyn StoreLock,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        (**self).save_locked(key, tokens, lock)
-    }
-    fn delete_locked<'a>(
-        &'a self,
-        key: &'a str,
-        lock: &'a dyn StoreLock,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        (**self).delete_locked(key, lock)
-    }
-    fn save_refreshed<'a>(
-        &'a self,
-        key: &'a str,
-        tokens: &'a TokenSet,
-        lock: &'a dyn StoreLock,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        (**self).save_refreshed(key, tokens, lock)
-    }
-}
-
-/// How logs, errors and `Debug` name a session: `{system}:{hash}:{session}`, the first and last
-/// `|`-separated parts of the key (the system and the session name, which the application
-/// chose) around the first 16 bytes of the key's SHA-256 in hex. The base URLs and, for a
-/// minted user token, the user's e-mail between them stay out of every log line; the Redis
-/// store's key names use the same form.
-///
-/// Without the `file-store` and `redis` features (a lean build, whose sessions live in memory),
-/// the hash is std's 64-bit `DefaultHasher` instead, which keeps the key out of logs as well.
-pub(crate) fn session_label(key: &str) -> String {
-    let mut parts = key.split('|');
-    let system = parts.next().unwrap_or_default();
-    let session = parts.next_back().unwrap_or_default();
-    #[cfg(any(feature = "file-store", feature = "redis"))]
-    let hash: String = {
-        use sha2::Digest as _;
-        let digest = sha2::Sha256::digest(key.as_bytes());
-        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
-    };
-    #[cfg(not(any(feature = "file-store", feature = "redis")))]
-    let hash = {
-        use std::hash::{Hash as _, Hasher as _};
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        key.hash(&mut hasher);
-        format!("{:016x}", hasher.finish())
-    };
-    format!("{system}:{hash}:{session}")
-}
-
-/// Keeps tokens in memory only: nothing survives a restart. Sessions that share one (through
-/// [`crate::ConfigBuilder::shared_store`]) see each other's logins, refreshes and logouts.
-/// Its `Debug` shows how many sessions it holds, not their keys.
-#[derive(Default)]
-pub struct MemoryTokenStore {
-    /// `None` is a logout marker.
-    tokens: Mutex<HashMap<String, Option<TokenSet>>>,
-    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-}
-
-impl fmt::Debug for MemoryTokenStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MemoryTokenStore")
-            .field("sessions", &self.tokens().len())
-            .finish_non_exhaustive()
-    }
-}
-
-#[derive(Debug)]
-struct MemoryLock(#[allow(dead_code)] tokio::sync::OwnedMutexGuard<()>);
-impl StoreLock for MemoryLock {}
-
-impl MemoryTokenStore {
-    /// An empty store.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    fn tokens(&self) -> std::sync::MutexGuard<'_, HashMap<String, Option<TokenSet>>> {
-        self.tokens.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-impl TokenStore for MemoryTokenStore {
-    fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<TokenSet>, StoreError>> {
-        let found = match self.tokens().get(key) {
-            None => Ok(None),
-            Some(Some(tokens)) => Ok(Some(tokens.clone())),
-            Some(None) => Err(StoreError::LoggedOut(format!(
-                "session `{}` in the memory store",
-                session_label(key)
-            ))),
-        };
-        Box::pin(async move { found })
-    }
-
-    fn save<'a>(
-        &'a self,
-        key: &'a str,
-        tokens: &'a TokenSet,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.tokens().insert(key.to_owned(), Some(tokens.clone()));
-        Box::pin(async { Ok(()) })
-    }
-
-    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.tokens().insert(key.to_owned(), None);
-        Box::pin(async { Ok(()) })
-    }
-
-    fn save_refreshed<'a>(
-        &'a self,
-        key: &'a str,
-        tokens: &'a TokenSet,
-        _: &'a dyn StoreLock,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        let mut all = self.tokens();
-        let outcome = match all.get(key) {
-            Some(None) => Err(StoreError::LoggedOut(format!(
-                "session `{}` in the memory store",
-                session_label(key)
-            ))),
-            _ => {
-                all.insert(key.to_owned(), Some(tokens.clone()));
-                Ok(())
-            }
-        };
-        Box::pin(async move { outcome })
-    }
-
-    fn lock<'a>(
-        &'a self,
-        key: &'a str,
-        wait: Duration,
-    ) -> BoxFuture<'a, Result<Box<dyn StoreLock>, StoreError>> {
-        let mutex = self
-            .locks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(key.to_owned())
-            .or_default()
-            .clone();
-        Box::pin(async move {
-            match tokio::time::timeout(wait, mutex.lock_owned()).await {
-                Ok(guard) => Ok(Box::new(MemoryLock(guard)) as Box<dyn StoreLock>),
-                Err(_) => Err(StoreError::LockTimeout {
-                    lock: format!("of session `{}` in the memory store", session_label(key)),
-                    waited: wait,
-                }),
-            }
-        })
-    }
-}
+mod private_file;
 
 /// Keeps tokens in one JSON file per session key in a directory.
 ///
@@ -372,7 +27,6 @@ impl TokenStore for MemoryTokenStore {
 /// `O_NOFOLLOW`). Temporary files left by a writer that was killed mid-write are removed when
 /// the lock is next taken. Logout replaces the token file with a `.logout` marker that every
 /// process sharing the directory honours until the next login.
-#[cfg(feature = "file-store")]
 #[derive(Debug, Clone)]
 pub struct FileTokenStore {
     dir: PathBuf,
@@ -381,33 +35,12 @@ pub struct FileTokenStore {
 /// The longest session key the file store names by its hex encoding: 226 hex digits, plus the
 /// longest suffix the store writes (`.json.tmp-{pid}-{u32}`, 28 bytes), stay within a 255-byte
 /// file name. Longer keys are named by a hash (see [`FileTokenStore::path_for`]).
-#[cfg(feature = "file-store")]
 const HEX_NAMED_KEY_BYTES: usize = 113;
 
-/// The file format. Fields added since (`identity`) are optional, so files written before them
-/// still load, and earlier readers ignore them.
-#[cfg(any(feature = "file-store", feature = "redis"))]
-const FORMAT: &str = "cxkit-tokens/1";
-
-#[cfg(any(feature = "file-store", feature = "redis"))]
-#[derive(Serialize, Deserialize)]
-struct OnDisk {
-    format: String,
-    key: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    identity: Option<String>,
-    obtained_at: f64,
-    expires_at: f64,
-    tokens: HashMap<String, String>,
-}
-
-#[cfg(feature = "file-store")]
 #[derive(Debug)]
 struct FileLock(#[allow(dead_code)] std::fs::File);
-#[cfg(feature = "file-store")]
 impl StoreLock for FileLock {}
 
-#[cfg(feature = "file-store")]
 impl FileTokenStore {
     /// A store in `dir` (created, mode 0700, on first save).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
@@ -708,72 +341,6 @@ impl FileTokenStore {
     }
 }
 
-/// The tokens of `key` in the `cxkit-tokens/1` format (the file store's files, the Redis
-/// store's records before any encryption), in a buffer that is zeroed when dropped.
-#[cfg(any(feature = "file-store", feature = "redis"))]
-pub(crate) fn encode(key: &str, tokens: &TokenSet) -> Result<Zeroizing<Vec<u8>>, StoreError> {
-    let secs = |t: SystemTime| {
-        t.duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs_f64()
-    };
-    let record = OnDisk {
-        format: FORMAT.to_owned(),
-        key: key.to_owned(),
-        identity: tokens.identity().map(str::to_owned),
-        obtained_at: secs(tokens.obtained_at()),
-        expires_at: secs(tokens.expires_at()),
-        tokens: tokens
-            .iter()
-            .map(|(k, v)| (k.to_owned(), v.expose().to_owned()))
-            .collect(),
-    };
-    let text = serde_json::to_vec(&record)
-        .map_err(|e| StoreError::Io(format!("cannot encode tokens: {}", e.classify_name())));
-    // The map's own copies of the token values are zeroed with the secrets they came from only
-    // if dropped promptly; the encoded text is zeroed by its wrapper.
-    drop(record);
-    text.map(Zeroizing::new)
-}
-
-/// Reads a record's bytes (a token file, a Redis record's plaintext) found at `origin` as the
-/// tokens of `key`; anything else (not JSON, another shape, another format or key, a time out
-/// of range) is [`StoreError::Corrupt`], never a panic.
-#[cfg(any(feature = "file-store", feature = "redis"))]
-pub(crate) fn parse(
-    bytes: &[u8],
-    key: &str,
-    origin: &dyn fmt::Display,
-) -> Result<TokenSet, StoreError> {
-    let disk: OnDisk = serde_json::from_slice(bytes).map_err(|e| {
-        StoreError::Corrupt(format!(
-            "{origin} is not a cxkit token record ({})",
-            e.classify_name()
-        ))
-    })?;
-    if disk.format != FORMAT || disk.key != key {
-        return Err(StoreError::Corrupt(format!(
-            "{origin} belongs to another format or session"
-        )));
-    }
-    let at = |secs: f64| {
-        Duration::try_from_secs_f64(secs)
-            .ok()
-            .and_then(|since| UNIX_EPOCH.checked_add(since))
-            .ok_or_else(|| StoreError::Corrupt(format!("{origin} has an invalid time")))
-    };
-    let tokens = TokenSet::new(
-        disk.tokens.into_iter().map(|(k, v)| (k, Secret::new(v))),
-        at(disk.obtained_at)?,
-        at(disk.expires_at)?,
-    );
-    Ok(match disk.identity {
-        Some(identity) => tokens.with_identity(identity),
-        None => tokens,
-    })
-}
-
-#[cfg(feature = "file-store")]
 fn remove_if_present(path: &Path) -> Result<(), StoreError> {
     match std::fs::remove_file(path) {
         Ok(()) => Ok(()),
@@ -782,24 +349,6 @@ fn remove_if_present(path: &Path) -> Result<(), StoreError> {
     }
 }
 
-#[cfg(any(feature = "file-store", feature = "redis"))]
-trait ClassifyName {
-    fn classify_name(&self) -> &'static str;
-}
-
-#[cfg(any(feature = "file-store", feature = "redis"))]
-impl ClassifyName for serde_json::Error {
-    fn classify_name(&self) -> &'static str {
-        match self.classify() {
-            serde_json::error::Category::Io => "I/O error",
-            serde_json::error::Category::Syntax => "malformed JSON",
-            serde_json::error::Category::Data => "unexpected fields",
-            serde_json::error::Category::Eof => "truncated",
-        }
-    }
-}
-
-#[cfg(feature = "file-store")]
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
@@ -808,7 +357,6 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| StoreError::Io(format!("the store task failed: {e}")))?
 }
 
-#[cfg(feature = "file-store")]
 impl TokenStore for FileTokenStore {
     fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<TokenSet>, StoreError>> {
         let (this, key) = (self.clone(), key.to_owned());
@@ -853,25 +401,11 @@ impl TokenStore for FileTokenStore {
 
 #[cfg(test)]
 mod tests {
-    use std::time::UNIX_EPOCH;
+    use std::time::Duration;
 
-    use cxkit_auth::Secret;
-
+    use super::super::test_tokens as tokens;
     use super::*;
 
-    fn tokens() -> TokenSet {
-        let t0 = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        TokenSet::new(
-            [
-                ("a".to_owned(), Secret::new("canary-a")),
-                ("b".to_owned(), Secret::new("canary-b")),
-            ],
-            t0,
-            t0 + Duration::from_secs(3600),
-        )
-    }
-
-    #[cfg(feature = "file-store")]
     #[tokio::test]
     async fn file_store_round_trips_with_owner_only_permissions() {
         let dir = tempfile::tempdir().unwrap();
@@ -914,7 +448,6 @@ mod tests {
     /// operation works (the file names stay under the 255 bytes a file system allows), while a
     /// key short enough to have worked before keeps its hex-encoded file name, so existing token
     /// files are still found.
-    #[cfg(feature = "file-store")]
     #[tokio::test]
     async fn any_key_length_works_and_short_keys_keep_their_file_names() {
         let dir = tempfile::tempdir().unwrap();
@@ -971,7 +504,6 @@ mod tests {
         );
     }
 
-    #[cfg(feature = "file-store")]
     #[tokio::test]
     async fn identities_round_trip() {
         let dir = tempfile::tempdir().unwrap();
@@ -986,83 +518,6 @@ mod tests {
         assert!(text.contains(r#""identity":"alice@example.com""#), "{text}");
     }
 
-    /// A refresh's save is refused while the session is logged out, and leaves the logout in
-    /// place; a login's save ends it. (The Redis store's script is tested against a real
-    /// server in the `redis_store` suite.)
-    #[tokio::test]
-    async fn a_refreshs_save_never_ends_a_logout() {
-        let dir = tempfile::tempdir().unwrap();
-        let stores: Vec<Box<dyn TokenStore>> = vec![
-            Box::new(MemoryTokenStore::new()),
-            #[cfg(feature = "file-store")]
-            Box::new(FileTokenStore::new(dir.path())),
-        ];
-        let _ = &dir;
-        for store in stores {
-            let lock = store.lock("k", Duration::from_secs(1)).await.unwrap();
-            // Not logged out: a refresh saves.
-            store.save_refreshed("k", &tokens(), &*lock).await.unwrap();
-            assert_eq!(store.load("k").await.unwrap(), Some(tokens()));
-            store.delete_locked("k", &*lock).await.unwrap();
-            let err = store
-                .save_refreshed("k", &tokens(), &*lock)
-                .await
-                .unwrap_err();
-            assert!(
-                matches!(err, StoreError::LoggedOut(_)),
-                "{store:?}: {err:?}"
-            );
-            assert!(matches!(
-                store.load("k").await,
-                Err(StoreError::LoggedOut(_))
-            ));
-            store.save_locked("k", &tokens(), &*lock).await.unwrap();
-            assert_eq!(store.load("k").await.unwrap(), Some(tokens()));
-        }
-    }
-
-    #[test]
-    fn session_labels_hide_urls_and_emails() {
-        let label = session_label("ejento-user-token|https://h.example|alice@example.com|s1");
-        assert!(
-            label.starts_with("ejento-user-token:") && label.ends_with(":s1"),
-            "{label}"
-        );
-        assert!(
-            !label.contains("alice") && !label.contains("h.example"),
-            "{label}"
-        );
-        assert_ne!(
-            session_label("ejento|https://a|s"),
-            session_label("ejento|https://b|s")
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn the_memory_store_keeps_logouts_and_bounds_its_lock() {
-        let store = MemoryTokenStore::new();
-        store.save("k", &tokens()).await.unwrap();
-        store.delete("k").await.unwrap();
-        assert!(matches!(
-            store.load("k").await,
-            Err(StoreError::LoggedOut(_))
-        ));
-        store.save("k", &tokens()).await.unwrap();
-        assert_eq!(store.load("k").await.unwrap(), Some(tokens()));
-
-        let held = store.lock("k", Duration::from_secs(1)).await.unwrap();
-        let err = store.lock("k", Duration::from_secs(5)).await.unwrap_err();
-        assert!(
-            matches!(err, StoreError::LockTimeout { waited, .. } if waited == Duration::from_secs(5)),
-            "{err:?}"
-        );
-        // Another key is not held.
-        store.lock("other", Duration::ZERO).await.unwrap();
-        drop(held);
-        store.lock("k", Duration::ZERO).await.unwrap();
-    }
-
-    #[cfg(feature = "file-store")]
     #[tokio::test]
     async fn corrupt_foreign_and_misfiled_files_mean_log_in_again() {
         let dir = tempfile::tempdir().unwrap();
@@ -1084,7 +539,6 @@ mod tests {
         assert!(matches!(store.load("k").await, Err(StoreError::Corrupt(_))));
     }
 
-    #[cfg(feature = "file-store")]
     #[tokio::test]
     async fn errors_never_contain_token_values() {
         let dir = tempfile::tempdir().unwrap();
@@ -1099,10 +553,8 @@ mod tests {
 
     /// What `cxkit-tokens/1` files written before identities and logout markers look like
     /// (byte for byte what that version wrote); they must keep loading.
-    #[cfg(feature = "file-store")]
     const TODAYS_FILE: &str = r#"{"format":"cxkit-tokens/1","key":"k","obtained_at":1700000000.0,"expires_at":1700003600.0,"tokens":{"a":"canary-a","b":"canary-b"}}"#;
 
-    #[cfg(feature = "file-store")]
     #[test]
     fn a_file_in_the_format_without_identity_still_loads() {
         let dir = tempfile::tempdir().unwrap();
@@ -1113,7 +565,6 @@ mod tests {
 
     /// Numbers that parse as JSON but are no time (too large for a `Duration`, negative, or
     /// beyond what `SystemTime` holds).
-    #[cfg(feature = "file-store")]
     #[test]
     fn out_of_range_times_mean_log_in_again() {
         let dir = tempfile::tempdir().unwrap();
@@ -1126,7 +577,6 @@ mod tests {
         }
     }
 
-    #[cfg(feature = "file-store")]
     mod properties {
         use proptest::prelude::*;
 
@@ -1211,6 +661,3 @@ mod tests {
         }
     }
 }
-
-#[cfg(feature = "file-store")]
-mod private_file;

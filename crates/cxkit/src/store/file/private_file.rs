@@ -3,7 +3,7 @@
 //! can write it), opened without following a symbolic link, refused when another user owns
 //! them or they are not regular files, and replaced whole through a temporary file of a unique
 //! name created with `O_EXCL`, then renamed. Take the store's lock of the file's name
-//! ([`TokenStore::lock`]) around a read-change-write, so that processes sharing the directory
+//! ([`TokenStore::lock`](crate::TokenStore::lock)) around a read-change-write, so that processes sharing the directory
 //! do not lose each other's changes.
 
 use std::io::{Read as _, Write as _};
@@ -53,7 +53,7 @@ impl FileTokenStore {
     /// `O_NOFOLLOW` (a planted file or link there is never written through), synced, then
     /// renamed over `name`, so readers see the old file or the new one. Temporary files of
     /// `name` that a killed writer left are removed first; call it holding the store's lock of
-    /// `name` ([`TokenStore::lock`]), as every writer of the file should.
+    /// `name` ([`TokenStore::lock`](crate::TokenStore::lock)), as every writer of the file should.
     pub fn write_file(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
         let path = self.private_path(name)?;
         self.create_dir()?;
