@@ -382,6 +382,7 @@ pub fn build_generated(root: &Path, systems: &[System]) -> Result<Vec<Generated>
     let mut generated = index::build_indexes(root, systems)?;
     generated.extend(cli_tables::build_tables(root, systems)?);
     generated.extend(registry_files::build(&registry));
+    generated.extend(registry_files::regions(root, &registry)?);
     generated.push(provenance_readme(root, &every)?);
     generated.push(figure_readme(root, &every)?);
     Ok(generated)

@@ -45,12 +45,23 @@ fn every_entry_names_a_real_crate_feature_and_facade_module() {
             api.name,
             api.package
         );
-        let module = root.join("crates/cxkit/src").join(&api.module);
+        let feature = registry.feature_of(api);
+        let module = root.join("crates/cxkit/src").join(&feature.module);
         assert!(
             module.with_extension("rs").is_file() || module.join("mod.rs").is_file(),
             "{}: no facade module `{}`",
             api.name,
-            api.module
+            feature.module
+        );
+        let fake = root
+            .join("crates/cxkit-testkit/src")
+            .join(&feature.testkit.module)
+            .with_extension("rs");
+        assert!(
+            fake.is_file(),
+            "{}: no test kit module `{}`",
+            api.name,
+            feature.testkit.module
         );
         let spec = Spec::load(&root, &api.spec).expect("spec");
         let system = xtask::systems::System {
@@ -71,7 +82,7 @@ fn credentials_that_differ_from_the_specs_schemes_are_a_problem() {
     std::fs::create_dir_all(root.join("specs")).expect("mkdir");
     std::fs::write(
         root.join("specs/systems.toml"),
-        "[[cli]]\nname = \"x\"\nabout = \"X\"\n\n[[api]]\nname = \"x\"\nspec = \"specs/x.yaml\"\npackage = \"cxkit-x\"\ndir = \"crates/x\"\ncli = \"x\"\nfeature = \"x\"\nmodule = \"x\"\ncredentials = [\"token\", \"stale\"]\n",
+        "[[cli]]\nname = \"x\"\nabout = \"X\"\n\n[[api]]\nname = \"x\"\nspec = \"specs/x.yaml\"\npackage = \"cxkit-x\"\ndir = \"crates/x\"\ncli = \"x\"\nfeature = \"x\"\ncredentials = [\"token\", \"stale\"]\ndescription = \"X\"\ndoc = \"X.\"\n\n[[feature]]\nname = \"x\"\nmodule = \"x\"\ntestkit = { module = \"x\" }\n",
     )
     .expect("write registry");
     let text = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {}\ncomponents:\n  securitySchemes:\n    token: {type: http, scheme: bearer}\n    key: {type: apiKey, in: header, name: X-Key}\n";

@@ -19,6 +19,6 @@ mod spec;
 pub mod yaml;
 
 pub use refs::RefError;
-pub use registry::{Api, CliSystem, Registry};
+pub use registry::{Api, CliSystem, Feature, Registry, Testkit};
 pub use security::Placement;
 pub use spec::{METHODS, Problem, Spec, op_label};

@@ -41,6 +41,57 @@ pub struct Registry {
     /// The generated clients, in generation order.
     #[serde(default)]
     pub api: Vec<Api>,
+    /// The facade's (and the test kit's) system features, in registry order.
+    #[serde(default)]
+    pub feature: Vec<Feature>,
+}
+
+/// A system feature of the facade and the test kit: the generated crates it turns on (the
+/// APIs naming it), the facade module that wraps them and the test kit's fake. The xtask
+/// writes the feature, its optional dependencies and the module's `mod`/`pub use` lines into
+/// the marked regions of both crates' manifests and `lib.rs`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Feature {
+    /// The Cargo feature (`proto-messaging`).
+    pub name: String,
+    /// The comment above the feature in the facade's manifest, if any.
+    #[serde(default)]
+    pub about: Option<String>,
+    /// The facade module (`crates/cxkit/src/<module>.rs` or `<module>/`).
+    pub module: String,
+    /// Whether the module is public (`pub mod`) or private (`mod`).
+    #[serde(default)]
+    pub public: bool,
+    /// More facade modules of the feature, with the same visibility (`proto_webhook`).
+    #[serde(default)]
+    pub modules: Vec<String>,
+    /// Private facade modules several features share (`handle`): declared once, under any of
+    /// the features that name them.
+    #[serde(default)]
+    pub shared: Vec<String>,
+    /// The types the facade re-exports from the module (`ProtoMessaging`).
+    #[serde(default)]
+    pub exports: Vec<String>,
+    /// What the facade feature turns on besides the generated crates (`"reqwest/multipart"`).
+    #[serde(default)]
+    pub extras: Vec<String>,
+    /// The test kit's fake of the feature.
+    pub testkit: Testkit,
+}
+
+/// The test kit's side of a [`Feature`].
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Testkit {
+    /// Its public module (`crates/cxkit-testkit/src/<module>.rs`).
+    pub module: String,
+    /// The types the test kit re-exports from the module (`FakeProtoMessaging`).
+    #[serde(default)]
+    pub exports: Vec<String>,
+    /// What the test kit's feature turns on besides the generated crates (`"dep:base64"`).
+    #[serde(default)]
+    pub extras: Vec<String>,
 }
 
 /// A system of the command line; it groups one or more APIs.
@@ -67,12 +118,23 @@ pub struct Api {
     pub dir: String,
     /// The command-line system it belongs to ([`CliSystem::name`]).
     pub cli: String,
-    /// The facade's Cargo feature that turns it on (the test kit has the same feature).
+    /// The facade's Cargo feature that turns it on (the test kit has the same feature): a
+    /// [`Feature::name`].
     pub feature: String,
-    /// The facade module that wraps it (`crates/cxkit/src/<module>.rs` or `<module>/`).
-    pub module: String,
     /// The kinds of credential it takes: its spec's security scheme names.
     pub credentials: Vec<String>,
+    /// The generated crate's manifest `description`.
+    pub description: String,
+    /// The generated crate's documentation (its `lib.rs` opening paragraphs, Markdown).
+    pub doc: String,
+    /// Hand-written modules of the generated crate besides the generated ones
+    /// (`crates/<dir>/src/<module>.rs`, private; `humans`).
+    #[serde(default)]
+    pub extra_modules: Vec<String>,
+    /// Workspace dependencies of the generated crate besides those every generated crate has
+    /// (`chrono`).
+    #[serde(default)]
+    pub dependencies: Vec<String>,
 }
 
 impl Api {
@@ -155,6 +217,29 @@ impl Registry {
                 )));
             }
         }
+        for api in &registry.api {
+            if !registry.feature.iter().any(|f| f.name == api.feature) {
+                return Err(problem(format!(
+                    "api `{}` is turned on by the feature `{}`, which no [[feature]] entry names; add it",
+                    api.name, api.feature
+                )));
+            }
+        }
+        seen.clear();
+        for feature in &registry.feature {
+            if !seen.insert(&feature.name) {
+                return Err(problem(format!(
+                    "`{}` is listed twice among the [[feature]] entries; each must be unique",
+                    feature.name
+                )));
+            }
+            if !registry.api.iter().any(|a| a.feature == feature.name) {
+                return Err(problem(format!(
+                    "feature `{}` has no [[api]] entry; give it one or remove it",
+                    feature.name
+                )));
+            }
+        }
         for cli in &registry.cli {
             if !registry.api.iter().any(|a| a.cli == cli.name) {
                 return Err(problem(format!(
@@ -178,13 +263,20 @@ impl Registry {
 
     /// The facade features of the systems, each once, in registry order.
     pub fn features(&self) -> Vec<&str> {
-        let mut out: Vec<&str> = Vec::new();
-        for api in &self.api {
-            if !out.contains(&api.feature.as_str()) {
-                out.push(&api.feature);
-            }
-        }
-        out
+        self.feature.iter().map(|f| f.name.as_str()).collect()
+    }
+
+    /// The feature entry that turns this API on.
+    pub fn feature_of(&self, api: &Api) -> &Feature {
+        self.feature
+            .iter()
+            .find(|f| f.name == api.feature)
+            .expect("a parsed registry names only features it has")
+    }
+
+    /// The APIs a feature turns on, in registry order.
+    pub fn apis_of_feature<'a>(&'a self, feature: &'a str) -> impl Iterator<Item = &'a Api> {
+        self.api.iter().filter(move |a| a.feature == feature)
     }
 }
 
@@ -204,8 +296,9 @@ package = "cxkit-ejento-auth"
 dir = "crates/ejento-auth"
 cli = "ejento"
 feature = "ejento"
-module = "ejento"
 credentials = ["ejentoAuthKey"]
+description = "Auth"
+doc = "The auth app."
 
 [[api]]
 name = "ejento-platform"
@@ -214,8 +307,17 @@ package = "cxkit-ejento-platform"
 dir = "crates/ejento-platform"
 cli = "ejento"
 feature = "ejento"
-module = "ejento"
 credentials = ["ejentoToken"]
+description = "Platform"
+doc = "The platform."
+extra_modules = ["extra"]
+dependencies = ["chrono"]
+
+[[feature]]
+name = "ejento"
+module = "ejento"
+exports = ["Ejento"]
+testkit = { module = "ejento", exports = ["FakeEjento"] }
 "#;
 
     #[test]
@@ -224,6 +326,9 @@ credentials = ["ejentoToken"]
         assert_eq!(r.api.len(), 2);
         assert_eq!(r.apis_of("ejento").count(), 2);
         assert_eq!(r.features(), ["ejento"]);
+        assert_eq!(r.feature_of(&r.api[1]).module, "ejento");
+        assert_eq!(r.apis_of_feature("ejento").count(), 2);
+        assert_eq!(r.api[1].extra_modules, ["extra"]);
         assert_eq!(r.api("ejento-platform").unwrap().ident(), "ejento_platform");
         assert_eq!(r.api[0].output(), "crates/ejento-auth/src/generated.rs");
     }
@@ -231,8 +336,8 @@ credentials = ["ejentoToken"]
     #[test]
     fn unknown_keys_are_refused_naming_the_file_and_the_key() {
         let text = GOOD.replace(
-            "module = \"ejento\"\ncredentials = [\"ejentoToken\"]",
-            "module = \"ejento\"\ncredentials = []\nfeatures = \"x\"",
+            "credentials = [\"ejentoToken\"]",
+            "credentials = []\nfeatures = \"x\"",
         );
         let e = Registry::parse(&text).unwrap_err().to_string();
         assert!(
@@ -277,5 +382,12 @@ credentials = ["ejentoToken"]
         .unwrap_err()
         .to_string();
         assert!(e.contains("`lonely` has no [[api]] entry"), "{e}");
+        let e = Registry::parse(&GOOD.replacen("feature = \"ejento\"", "feature = \"ejnto\"", 1))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("the feature `ejnto`, which no [[feature]] entry names"),
+            "{e}"
+        );
     }
 }
