@@ -135,6 +135,11 @@ pub struct Api {
     /// (`chrono`).
     #[serde(default)]
     pub dependencies: Vec<String>,
+    /// Whether its conformance test is hand-written in `tests/conformance/tests/prism.rs`
+    /// (it calls operations through the facade, or needs its own credentials); otherwise the
+    /// conformance build writes it: every credential a dummy, every call generated.
+    #[serde(default)]
+    pub conformance_by_hand: bool,
 }
 
 impl Api {
