@@ -778,13 +778,20 @@ mod tests {
             .iter()
             .find(|r| r.path == "crates/cxkit/src/lib.rs" && r.tag == "exports")
             .unwrap();
-        assert!(
-            exports
-                .content
-                .contains("#[cfg(feature = \"proto-messaging\")]\npub use proto_messaging::{ProtoMessaging, ProtoMessagingBuilder};\n"),
-            "{}",
-            exports.content
-        );
+        for feature in registry.feature.iter().filter(|f| !f.exports.is_empty()) {
+            let cfg = format!(
+                "#[cfg(feature = {:?})]\npub use {}::",
+                feature.name, feature.module
+            );
+            assert!(exports.content.contains(&cfg), "{}", exports.content);
+            for name in &feature.exports {
+                assert!(
+                    exports.content.contains(name.as_str()),
+                    "{}",
+                    exports.content
+                );
+            }
+        }
         assert_eq!(
             cfg_features(&["a", "b"], ""),
             "#[cfg(any(feature = \"a\", feature = \"b\"))]"
