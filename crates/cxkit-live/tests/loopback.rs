@@ -348,7 +348,7 @@ async fn apply_marks_the_ok_operations_with_a_one_line_edit() {
     assert_eq!(again.lines().count(), after_lines.len());
     assert!(again.contains("x-cxkit-verified: '2026-12-24'") && !again.contains("2026-11-30"));
     // The mark keeps the spec valid YAML, with the date a string.
-    let parsed: serde_json::Value = serde_yaml_ng::from_str(&again).unwrap();
+    let parsed: serde_json::Value = cxkit_spec::yaml::from_slice(again.as_bytes()).unwrap();
     assert_eq!(
         parsed.pointer("/paths/~1api~1v2~1agents/get/x-cxkit-verified"),
         Some(&serde_json::json!("2026-12-24"))
