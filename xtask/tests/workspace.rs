@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 /// A temporary workspace holding `xtask/`, the seed table, the specs, their ledgers, the
-/// evidence they cite and their README (whose provenance table `generate` rewrites from every spec), copied from this
+/// evidence they cite, the files with `systems` blocks the registry writes, and their README (whose provenance table `generate` rewrites from every spec), copied from this
 /// checkout.
 fn other_checkout() -> tempfile::TempDir {
     let here = xtask::workspace_root().expect("workspace root");
@@ -40,6 +40,11 @@ fn other_checkout() -> tempfile::TempDir {
     ]
     .into_iter()
     .map(str::to_owned)
+    .chain(
+        xtask::registry_files::REGION_FILES
+            .iter()
+            .map(|f| (*f).to_owned()),
+    )
     .chain(specs)
     .chain(evidence)
     .chain(ledgers)
@@ -110,7 +115,7 @@ fn a_spec_no_system_lists_is_an_error() {
         );
     }
     assert!(
-        !root.join("crates").exists(),
+        !root.join("crates/proto").exists(),
         "a failed generate writes nothing"
     );
 }
