@@ -21,6 +21,10 @@ pub enum System {
     Ejento,
     /// Proto AICX: the CRM humans API (`X-SINITIC-TOKEN`).
     Proto,
+    /// A command-line system of the registry whose every credential is static and named by
+    /// its APIs' `live_env` (`proto-platform`, `proto-messaging`): the credentials come from
+    /// those environment variables ([`crate::registry_credentials`]).
+    Registry(&'static str),
 }
 
 impl System {
@@ -35,11 +39,41 @@ impl System {
         }
     }
 
+    /// Parses a system name: `ejento` and `proto`, or a command-line system of the registry at
+    /// `root` whose APIs name an environment variable for each credential (`live_env`).
+    pub fn parse_in(root: &Path, name: &str) -> anyhow::Result<System> {
+        if let Ok(system) = System::parse(name) {
+            return Ok(system);
+        }
+        let registry = cxkit_spec::Registry::load(root).map_err(|p| anyhow::anyhow!("{p}"))?;
+        let apis: Vec<_> = registry.apis_of(name).collect();
+        let statics: Vec<&str> = registry
+            .cli
+            .iter()
+            .map(|c| c.name.as_str())
+            .filter(|c| {
+                let mut apis = registry.apis_of(c).peekable();
+                apis.peek().is_some()
+                    && apis.all(|a| a.credentials.iter().all(|k| a.live_env.contains_key(k)))
+            })
+            .collect();
+        if apis.is_empty() || !statics.contains(&name) {
+            anyhow::bail!(
+                "unknown system `{name}`; the live check supports `ejento`, `proto` and the registry's systems whose credentials all have a `live_env` variable: {} (Platform28, whose credentials go in the URL, is not supported yet)",
+                statics.join(", ")
+            );
+        }
+        Ok(System::Registry(Box::leak(
+            name.to_owned().into_boxed_str(),
+        )))
+    }
+
     /// The name used in report file names.
     pub fn name(self) -> &'static str {
         match self {
             System::Ejento => "ejento",
             System::Proto => "proto",
+            System::Registry(name) => name,
         }
     }
 

@@ -140,6 +140,10 @@ pub struct Api {
     /// conformance build writes it: every credential a dummy, every call generated.
     #[serde(default)]
     pub conformance_by_hand: bool,
+    /// For the live check (`cxkit-live`): the environment variable holding each static
+    /// credential, by security scheme (`{ takeoverSecret = "PROTO_TAKEOVER_SECRET" }`).
+    #[serde(default)]
+    pub live_env: std::collections::BTreeMap<String, String>,
 }
 
 impl Api {
@@ -213,6 +217,12 @@ impl Registry {
                 return Err(problem(format!(
                     "api `{}` belongs to the command-line system `{}`, which no [[cli]] entry names; add it",
                     api.name, api.cli
+                )));
+            }
+            if let Some(scheme) = api.live_env.keys().find(|k| !api.credentials.contains(k)) {
+                return Err(problem(format!(
+                    "api `{}`: live_env names `{scheme}`, which is not among its credentials",
+                    api.name
                 )));
             }
             if !api.spec.starts_with("specs/") {
@@ -370,6 +380,21 @@ testkit = { module = "ejento", exports = ["FakeEjento"] }
             e.contains("`ejento` is listed twice among the [[cli]] entries"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_live_env_variable_for_a_credential_the_api_lacks_is_refused() {
+        let ok = GOOD.replacen(
+            "credentials = [\"ejentoAuthKey\"]",
+            "credentials = [\"ejentoAuthKey\"]\nlive_env = { ejentoAuthKey = \"KEY\" }",
+            1,
+        );
+        let r = Registry::parse(&ok).unwrap();
+        assert_eq!(r.api[0].live_env["ejentoAuthKey"], "KEY");
+        let e = Registry::parse(&ok.replace("{ ejentoAuthKey =", "{ stale ="))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("live_env names `stale`"), "{e}");
     }
 
     #[test]
