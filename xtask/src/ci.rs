@@ -10,29 +10,11 @@ use anyhow::{Context, bail};
 /// The npm tools (Redocly, Prism) live here, pinned by its package-lock.json.
 const NODE_TOOLS: &str = "tests/node";
 
-/// The facade's features (`crates/cxkit/Cargo.toml`), each checked on its own: the systems,
-/// the default-on extras a small app may leave out (so each is checked off, too), and the
-/// Redis store.
-/// `aws-lc-rs` is left out: its C build would double the step's time.
-const FACADE_FEATURES: [&str; 8] = [
-    "ejento",
-    "proto",
-    "proto-developer",
-    "proto-messaging",
-    "platform28",
-    "file-store",
-    "http2",
-    "redis",
-];
-
-/// The test kit's features: one per system, like the facade's.
-const TESTKIT_FEATURES: [&str; 5] = [
-    "ejento",
-    "proto",
-    "proto-developer",
-    "proto-messaging",
-    "platform28",
-];
+/// The facade's features besides the systems' (which the registry, `specs/systems.toml`, lists),
+/// each checked on its own: the default-on extras a small app may leave out (so each is checked
+/// off, too), and the Redis store. `aws-lc-rs` is left out: its C build would double the step's
+/// time.
+const FACADE_EXTRAS: [&str; 3] = ["file-store", "http2", "redis"];
 
 /// The feature set whose build time the README states (a Proto-only app), whose unit tests run
 /// on their own: the file store and HTTP/2 are off there.
@@ -41,6 +23,10 @@ const LEAN_FEATURES: &str = "proto";
 /// Runs every step; returns an error naming the step that failed.
 pub fn run(root: &Path) -> anyhow::Result<()> {
     let started = Instant::now();
+    let registry = xtask::systems::registry(root).map_err(|p| anyhow::anyhow!("{p}"))?;
+    let systems = xtask::systems::of(&registry);
+    // One feature per system, in the facade and in the test kit (the same names).
+    let system_features = registry.features();
     ensure_debian_package(root, "npm", "nodejs npm")?;
     // The Redis token store's tests run a real `redis-server` on a loopback port.
     ensure_debian_package(root, "redis-server", "redis-server")?;
@@ -63,7 +49,7 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     timed(
         "the ledgers agree with the specs (provenance --check)",
         || {
-            let problems = xtask::check_provenance(root, xtask::systems::SYSTEMS);
+            let problems = xtask::check_provenance(root, &systems);
             if !problems.is_empty() {
                 bail!(
                     "{}\n{} provenance problem(s); fix the spec or its ledger, or record the deviation",
@@ -79,7 +65,7 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         },
     )?;
     timed("generated clients are fresh", || {
-        let stale = xtask::stale_everything(root, xtask::systems::SYSTEMS).map_err(|problems| {
+        let stale = xtask::stale_everything(root, &systems).map_err(|problems| {
             anyhow::anyhow!(
                 problems
                     .iter()
@@ -115,10 +101,11 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     // are checked off too), and each system feature of the test kit alone (what that app
     // compiles for its tests). Cheap after the workspace lint: only these two crates are linted
     // again.
-    let single_features = FACADE_FEATURES
+    let single_features = system_features
         .iter()
+        .chain(&FACADE_EXTRAS)
         .map(|f| ("cxkit", *f))
-        .chain(TESTKIT_FEATURES.iter().map(|f| ("cxkit-testkit", *f)));
+        .chain(system_features.iter().map(|f| ("cxkit-testkit", *f)));
     for (package, feature) in single_features {
         step(
             root,
@@ -139,7 +126,7 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     }
     let redocly = Path::new(NODE_TOOLS).join("node_modules/.bin/redocly");
     let mut lint_args = vec!["lint".to_owned()];
-    lint_args.extend(xtask::systems::SYSTEMS.iter().map(|s| s.spec.to_owned()));
+    lint_args.extend(systems.iter().map(|s| s.spec.to_owned()));
     let lint_args: Vec<&str> = lint_args.iter().map(String::as_str).collect();
     step(
         root,

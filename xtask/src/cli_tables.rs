@@ -1,4 +1,5 @@
-//! The operation tables of the `cxkit` command line (`crates/cxkit-cli/src/generated/<system>.rs`):
+//! The operation tables of the `cxkit` command line, one per generated crate (its `cli` module,
+//! `crates/<system>/src/cli.rs`, behind its `cli` feature; the types are `cxkit_auth::cli`'s):
 //! every operation of a spec with its kebab-case command name, title, HTTP method, path
 //! template, parameters (location, whether required, type), request body, server, and where it
 //! comes from. The command line builds its `cxkit <system> <operation>` commands and their
@@ -14,13 +15,15 @@ use serde_json::Value;
 use crate::Generated;
 use crate::spec::{Problem, Spec};
 use crate::systems::System;
+use cxkit_spec::ext;
 
-/// Where a system's table goes: `ejento-auth` -> `crates/cxkit-cli/src/generated/ejento_auth.rs`.
+/// Where a system's table goes: beside its client, `crates/ejento-auth/src/generated.rs` ->
+/// `crates/ejento-auth/src/cli.rs` (the crate's `cli` module, behind its `cli` feature).
 pub fn table_path(system: &System) -> String {
-    format!(
-        "crates/cxkit-cli/src/generated/{}.rs",
-        system.name.replace('-', "_")
-    )
+    match system.output.rsplit_once('/') {
+        Some((dir, _)) => format!("{dir}/cli.rs"),
+        None => "cli.rs".to_owned(),
+    }
 }
 
 /// The tables of the named systems; a spec that cannot be read is a problem naming it.
@@ -31,63 +34,59 @@ pub fn build_tables(root: &Path, systems: &[System]) -> Result<Vec<Generated>, V
     })
 }
 
-/// Follows a local `$ref` (`#/components/...`) once; anything else is returned as it is.
-fn resolve<'a>(spec: &'a Spec, v: &'a Value) -> &'a Value {
-    match v.get("$ref").and_then(Value::as_str) {
-        Some(r) => r
-            .strip_prefix('#')
-            .and_then(|pointer| spec.doc.pointer(pointer))
-            .unwrap_or(v),
-        None => v,
-    }
-}
-
-/// A parameter's type as the help shows it: `integer`, `string`, `array of integer`, ...
+/// A parameter's type as the help shows it: `integer`, `string`, `array of integer`, ... An
+/// array whose items come back to a schema already on the way (`A: {type: array, items: {$ref:
+/// A}}`, which the lint allows: an array ends the recursion) is `array of ...` once more.
 fn kind(spec: &Spec, schema: Option<&Value>) -> String {
-    let Some(schema) = schema.map(|s| resolve(spec, s)) else {
-        return "string".to_owned();
-    };
-    match schema.get("type").and_then(Value::as_str) {
-        Some("array") => format!("array of {}", kind(spec, schema.get("items"))),
-        Some(t) => t.to_owned(),
-        None if schema.get("enum").is_some() => "string".to_owned(),
-        None => "any".to_owned(),
+    fn walk<'a>(
+        spec: &'a Spec,
+        schema: Option<&'a Value>,
+        on_the_way: &mut Vec<&'a str>,
+    ) -> String {
+        let Some(schema) = schema else {
+            return "string".to_owned();
+        };
+        if let Some(r) = cxkit_spec::refs::reference(schema) {
+            if on_the_way.contains(&r) {
+                return "...".to_owned();
+            }
+            on_the_way.push(r);
+        }
+        let schema = spec.resolve(schema);
+        match schema.get("type").and_then(Value::as_str) {
+            Some("array") => format!("array of {}", walk(spec, schema.get("items"), on_the_way)),
+            Some(t) => t.to_owned(),
+            None if schema.get("enum").is_some() => "string".to_owned(),
+            None => "any".to_owned(),
+        }
     }
+    walk(spec, schema, &mut Vec::new())
 }
 
-/// Whether a schema holds a secret (`format: password`), following one `$ref`.
+/// Whether a schema holds a secret (`format: password`), following its `$ref`s.
 fn is_secret(spec: &Spec, schema: Option<&Value>) -> bool {
     schema
-        .map(|s| resolve(spec, s))
+        .map(|s| spec.resolve(s))
         .and_then(|s| s.get("format"))
         .and_then(Value::as_str)
         == Some("password")
 }
 
 /// The top-level fields of a request body's schema that hold secrets (`format: password`),
-/// through a `$ref` and the members of an `allOf`: the command line refuses them inline.
+/// through `$ref`s and the members of an `allOf` (`cxkit_spec::refs::properties`): the command
+/// line refuses them inline. A schema whose references cannot be followed has none (the lint
+/// reports it).
 fn secret_fields(spec: &Spec, schema: Option<&Value>) -> Vec<String> {
-    let Some(schema) = schema.map(|s| resolve(spec, s)) else {
+    let Some(schema) = schema else {
         return Vec::new();
     };
-    let mut out: Vec<String> = schema
-        .get("properties")
-        .and_then(Value::as_object)
+    let mut out: Vec<String> = cxkit_spec::refs::properties(&spec.doc, schema)
+        .unwrap_or_default()
         .into_iter()
-        .flatten()
         .filter(|(_, prop)| is_secret(spec, Some(prop)))
-        .map(|(name, _)| name.clone())
+        .map(|(name, _)| name.to_owned())
         .collect();
-    for member in schema
-        .get("allOf")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        out.extend(secret_fields(spec, Some(member)));
-    }
     out.sort();
-    out.dedup();
     out
 }
 
@@ -116,7 +115,7 @@ pub fn render_with(
     );
     let _ = writeln!(
         s,
-        "use crate::table::{{Body, Location, Operation, Param}};\n"
+        "use ::cxkit_auth::cli::{{Body, Location, Operation, Param}};\n"
     );
     let _ = writeln!(
         s,
@@ -136,7 +135,7 @@ pub fn render_with(
         let params: Vec<String> = spec
             .raw_parameters(path, op)
             .map(|raw| {
-                let p = resolve(spec, raw);
+                let p = spec.resolve(raw);
                 let name = p.get("name").and_then(Value::as_str).unwrap_or("");
                 let location = match p.get("in").and_then(Value::as_str).unwrap_or("query") {
                     "path" => "Path",
@@ -159,7 +158,7 @@ pub fn render_with(
         } else {
             let _ = writeln!(s, "        params: &[\n{}\n        ],", params.join("\n"));
         }
-        match op.get("requestBody").map(|b| resolve(spec, b)) {
+        match op.get("requestBody").map(|b| spec.resolve(b)) {
             Some(body) => {
                 let required = body.get("required").and_then(Value::as_bool) == Some(true);
                 let first = body
@@ -177,10 +176,9 @@ pub fn render_with(
                 let _ = writeln!(s, "        body: None,");
             }
         }
-        let server = op.get("x-cxkit-server").and_then(Value::as_str);
+        let server = op.get(ext::SERVER).and_then(Value::as_str);
         let _ = writeln!(s, "        server: {server:?},");
-        let handwritten = op
-            .get("x-cxkit-handwritten")
+        let handwritten = ext::handwritten(op)
             .map(|v| one_line(v.as_str().unwrap_or("hand-written in the facade")));
         let _ = writeln!(s, "        handwritten: {handwritten:?},");
         let accept = op
@@ -189,15 +187,12 @@ pub fn render_with(
             .into_iter()
             .flatten()
             .filter(|(status, _)| status.starts_with('2'))
-            .filter_map(|(_, r)| resolve(spec, r).get("content").and_then(Value::as_object))
+            .filter_map(|(_, r)| spec.resolve(r).get("content").and_then(Value::as_object))
             .flat_map(|c| c.keys())
             .next()
             .map(String::as_str);
         let _ = writeln!(s, "        accept: {accept:?},");
-        let sourced = op
-            .get("x-cxkit-source")
-            .and_then(Value::as_array)
-            .is_some_and(|l| !l.is_empty());
+        let sourced = !ext::sources(op).is_empty();
         let _ = writeln!(s, "        sourced: {sourced},");
         let facts = checked.and_then(|c| c.op(&id));
         let _ = writeln!(

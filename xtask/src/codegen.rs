@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::spec::{METHODS, Problem, Spec, op_label};
 use crate::systems::System;
+use cxkit_spec::Placement;
 
 /// Generates the formatted contents of a system's `generated.rs`, or explains why not.
 pub fn generate(system: &System, spec: &Spec) -> Result<String, Vec<Problem>> {
@@ -26,7 +27,7 @@ pub fn generate_with(
     checked: Option<&crate::facts::Checked>,
 ) -> Result<String, Vec<Problem>> {
     let table = security_table(system, spec).map_err(|p| vec![p])?;
-    let mut openapi = spec.openapi().map_err(|p| vec![p])?;
+    let mut openapi = crate::spec::openapi(spec).map_err(|p| vec![p])?;
     remove_handwritten(spec, &mut openapi);
     if let Some(checked) = checked {
         document_provenance(&mut openapi, checked);
@@ -408,42 +409,18 @@ fn send_raw_impl() -> TokenStream {
 /// of the client, which the hooks read from its `Auth`).
 fn security_table(system: &System, spec: &Spec) -> Result<TokenStream, Problem> {
     let mut schemes = Vec::new();
-    if let Some(defs) = spec
-        .doc
-        .pointer("/components/securitySchemes")
-        .and_then(Value::as_object)
-    {
-        for (name, def) in defs {
-            let param = def.get("name").and_then(Value::as_str).unwrap_or_default();
-            let placement = match (
-                def.get("type").and_then(Value::as_str),
-                def.get("in").and_then(Value::as_str),
-                def.get("x-cxkit-placement").and_then(Value::as_str),
-            ) {
-                (Some("http"), _, _) => quote!(::cxkit_auth::Placement::Bearer),
-                (Some("apiKey"), Some("header"), _) => {
-                    quote!(::cxkit_auth::Placement::Header(#param))
-                }
-                (Some("apiKey"), Some("query"), Some("matrix")) => {
-                    quote!(::cxkit_auth::Placement::Matrix(#param))
-                }
-                (Some("apiKey"), Some("query"), None) => {
-                    quote!(::cxkit_auth::Placement::Query(#param))
-                }
-                _ => {
-                    return Err(spec.problem(
-                        None,
-                        format!("security scheme `{name}` cannot be applied by the hooks"),
-                    ));
-                }
-            };
-            schemes.push(quote! {
-                ::cxkit_auth::SchemeDef { name: #name, placement: #placement }
-            });
-        }
+    for (name, placement) in cxkit_spec::security::schemes(&spec.doc) {
+        let placement = match placement.map_err(|message| spec.problem(None, message))? {
+            Placement::Bearer => quote!(::cxkit_auth::Placement::Bearer),
+            Placement::Header(param) => quote!(::cxkit_auth::Placement::Header(#param)),
+            Placement::Query(param) => quote!(::cxkit_auth::Placement::Query(#param)),
+            Placement::Matrix(param) => quote!(::cxkit_auth::Placement::Matrix(#param)),
+        };
+        schemes.push(quote! {
+            ::cxkit_auth::SchemeDef { name: #name, placement: #placement }
+        });
     }
 
-    let global = spec.doc.get("security");
     let spec_version = spec
         .doc
         .pointer("/info/x-cxkit-api-version")
@@ -455,15 +432,9 @@ fn security_table(system: &System, spec: &Spec) -> Result<TokenStream, Problem> 
             .get("operationId")
             .and_then(Value::as_str)
             .ok_or_else(|| spec.problem(Some(&label), "has no operationId"))?;
-        let security = op.get("security").or(global).and_then(Value::as_array);
-        let alternatives = security.into_iter().flatten().map(|alt| {
-            let names: Vec<&str> = alt
-                .as_object()
-                .into_iter()
-                .flat_map(|o| o.keys().map(String::as_str))
-                .collect();
-            quote!(&[#(#names),*])
-        });
+        let alternatives = cxkit_spec::security::requirements(&spec.doc, op)
+            .into_iter()
+            .map(|names| quote!(&[#(#names),*]));
         let upper = method.to_uppercase();
         let idempotent = matches!(method, "get" | "put" | "delete" | "head" | "options")
             || op.get("x-cxkit-idempotent").and_then(Value::as_bool) == Some(true);

@@ -39,7 +39,6 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::ledger::{self, Fact, Generation, Ledger, Loaded, Row};
-use crate::lint::resolve;
 use crate::provenance::{self, Inference};
 use crate::spec::{Problem, Spec, op_label};
 
@@ -693,7 +692,7 @@ impl<'a> OpContext<'a> {
         let mut query = BTreeSet::new();
         let mut headers = BTreeSet::new();
         let mut header_params = false;
-        for p in spec.raw_parameters(path, op).map(|p| resolve(spec, p)) {
+        for p in spec.raw_parameters(path, op).map(|p| spec.resolve(p)) {
             let name = p.get("name").and_then(Value::as_str).unwrap_or_default();
             match p.get("in").and_then(Value::as_str) {
                 Some("query") => {
@@ -706,45 +705,26 @@ impl<'a> OpContext<'a> {
                 _ => {}
             }
         }
-        let schemes = spec.doc.pointer("/components/securitySchemes");
+        let schemes = cxkit_spec::security::schemes(&spec.doc);
         let mut header_security = false;
-        for requirement in op
-            .get("security")
-            .or_else(|| spec.doc.get("security"))
-            .and_then(Value::as_array)
+        for name in cxkit_spec::security::requirements(&spec.doc, op)
             .into_iter()
             .flatten()
         {
-            for name in requirement.as_object().into_iter().flat_map(|m| m.keys()) {
-                let Some(scheme) = schemes.and_then(|s| s.get(name)) else {
-                    continue;
-                };
-                let param = scheme
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                match (
-                    scheme.get("type").and_then(Value::as_str),
-                    scheme.get("in").and_then(Value::as_str),
-                ) {
-                    (Some("http"), _) => {
-                        header_security = true;
-                        headers.insert("authorization".to_owned());
-                    }
-                    (Some("apiKey"), Some("header")) => {
-                        header_security = true;
-                        headers.insert(param.to_ascii_lowercase());
-                    }
-                    (Some("apiKey"), Some("query")) => {
-                        query.insert(param.to_owned());
-                    }
-                    _ => {}
-                }
+            let Some((_, Ok(placement))) = schemes.iter().find(|(n, _)| *n == name) else {
+                continue;
+            };
+            if let Some(header) = placement.header() {
+                header_security = true;
+                headers.insert(header);
+            }
+            if let Some(param) = placement.url_param() {
+                query.insert(param.to_owned());
             }
         }
         let body = op
             .get("requestBody")
-            .map(|b| resolve(spec, b))
+            .map(|b| spec.resolve(b))
             .and_then(|b| b.get("content"))
             .and_then(Value::as_object)
             .and_then(|c| c.values().next())
@@ -765,7 +745,8 @@ impl<'a> OpContext<'a> {
             if !status.starts_with('2') {
                 continue;
             }
-            if let Some(content) = resolve(spec, response)
+            if let Some(content) = spec
+                .resolve(response)
                 .get("content")
                 .and_then(Value::as_object)
             {
@@ -1002,7 +983,7 @@ fn has_field(spec: &Spec, schema: &Value, steps: &[Step], depth: usize) -> bool 
     if depth > 64 {
         return false;
     }
-    let schema = resolve(spec, schema);
+    let schema = spec.resolve(schema);
     let Some((first, rest)) = steps.split_first() else {
         return true;
     };

@@ -1,7 +1,8 @@
 //! The operation index of each generated crate (`crates/<system>/OPERATIONS.md`, also the
 //! crate's `operations` rustdoc module): every operation's title, the generated client's method,
-//! the facade call that wraps it, its HTTP method and path, and where it comes from. Written
-//! by `cargo xtask generate` beside the client, checked by `--check` and the freshness test.
+//! the facade call that wraps it (the spec's `x-cxkit-facade`), its HTTP method and path, and
+//! where it comes from. Written by `cargo xtask generate` beside the client, checked by
+//! `--check` and the freshness test.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -12,179 +13,7 @@ use crate::Generated;
 use crate::facts::{Checked, OpFacts};
 use crate::spec::{Problem, Spec};
 use crate::systems::System;
-
-/// The hand-written `cxkit` calls that wrap an operation: (system, `operationId`, call). A
-/// test checks that every operation named here exists in its spec and every call in the
-/// facade's source, so the map cannot silently fall behind either.
-pub const FACADE: &[(&str, &str, &str)] = &[
-    (
-        "ejento-auth",
-        "initiate_google_sso_login",
-        "Ejento::sso_login_url(SsoProvider::Google, ..)",
-    ),
-    (
-        "ejento-auth",
-        "initiate_microsoft_sso_login",
-        "Ejento::sso_login_url(SsoProvider::Microsoft, ..)",
-    ),
-    (
-        "ejento-auth",
-        "initiate_linkedin_sso_login",
-        "Ejento::sso_login_url(SsoProvider::LinkedIn, ..)",
-    ),
-    (
-        "ejento-auth",
-        "initiate_okta_sso_login",
-        "Ejento::sso_login_url(SsoProvider::Okta, ..)",
-    ),
-    (
-        "ejento-auth",
-        "login_access_token",
-        "Ejento::login_password",
-    ),
-    (
-        "ejento-auth",
-        "request_passwordless_token",
-        "Ejento::request_login_code",
-    ),
-    (
-        "ejento-auth",
-        "exchange_passwordless_token",
-        "Ejento::login_with_code",
-    ),
-    (
-        "ejento-auth",
-        "passwordless_auth",
-        "Ejento::request_magic_link",
-    ),
-    (
-        "ejento-auth",
-        "verify_email_otp",
-        "Ejento::login_with_email_otp",
-    ),
-    ("ejento-auth", "register_user", "Ejento::sign_up"),
-    (
-        "ejento-auth",
-        "update_own_password",
-        "Ejento::change_password",
-    ),
-    ("ejento-auth", "refresh_access_token", "Ejento::refresh"),
-    (
-        "ejento-platform",
-        "stream_agent_response",
-        "Ejento::stream_agent_response",
-    ),
-    (
-        "ejento-platform",
-        "stream_workflow_response",
-        "Ejento::stream_workflow_response",
-    ),
-    (
-        "ejento-platform",
-        "upload_corpus_document",
-        "Ejento::upload_document",
-    ),
-    ("proto", "create_human", "Proto::create_human"),
-    ("proto", "get_human", "Proto::get_human"),
-    ("proto", "update_human", "Proto::update_human"),
-    (
-        "proto-developer",
-        "create_ticket",
-        "ProtoPlatform::create_ticket",
-    ),
-    (
-        "proto-developer",
-        "get_customer",
-        "ProtoPlatform::get_customer",
-    ),
-    (
-        "proto-developer",
-        "create_customer",
-        "ProtoPlatform::create_customer",
-    ),
-    (
-        "proto-developer",
-        "add_customer_tags",
-        "ProtoPlatform::add_customer_tags",
-    ),
-    (
-        "proto-developer",
-        "add_customer_custom_fields",
-        "ProtoPlatform::add_customer_custom_fields",
-    ),
-    (
-        "proto-developer",
-        "list_custom_fields",
-        "ProtoPlatform::list_custom_fields",
-    ),
-    (
-        "proto-developer",
-        "create_custom_field",
-        "ProtoPlatform::create_custom_field",
-    ),
-    (
-        "proto-developer",
-        "delete_custom_field",
-        "ProtoPlatform::delete_custom_field",
-    ),
-    (
-        "proto-developer",
-        "text_to_speech",
-        "ProtoPlatform::text_to_speech",
-    ),
-    (
-        "proto-developer",
-        "speech_to_text",
-        "ProtoPlatform::speech_to_text",
-    ),
-    (
-        "proto-messaging",
-        "create_channel_human",
-        "ProtoMessaging::create_human",
-    ),
-    (
-        "proto-messaging",
-        "get_channel_human",
-        "ProtoMessaging::get_human",
-    ),
-    (
-        "proto-messaging",
-        "create_chat",
-        "ProtoMessaging::create_chat",
-    ),
-    ("platform28", "create_login_session", "Platform28::login"),
-    ("platform28", "get_session", "Platform28Session::info"),
-    (
-        "platform28",
-        "set_effective_user",
-        "Platform28Session::set_effective_user",
-    ),
-    (
-        "platform28",
-        "set_effective_org",
-        "Platform28Session::set_effective_org",
-    ),
-    (
-        "platform28",
-        "reset_assumed_identity",
-        "Platform28Session::reset_assumed_identity",
-    ),
-    (
-        "platform28",
-        "clone_session",
-        "Platform28Session::clone_session",
-    ),
-    (
-        "platform28",
-        "terminate_user_sessions",
-        "Platform28Session::terminate_user_sessions",
-    ),
-    (
-        "platform28",
-        "terminate_session",
-        "Platform28Session::terminate",
-    ),
-];
+use cxkit_spec::ext;
 
 /// Where a system's index goes: `OPERATIONS.md` at the root of its crate (the generated file
 /// is `crates/<crate>/src/generated.rs`).
@@ -238,10 +67,7 @@ fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
 
-/// Whether a part of an operation (or the operation itself) is marked inferred.
-fn inferred(v: &Value) -> bool {
-    v.get("x-cxkit-inferred").and_then(Value::as_bool) == Some(true)
-}
+use cxkit_spec::ext::inferred;
 
 /// Where an operation comes from. With its per-fact provenance (its spec's ledger is in the
 /// per-fact format): each fact kind and the sources that show it, or `inferred`, then the parts
@@ -249,22 +75,16 @@ fn inferred(v: &Value) -> bool {
 /// parts are inferred.
 pub(crate) fn provenance_with(op: &Value, facts: Option<&OpFacts>) -> String {
     let mut parts = Vec::new();
-    let sources: Vec<String> = op
-        .get("x-cxkit-source")
-        .and_then(Value::as_array)
-        .map(|list| {
-            list.iter()
-                .filter_map(Value::as_str)
-                .map(|s| {
-                    if s.starts_with("http://") || s.starts_with("https://") {
-                        format!("<{s}>")
-                    } else {
-                        format!("`{s}`")
-                    }
-                })
-                .collect()
+    let sources: Vec<String> = ext::sources(op)
+        .into_iter()
+        .map(|s| {
+            if s.starts_with("http://") || s.starts_with("https://") {
+                format!("<{s}>")
+            } else {
+                format!("`{s}`")
+            }
         })
-        .unwrap_or_default();
+        .collect();
     if let Some(facts) = facts {
         parts.push(facts.describe());
     } else if sources.is_empty() {
@@ -346,8 +166,9 @@ pub fn render_with(system: &System, spec: &Spec, checked: Option<&Checked>) -> S
         s,
         "- **Client method**: the generated builder method, called on `{krate}::Client` as \
          `client.method().param(..).send().await`. Its name is the `operationId`.\n\
-         - **Facade**: the hand-written `cxkit` call that wraps it, when there is one (it binds \
-         the credentials and ids, maps errors and types what progenitor cannot). \
+         - **Facade**: the hand-written `cxkit` call that wraps it, when there is one (the \
+         spec's `x-cxkit-facade`; it binds the credentials and ids, maps errors and types what \
+         progenitor cannot). \
          *hand-written* operations have no generated method: progenitor cannot express them, \
          so only the facade call exists.\n\
          - **Source**: per fact kind, the cited sources that show it in agreement with the \
@@ -373,15 +194,13 @@ pub fn render_with(system: &System, spec: &Spec, checked: Option<&Checked>) -> S
         for (path, method, op) in ops.iter().filter(|(_, _, op)| first_tag(op) == *tag) {
             let id = crate::spec::op_label(path, method, op);
             let summary = op.get("summary").and_then(Value::as_str).unwrap_or("");
-            let client = if op.get("x-cxkit-handwritten").is_some() {
+            let client = if ext::handwritten(op).is_some() {
                 "*hand-written*".to_owned()
             } else {
                 format!("`{id}()`")
             };
-            let facade = FACADE
-                .iter()
-                .find(|(sys, op_id, _)| *sys == system.name && *op_id == id)
-                .map(|(_, _, call)| format!("`{call}`"))
+            let facade = ext::facade(op)
+                .map(|call| format!("`{call}`"))
                 .unwrap_or_default();
             let _ = writeln!(
                 s,

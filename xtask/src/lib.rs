@@ -11,11 +11,11 @@ pub mod ledger;
 pub mod lint;
 pub mod provenance;
 pub mod redact;
+pub mod registry_files;
 pub mod requests;
 pub mod spec;
 pub mod synthetic;
 pub mod systems;
-pub mod yaml;
 
 use std::path::{Path, PathBuf};
 
@@ -66,9 +66,19 @@ pub fn workspace_root() -> Result<PathBuf, String> {
 }
 
 /// Spec files under `specs/` that no system lists: a spec nobody generates is a mistake (a
-/// system left out of `xtask/src/systems.rs`, or a renamed spec's old copy), never silently
-/// skipped. `selected` counts as listed, besides every system in [`systems::SYSTEMS`].
+/// system left out of `specs/systems.toml`, or a renamed spec's old copy), never silently
+/// skipped. `selected` counts as listed, besides every system of the registry; a registry that
+/// cannot be read is the problem returned (a tree without one lists only `selected`).
 pub fn unlisted_specs(root: &Path, selected: &[System]) -> Vec<Problem> {
+    // A tree without a registry (a test's fixture workspace) lists only what is selected.
+    let listed = if root.join(cxkit_spec::registry::FILE).exists() {
+        match systems::all(root) {
+            Ok(listed) => listed,
+            Err(p) => return vec![p],
+        }
+    } else {
+        Vec::new()
+    };
     let Ok(entries) = std::fs::read_dir(root.join("specs")) else {
         return Vec::new();
     };
@@ -82,12 +92,7 @@ pub fn unlisted_specs(root: &Path, selected: &[System]) -> Vec<Problem> {
                 .any(|ext| name.ends_with(ext))
         })
         .map(|name| format!("specs/{name}"))
-        .filter(|file| {
-            !systems::SYSTEMS
-                .iter()
-                .chain(selected)
-                .any(|s| s.spec == file)
-        })
+        .filter(|file| !listed.iter().chain(selected).any(|s| s.spec == file))
         .collect();
     found.sort();
     found
@@ -95,9 +100,43 @@ pub fn unlisted_specs(root: &Path, selected: &[System]) -> Vec<Problem> {
         .map(|file| Problem {
             file,
             operation: None,
-            message: "no system lists this spec, so nothing would be generated from it; add a system for it to `xtask/src/systems.rs`, or delete the file".to_owned(),
+            message: "no system lists this spec, so nothing would be generated from it; add an [[api]] entry for it to `specs/systems.toml`, or delete the file".to_owned(),
         })
         .collect()
+}
+
+/// The registry's `credentials` of a system must be exactly its spec's security schemes, so the
+/// registry cannot claim a credential kind the spec does not define or miss one it does. A
+/// system the registry does not list (a fixture) has nothing to compare.
+pub fn credential_problems(root: &Path, system: &System, spec: &Spec) -> Vec<Problem> {
+    let Ok(registry) = systems::registry(root) else {
+        // `unlisted_specs` reports an unreadable registry.
+        return Vec::new();
+    };
+    let Some(api) = registry.api(system.name) else {
+        return Vec::new();
+    };
+    let mut listed: Vec<&str> = api.credentials.iter().map(String::as_str).collect();
+    let mut defined: Vec<&str> = cxkit_spec::security::schemes(&spec.doc)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    listed.sort_unstable();
+    defined.sort_unstable();
+    if listed == defined {
+        return Vec::new();
+    }
+    vec![Problem {
+        file: cxkit_spec::registry::FILE.to_owned(),
+        operation: None,
+        message: format!(
+            "api `{}` lists the credentials [{}], but {} defines the security schemes [{}]; list exactly the spec's schemes",
+            api.name,
+            listed.join(", "),
+            system.spec,
+            defined.join(", ")
+        ),
+    }]
 }
 
 /// One generated file's intended contents.
@@ -134,6 +173,7 @@ pub fn build_all(root: &Path, systems: &[System]) -> Result<Vec<Output>, Vec<Pro
             &lint::seed_titles(&seeds, system.name),
             &facts::Evidence::load(root, system.spec),
         );
+        found.extend(credential_problems(root, system, &spec));
         let checked = match facts::check_spec(root, &spec) {
             Ok(checked) => checked,
             Err(p) => {
@@ -180,6 +220,7 @@ pub fn lint_all(root: &Path, systems: &[System]) -> Vec<Problem> {
                         &lint::seed_titles(&seeds, system.name),
                         &facts::Evidence::load(root, system.spec),
                     );
+                    found.extend(credential_problems(root, system, &spec));
                     match facts::check_spec(root, &spec) {
                         Ok(checked) => {
                             for p in checked.into_iter().flat_map(|c| c.problems) {
@@ -336,10 +377,14 @@ fn stale(root: &Path, path: &str, contents: &str) -> Option<Stale> {
 /// indexes, the command line's operation tables, and the README's provenance table (which counts every spec, whichever systems are
 /// being generated).
 pub fn build_generated(root: &Path, systems: &[System]) -> Result<Vec<Generated>, Vec<Problem>> {
+    let registry = systems::registry(root).map_err(|p| vec![p])?;
+    let every = systems::of(&registry);
     let mut generated = index::build_indexes(root, systems)?;
     generated.extend(cli_tables::build_tables(root, systems)?);
-    generated.push(provenance_readme(root, systems::SYSTEMS)?);
-    generated.push(figure_readme(root, systems::SYSTEMS)?);
+    generated.extend(registry_files::build(&registry));
+    generated.extend(registry_files::regions(root, &registry)?);
+    generated.push(provenance_readme(root, &every)?);
+    generated.push(figure_readme(root, &every)?);
     Ok(generated)
 }
 

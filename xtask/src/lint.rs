@@ -88,33 +88,8 @@ fn check_schemes(spec: &Spec, problems: &mut Vec<Problem>) -> BTreeSet<String> {
     };
     for (name, scheme) in schemes {
         names.insert(name.clone());
-        let kind = scheme.get("type").and_then(Value::as_str);
-        let placed_in = scheme.get("in").and_then(Value::as_str);
-        let matrix = scheme.get("x-cxkit-placement").and_then(Value::as_str);
-        let fine = match (kind, placed_in) {
-            (Some("http"), _) => {
-                scheme
-                    .get("scheme")
-                    .and_then(Value::as_str)
-                    .map(str::to_ascii_lowercase)
-                    == Some("bearer".into())
-            }
-            (Some("apiKey"), Some("header")) => matrix.is_none(),
-            (Some("apiKey"), Some("query")) => matches!(matrix, None | Some("matrix")),
-            _ => false,
-        };
-        if !fine {
-            problems.push(spec.problem(
-                None,
-                format!(
-                    "security scheme `{name}` is not one the hooks can apply; use http bearer, \
-                     apiKey in header, or apiKey in query (optionally with \
-                     `x-cxkit-placement: matrix`)"
-                ),
-            ));
-        }
-        if scheme.get("name").is_none() && kind == Some("apiKey") {
-            problems.push(spec.problem(None, format!("security scheme `{name}` has no `name`")));
+        if let Err(message) = cxkit_spec::security::placement(name, scheme) {
+            problems.push(spec.problem(None, message));
         }
     }
     names
@@ -231,6 +206,18 @@ fn check_operations(
                 "`x-cxkit-server` is {server}; it must name the operation's host in snake_case (e.g. `users`), for clients bound to that host"
             ));
         }
+        if let Some(call) = op.get(cxkit_spec::ext::FACADE) {
+            match call.as_str() {
+                Some(call) => {
+                    if let Err(message) = cxkit_spec::ext::parse_facade(call) {
+                        bad(message);
+                    }
+                }
+                None => bad(format!(
+                    "`x-cxkit-facade` is {call}; it must be a string naming the facade call that wraps the operation, `Type::method`"
+                )),
+            }
+        }
         check_sources(op, evidence, &mut bad);
         check_parameters(spec, path, op, &mut bad);
         check_body(spec, op, handwritten, &mut bad);
@@ -311,7 +298,7 @@ fn check_sources(op: &Value, evidence: &Evidence, bad: &mut impl FnMut(String)) 
 fn check_parameters(spec: &Spec, path: &str, op: &Value, bad: &mut impl FnMut(String)) {
     let params: Vec<&Value> = spec
         .raw_parameters(path, op)
-        .map(|p| resolve(spec, p))
+        .map(|p| spec.resolve(p))
         .filter(|p| match dangling(spec, p) {
             Some(target) => {
                 bad(format!("a parameter's `$ref` `{target}` names nothing in the spec; define it or fix the reference"));
@@ -329,7 +316,7 @@ fn check_parameters(spec: &Spec, path: &str, op: &Value, bad: &mut impl FnMut(St
     for p in params {
         let name = p.get("name").and_then(Value::as_str).unwrap_or("?");
         let style = p.get("style").and_then(Value::as_str);
-        let schema = p.get("schema").map(|s| resolve(spec, s));
+        let schema = p.get("schema").map(|s| spec.resolve(s));
         match p.get("in").and_then(Value::as_str) {
             Some("path") => {
                 declared.insert(name);
@@ -355,7 +342,7 @@ fn check_parameters(spec: &Spec, path: &str, op: &Value, bad: &mut impl FnMut(St
                 let ty = schema.and_then(|s| s.get("type")).and_then(Value::as_str);
                 let item_ty = schema
                     .and_then(|s| s.get("items"))
-                    .map(|i| resolve(spec, i))
+                    .map(|i| spec.resolve(i))
                     .and_then(|i| i.get("type"))
                     .and_then(Value::as_str);
                 if ty == Some("object")
@@ -386,7 +373,7 @@ fn check_parameters(spec: &Spec, path: &str, op: &Value, bad: &mut impl FnMut(St
 }
 
 fn check_body(spec: &Spec, op: &Value, handwritten: bool, bad: &mut impl FnMut(String)) {
-    let Some(body) = op.get("requestBody").map(|b| resolve(spec, b)) else {
+    let Some(body) = op.get("requestBody").map(|b| spec.resolve(b)) else {
         return;
     };
     if let Some(target) = dangling(spec, body) {
@@ -419,12 +406,12 @@ fn check_body(spec: &Spec, op: &Value, handwritten: bool, bad: &mut impl FnMut(S
         if media == "application/x-www-form-urlencoded"
             && let Some(props) = item
                 .get("schema")
-                .map(|s| resolve(spec, s))
+                .map(|s| spec.resolve(s))
                 .and_then(|s| s.get("properties"))
                 .and_then(Value::as_object)
         {
             for (name, prop) in props {
-                if resolve(spec, prop).get("type").and_then(Value::as_str) == Some("array") {
+                if spec.resolve(prop).get("type").and_then(Value::as_str) == Some("array") {
                     bad(format!(
                         "form field `{name}` is an array; progenitor's form encoding fails on arrays at run time"
                     ));
@@ -445,7 +432,7 @@ fn check_responses(spec: &Spec, op: &Value, handwritten: bool, bad: &mut impl Fn
     let mut successes = Vec::new();
     let mut errors: Vec<(&str, Option<(String, String)>)> = Vec::new();
     for (status, response) in responses {
-        let response = resolve(spec, response);
+        let response = spec.resolve(response);
         if let Some(target) = dangling(spec, response) {
             bad(format!(
                 "response `{status}`'s `$ref` `{target}` names nothing in the spec; define it or fix the reference"
@@ -544,7 +531,8 @@ pub fn shared_successes(spec: &Spec, op: &Value) -> Option<Vec<u16>> {
             continue;
         }
         let code: u16 = status.parse().ok()?;
-        let content = resolve(spec, response)
+        let content = spec
+            .resolve(response)
             .get("content")
             .cloned()
             .filter(|c| c.as_object().is_some_and(|m| !m.is_empty()))
@@ -650,7 +638,7 @@ fn secret_mark_allowed(at: &str) -> bool {
     )
 }
 
-/// The reference of a `$ref` object that points at nothing in the spec (what [`resolve`] returns
+/// The reference of a `$ref` object that points at nothing in the spec (what [`Spec::resolve`] returns
 /// when it cannot follow one).
 fn dangling<'a>(spec: &Spec, value: &'a Value) -> Option<&'a str> {
     let target = value.get("$ref")?.as_str()?;
@@ -784,25 +772,6 @@ fn check_cycles(spec: &Spec, problems: &mut Vec<Problem>) {
             cycle.join(" -> ")
         )));
     }
-}
-
-/// Follows a local `$ref` (`#/components/...`); anything else is returned as is.
-pub fn resolve<'a>(spec: &'a Spec, value: &'a Value) -> &'a Value {
-    let mut current = value;
-    for _ in 0..16 {
-        match current
-            .get("$ref")
-            .and_then(Value::as_str)
-            .and_then(|r| r.strip_prefix('#'))
-        {
-            Some(pointer) => match spec.doc.pointer(pointer) {
-                Some(target) => current = target,
-                None => return current,
-            },
-            None => return current,
-        }
-    }
-    current
 }
 
 fn escape_pointer(key: &str) -> String {
@@ -952,6 +921,24 @@ mod tests {
                 .any(|p| p.to_string().contains("operation b: `x-cxkit-server`")),
             "a host name must be snake_case"
         );
+
+        for (facade, fine) in [
+            ("'Client::method'", true),
+            ("'Client::sso(Provider::Google, ..)'", true),
+            ("'method_only'", false),
+            ("'client::method'", false),
+            ("true", false),
+        ] {
+            let text = text.replace(
+                "x-cxkit-api-version: false\n",
+                &format!("x-cxkit-api-version: false\n      x-cxkit-facade: {facade}\n"),
+            );
+            let spec = Spec::parse("specs/x.yaml", text.into_bytes()).unwrap();
+            let found = lint(&spec, &[])
+                .iter()
+                .any(|p| p.to_string().contains("operation b: `x-cxkit-facade` is"));
+            assert_eq!(found, !fine, "x-cxkit-facade: {facade}");
+        }
 
         let fixed = text.replace("x-cxkit-api-version: 2}", "x-cxkit-api-version: '2.0'}");
         let fixed = fixed.replace("x-cxkit-api-version: true", "x-cxkit-api-version: '2.1'");

@@ -137,10 +137,9 @@ fn reaches_mark(spec: &Spec, value: &Value, seen: &mut BTreeSet<String>) -> bool
                 if !seen.insert(reference.to_owned()) {
                     return false;
                 }
-                return reference
-                    .strip_prefix('#')
-                    .and_then(|pointer| spec.doc.pointer(pointer))
-                    .is_some_and(|target| reaches_mark(spec, target, seen));
+                return spec
+                    .try_resolve(value)
+                    .is_ok_and(|target| reaches_mark(spec, target, seen));
             }
             map.iter()
                 .filter(|(key, _)| !matches!(key.as_str(), "example" | "examples"))

@@ -17,7 +17,6 @@ use quote::quote;
 use serde_json::Value;
 use syn::punctuated::Punctuated;
 
-use crate::lint::resolve;
 use crate::spec::Spec;
 
 /// What the spec marks secret, by generated type.
@@ -32,7 +31,7 @@ pub struct Secrets {
 
 /// Whether a schema (after `$ref`) is marked secret.
 pub fn is_secret(spec: &Spec, schema: &Value) -> bool {
-    resolve(spec, schema).get("format").and_then(Value::as_str) == Some("password")
+    spec.resolve(schema).get("format").and_then(Value::as_str) == Some("password")
 }
 
 /// Reads the marks from the spec.
@@ -63,7 +62,7 @@ pub fn collect(spec: &Spec) -> Secrets {
         };
         let marked: BTreeSet<String> = spec
             .raw_parameters(path, op)
-            .map(|p| resolve(spec, p))
+            .map(|p| spec.resolve(p))
             .filter(|p| p.get("schema").is_some_and(|s| is_secret(spec, s)))
             .filter_map(|p| p.get("name").and_then(Value::as_str))
             .map(|name| name.to_snake_case())

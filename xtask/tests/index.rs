@@ -1,11 +1,11 @@
 //! The operation index (`crates/<system>/OPERATIONS.md`): what a row says for each kind of
-//! operation, and the facade map it reads, which must name real operations and real calls.
+//! operation, and the facade calls the specs declare (`x-cxkit-facade`), which must be real.
 
 use std::path::Path;
 
-use xtask::index::{FACADE, index_path, render};
+use xtask::index::{index_path, render};
 use xtask::spec::Spec;
-use xtask::systems::{SYSTEMS, System};
+use xtask::systems::System;
 
 #[test]
 fn rows_show_method_facade_http_and_provenance() {
@@ -14,7 +14,7 @@ fn rows_show_method_facade_http_and_provenance() {
         "tests/fixtures/index/sample.yaml",
     )
     .expect("fixture parses");
-    // Named `proto`, so the map's `create_human` entry fills the facade column.
+    // `create_human` declares its facade call, which fills the facade column.
     let system = System {
         name: "proto",
         spec: "tests/fixtures/index/sample.yaml",
@@ -24,38 +24,40 @@ fn rows_show_method_facade_http_and_provenance() {
     insta::assert_snapshot!(render(&system, &spec));
 }
 
-/// Every map entry names an operation of its system's spec and a `pub fn` of the facade on
-/// the named type, so renaming either fails here instead of leaving a wrong index.
+/// Every `x-cxkit-facade` of every spec names a `pub struct` of the facade and a `pub fn` of
+/// it, so renaming a facade call fails here instead of leaving a wrong index; and every spec
+/// declares some (a spec that lost them all would leave the column silently empty).
 #[test]
-fn the_facade_map_names_real_operations_and_real_calls() {
+fn every_declared_facade_call_is_a_real_call() {
     let root = xtask::workspace_root().expect("workspace root");
     let facade = sources(&root.join("crates/cxkit/src"));
-    for (system, operation, call) in FACADE {
-        let sys = SYSTEMS
-            .iter()
-            .find(|s| s.name == *system)
-            .unwrap_or_else(|| panic!("{system} is not a system"));
-        let spec = Spec::load(&root, sys.spec).expect("spec");
-        assert!(
-            spec.operations()
-                .iter()
-                .any(|(_, _, op)| op.get("operationId").and_then(|v| v.as_str())
-                    == Some(operation)),
-            "{}: no operation `{operation}`; fix xtask::index::FACADE",
-            sys.spec
-        );
-        let (ty, rest) = call.split_once("::").expect("Type::method");
-        let method = rest.split(['(', ' ']).next().expect("a method name");
-        assert!(
-            facade.contains(&format!("pub struct {ty} ")),
-            "no `pub struct {ty}` in the facade; fix xtask::index::FACADE"
-        );
-        assert!(
-            facade.contains(&format!("pub async fn {method}("))
-                || facade.contains(&format!("pub fn {method}(")),
-            "no `pub fn {method}` in the facade; fix xtask::index::FACADE"
-        );
+    let mut declared = 0;
+    for system in xtask::systems::all(&root).expect("the registry") {
+        let spec = Spec::load(&root, system.spec).expect("spec");
+        for (_, _, op) in spec.operations() {
+            let Some(call) = cxkit_spec::ext::facade(op) else {
+                continue;
+            };
+            declared += 1;
+            let (ty, method) =
+                cxkit_spec::ext::parse_facade(call).expect("the lint checks the form");
+            assert!(
+                facade.contains(&format!("pub struct {ty} ")),
+                "{}: `x-cxkit-facade: {call}`: no `pub struct {ty}` in the facade",
+                system.spec
+            );
+            assert!(
+                facade.contains(&format!("pub async fn {method}("))
+                    || facade.contains(&format!("pub fn {method}(")),
+                "{}: `x-cxkit-facade: {call}`: no `pub fn {method}` in the facade",
+                system.spec
+            );
+        }
     }
+    assert!(
+        declared >= 30,
+        "only {declared} facade calls declared in the specs"
+    );
 }
 
 /// Every `.rs` file under `dir` (modules in directories included), concatenated.

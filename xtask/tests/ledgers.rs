@@ -6,7 +6,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use xtask::spec::{METHODS, Spec};
-use xtask::systems::SYSTEMS;
 
 const HEADER: &str = "operation_id\tsource\tgeneration\ttitle\tmethod\tpath\tquery\theaders\tbody\tresponse\tstatuses\tnotes";
 const GENERATIONS: [&str; 9] = [
@@ -48,7 +47,7 @@ fn operation_sources(spec: &Spec) -> BTreeMap<String, BTreeSet<String>> {
 #[test]
 fn every_source_of_every_operation_has_its_ledger_row() {
     let root = xtask::workspace_root().expect("workspace root");
-    for system in SYSTEMS {
+    for system in xtask::systems::all(&root).expect("the registry") {
         let spec = Spec::load(&root, system.spec).expect("the spec loads");
         let stem = system
             .spec

@@ -215,7 +215,7 @@ fn a_spec_that_no_system_lists_fails_lint_and_build() {
     std::fs::copy(fixture("beta_fixed.yaml"), root.join(BETA.spec)).expect("fix beta");
     std::fs::copy(fixture(ALPHA.spec), root.join("specs/gamma.yaml")).expect("stray spec");
     let expected = [
-        "specs/gamma.yaml: no system lists this spec, so nothing would be generated from it; add a system for it to `xtask/src/systems.rs`, or delete the file",
+        "specs/gamma.yaml: no system lists this spec, so nothing would be generated from it; add an [[api]] entry for it to `specs/systems.toml`, or delete the file",
     ];
     assert_eq!(
         lines(&build_all(root, BOTH).expect_err("gamma is unlisted")),

@@ -7,12 +7,15 @@ use std::path::Path;
 use std::process::Command;
 
 /// A temporary workspace holding `xtask/`, the seed table, the specs, their ledgers, the
-/// evidence they cite and their README (whose provenance table `generate` rewrites from every spec), copied from this
+/// evidence they cite, the files with `systems` blocks the registry writes, and their README (whose provenance table `generate` rewrites from every spec), copied from this
 /// checkout.
 fn other_checkout() -> tempfile::TempDir {
     let here = xtask::workspace_root().expect("workspace root");
     let dir = tempfile::tempdir().expect("temp dir");
-    let specs = xtask::systems::SYSTEMS.iter().map(|s| s.spec.to_owned());
+    let specs = xtask::systems::all(&here)
+        .expect("the registry")
+        .into_iter()
+        .map(|s| s.spec.to_owned());
     let evidence = std::fs::read_dir(here.join(xtask::lint::EVIDENCE_DIR))
         .expect("the evidence directory")
         .map(|e| {
@@ -32,10 +35,16 @@ fn other_checkout() -> tempfile::TempDir {
         xtask::SEED_TABLE,
         xtask::README,
         xtask::TOP_README,
+        cxkit_spec::registry::FILE,
         "xtask/Cargo.toml",
     ]
     .into_iter()
     .map(str::to_owned)
+    .chain(
+        xtask::registry_files::REGION_FILES
+            .iter()
+            .map(|f| (*f).to_owned()),
+    )
     .chain(specs)
     .chain(evidence)
     .chain(ledgers)
@@ -101,12 +110,12 @@ fn a_spec_no_system_lists_is_an_error() {
         let (ok, stdout, stderr) = xtask(root, args);
         assert!(!ok, "{args:?}: {stdout}\n{stderr}");
         assert!(
-            stderr.contains("specs/stray.yaml: no system lists this spec, so nothing would be generated from it; add a system for it to `xtask/src/systems.rs`, or delete the file"),
+            stderr.contains("specs/stray.yaml: no system lists this spec, so nothing would be generated from it; add an [[api]] entry for it to `specs/systems.toml`, or delete the file"),
             "{args:?}: {stderr}"
         );
     }
     assert!(
-        !root.join("crates").exists(),
+        !root.join("crates/proto").exists(),
         "a failed generate writes nothing"
     );
 }

@@ -19,6 +19,8 @@
 //! Application code normally uses the `cxkit` facade rather than this crate.
 
 mod auth;
+#[cfg(feature = "cli")]
+pub mod cli;
 mod clock;
 mod credential;
 mod error;

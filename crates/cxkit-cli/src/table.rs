@@ -1,188 +1,27 @@
-//! The operation tables `cargo xtask generate` writes from the specs (`src/generated/`), and
-//! the systems the command line groups them into.
+//! The operation tables `cargo xtask generate` writes into each generated crate (its `cli`
+//! module, behind its `cli` feature), and the systems the command line groups them into
+//! (`src/generated/systems.rs`, written from the registry, `specs/systems.toml`).
 
-/// Where a parameter goes in the request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Location {
-    /// A `{name}` segment of the path template.
-    Path,
-    /// A query pair.
-    Query,
-    /// A request header.
-    #[allow(
-        dead_code,
-        reason = "no spec has header or cookie parameters today; a spec may"
-    )]
-    Header,
-    /// A cookie (sent as a `Cookie` header).
-    #[allow(
-        dead_code,
-        reason = "no spec has header or cookie parameters today; a spec may"
-    )]
-    Cookie,
-}
+// The operation tables' types: cxkit-auth's (its `cli` feature), which the generated crates'
+// `cli` modules are written in.
+pub use cxkit_auth::cli::{Location, Operation};
 
-impl Location {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Location::Path => "path",
-            Location::Query => "query",
-            Location::Header => "header",
-            Location::Cookie => "cookie",
-        }
-    }
-}
-
-/// One parameter of an operation.
-#[derive(Clone, Copy, Debug)]
-pub struct Param {
-    /// The name in the spec (also the `--name` option, as written there).
-    pub name: &'static str,
-    pub location: Location,
-    pub required: bool,
-    /// `string`, `integer`, `array of integer`, ...
-    pub kind: &'static str,
-    /// `format: password` in the spec: refused inline on the command line (it would show in
-    /// `ps` and the shell's history).
-    pub secret: bool,
-    pub description: &'static str,
-}
-
-/// An operation's request body.
-#[derive(Clone, Copy, Debug)]
-pub struct Body {
-    pub required: bool,
-    /// The first content type the spec lists.
-    pub content_type: &'static str,
-    /// Its top-level fields marked `format: password`: refused in inline `--body` text.
-    pub secret_fields: &'static [&'static str],
-}
-
-/// One operation of a spec.
-#[derive(Clone, Copy, Debug)]
-pub struct Operation {
-    /// The spec's `operationId`.
-    pub id: &'static str,
-    /// The command name: the `operationId` in kebab case.
-    pub name: &'static str,
-    /// The spec's `summary` (the vendor's title).
-    pub summary: &'static str,
-    /// Upper case.
-    pub method: &'static str,
-    /// The path template, e.g. `/api/v2/agents/{agent_id}`.
-    pub path: &'static str,
-    pub params: &'static [Param],
-    pub body: Option<Body>,
-    /// The spec's `x-cxkit-server` (e.g. `users`), when the operation is not on the default host.
-    pub server: Option<&'static str>,
-    /// The spec's `x-cxkit-handwritten` reason, when the facade implements it by hand.
-    pub handwritten: Option<&'static str>,
-    /// The first content type of the first success answer, if the spec gives one.
-    pub accept: Option<&'static str>,
-    /// Whether `x-cxkit-source` names a vendor page or seed.
-    pub sourced: bool,
-    /// The sources and inferred parts, as the operation index writes them.
-    pub provenance: &'static str,
-}
-
-impl Operation {
-    /// Whether the spec marks the operation, or any part of it, inferred.
-    pub fn inferred(&self) -> bool {
-        self.provenance.contains("inferred:")
-    }
-}
-
+// The systems, the APIs and their tables: written by `cargo xtask generate` from
+// specs/systems.toml.
 #[rustfmt::skip]
-#[path = "generated/ejento_auth.rs"]
-mod ejento_auth;
-#[rustfmt::skip]
-#[path = "generated/ejento_platform.rs"]
-mod ejento_platform;
-#[rustfmt::skip]
-#[path = "generated/proto.rs"]
-mod proto;
-#[rustfmt::skip]
-#[path = "generated/proto_developer.rs"]
-mod proto_developer;
-#[rustfmt::skip]
-#[path = "generated/proto_messaging.rs"]
-mod proto_messaging;
-#[rustfmt::skip]
-#[path = "generated/platform28.rs"]
-mod platform28;
+#[path = "generated/systems.rs"]
+mod systems;
 
-/// A system of the command line: `ejento` covers two specs (the Authentication App, with the
-/// older guide's users API, and the platform).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum System {
-    Ejento,
-    Proto,
-    ProtoPlatform,
-    ProtoMessaging,
-    Platform28,
-}
-
-/// Which generated client (and security table) an operation belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Api {
-    EjentoAuth,
-    EjentoPlatform,
-    Proto,
-    ProtoDeveloper,
-    ProtoMessaging,
-    Platform28,
-}
+pub use systems::{Api, System};
 
 impl System {
-    pub const ALL: [System; 5] = [
-        System::Ejento,
-        System::Proto,
-        System::ProtoPlatform,
-        System::ProtoMessaging,
-        System::Platform28,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            System::Ejento => "ejento",
-            System::Proto => "proto",
-            System::ProtoPlatform => "proto-platform",
-            System::ProtoMessaging => "proto-messaging",
-            System::Platform28 => "platform28",
-        }
-    }
-
-    pub fn about(self) -> &'static str {
-        match self {
-            System::Ejento => {
-                "Ejento: the Authentication App (with the older guide's users API) and the platform"
-            }
-            System::Proto => "Proto AICX: CRM humans",
-            System::ProtoPlatform => {
-                "Proto AICX Developer API: tickets, customers, custom fields, voice"
-            }
-            System::ProtoMessaging => "Proto Messaging API: a webhook channel's humans and chats",
-            System::Platform28 => "Platform28 Cloud API (Auth V2): sessions and passwords",
-        }
-    }
-
     pub fn from_name(name: &str) -> Option<System> {
         System::ALL.into_iter().find(|s| s.name() == name)
     }
 
     /// Every operation of the system, with the API it belongs to.
     pub fn operations(self) -> impl Iterator<Item = (Api, &'static Operation)> {
-        let tables: &[(Api, &'static [Operation])] = match self {
-            System::Ejento => &[
-                (Api::EjentoAuth, ejento_auth::OPERATIONS),
-                (Api::EjentoPlatform, ejento_platform::OPERATIONS),
-            ],
-            System::Proto => &[(Api::Proto, proto::OPERATIONS)],
-            System::ProtoPlatform => &[(Api::ProtoDeveloper, proto_developer::OPERATIONS)],
-            System::ProtoMessaging => &[(Api::ProtoMessaging, proto_messaging::OPERATIONS)],
-            System::Platform28 => &[(Api::Platform28, platform28::OPERATIONS)],
-        };
-        tables
+        self.apis()
             .iter()
             .flat_map(|(api, ops)| ops.iter().map(move |op| (*api, op)))
     }

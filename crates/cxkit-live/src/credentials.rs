@@ -67,6 +67,36 @@ pub fn proto_credentials_from_env() -> anyhow::Result<Credentials> {
     })
 }
 
+/// Reads the static credentials of a registry system ([`crate::System::Registry`]): for each of
+/// its APIs' credentials, the environment variable its `live_env` names, looked up with `var`
+/// (`|name| std::env::var(name).ok()`). A missing or empty variable is an error naming it.
+pub fn registry_credentials(
+    root: &std::path::Path,
+    system: &str,
+    var: impl Fn(&str) -> Option<String>,
+) -> anyhow::Result<Credentials> {
+    let registry = cxkit_spec::Registry::load(root).map_err(|p| anyhow::anyhow!("{p}"))?;
+    let mut credentials = Credentials::default();
+    for api in registry.apis_of(system) {
+        for scheme in &api.credentials {
+            let env = api.live_env.get(scheme).with_context(|| {
+                format!(
+                    "{}: api `{}` names no live_env variable for `{scheme}`",
+                    cxkit_spec::registry::FILE,
+                    api.name
+                )
+            })?;
+            let value = var(env)
+                .filter(|v| !v.trim().is_empty())
+                .with_context(|| format!("no {system} credential: set {env} ({scheme})"))?;
+            credentials
+                .by_scheme
+                .insert(scheme.clone(), Secret::new(value.trim()));
+        }
+    }
+    Ok(credentials)
+}
+
 /// Logs in with a password through the facade and keeps both tokens as credentials.
 pub async fn login(
     base_url: &str,

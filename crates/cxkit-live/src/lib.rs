@@ -31,6 +31,7 @@ pub mod wire;
 pub use apply::{Applied, apply};
 pub use credentials::{
     Credentials, ejento_credentials_from_env, login, proto_credentials_from_env,
+    registry_credentials,
 };
 pub use report::{OperationReport, Outcome, Report};
 pub use runner::{CheckConfig, System, check};

@@ -22,7 +22,8 @@ use cxkit_live::{CheckConfig, Outcome, Report, System};
         Exit status: 0 when nothing deviates, 2 when a route is missing or a body does not decode."
 )]
 struct Cli {
-    /// The system to check: `ejento` or `proto`.
+    /// The system to check: `ejento`, `proto`, or a registry system whose credentials all have
+    /// a `live_env` variable (`proto-platform`, `proto-messaging`).
     #[arg(long, required_unless_present = "apply")]
     system: Option<String>,
     /// The deployment's base URL (https; plain http only to loopback).
@@ -81,11 +82,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let (Some(system), Some(base_url)) = (cli.system, cli.base_url) else {
         anyhow::bail!("give --system and --base-url, or --apply REPORT");
     };
-    let system = System::parse(&system)?;
+    let system = System::parse_in(&cli.root, &system)?;
     cxkit_live::wire::checked_url(&base_url)?;
     let credentials = match system {
         System::Ejento => cxkit_live::ejento_credentials_from_env(&base_url).await?,
         System::Proto => cxkit_live::proto_credentials_from_env()?,
+        System::Registry(name) => {
+            cxkit_live::registry_credentials(&cli.root, name, |v| std::env::var(v).ok())?
+        }
         _ => anyhow::bail!("no credentials source for {}", system.name()),
     };
     let mut params = std::collections::BTreeMap::new();

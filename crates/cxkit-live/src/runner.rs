@@ -21,6 +21,10 @@ pub enum System {
     Ejento,
     /// Proto AICX: the CRM humans API (`X-SINITIC-TOKEN`).
     Proto,
+    /// A command-line system of the registry whose every credential is static and named by
+    /// its APIs' `live_env` (`proto-platform`, `proto-messaging`): the credentials come from
+    /// those environment variables ([`crate::registry_credentials`]).
+    Registry(&'static str),
 }
 
 impl System {
@@ -35,20 +39,59 @@ impl System {
         }
     }
 
+    /// Parses a system name: `ejento` and `proto`, or a command-line system of the registry at
+    /// `root` whose APIs name an environment variable for each credential (`live_env`).
+    pub fn parse_in(root: &Path, name: &str) -> anyhow::Result<System> {
+        if let Ok(system) = System::parse(name) {
+            return Ok(system);
+        }
+        let registry = cxkit_spec::Registry::load(root).map_err(|p| anyhow::anyhow!("{p}"))?;
+        let apis: Vec<_> = registry.apis_of(name).collect();
+        let statics: Vec<&str> = registry
+            .cli
+            .iter()
+            .map(|c| c.name.as_str())
+            .filter(|c| {
+                let mut apis = registry.apis_of(c).peekable();
+                apis.peek().is_some()
+                    && apis.all(|a| a.credentials.iter().all(|k| a.live_env.contains_key(k)))
+            })
+            .collect();
+        if apis.is_empty() || !statics.contains(&name) {
+            anyhow::bail!(
+                "unknown system `{name}`; the live check supports `ejento`, `proto` and the registry's systems whose credentials all have a `live_env` variable: {} (Platform28, whose credentials go in the URL, is not supported yet)",
+                statics.join(", ")
+            );
+        }
+        Ok(System::Registry(Box::leak(
+            name.to_owned().into_boxed_str(),
+        )))
+    }
+
     /// The name used in report file names.
     pub fn name(self) -> &'static str {
         match self {
             System::Ejento => "ejento",
             System::Proto => "proto",
+            System::Registry(name) => name,
         }
     }
 
-    /// The specs whose GET operations are checked, relative to the workspace root.
-    pub fn specs(self) -> &'static [&'static str] {
-        match self {
-            System::Ejento => &["specs/ejento-platform.yaml", "specs/ejento-auth.yaml"],
-            System::Proto => &["specs/proto.yaml"],
-        }
+    /// The specs whose GET operations are checked, relative to the workspace root: those of
+    /// the registry's APIs (`specs/systems.toml`) of the command-line system of this name.
+    pub fn specs(self, root: &Path) -> anyhow::Result<Vec<PathBuf>> {
+        let registry = cxkit_spec::Registry::load(root).map_err(|p| anyhow::anyhow!("{p}"))?;
+        let specs: Vec<PathBuf> = registry
+            .apis_of(self.name())
+            .map(|api| PathBuf::from(&api.spec))
+            .collect();
+        anyhow::ensure!(
+            !specs.is_empty(),
+            "{}: no [[api]] entry belongs to the system `{}`",
+            cxkit_spec::registry::FILE,
+            self.name()
+        );
+        Ok(specs)
     }
 }
 
@@ -86,10 +129,12 @@ struct Op {
     responses: Vec<(String, Option<Value>)>,
 }
 
+/// Reads a spec through the shared spec model's reader, so a duplicate key is an error rather
+/// than an entry silently dropped.
 fn load_spec(path: &Path) -> anyhow::Result<Value> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_yaml_ng::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    cxkit_spec::yaml::from_slice(&bytes)
+        .map_err(|e| anyhow::anyhow!("parsing {}: {e}", path.display()))
 }
 
 fn operations(spec_index: usize, doc: &Value) -> Vec<Op> {
@@ -192,7 +237,7 @@ pub async fn check(config: CheckConfig) -> anyhow::Result<Report> {
     let base = base.as_str().trim_end_matches('/').to_owned();
     let client = LiveClient::new()?;
     let spec_paths: Vec<PathBuf> = if config.specs.is_empty() {
-        config.system.specs().iter().map(PathBuf::from).collect()
+        config.system.specs(&config.root)?
     } else {
         config.specs.clone()
     };
@@ -429,5 +474,38 @@ fn scheme_header(doc: &Value, scheme: &str) -> Option<SchemeHeader> {
             Some(SchemeHeader::Named(name.to_owned()))
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spec_with_a_duplicate_key_is_refused_naming_the_key() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("dup.yaml");
+        std::fs::write(
+            &path,
+            "openapi: 3.0.3\npaths:\n  /a:\n    get: {operationId: one}\n  /a:\n    get: {operationId: two}\n",
+        )
+        .expect("write");
+        let e = load_spec(&path).expect_err("a duplicate key").to_string();
+        assert!(e.contains("/a"), "{e}");
+        assert!(e.starts_with("parsing "), "{e}");
+    }
+
+    #[test]
+    fn each_systems_specs_come_from_the_registry() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let registry = cxkit_spec::Registry::load(&root).expect("the registry reads");
+        for system in [System::Ejento, System::Proto] {
+            let expected: Vec<PathBuf> = registry
+                .apis_of(system.name())
+                .map(|a| PathBuf::from(&a.spec))
+                .collect();
+            assert!(!expected.is_empty());
+            assert_eq!(system.specs(&root).expect("specs"), expected);
+        }
     }
 }

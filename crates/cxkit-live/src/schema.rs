@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// How deep `$ref`s may nest before the walk gives up (a self-referencing schema).
+/// How deep the walk descends before it gives up (a self-referencing schema).
 const MAX_DEPTH: usize = 64;
 
 /// One way a body deviates from its schema.
@@ -62,22 +62,10 @@ pub fn validate(doc: &Value, schema: &Value, value: &Value) -> Findings {
     }
 }
 
-/// Resolves a local `$ref` (`#/components/...`), following chains.
-pub fn resolve<'a>(doc: &'a Value, mut schema: &'a Value) -> &'a Value {
-    for _ in 0..MAX_DEPTH {
-        let Some(reference) = schema.get("$ref").and_then(Value::as_str) else {
-            return schema;
-        };
-        match reference
-            .strip_prefix('#')
-            .and_then(|pointer| doc.pointer(pointer))
-        {
-            Some(target) => schema = target,
-            None => return &Value::Null,
-        }
-    }
-    schema
-}
+/// Follows local `$ref`s: the shared resolver's lenient form (`cxkit_spec::refs`); a reference
+/// that cannot be followed is returned as written, a schema with no type, which accepts any
+/// value (the lint reports it).
+pub use cxkit_spec::refs::resolve_or_self as resolve;
 
 struct Walk<'a> {
     doc: &'a Value,
@@ -275,8 +263,14 @@ impl Walk<'_> {
         let mut merged = serde_json::Map::new();
         let mut properties = serde_json::Map::new();
         let mut required = Vec::new();
-        for part in parts.iter().chain(std::iter::once(schema)) {
-            let part = resolve(self.doc, part);
+        // The parts, nested `allOf`s flattened, then the schema itself (its own keys win); an
+        // `allOf` that contains itself is read one level deep.
+        let layers = cxkit_spec::refs::object_layers(self.doc, schema).unwrap_or_else(|_| {
+            std::iter::once(schema)
+                .chain(parts.iter().map(|p| resolve(self.doc, p)))
+                .collect()
+        });
+        for &part in layers.iter().skip(1).chain(layers.first()) {
             if let Some(p) = part.get("properties").and_then(Value::as_object) {
                 properties.extend(p.clone());
             }
@@ -399,5 +393,31 @@ mod tests {
         assert_eq!(found, Findings::default());
         let free = json!({"type": "object"});
         assert_eq!(validate(&doc, &free, &json!({"x": 1})), Findings::default());
+    }
+
+    /// A part of an `allOf` that is itself an `allOf` is read through (its required fields
+    /// checked, its properties documented), and an `allOf` containing itself ends.
+    #[test]
+    fn nested_all_of_is_read_through_and_a_circular_one_ends() {
+        let doc = json!({"components": {"schemas": {
+            "Agent": {"type": "object", "required": ["id"], "properties": {"id": {"type": "integer"}}},
+            "Named": {"allOf": [{"$ref": "#/components/schemas/Agent"}, {"required": ["name"], "properties": {"name": {"type": "string"}}}]},
+            "Loop": {"allOf": [{"$ref": "#/components/schemas/Loop"}, {"properties": {"a": {"type": "string"}}}]}
+        }}});
+        let nested = json!({"allOf": [{"$ref": "#/components/schemas/Named"}, {"properties": {"more": {"type": "boolean"}}}]});
+        let found = validate(&doc, &nested, &json!({"name": "n", "more": true}));
+        let got: Vec<(IssueKind, &str)> = found
+            .issues
+            .iter()
+            .map(|i| (i.kind, i.path.as_str()))
+            .collect();
+        assert_eq!(got, [(IssueKind::MissingRequired, "$.id")]);
+        assert!(found.undocumented.is_empty(), "{:?}", found.undocumented);
+        let found = validate(
+            &doc,
+            &json!({"$ref": "#/components/schemas/Loop"}),
+            &json!({"a": "x"}),
+        );
+        assert!(found.issues.is_empty(), "{found:?}");
     }
 }

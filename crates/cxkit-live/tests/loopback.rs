@@ -348,7 +348,7 @@ async fn apply_marks_the_ok_operations_with_a_one_line_edit() {
     assert_eq!(again.lines().count(), after_lines.len());
     assert!(again.contains("x-cxkit-verified: '2026-12-24'") && !again.contains("2026-11-30"));
     // The mark keeps the spec valid YAML, with the date a string.
-    let parsed: serde_json::Value = serde_yaml_ng::from_str(&again).unwrap();
+    let parsed: serde_json::Value = cxkit_spec::yaml::from_slice(again.as_bytes()).unwrap();
     assert_eq!(
         parsed.pointer("/paths/~1api~1v2~1agents/get/x-cxkit-verified"),
         Some(&serde_json::json!("2026-12-24"))
@@ -462,4 +462,56 @@ async fn proto_ids_come_from_params_and_the_token_goes_in_its_header() {
     let requests = server.requests();
     assert!(requests.iter().all(|r| r.method == "GET"));
     assert_eq!(requests[0].header("x-sinitic-token"), Some(TOKEN));
+}
+
+/// A registry system with static credentials only: its specs, the variable its `live_env`
+/// names and the header its scheme places, with no system-specific code in the checker.
+#[tokio::test]
+async fn a_registry_system_reads_its_static_credential_from_the_variable_the_registry_names() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let system = System::parse_in(&root, "proto-messaging").expect("a registry system");
+    assert_eq!(system, System::Registry("proto-messaging"));
+    assert!(
+        System::parse_in(&root, "platform28")
+            .unwrap_err()
+            .to_string()
+            .contains("proto-messaging"),
+        "platform28 has credentials without a live_env variable"
+    );
+    let missing = cxkit_live::registry_credentials(&root, "proto-messaging", |_| None)
+        .unwrap_err()
+        .to_string();
+    assert!(missing.contains("set PROTO_MESSAGING_TOKEN"), "{missing}");
+    let credentials = cxkit_live::registry_credentials(&root, "proto-messaging", |v| {
+        (v == "PROTO_MESSAGING_TOKEN").then(|| TOKEN.to_owned())
+    })
+    .expect("the variable is set");
+
+    let server = FakeEjento::start().await;
+    server.script(
+        "GET",
+        "/ch_1/human/h_1",
+        200,
+        JSON,
+        r#"{"id":"h_1","name":"Ada"}"#,
+    );
+    let report = cxkit_live::check(CheckConfig {
+        system,
+        base_url: server.base_url().to_owned(),
+        specs: Vec::new(),
+        root,
+        credentials,
+        date: "2026-12-07".into(),
+        params: BTreeMap::from([
+            ("channel_id".to_owned(), "ch_1".to_owned()),
+            ("human_id".to_owned(), "h_1".to_owned()),
+        ]),
+    })
+    .await
+    .unwrap();
+    let human = by_id(&report, "get_channel_human");
+    assert_eq!(human.spec, "specs/proto-messaging.yaml");
+    let requests = server.requests();
+    assert!(!requests.is_empty());
+    assert_eq!(requests[0].header("x-proto-token"), Some(TOKEN));
 }

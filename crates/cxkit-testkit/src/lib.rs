@@ -3,6 +3,11 @@
 #[cfg(feature = "ejento")]
 mod answers;
 pub mod capture;
+pub mod raw_tcp;
+#[cfg(feature = "redis")]
+pub mod redis_server;
+
+// BEGIN systems: modules (cargo xtask generate writes this block from specs/systems.toml)
 #[cfg(feature = "ejento")]
 pub mod ejento;
 #[cfg(feature = "platform28")]
@@ -13,11 +18,11 @@ pub mod proto;
 pub mod proto_messaging;
 #[cfg(feature = "proto-developer")]
 pub mod proto_platform;
-pub mod raw_tcp;
-#[cfg(feature = "redis")]
-pub mod redis_server;
+// END systems: modules
+
 // With no vendor feature on, only the vendor-neutral helpers remain and the shared server core
 // is unused; it is kept compiling so every feature combination builds.
+// BEGIN systems: features (cargo xtask generate writes this block from specs/systems.toml)
 #[cfg_attr(
     not(any(
         feature = "ejento",
@@ -29,7 +34,9 @@ pub mod redis_server;
     allow(dead_code, unused_macros, unused_imports)
 )]
 mod server;
+// END systems: features
 
+// BEGIN systems: exports (cargo xtask generate writes this block from specs/systems.toml)
 #[cfg(feature = "ejento")]
 pub use ejento::FakeEjento;
 #[cfg(feature = "platform28")]
@@ -40,4 +47,6 @@ pub use proto::FakeProto;
 pub use proto_messaging::{FakeProtoMessaging, WebhookSender};
 #[cfg(feature = "proto-developer")]
 pub use proto_platform::FakeProtoPlatform;
+// END systems: exports
+
 pub use server::{Recorded, Reply, UnknownOperation, strip_matrix};

@@ -34,38 +34,3 @@
 //! [`CallOptions`].
 
 pub use cxkit_auth::{CallOptions, IDEMPOTENCY_KEY_HEADER, WithOptions};
-
-#[cfg(feature = "ejento")]
-impl WithOptions for crate::Ejento {
-    fn with_options(&self, options: CallOptions) -> Self {
-        crate::Ejento::with_options(self, options)
-    }
-}
-
-#[cfg(feature = "proto")]
-impl WithOptions for crate::Proto {
-    fn with_options(&self, options: CallOptions) -> Self {
-        crate::Proto::with_options(self, options)
-    }
-}
-
-#[cfg(feature = "platform28")]
-impl WithOptions for crate::Platform28Session {
-    fn with_options(&self, options: CallOptions) -> Self {
-        crate::Platform28Session::with_options(self, options)
-    }
-}
-
-#[cfg(feature = "proto-developer")]
-impl WithOptions for crate::ProtoPlatform {
-    fn with_options(&self, options: CallOptions) -> Self {
-        crate::ProtoPlatform::with_options(self, options)
-    }
-}
-
-#[cfg(feature = "proto-messaging")]
-impl WithOptions for crate::ProtoMessaging {
-    fn with_options(&self, options: CallOptions) -> Self {
-        crate::ProtoMessaging::with_options(self, options)
-    }
-}

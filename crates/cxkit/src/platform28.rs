@@ -389,3 +389,10 @@ impl Platform28Session {
         Ok(())
     }
 }
+
+/// [`crate::WithOptions`]: what generic code calls to give a handle per-call options.
+impl crate::WithOptions for crate::Platform28Session {
+    fn with_options(&self, options: crate::CallOptions) -> Self {
+        crate::Platform28Session::with_options(self, options)
+    }
+}

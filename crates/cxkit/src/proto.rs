@@ -233,3 +233,10 @@ impl Drop for AccessTokenBridge {
         self.task.abort();
     }
 }
+
+/// [`crate::WithOptions`]: what generic code calls to give a handle per-call options.
+impl crate::WithOptions for crate::Proto {
+    fn with_options(&self, options: crate::CallOptions) -> Self {
+        crate::Proto::with_options(self, options)
+    }
+}

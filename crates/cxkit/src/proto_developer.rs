@@ -688,6 +688,13 @@ impl Base64Stream {
     }
 }
 
+/// [`crate::WithOptions`]: what generic code calls to give a handle per-call options.
+impl crate::WithOptions for crate::ProtoPlatform {
+    fn with_options(&self, options: crate::CallOptions) -> Self {
+        crate::ProtoPlatform::with_options(self, options)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

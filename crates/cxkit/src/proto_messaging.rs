@@ -143,3 +143,10 @@ impl ProtoMessaging {
         Ok(self.inner.api.checked(answer).await?.0)
     }
 }
+
+/// [`crate::WithOptions`]: what generic code calls to give a handle per-call options.
+impl crate::WithOptions for crate::ProtoMessaging {
+    fn with_options(&self, options: crate::CallOptions) -> Self {
+        crate::ProtoMessaging::with_options(self, options)
+    }
+}

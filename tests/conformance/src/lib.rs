@@ -20,35 +20,9 @@ use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
-/// The calls of `specs/ejento-auth.yaml`.
-pub mod ejento_auth {
-    include!(concat!(env!("OUT_DIR"), "/ejento_auth.rs"));
-}
-
-/// The calls of `specs/ejento-platform.yaml`.
-pub mod ejento_platform {
-    include!(concat!(env!("OUT_DIR"), "/ejento_platform.rs"));
-}
-
-/// The calls of `specs/proto.yaml`.
-pub mod proto {
-    include!(concat!(env!("OUT_DIR"), "/proto.rs"));
-}
-
-/// The calls of `specs/proto-developer.yaml`.
-pub mod proto_developer {
-    include!(concat!(env!("OUT_DIR"), "/proto_developer.rs"));
-}
-
-/// The calls of `specs/proto-messaging.yaml`.
-pub mod proto_messaging {
-    include!(concat!(env!("OUT_DIR"), "/proto_messaging.rs"));
-}
-
-/// The calls of `specs/platform28.yaml`.
-pub mod platform28 {
-    include!(concat!(env!("OUT_DIR"), "/platform28.rs"));
-}
+// One module per API of the registry (`specs/systems.toml`), each with the calls `build.rs`
+// wrote from its spec: `ejento_auth::CALLS`, ...
+include!(concat!(env!("OUT_DIR"), "/systems.rs"));
 
 /// What one call returns.
 pub type CallFuture<'a> = Pin<Box<dyn Future<Output = Result<(), Failure>> + Send + 'a>>;
@@ -158,32 +132,16 @@ pub fn workspace_root() -> PathBuf {
 /// Every `operationId` of a spec, in document order, read from the spec itself (not from
 /// what `build.rs` generated), so the count is independent of the calls.
 pub fn spec_operation_ids(spec: &str) -> Vec<String> {
-    const METHODS: [&str; 8] = [
-        "get", "put", "post", "delete", "options", "head", "patch", "trace",
-    ];
-    let path = workspace_root().join(spec);
-    let bytes =
-        std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let doc: serde_json::Value =
-        serde_yaml_ng::from_slice(&bytes).unwrap_or_else(|e| panic!("{spec}: not YAML: {e}"));
-    let mut ids = Vec::new();
-    for (path, item) in doc
-        .get("paths")
-        .and_then(|p| p.as_object())
+    let spec = cxkit_spec::Spec::load(&workspace_root(), spec).unwrap_or_else(|p| panic!("{p}"));
+    spec.operations()
         .into_iter()
-        .flatten()
-    {
-        for (method, op) in item.as_object().into_iter().flatten() {
-            if METHODS.contains(&method.as_str()) {
-                let id = op
-                    .get("operationId")
-                    .and_then(|i| i.as_str())
-                    .unwrap_or_else(|| panic!("{spec}: {method} {path} has no operationId"));
-                ids.push(id.to_owned());
-            }
-        }
-    }
-    ids
+        .map(|(path, method, op)| {
+            op.get("operationId")
+                .and_then(|i| i.as_str())
+                .unwrap_or_else(|| panic!("{}: {method} {path} has no operationId", spec.file))
+                .to_owned()
+        })
+        .collect()
 }
 
 /// Whether the npm tools are required (`cargo xtask test` sets `CXKIT_REQUIRE_TOOLS=1`): then a

@@ -2,10 +2,14 @@
 //! with request validation on (`prism mock --errors`). A test fails on any request Prism
 //! rejects, any answer our types cannot decode, and when the operations exercised are not
 //! exactly the spec's.
+//!
+//! The tests of the APIs that call nothing through the facade are written by the build script
+//! from the registry (`specs/systems.toml`, every API without `conformance_by_hand`); the
+//! others are here.
 
-use cxkit::clients::{
-    ejento_auth, ejento_platform, platform28, proto, proto_developer, proto_messaging,
-};
+include!(concat!(env!("OUT_DIR"), "/prism_tests.rs"));
+
+use cxkit::clients::{ejento_auth, ejento_platform, platform28, proto_developer};
 use cxkit::{Auth, Credential, DocumentUpload, Ejento, RetryPolicy, Secret, SsoProvider};
 use cxkit_conformance::{Conformance, Failure, Prism, facade_body, http_client};
 
@@ -135,21 +139,6 @@ async fn ejento_platform_conforms_to_its_spec() {
 }
 
 #[tokio::test]
-async fn proto_conforms_to_its_spec() {
-    let Some(prism) = Prism::start(cxkit_conformance::proto::SPEC) else {
-        return;
-    };
-    let auth = Auth::builder()
-        .retry(RetryPolicy::never())
-        .credential("siniticToken", fixed("conformance-sinitic-token"))
-        .build();
-    let client = proto::Client::new_with_client(prism.base_url(), http_client(), auth);
-    let mut run = Conformance::new(&prism);
-    run.run(&client, cxkit_conformance::proto::CALLS).await;
-    run.finish(&[], cxkit_conformance::proto::FACADE, &proto::SECURITY);
-}
-
-#[tokio::test]
 async fn proto_developer_conforms_to_its_spec() {
     let Some(prism) = Prism::start(cxkit_conformance::proto_developer::SPEC) else {
         return;
@@ -189,26 +178,6 @@ async fn proto_developer_conforms_to_its_spec() {
         &["text_to_speech", "speech_to_text"],
         cxkit_conformance::proto_developer::FACADE,
         &proto_developer::SECURITY,
-    );
-}
-
-#[tokio::test]
-async fn proto_messaging_conforms_to_its_spec() {
-    let Some(prism) = Prism::start(cxkit_conformance::proto_messaging::SPEC) else {
-        return;
-    };
-    let auth = Auth::builder()
-        .retry(RetryPolicy::never())
-        .credential("protoToken", fixed("conformance-proto-token"))
-        .build();
-    let client = proto_messaging::Client::new_with_client(prism.base_url(), http_client(), auth);
-    let mut run = Conformance::new(&prism);
-    run.run(&client, cxkit_conformance::proto_messaging::CALLS)
-        .await;
-    run.finish(
-        &[],
-        cxkit_conformance::proto_messaging::FACADE,
-        &proto_messaging::SECURITY,
     );
 }
 

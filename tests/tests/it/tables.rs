@@ -1,14 +1,15 @@
-//! The generated security tables, as the hooks read them on every call.
+//! The generated security tables, as the hooks read them on every call: every system's, as
+//! the registry (`specs/systems.toml`) lists them.
 
-use cxkit::clients::{ejento_auth, ejento_platform, platform28, proto};
+use cxkit::clients::ejento_platform;
 use cxkit_auth::{ApiSecurity, operation_hash};
 
-const TABLES: [&ApiSecurity; 4] = [
-    &ejento_auth::SECURITY,
-    &ejento_platform::SECURITY,
-    &proto::SECURITY,
-    &platform28::SECURITY,
-];
+// `TABLES`, written by `cargo xtask generate` from the registry.
+#[rustfmt::skip]
+#[path = "../shared/security_tables.rs"]
+mod security_tables;
+
+use security_tables::TABLES;
 
 /// Where `id` sits in the table's hash index, probing as `ApiSecurity::operation` does, or
 /// `None` if the index does not lead to it.

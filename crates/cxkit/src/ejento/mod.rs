@@ -252,3 +252,10 @@ impl Ejento {
         Ok(info)
     }
 }
+
+/// [`crate::WithOptions`]: what generic code calls to give a handle per-call options.
+impl crate::WithOptions for crate::Ejento {
+    fn with_options(&self, options: crate::CallOptions) -> Self {
+        crate::Ejento::with_options(self, options)
+    }
+}

@@ -168,3 +168,38 @@ impl<'de> DeserializeSeed<'de> for NewKey<'_> {
         Ok(key)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_duplicate_key_is_refused_with_the_key_its_mapping_and_both_lines() {
+        let text = "paths:\n  /a:\n    get:\n      operationId: one\n  /b:\n    get: {}\n  /a:\n    post: {}\n";
+        let e = from_slice(text.as_bytes()).unwrap_err();
+        assert!(e.starts_with("duplicate key `/a` in `paths`"), "{e}");
+        assert!(e.contains("(lines 2 and 7)"), "{e}");
+        assert!(e.contains("silently dropped"), "{e}");
+    }
+
+    #[test]
+    fn a_duplicate_at_the_top_level_says_so() {
+        let e = from_slice(b"a: 1\nb: 2\na: 3\n").unwrap_err();
+        assert!(e.starts_with("duplicate key `a` at the top level"), "{e}");
+    }
+
+    #[test]
+    fn the_same_key_in_sibling_mappings_is_fine_and_values_keep_their_types() {
+        let v = from_slice(b"x: {a: 1, b: [true, 2.5, null]}\ny: {a: 'two'}\n").unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"x": {"a": 1, "b": [true, 2.5, null]}, "y": {"a": "two"}})
+        );
+    }
+
+    #[test]
+    fn broken_yaml_is_a_message_not_a_panic() {
+        let e = from_slice(b"a: [1, 2\n").unwrap_err();
+        assert!(e.starts_with("not valid YAML"), "{e}");
+    }
+}
