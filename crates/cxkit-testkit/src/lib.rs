@@ -5,6 +5,8 @@ mod answers;
 pub mod capture;
 #[cfg(feature = "ejento")]
 pub mod ejento;
+#[cfg(feature = "otel")]
+pub mod otel;
 #[cfg(feature = "platform28")]
 pub mod platform28;
 #[cfg(feature = "proto")]

@@ -41,6 +41,7 @@ pub mod redis_store;
 #[cfg(feature = "ejento")]
 mod sse;
 mod store;
+pub mod telemetry;
 mod token;
 #[cfg(feature = "ejento")]
 mod upload;
@@ -49,6 +50,10 @@ mod user_token;
 
 pub use cache::{CachedToken, Refresher, TokenCache};
 pub use config::{Config, ConfigBuilder};
+/// The OpenTelemetry API crate cxkit reports to, at the version it was built with (the `otel`
+/// feature).
+#[cfg(feature = "otel")]
+pub use cxkit_auth::telemetry::opentelemetry;
 pub use cxkit_auth::tls::ensure_crypto_provider;
 pub use cxkit_auth::{
     Auth, Clock, Credential, ManualClock, RetryPolicy, Secret, SystemClock, TokenSource,
@@ -84,6 +89,8 @@ pub use sse::{AnswerStream, BodyError, StreamEvent, StreamedAnswer};
 #[cfg(feature = "file-store")]
 pub use store::FileTokenStore;
 pub use store::{MemoryTokenStore, StoreError, StoreLock, TokenStore};
+#[cfg(feature = "otel")]
+pub use telemetry::Telemetry;
 pub use token::{RefreshConfig, TokenSet, jwt_expiry};
 #[cfg(feature = "ejento")]
 pub use upload::{DocumentUpload, Progress};

@@ -82,8 +82,8 @@ impl ProtoBuilder {
         let auth = config
             .http()
             .auth_builder(config.retry(), config.client_timeout())
-            .credential("siniticToken", Credential::static_key(token.clone()))
-            .build();
+            .credential("siniticToken", Credential::static_key(token.clone()));
+        let auth = crate::telemetry::attach(auth, &config, &[&base]).build();
         Ok(Proto {
             inner: Arc::new(ProtoInner {
                 client: gen_proto::Client::new_with_client(

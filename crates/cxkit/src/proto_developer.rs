@@ -124,8 +124,8 @@ impl ProtoPlatformBuilder {
         let auth = config
             .http()
             .auth_builder(config.retry(), config.client_timeout())
-            .credential(TAKEOVER_SECRET, Credential::static_key(secret.clone()))
-            .build();
+            .credential(TAKEOVER_SECRET, Credential::static_key(secret.clone()));
+        let auth = crate::telemetry::attach(auth, &config, &[&base]).build();
         Ok(ProtoPlatform {
             inner: Arc::new(Inner {
                 client: gen_dev::Client::new_with_client(&base, config.http_client().clone(), auth),

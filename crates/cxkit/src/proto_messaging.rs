@@ -70,8 +70,8 @@ impl ProtoMessagingBuilder {
         let auth = config
             .http()
             .auth_builder(config.retry(), config.client_timeout())
-            .credential(PROTO_TOKEN, Credential::static_key(token.clone()))
-            .build();
+            .credential(PROTO_TOKEN, Credential::static_key(token.clone()));
+        let auth = crate::telemetry::attach(auth, &config, &[&base]).build();
         Ok(ProtoMessaging {
             inner: Arc::new(Inner {
                 client: gen_messaging::Client::new_with_client(
