@@ -14,7 +14,7 @@ const NODE_TOOLS: &str = "tests/node";
 /// the default-on extras a small app may leave out (so each is checked off, too), and the
 /// Redis store.
 /// `aws-lc-rs` is left out: its C build would double the step's time.
-const FACADE_FEATURES: [&str; 8] = [
+const FACADE_FEATURES: [&str; 9] = [
     "ejento",
     "proto",
     "proto-developer",
@@ -23,6 +23,7 @@ const FACADE_FEATURES: [&str; 8] = [
     "file-store",
     "http2",
     "redis",
+    "otel",
 ];
 
 /// The test kit's features: one per system, like the facade's.
@@ -152,6 +153,42 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         "tests",
         "cargo",
         &["test", "--workspace", "--all-targets"],
+    )?;
+    // The OpenTelemetry test, benchmark and example need the tests crate's `otel` feature (off
+    // in the workspace run, so that the facade benchmark measures a build without it).
+    step(
+        root,
+        "lint the telemetry tests (`cxkit-tests --features otel`)",
+        "cargo",
+        &[
+            "clippy",
+            "-p",
+            "cxkit-tests",
+            "--features",
+            "otel",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+    step(
+        root,
+        "the telemetry tests (`otel`)",
+        "cargo",
+        &[
+            "test",
+            "-p",
+            "cxkit-tests",
+            "--features",
+            "otel",
+            "--test",
+            "telemetry",
+            "--bench",
+            "telemetry",
+            "--example",
+            "telemetry_stdout",
+        ],
     )?;
     step(
         root,
