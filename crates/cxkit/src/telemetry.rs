@@ -1,7 +1,7 @@
 //! OpenTelemetry spans and metrics (the `otel` feature; everything here is a no-op without it,
 //! and no OpenTelemetry crate is compiled).
 //!
-//! Give the shared [`crate::Config`] a [`Telemetry`] (`ConfigBuilder::telemetry`) and every
+//! Give the shared [`crate::Config`] a `Telemetry` (`ConfigBuilder::telemetry`) and every
 //! client built from it reports, by the OpenTelemetry semantic conventions:
 //!
 //! - per call, an `INTERNAL` span `{system}.{operationId}` and a `CLIENT` span per attempt
