@@ -199,7 +199,7 @@ pub fn exec<'a>(
             handle,
             api.api,
             operation_id,
-            api.operation(operation_id).map(|op| op.path),
+            api.operation(operation_id),
             &request,
         ))
     });
@@ -467,8 +467,17 @@ impl Call<'_> {
     #[cfg(feature = "otel")]
     fn otel_sending(&self, request: &mut Request) {
         if let Some(otel) = &self.otel {
-            let url_full = clean_url(request.url(), self.auth, self.api);
-            otel.sending(request, url_full);
+            otel.sending(request, |url| {
+                // A URL with nowhere a secret could be is taken as it is.
+                if !may_carry_secrets(url)
+                    && self.auth.path_secrets().is_empty()
+                    && !path_carries_live_secret(url)
+                {
+                    url.as_str().to_owned()
+                } else {
+                    clean_url(url, self.auth, self.api).into()
+                }
+            });
         }
     }
 

@@ -26,9 +26,10 @@
 //! `None` check per call.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Instant;
 
 use opentelemetry::global::{BoxedSpan, BoxedTracer, ObjectSafeTracerProvider};
@@ -40,6 +41,8 @@ use opentelemetry::{Context, InstrumentationScope, KeyValue};
 use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::{Request, Response};
 use url::Url;
+
+use crate::OperationDef;
 
 pub use opentelemetry;
 
@@ -69,6 +72,10 @@ impl fmt::Debug for Telemetry {
 }
 
 struct Instruments {
+    /// The span names of each operation, `{system}.{operationId}` and `{METHOD} {template}`,
+    /// made once (by the address of its `'static` table entry) and kept for the process: the
+    /// generated tables are finite, and a call then builds its spans without formatting.
+    names: RwLock<HashMap<usize, (&'static str, &'static str)>>,
     tracer: BoxedTracer,
     meter: Meter,
     duration: Histogram<f64>,
@@ -129,6 +136,7 @@ impl Telemetry {
             .build();
         Telemetry {
             inner: Arc::new(Instruments {
+                names: RwLock::default(),
                 tracer,
                 meter,
                 duration,
@@ -147,6 +155,36 @@ impl Telemetry {
     /// The meter cxkit's instruments come from.
     pub fn meter(&self) -> &Meter {
         &self.inner.meter
+    }
+}
+
+impl Instruments {
+    /// The span names of `operation` (see the `names` field).
+    fn names(
+        &self,
+        api: &'static str,
+        operation: &'static OperationDef,
+        method: &'static str,
+    ) -> (&'static str, &'static str) {
+        let key = std::ptr::from_ref(operation) as usize;
+        if let Some(names) = self
+            .names
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            return *names;
+        }
+        let names: (&'static str, &'static str) = (
+            Box::leak(format!("{api}.{}", operation.id).into_boxed_str()),
+            Box::leak(format!("{method} {}", operation.path).into_boxed_str()),
+        );
+        *self
+            .names
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key)
+            .or_insert(names)
     }
 }
 
@@ -191,6 +229,11 @@ pub(crate) struct CallTelemetry {
     cx: Context,
     method: &'static str,
     template: Option<&'static str>,
+    /// The attempts' span name.
+    client_name: Cow<'static, str>,
+    /// Whether the operation span records: when it does not (no SDK, or not sampled), its
+    /// attempts' spans are built bare, without attributes (metrics are recorded all the same).
+    recording: bool,
     propagate: bool,
     /// Attempts sent so far: retries and the replay after a 401 alike are resends.
     sent: AtomicU32,
@@ -252,35 +295,45 @@ impl CallTelemetry {
         handle: &HandleTelemetry,
         api: &'static str,
         operation_id: &str,
-        template: Option<&'static str>,
+        operation: Option<&'static OperationDef>,
         request: &Request,
     ) -> CallTelemetry {
         let inner = handle.telemetry.inner.clone();
         let method = method_name(request.method());
-        let mut attributes = vec![
-            KeyValue::new("cxkit.api", api),
-            KeyValue::new("cxkit.operation_id", operation_id.to_owned()),
-            KeyValue::new("http.request.method", method),
-        ];
-        if let Some(template) = template {
-            attributes.push(KeyValue::new("url.template", template));
-        }
+        let template = operation.map(|op| op.path);
+        let (name, client_name): (Cow<'static, str>, Cow<'static, str>) = match operation {
+            Some(op) => {
+                let (name, client) = inner.names(api, op, method);
+                (name.into(), client.into())
+            }
+            None => (format!("{api}.{operation_id}").into(), method.into()),
+        };
         let parent = Context::current();
-        let span = inner.tracer.build_with_context(
-            SpanBuilder::from_name(format!("{api}.{operation_id}"))
-                .with_kind(SpanKind::Internal)
-                .with_attributes(attributes),
+        let mut span = inner.tracer.build_with_context(
+            SpanBuilder::from_name(name).with_kind(SpanKind::Internal),
             &parent,
         );
+        let recording = span.is_recording();
+        if recording {
+            span.set_attribute(KeyValue::new("cxkit.api", api));
+            span.set_attribute(KeyValue::new("cxkit.operation_id", operation_id.to_owned()));
+            span.set_attribute(KeyValue::new("http.request.method", method));
+            if let Some(template) = template {
+                span.set_attribute(KeyValue::new("url.template", template));
+            }
+        }
         CallTelemetry {
             cx: parent.with_span(span),
-            propagate: handle
-                .propagate_to
-                .iter()
-                .any(|origin| origin.matches(request.url())),
+            propagate: !handle.propagate_to.is_empty()
+                && handle
+                    .propagate_to
+                    .iter()
+                    .any(|origin| origin.matches(request.url())),
             inner,
             method,
             template,
+            client_name,
+            recording,
             sent: AtomicU32::new(0),
             attempt: Mutex::new(None),
         }
@@ -297,38 +350,34 @@ impl CallTelemetry {
 
     /// An attempt leaves: its span starts (named after the operation's path template), the
     /// active count rises, and `traceparent` goes along when the host is one the handle may
-    /// tell. `url_full` is the request's URL with its secrets scrubbed.
-    pub(crate) fn sending(&self, request: &mut Request, url_full: Url) {
+    /// tell. `url_full` gives the request's URL with its secrets scrubbed; it is called only
+    /// when the span records.
+    pub(crate) fn sending(&self, request: &mut Request, url_full: impl FnOnce(&Url) -> String) {
         let resends = self.sent.fetch_add(1, Ordering::Relaxed);
         let url = request.url();
         let host = url.host_str().unwrap_or_default().to_owned();
         let port = url.port_or_known_default().map_or(0, i64::from);
-        let mut attributes = vec![
-            KeyValue::new("http.request.method", self.method),
-            KeyValue::new("server.address", host),
-            KeyValue::new("server.port", port),
-        ];
+        let mut attributes = Vec::with_capacity(6);
+        attributes.push(KeyValue::new("http.request.method", self.method));
+        attributes.push(KeyValue::new("server.address", host));
+        attributes.push(KeyValue::new("server.port", port));
         if let Some(template) = self.template {
             attributes.push(KeyValue::new("url.template", template));
         }
-        let mut span_attributes = attributes.clone();
-        span_attributes.push(KeyValue::new("url.full", String::from(url_full)));
-        if resends > 0 {
-            span_attributes.push(KeyValue::new(
-                "http.request.resend_count",
-                i64::from(resends),
-            ));
-        }
-        let name: Cow<'static, str> = match self.template {
-            Some(template) => format!("{} {template}", self.method).into(),
-            None => self.method.into(),
-        };
-        let span = self.inner.tracer.build_with_context(
-            SpanBuilder::from_name(name)
-                .with_kind(SpanKind::Client)
-                .with_attributes(span_attributes),
+        let mut span = self.inner.tracer.build_with_context(
+            SpanBuilder::from_name(self.client_name.clone()).with_kind(SpanKind::Client),
             &self.cx,
         );
+        if self.recording && span.is_recording() {
+            span.set_attributes(attributes.iter().cloned());
+            span.set_attribute(KeyValue::new("url.full", url_full(url)));
+            if resends > 0 {
+                span.set_attribute(KeyValue::new(
+                    "http.request.resend_count",
+                    i64::from(resends),
+                ));
+            }
+        }
         if self.propagate {
             inject(span.span_context(), request);
         }
@@ -364,16 +413,20 @@ impl CallTelemetry {
         if let Some(error) = error.clone() {
             attributes.push(KeyValue::new("error.type", error));
         }
-        if let Some(status) = status {
+        if let Some(status) = status
+            && self.recording
+        {
             attempt.span.set_attribute(KeyValue::new(
                 "http.response.status_code",
                 i64::from(status),
             ));
         }
         if let Some(error) = error {
-            attempt
-                .span
-                .set_attribute(KeyValue::new("error.type", error.clone()));
+            if self.recording {
+                attempt
+                    .span
+                    .set_attribute(KeyValue::new("error.type", error.clone()));
+            }
             attempt.span.set_status(Status::error(error));
         }
         attempt.span.end();
