@@ -316,7 +316,13 @@ impl CallTelemetry {
         let recording = span.is_recording();
         if recording {
             span.set_attribute(KeyValue::new("cxkit.api", api));
-            span.set_attribute(KeyValue::new("cxkit.operation_id", operation_id.to_owned()));
+            span.set_attribute(KeyValue::new(
+                "cxkit.operation_id",
+                match operation {
+                    Some(op) => Cow::Borrowed(op.id),
+                    None => Cow::Owned(operation_id.to_owned()),
+                },
+            ));
             span.set_attribute(KeyValue::new("http.request.method", method));
             if let Some(template) = template {
                 span.set_attribute(KeyValue::new("url.template", template));
@@ -364,20 +370,22 @@ impl CallTelemetry {
         if let Some(template) = self.template {
             attributes.push(KeyValue::new("url.template", template));
         }
-        let mut span = self.inner.tracer.build_with_context(
-            SpanBuilder::from_name(self.client_name.clone()).with_kind(SpanKind::Client),
-            &self.cx,
-        );
-        if self.recording && span.is_recording() {
-            span.set_attributes(attributes.iter().cloned());
-            span.set_attribute(KeyValue::new("url.full", url_full(url)));
+        let mut builder =
+            SpanBuilder::from_name(self.client_name.clone()).with_kind(SpanKind::Client);
+        if self.recording {
+            // Given whole to the builder: one move, not a call per attribute.
+            let mut span_attributes = Vec::with_capacity(attributes.len() + 2);
+            span_attributes.extend(attributes.iter().cloned());
+            span_attributes.push(KeyValue::new("url.full", url_full(url)));
             if resends > 0 {
-                span.set_attribute(KeyValue::new(
+                span_attributes.push(KeyValue::new(
                     "http.request.resend_count",
                     i64::from(resends),
                 ));
             }
+            builder = builder.with_attributes(span_attributes);
         }
+        let span = self.inner.tracer.build_with_context(builder, &self.cx);
         if self.propagate {
             inject(span.span_context(), request);
         }
