@@ -23,6 +23,12 @@ mod config;
 #[cfg(feature = "ejento")]
 mod ejento;
 mod error;
+#[cfg(any(
+    feature = "proto",
+    feature = "proto-developer",
+    feature = "proto-messaging"
+))]
+mod handle;
 mod http;
 mod options;
 mod paging;

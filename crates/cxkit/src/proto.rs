@@ -3,17 +3,16 @@
 
 use std::sync::Arc;
 
-use cxkit_auth::{Credential, Secret};
+use cxkit_auth::Secret;
 use cxkit_proto as gen_proto;
 use gen_proto::types::{Human, HumanCreate, HumanUpdate};
 #[cfg(feature = "ejento")]
 use tokio::task::JoinHandle;
 
-use crate::Config;
-use crate::http::base_url;
+use crate::handle::{StaticApi, StaticApiKind, required_id, static_handle_accessors};
+use crate::{Config, Result};
 #[cfg(feature = "ejento")]
 use crate::{EJENTO_TOKEN, Ejento};
-use crate::{Error, Result};
 
 /// Proto's public gateway.
 pub const DEFAULT_BASE_URL: &str = "https://api.proto.cx/gateway";
@@ -62,43 +61,27 @@ impl ProtoBuilder {
 
     /// Checks the configuration and builds the handle.
     pub fn build(self) -> Result<Proto> {
-        let base = base_url(
-            self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL),
-            "the Proto base URL",
-        )?;
-        let company_id = self
-            .company_id
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| Error::config("no Proto company id"))?;
-        let bot_id = self
-            .bot_id
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| Error::config("no Proto bot id"))?;
-        let token = self
-            .token
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| Error::config("no Proto personal access token"))?;
-        let config = Config::resolve(self.config)?;
-        let auth = config
-            .http()
-            .auth_builder(config.retry(), config.client_timeout())
-            .credential("siniticToken", Credential::static_key(token.clone()));
-        let auth = crate::telemetry::attach(auth, &config, &[&base]).build();
+        let company_id = required_id(self.company_id, "no Proto company id")?;
+        let bot_id = required_id(self.bot_id, "no Proto bot id")?;
+        let api = StaticApi::build(&KIND, self.base_url.as_deref(), self.token, self.config)?;
         Ok(Proto {
             inner: Arc::new(ProtoInner {
-                client: gen_proto::Client::new_with_client(
-                    &base,
-                    config.http_client().clone(),
-                    auth,
-                ),
-                config,
+                api,
                 company_id,
                 bot_id,
-                token,
             }),
         })
     }
 }
+
+/// The CRM as a static-credential API (`X-SINITIC-TOKEN`).
+const KIND: StaticApiKind<gen_proto::Client> = StaticApiKind {
+    base_what: "the Proto base URL",
+    default_base: DEFAULT_BASE_URL,
+    scheme: "siniticToken",
+    missing_secret: "no Proto personal access token",
+    new_client: gen_proto::Client::new_with_client,
+};
 
 /// A Proto AICX bot's CRM, bound to a company id, a bot id and a personal access token. Cheap
 /// to clone.
@@ -109,28 +92,26 @@ pub struct Proto {
 
 #[derive(Clone)]
 struct ProtoInner {
-    client: gen_proto::Client,
-    config: Config,
+    api: StaticApi<gen_proto::Client>,
     company_id: String,
     bot_id: String,
-    /// Kept to scrub it from error text, should the gateway echo it.
-    token: Secret,
 }
 
 /// Shows the handle without its HTTP client: a client the application supplied may carry its
 /// own credentials in its default headers.
 impl std::fmt::Debug for ProtoInner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use gen_proto::ClientInfo as _;
-        f.debug_struct("Proto")
-            .field("base_url", &self.client.baseurl())
-            .field("company_id", &self.company_id)
-            .field("bot_id", &self.bot_id)
-            .field("token", &self.token)
-            .field("config", &self.config)
+        self.api
+            .debug_fields(
+                f.debug_struct("Proto")
+                    .field("company_id", &self.company_id)
+                    .field("bot_id", &self.bot_id),
+            )
             .finish()
     }
 }
+
+static_handle_accessors!(Proto, ProtoInner, gen_proto::Client);
 
 impl Proto {
     /// Starts configuring a handle.
@@ -138,70 +119,36 @@ impl Proto {
         ProtoBuilder::default()
     }
 
-    /// The configuration this handle was built with (shared with every client built from it).
-    pub fn config(&self) -> &Config {
-        &self.inner.config
-    }
-
-    /// A view of this handle whose calls (wrapped and generated) use `options` (see
-    /// [`crate::CallOptions`]); the handle's other calls are unaffected.
-    pub fn with_options(&self, options: crate::CallOptions) -> Proto {
-        let mut inner = ProtoInner::clone(&self.inner);
-        inner.client = inner.client.with_options(options);
-        Proto {
-            inner: Arc::new(inner),
-        }
-    }
-
-    /// The generated client, for calls this handle does not wrap.
-    pub fn client(&self) -> &gen_proto::Client {
-        &self.inner.client
-    }
-
-    /// A generated call's value, or its error (undocumented bodies read) with the personal
-    /// access token scrubbed from its text, should the gateway echo it.
-    async fn checked<T, E: serde::Serialize>(
-        &self,
-        answer: std::result::Result<gen_proto::ResponseValue<T>, gen_proto::Error<E>>,
-    ) -> Result<T> {
-        crate::error::checked(answer)
-            .await
-            .map_err(|e| e.without(&[&self.inner.token]))
-    }
-
     /// Creates a human ("Create Human API") and returns its id (e.g. `eu_KM8dKoKB5HJN`).
     pub async fn create_human(&self, human: HumanCreate) -> Result<String> {
         let answer = self
-            .inner
-            .client
+            .client()
             .create_human()
             .company_id(&self.inner.company_id)
             .bot_id(&self.inner.bot_id)
             .body(human)
             .send()
             .await;
-        Ok(self.checked(answer).await?.result.id)
+        Ok(self.inner.api.checked(answer).await?.result.id)
     }
 
     /// Reads a human's profile ("Get Human API").
     pub async fn get_human(&self, human_id: &str) -> Result<Human> {
         let answer = self
-            .inner
-            .client
+            .client()
             .get_human()
             .company_id(&self.inner.company_id)
             .bot_id(&self.inner.bot_id)
             .human_id(human_id)
             .send()
             .await;
-        Ok(self.checked(answer).await?.result)
+        Ok(self.inner.api.checked(answer).await?.result)
     }
 
     /// Updates a human ("Update Human API"); fields left `None` are unchanged. Returns the id.
     pub async fn update_human(&self, human_id: &str, update: HumanUpdate) -> Result<String> {
         let answer = self
-            .inner
-            .client
+            .client()
             .update_human()
             .company_id(&self.inner.company_id)
             .bot_id(&self.inner.bot_id)
@@ -209,7 +156,7 @@ impl Proto {
             .body(update)
             .send()
             .await;
-        Ok(self.checked(answer).await?.result.id)
+        Ok(self.inner.api.checked(answer).await?.result.id)
     }
 
     /// Keeps a human's `access_token` in step with an Ejento session: it is set now (when the

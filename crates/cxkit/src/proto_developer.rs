@@ -36,7 +36,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use cxkit_auth::{Credential, Secret};
+use cxkit_auth::Secret;
 use cxkit_proto_developer as gen_dev;
 use gen_dev::ClientInfo as _;
 use gen_dev::types::{AddCustomFields, AddTags, CreateTicket, CustomFieldCreate, CustomerCreate};
@@ -44,7 +44,7 @@ use serde_json::{Map, Value};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use crate::Config;
-use crate::http::base_url;
+use crate::handle::{StaticApi, StaticApiKind, required_id, static_handle_accessors};
 use crate::{Error, Result};
 
 /// The Developer API's base.
@@ -108,35 +108,26 @@ impl ProtoPlatformBuilder {
 
     /// Checks the configuration and builds the handle.
     pub fn build(self) -> Result<ProtoPlatform> {
-        let base = base_url(
-            self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL),
-            "the Proto Developer API base URL",
-        )?;
-        let teamspace_id = self
-            .teamspace_id
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| Error::config("no Proto teamspace id"))?;
-        let secret = self
-            .secret
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| Error::config("no Proto takeover secret"))?;
-        let config = Config::resolve(self.config)?;
-        let auth = config
-            .http()
-            .auth_builder(config.retry(), config.client_timeout())
-            .credential(TAKEOVER_SECRET, Credential::static_key(secret.clone()));
-        let auth = crate::telemetry::attach(auth, &config, &[&base]).build();
+        let teamspace_id = required_id(self.teamspace_id, "no Proto teamspace id")?;
+        let api = StaticApi::build(&KIND, self.base_url.as_deref(), self.secret, self.config)?;
         Ok(ProtoPlatform {
             inner: Arc::new(Inner {
-                client: gen_dev::Client::new_with_client(&base, config.http_client().clone(), auth),
-                config,
+                api,
                 teamspace_id,
-                secret,
                 max_audio_bytes: self.max_audio_bytes.unwrap_or(DEFAULT_MAX_AUDIO_BYTES),
             }),
         })
     }
 }
+
+/// The Developer API as a static-credential API (the takeover secret).
+const KIND: StaticApiKind<gen_dev::Client> = StaticApiKind {
+    base_what: "the Proto Developer API base URL",
+    default_base: DEFAULT_BASE_URL,
+    scheme: TAKEOVER_SECRET,
+    missing_secret: "no Proto takeover secret",
+    new_client: gen_dev::Client::new_with_client,
+};
 
 /// A Proto AICX teamspace's Developer API, bound to the teamspace id and its takeover secret.
 /// Cheap to clone.
@@ -147,23 +138,23 @@ pub struct ProtoPlatform {
 
 #[derive(Clone)]
 struct Inner {
-    client: gen_dev::Client,
-    config: Config,
+    api: StaticApi<gen_dev::Client>,
     teamspace_id: String,
-    secret: Secret,
     max_audio_bytes: u64,
 }
 
 impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ProtoPlatform")
-            .field("base_url", &self.client.baseurl())
-            .field("teamspace_id", &self.teamspace_id)
-            .field("secret", &self.secret)
-            .field("config", &self.config)
+        self.api
+            .debug_fields(
+                f.debug_struct("ProtoPlatform")
+                    .field("teamspace_id", &self.teamspace_id),
+            )
             .finish()
     }
 }
+
+static_handle_accessors!(ProtoPlatform, Inner, gen_dev::Client);
 
 /// The audio format text to speech asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -286,35 +277,6 @@ impl ProtoPlatform {
         ProtoPlatformBuilder::default()
     }
 
-    /// The configuration this handle was built with.
-    pub fn config(&self) -> &Config {
-        &self.inner.config
-    }
-
-    /// A view of this handle whose calls (wrapped, generated and hand-written) use `options`
-    /// (see [`crate::CallOptions`]).
-    pub fn with_options(&self, options: crate::CallOptions) -> ProtoPlatform {
-        let mut inner = Inner::clone(&self.inner);
-        inner.client = inner.client.with_options(options);
-        ProtoPlatform {
-            inner: Arc::new(inner),
-        }
-    }
-
-    /// The generated client, for calls this handle does not wrap.
-    pub fn client(&self) -> &gen_dev::Client {
-        &self.inner.client
-    }
-
-    async fn checked<T, E: serde::Serialize>(
-        &self,
-        answer: std::result::Result<gen_dev::ResponseValue<T>, gen_dev::Error<E>>,
-    ) -> Result<T> {
-        crate::error::checked(answer)
-            .await
-            .map_err(|e| e.without(&[&self.inner.secret]))
-    }
-
     fn teamspace(&self) -> &str {
         &self.inner.teamspace_id
     }
@@ -322,28 +284,26 @@ impl ProtoPlatform {
     /// Creates a ticket ("Create ticket") and returns the conversation's id.
     pub async fn create_ticket(&self, ticket: CreateTicket) -> Result<String> {
         let answer = self
-            .inner
-            .client
+            .client()
             .create_ticket()
             .subcompany_id(self.teamspace())
             .body(ticket)
             .send()
             .await;
-        Ok(self.checked(answer).await?.id)
+        Ok(self.inner.api.checked(answer).await?.id)
     }
 
     /// Reads a customer by the unique id your application gave it ("Get customer"): every
     /// field but the custom field values, as the JSON object the server sends.
     pub async fn get_customer(&self, provided_unique_id: &str) -> Result<Map<String, Value>> {
         let answer = self
-            .inner
-            .client
+            .client()
             .get_customer()
             .subcompany_id(self.teamspace())
             .provided_unique_id(provided_unique_id)
             .send()
             .await;
-        Ok(self.checked(answer).await?.0)
+        Ok(self.inner.api.checked(answer).await?.0)
     }
 
     /// Creates a customer under the unique id your application gives it ("Create customer").
@@ -353,15 +313,14 @@ impl ProtoPlatform {
         customer: CustomerCreate,
     ) -> Result<Map<String, Value>> {
         let answer = self
-            .inner
-            .client
+            .client()
             .create_customer()
             .subcompany_id(self.teamspace())
             .provided_unique_id(provided_unique_id)
             .body(customer)
             .send()
             .await;
-        Ok(self.checked(answer).await?.0)
+        Ok(self.inner.api.checked(answer).await?.0)
     }
 
     /// Applies tags to a customer ("Add tags").
@@ -371,15 +330,14 @@ impl ProtoPlatform {
         tags: AddTags,
     ) -> Result<Value> {
         let answer = self
-            .inner
-            .client
+            .client()
             .add_customer_tags()
             .subcompany_id(self.teamspace())
             .provided_unique_id(provided_unique_id)
             .body(tags)
             .send()
             .await;
-        Ok(self.checked(answer).await?.0)
+        Ok(self.inner.api.checked(answer).await?.0)
     }
 
     /// Sets custom field values on a customer ("Add custom fields").
@@ -389,53 +347,49 @@ impl ProtoPlatform {
         fields: AddCustomFields,
     ) -> Result<Value> {
         let answer = self
-            .inner
-            .client
+            .client()
             .add_customer_custom_fields()
             .subcompany_id(self.teamspace())
             .provided_unique_id(provided_unique_id)
             .body(fields)
             .send()
             .await;
-        Ok(self.checked(answer).await?.0)
+        Ok(self.inner.api.checked(answer).await?.0)
     }
 
     /// Lists the teamspace's custom fields ("List custom fields").
     pub async fn list_custom_fields(&self) -> Result<Value> {
         let answer = self
-            .inner
-            .client
+            .client()
             .list_custom_fields()
             .subcompany_id(self.teamspace())
             .send()
             .await;
-        Ok(self.checked(answer).await?.0)
+        Ok(self.inner.api.checked(answer).await?.0)
     }
 
     /// Creates a custom field ("Create custom field").
     pub async fn create_custom_field(&self, field: CustomFieldCreate) -> Result<Value> {
         let answer = self
-            .inner
-            .client
+            .client()
             .create_custom_field()
             .subcompany_id(self.teamspace())
             .body(field)
             .send()
             .await;
-        Ok(self.checked(answer).await?.0)
+        Ok(self.inner.api.checked(answer).await?.0)
     }
 
     /// Deletes a custom field ("Delete custom field").
     pub async fn delete_custom_field(&self, custom_field_id: &str) -> Result<Value> {
         let answer = self
-            .inner
-            .client
+            .client()
             .delete_custom_field()
             .subcompany_id(self.teamspace())
             .custom_field_id(custom_field_id)
             .send()
             .await;
-        Ok(self.checked(answer).await?.0)
+        Ok(self.inner.api.checked(answer).await?.0)
     }
 
     /// Converts text to speech ("Text to Speech (TTS)") and writes the audio to `out` as it
@@ -451,12 +405,11 @@ impl ProtoPlatform {
         request.check()?;
         let url = format!(
             "{}/voice/{}/tts",
-            self.inner.client.baseurl(),
+            self.client().baseurl(),
             encode_segment(self.teamspace())
         );
         let request = self
-            .inner
-            .client
+            .client()
             .client()
             .post(url)
             // Accepts every form the audio may take; `application/octet-stream` also marks the
@@ -562,12 +515,11 @@ impl ProtoPlatform {
             .map_err(|_| Error::config(format!("`{mime}` is not a MIME type")))?;
         let url = format!(
             "{}/voice/{}/asr",
-            self.inner.client.baseurl(),
+            self.client().baseurl(),
             encode_segment(self.teamspace())
         );
         let request = self
-            .inner
-            .client
+            .client()
             .client()
             .post(url)
             .header(reqwest::header::ACCEPT, "application/json")
@@ -575,8 +527,7 @@ impl ProtoPlatform {
             .build()
             .map_err(|e| Error::transport(&e))?;
         let response = self.send("speech_to_text", request).await?;
-        let bytes =
-            crate::error::read_whole(response, self.inner.config.http().body_timeout).await?;
+        let bytes = crate::error::read_whole(response, self.config().http().body_timeout).await?;
         serde_json::from_slice(&bytes).map_err(|e| Error::decode(&e))
     }
 
@@ -585,15 +536,15 @@ impl ProtoPlatform {
     /// becomes an [`Error`] (a refused takeover secret: [`Error::InvalidCredentials`]).
     async fn send(&self, operation: &str, request: reqwest::Request) -> Result<reqwest::Response> {
         let response =
-            crate::error::send_hooked(&self.inner.client, &gen_dev::SECURITY, operation, request)
+            crate::error::send_hooked(self.client(), &gen_dev::SECURITY, operation, request)
                 .await?;
         if response.status().is_success() {
             return Ok(response);
         }
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body = crate::error::read_capped(response, self.inner.config.http().body_timeout).await;
-        Err(Error::api_answer(status, Some(&headers), &body).without(&[&self.inner.secret]))
+        let body = crate::error::read_capped(response, self.config().http().body_timeout).await;
+        Err(Error::api_answer(status, Some(&headers), &body).without(&[&self.inner.api.secret]))
     }
 }
 

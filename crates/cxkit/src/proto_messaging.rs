@@ -4,13 +4,12 @@
 
 use std::sync::Arc;
 
-use cxkit_auth::{Credential, Secret};
+use cxkit_auth::Secret;
 use cxkit_proto_messaging as gen_messaging;
 use gen_messaging::types::{ChannelHuman, ChannelHumanCreate, ChatCreate};
 
-use crate::Config;
-use crate::http::base_url;
-use crate::{Error, Result};
+use crate::handle::{StaticApi, StaticApiKind, required_id, static_handle_accessors};
+use crate::{Config, Result};
 
 /// Proto's Messaging API gateway.
 pub const DEFAULT_BASE_URL: &str = "https://gw.proto.cx/webhook";
@@ -54,38 +53,22 @@ impl ProtoMessagingBuilder {
 
     /// Checks the configuration and builds the handle.
     pub fn build(self) -> Result<ProtoMessaging> {
-        let base = base_url(
-            self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL),
-            "the Proto Messaging API base URL",
-        )?;
-        let channel_id = self
-            .channel_id
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| Error::config("no Proto webhook channel id"))?;
-        let token = self
-            .token
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| Error::config("no Proto personal access token"))?;
-        let config = Config::resolve(self.config)?;
-        let auth = config
-            .http()
-            .auth_builder(config.retry(), config.client_timeout())
-            .credential(PROTO_TOKEN, Credential::static_key(token.clone()));
-        let auth = crate::telemetry::attach(auth, &config, &[&base]).build();
+        let channel_id = required_id(self.channel_id, "no Proto webhook channel id")?;
+        let api = StaticApi::build(&KIND, self.base_url.as_deref(), self.token, self.config)?;
         Ok(ProtoMessaging {
-            inner: Arc::new(Inner {
-                client: gen_messaging::Client::new_with_client(
-                    &base,
-                    config.http_client().clone(),
-                    auth,
-                ),
-                config,
-                channel_id,
-                token,
-            }),
+            inner: Arc::new(Inner { api, channel_id }),
         })
     }
 }
+
+/// The Messaging API as a static-credential API.
+const KIND: StaticApiKind<gen_messaging::Client> = StaticApiKind {
+    base_what: "the Proto Messaging API base URL",
+    default_base: DEFAULT_BASE_URL,
+    scheme: PROTO_TOKEN,
+    missing_secret: "no Proto personal access token",
+    new_client: gen_messaging::Client::new_with_client,
+};
 
 /// A Proto webhook channel's Messaging API, bound to the channel id and a personal access
 /// token. Cheap to clone.
@@ -96,23 +79,22 @@ pub struct ProtoMessaging {
 
 #[derive(Clone)]
 struct Inner {
-    client: gen_messaging::Client,
-    config: Config,
+    api: StaticApi<gen_messaging::Client>,
     channel_id: String,
-    token: Secret,
 }
 
 impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use gen_messaging::ClientInfo as _;
-        f.debug_struct("ProtoMessaging")
-            .field("base_url", &self.client.baseurl())
-            .field("channel_id", &self.channel_id)
-            .field("token", &self.token)
-            .field("config", &self.config)
+        self.api
+            .debug_fields(
+                f.debug_struct("ProtoMessaging")
+                    .field("channel_id", &self.channel_id),
+            )
             .finish()
     }
 }
+
+static_handle_accessors!(ProtoMessaging, Inner, gen_messaging::Client);
 
 impl ProtoMessaging {
     /// Starts configuring a handle.
@@ -120,59 +102,29 @@ impl ProtoMessaging {
         ProtoMessagingBuilder::default()
     }
 
-    /// The configuration this handle was built with.
-    pub fn config(&self) -> &Config {
-        &self.inner.config
-    }
-
-    /// A view of this handle whose calls use `options` (see [`crate::CallOptions`]).
-    pub fn with_options(&self, options: crate::CallOptions) -> ProtoMessaging {
-        let mut inner = Inner::clone(&self.inner);
-        inner.client = inner.client.with_options(options);
-        ProtoMessaging {
-            inner: Arc::new(inner),
-        }
-    }
-
-    /// The generated client, for calls this handle does not wrap.
-    pub fn client(&self) -> &gen_messaging::Client {
-        &self.inner.client
-    }
-
-    async fn checked<T, E: serde::Serialize>(
-        &self,
-        answer: std::result::Result<gen_messaging::ResponseValue<T>, gen_messaging::Error<E>>,
-    ) -> Result<T> {
-        crate::error::checked(answer)
-            .await
-            .map_err(|e| e.without(&[&self.inner.token]))
-    }
-
     /// Creates a human on the channel ("To create a Human (customer)") and returns its id
     /// (e.g. `human_4361a99d71fa3`).
     pub async fn create_human(&self, human: ChannelHumanCreate) -> Result<String> {
         let answer = self
-            .inner
-            .client
+            .client()
             .create_channel_human()
             .channel_id(&self.inner.channel_id)
             .body(human)
             .send()
             .await;
-        Ok(self.checked(answer).await?.human.id)
+        Ok(self.inner.api.checked(answer).await?.human.id)
     }
 
     /// Reads a human of the channel ("Get Human information").
     pub async fn get_human(&self, human_id: &str) -> Result<ChannelHuman> {
         let answer = self
-            .inner
-            .client
+            .client()
             .get_channel_human()
             .channel_id(&self.inner.channel_id)
             .human_id(human_id)
             .send()
             .await;
-        self.checked(answer).await
+        self.inner.api.checked(answer).await
     }
 
     /// Creates a chat on the channel ("Create a chat"), optionally with its human. The answer
@@ -182,13 +134,12 @@ impl ProtoMessaging {
         chat: ChatCreate,
     ) -> Result<serde_json::Map<String, serde_json::Value>> {
         let answer = self
-            .inner
-            .client
+            .client()
             .create_chat()
             .channel_id(&self.inner.channel_id)
             .body(chat)
             .send()
             .await;
-        Ok(self.checked(answer).await?.0)
+        Ok(self.inner.api.checked(answer).await?.0)
     }
 }
