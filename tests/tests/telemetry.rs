@@ -7,11 +7,11 @@ mod support;
 
 use cxkit::opentelemetry::trace::{SpanKind, Status};
 use cxkit::opentelemetry::{KeyValue, Value};
-use cxkit::{Config, Ejento, Error, Platform28, Secret, StreamEvent};
-use cxkit_testkit::FakePlatform28;
+use cxkit::{Config, Ejento, Error, Platform28, Proto, Secret, StreamEvent};
 use cxkit_testkit::Reply;
 use cxkit_testkit::ejento::{FEATURE_FLAGS, FakeEjento, PASSWORD_OF_USER, SseAnswer, USER, USERS};
 use cxkit_testkit::otel::{SpanData, TelemetryCapture};
+use cxkit_testkit::{FakePlatform28, FakeProto};
 use futures::StreamExt as _;
 use serde_json::json;
 use support::*;
@@ -507,6 +507,7 @@ async fn no_live_secret_reaches_any_span_attribute_event_or_data_point() {
     const API_KEY: &str = "otel-canary-api-key-5c1d";
     const LSID: &str = "otel-canary-lsid-93af";
     const SUBSCRIPTION_KEY: &str = "otel-canary-subscription-7e20";
+    const PAT: &str = "otel-canary-proto-pat-d4e8";
     let capture = TelemetryCapture::new();
 
     // Ejento: a password login, bearer tokens, a refresh with its refresh token, a replay, a
@@ -564,7 +565,40 @@ async fn no_live_secret_reaches_any_span_attribute_event_or_data_point() {
         .unwrap();
     let _ = p28_session.info().await;
 
+    // Proto: the personal access token on a static-key handle, an answer echoing it.
+    let proto_server = FakeProto::start().await;
+    let proto = Proto::builder()
+        .config(
+            &Config::builder()
+                .retry(cxkit::RetryPolicy::never())
+                .telemetry(capture.telemetry())
+                .build()
+                .unwrap(),
+        )
+        .base_url(format!("{}/gateway", proto_server.base_url()))
+        .company_id("c1")
+        .bot_id("b1")
+        .personal_access_token(Secret::new(PAT))
+        .build()
+        .unwrap();
+    proto_server.script(
+        "GET",
+        "/gateway/c1/b1/crm/human/nope",
+        404,
+        json_type,
+        &format!(r#"{{"message":"bad token {PAT}"}}"#),
+    );
+    proto.get_human("nope").await.unwrap_err();
+    assert!(
+        client_spans(&capture)
+            .iter()
+            .any(|s| s.name.starts_with("GET ") && s.name.contains("/crm/human/{")),
+        "the Proto call is traced by its template: {}",
+        capture.dump()
+    );
+
     let mut secrets: Vec<String> = vec![
+        PAT.into(),
         PASSWORD_OF_USER.into(),
         API_KEY.into(),
         LSID.into(),
