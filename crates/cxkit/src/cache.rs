@@ -130,7 +130,7 @@ impl TokenCache {
 
     /// Reports every refresh (a span, its duration and outcome) and every caller that waits
     /// for one to `telemetry`.
-    #[cfg(feature = "otel")]
+    #[cfg(all(feature = "otel", feature = "ejento"))]
     pub(crate) fn with_telemetry(mut self, telemetry: Arc<crate::telemetry::Instruments>) -> Self {
         self.telemetry = Some(telemetry);
         self

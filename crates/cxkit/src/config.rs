@@ -166,6 +166,7 @@ impl Config {
     }
 
     #[cfg(feature = "otel")]
+    #[cfg_attr(not(feature = "ejento"), allow(dead_code))]
     pub(crate) fn instruments(&self) -> Option<&Arc<crate::telemetry::Instruments>> {
         self.inner.instruments.as_ref()
     }

@@ -28,6 +28,7 @@ pub use cxkit_auth::telemetry::{HTTP_DURATION_BUCKETS, SCOPE_NAME, Telemetry};
 use cxkit_auth::AuthBuilder;
 
 use crate::Config;
+#[cfg(feature = "ejento")]
 use crate::cache::TokenCache;
 
 /// Gives an auth handle the configuration's telemetry and, when propagation is on, the origins
@@ -49,6 +50,7 @@ pub(crate) fn attach(builder: AuthBuilder, config: &Config, bases: &[&str]) -> A
 }
 
 /// A token cache that reports its refreshes to the configuration's telemetry.
+#[cfg(feature = "ejento")]
 #[cfg_attr(not(feature = "otel"), inline(always))]
 #[cfg_attr(not(feature = "otel"), allow(unused_variables))]
 pub(crate) fn cache_with(cache: TokenCache, config: &Config) -> TokenCache {
