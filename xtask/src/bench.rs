@@ -80,6 +80,29 @@ pub fn run(root: &Path, options: Options) -> anyhow::Result<()> {
     if !status.success() {
         bail!("`cargo bench -p cxkit-tests --bench facade` exited with {status}");
     }
+    // OpenTelemetry's per-call cost, on and off, in a build with the `otel` feature (the facade
+    // benchmark above is built without it); its figures are merged into the same file.
+    eprintln!("==> cargo bench -p cxkit-tests --features otel --bench telemetry");
+    let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .args([
+            "bench",
+            "-p",
+            "cxkit-tests",
+            "--features",
+            "otel",
+            "--bench",
+            "telemetry",
+        ])
+        .current_dir(root)
+        .env("CXKIT_BENCH_OUT", &results_path)
+        .stdout(Stdio::from(std::io::stderr()))
+        .status()
+        .context("cannot run `cargo bench`")?;
+    if !status.success() {
+        bail!(
+            "`cargo bench -p cxkit-tests --features otel --bench telemetry` exited with {status}"
+        );
+    }
     let text = std::fs::read_to_string(&results_path)
         .with_context(|| format!("cannot read {}", results_path.display()))?;
     let json: serde_json::Value = serde_json::from_str(&text)
@@ -538,6 +561,35 @@ fn table(
         "≤ +3 µs",
         cpu_overhead.map(|d| d <= 3_000.0),
     );
+    // OpenTelemetry (the `otel` feature). Not compiled, the row above is the facade's cost
+    // (its build has no OpenTelemetry crate); compiled in, the paired rounds of the telemetry
+    // benchmark measure it configured against not.
+    row(
+        "Client CPU per request, `otel` compiled in but no telemetry configured (telemetry bench, median)",
+        f.get("telemetry_off_client_cpu_ns")
+            .map(time_ns)
+            .unwrap_or_else(na),
+        "",
+        None,
+    );
+    let sdk = f.get("telemetry_sdk_overhead_ns");
+    row(
+        "OpenTelemetry on, SDK with a no-op exporter: client CPU per request over off (median of paired differences)",
+        match (f.get("telemetry_sdk_client_cpu_ns"), sdk) {
+            (Some(on), Some(d)) => format!("{} ({:+.1} µs)", time_ns(on), d / 1e3),
+            _ => na(),
+        },
+        "≤ +3 µs",
+        sdk.map(|d| d <= 3_000.0),
+    );
+    row(
+        "OpenTelemetry on, global no-op providers: client CPU per request over off",
+        f.get("telemetry_global_noop_overhead_ns")
+            .map(|d| format!("{:+.1} µs", d / 1e3))
+            .unwrap_or_else(na),
+        "",
+        None,
+    );
 
     // (b) The herd.
     for (prefix, label) in [
@@ -855,6 +907,8 @@ mod tests {
             ("per_request_bare_client_cpu_ns".to_owned(), 40_000.0),
             ("per_request_facade_client_cpu_ns".to_owned(), 42_600.0),
             ("per_request_client_cpu_overhead_ns".to_owned(), 2_500.0),
+            ("telemetry_sdk_client_cpu_ns".to_owned(), 44_000.0),
+            ("telemetry_sdk_overhead_ns".to_owned(), 3_400.0),
             ("upload_peak_heap_bytes".to_owned(), 64.0 * 1048576.0),
             ("upload_file_bytes".to_owned(), 128.0 * 1048576.0),
             ("sse_parser_events_per_s".to_owned(), 6e6),
@@ -903,6 +957,11 @@ mod tests {
             line("Client CPU").contains("40.0 µs → 42.6 µs (+2.5 µs, +6.2 %) | ≤ +3 µs | ✓ |"),
             "{table}"
         );
+        assert!(
+            line("SDK with a no-op exporter").contains("(+3.4 µs) | ≤ +3 µs | ✗ |"),
+            "{table}"
+        );
+        assert!(line("global no-op").contains("| n/a |"), "{table}");
         assert!(line("Generation").contains("100,000 lines"), "{table}");
         let synthetic = line("synthetic 2,000-operation");
         assert!(

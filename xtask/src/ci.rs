@@ -12,9 +12,9 @@ const NODE_TOOLS: &str = "tests/node";
 
 /// The facade's features besides the systems' (which the registry, `specs/systems.toml`, lists),
 /// each checked on its own: the default-on extras a small app may leave out (so each is checked
-/// off, too), and the Redis store. `aws-lc-rs` is left out: its C build would double the step's
-/// time.
-const FACADE_EXTRAS: [&str; 3] = ["file-store", "http2", "redis"];
+/// off, too), the Redis store and OpenTelemetry. `aws-lc-rs` is left out: its C build would
+/// double the step's time.
+const FACADE_EXTRAS: [&str; 4] = ["file-store", "http2", "redis", "otel"];
 
 /// The feature set whose build time the README states (a Proto-only app), whose unit tests run
 /// on their own: the file store and HTTP/2 are off there.
@@ -139,6 +139,42 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         "tests",
         "cargo",
         &["test", "--workspace", "--all-targets"],
+    )?;
+    // The OpenTelemetry test, benchmark and example need the tests crate's `otel` feature (off
+    // in the workspace run, so that the facade benchmark measures a build without it).
+    step(
+        root,
+        "lint the telemetry tests (`cxkit-tests --features otel`)",
+        "cargo",
+        &[
+            "clippy",
+            "-p",
+            "cxkit-tests",
+            "--features",
+            "otel",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+    step(
+        root,
+        "the telemetry tests (`otel`)",
+        "cargo",
+        &[
+            "test",
+            "-p",
+            "cxkit-tests",
+            "--features",
+            "otel",
+            "--test",
+            "telemetry",
+            "--bench",
+            "telemetry",
+            "--example",
+            "telemetry_stdout",
+        ],
     )?;
     step(
         root,

@@ -60,6 +60,9 @@ struct Inner {
     /// Secrets that travel as path segments (see [`AuthBuilder::path_secret`]).
     path_secrets: Vec<crate::Secret>,
     plans: PlanCache,
+    /// Where the hooks report spans and metrics, if anywhere.
+    #[cfg(feature = "otel")]
+    telemetry: Option<crate::telemetry::HandleTelemetry>,
 }
 
 impl Default for Inner {
@@ -78,6 +81,8 @@ impl Default for Inner {
             clients_for: Vec::new(),
             path_secrets: Vec::new(),
             plans: PlanCache::default(),
+            #[cfg(feature = "otel")]
+            telemetry: None,
         }
     }
 }
@@ -479,6 +484,12 @@ impl Auth {
         &self.inner.path_secrets
     }
 
+    /// The handle's telemetry, if it reports any.
+    #[cfg(feature = "otel")]
+    pub(crate) fn telemetry(&self) -> Option<&crate::telemetry::HandleTelemetry> {
+        self.inner.telemetry.as_ref()
+    }
+
     /// The names of URL parameters that carry a configured secret, for scrubbing.
     pub fn url_secret_names<'a>(&'a self, api: &ApiSecurity) -> Vec<&'a str> {
         self.inner
@@ -508,6 +519,10 @@ pub struct AuthBuilder {
     client_timeout: Option<Duration>,
     body_timeout: Option<Duration>,
     path_secrets: Vec<crate::Secret>,
+    #[cfg(feature = "otel")]
+    telemetry: Option<crate::telemetry::Telemetry>,
+    #[cfg(feature = "otel")]
+    propagate_to: Vec<crate::telemetry::Origin>,
 }
 
 impl fmt::Debug for AuthBuilder {
@@ -622,6 +637,26 @@ impl AuthBuilder {
         self
     }
 
+    /// Reports every call's spans and metrics to `telemetry` (see [`crate::telemetry`]).
+    #[cfg(feature = "otel")]
+    pub fn telemetry(mut self, telemetry: crate::telemetry::Telemetry) -> Self {
+        self.telemetry = Some(telemetry);
+        self
+    }
+
+    /// Sends the W3C `traceparent` header of each attempt's span on requests to the origin
+    /// (scheme, host and port) of `base`, and to no other: call it once per base URL the
+    /// application configured. Without a [`AuthBuilder::telemetry`] it does nothing.
+    #[cfg(feature = "otel")]
+    pub fn propagate_trace_context_to(mut self, base: &url::Url) -> Self {
+        if let Some(origin) = crate::telemetry::Origin::of(base)
+            && !self.propagate_to.contains(&origin)
+        {
+            self.propagate_to.push(origin);
+        }
+        self
+    }
+
     /// Finishes the handle.
     ///
     /// Also installs cxkit's rustls crypto provider unless one is installed
@@ -650,6 +685,13 @@ impl AuthBuilder {
                 body_timeout: self.body_timeout.unwrap_or(DEFAULT_BODY_TIMEOUT),
                 path_secrets: self.path_secrets,
                 plans: PlanCache::default(),
+                #[cfg(feature = "otel")]
+                telemetry: self
+                    .telemetry
+                    .map(|telemetry| crate::telemetry::HandleTelemetry {
+                        telemetry,
+                        propagate_to: self.propagate_to,
+                    }),
             }),
             options: None,
         }

@@ -243,6 +243,16 @@ pub fn exec<'a>(
         request_id = tracing::field::Empty,
     );
     let streamed = accepts_stream(&request);
+    #[cfg(feature = "otel")]
+    let otel = auth.telemetry().map(|handle| {
+        Box::new(crate::telemetry::CallTelemetry::start(
+            handle,
+            api.api,
+            operation_id,
+            api.operation(operation_id),
+            &request,
+        ))
+    });
     let call = Call {
         auth,
         api,
@@ -264,6 +274,8 @@ pub fn exec<'a>(
         // A span nobody listens to is not entered and left around every poll.
         traced: !span.is_disabled(),
         span,
+        #[cfg(feature = "otel")]
+        otel,
     };
     // Cloned before the deadline is set: reqwest keeps a request's timeout in its extensions,
     // which would otherwise be copied too (the next attempt sets its own).
@@ -271,6 +283,8 @@ pub fn exec<'a>(
     call.bound(&mut request, true);
     let asked = spare.is_none().then(|| request.url().clone());
     let sent_at = call.sending(1);
+    #[cfg(feature = "otel")]
+    call.otel_sending(&mut request);
     let sending = {
         let _entered = call.traced.then(|| call.span.enter());
         client.execute(request)
@@ -341,6 +355,8 @@ where
             result => {
                 let spare = this.spare.take();
                 let traced = call.traced.then(|| call.span.clone());
+                #[cfg(feature = "otel")]
+                let otel_cx = call.otel.as_ref().map(|o| o.context().clone());
                 let rest = async move {
                     let result = match result {
                         Ok(_) if redirected => Err(redirect_followed().await),
@@ -348,10 +364,14 @@ where
                     };
                     call.recover(result, spare).await
                 };
-                match traced {
+                let rest: Rest<'_> = match traced {
                     Some(span) => Box::pin(rest.instrument(span)),
                     None => Box::pin(rest),
-                }
+                };
+                // The replay's token refresh and the retries run in the operation span.
+                #[cfg(feature = "otel")]
+                let rest = crate::telemetry::in_context(rest, otel_cx);
+                rest
             }
         };
         this.rest.insert(rest).as_mut().poll(cx)
@@ -400,6 +420,9 @@ struct Call<'a> {
     span: tracing::Span,
     /// Whether the span listens: its fields cost a look-up each, and are recorded only then.
     traced: bool,
+    /// The OpenTelemetry spans and metrics of the call, when the handle reports them.
+    #[cfg(feature = "otel")]
+    otel: Option<Box<crate::telemetry::CallTelemetry>>,
 }
 
 impl Call<'_> {
@@ -482,7 +505,30 @@ impl Call<'_> {
         if redirected {
             tracing::warn!("the HTTP client followed a redirect; the answer is refused");
         }
+        #[cfg(feature = "otel")]
+        if let Some(otel) = &self.otel {
+            otel.answered(result, redirected);
+        }
         redirected
+    }
+
+    /// Starts an attempt's `CLIENT` span (and sends `traceparent`, where allowed), when the
+    /// handle reports telemetry. Its `url.full` is scrubbed as an error's URL is.
+    #[cfg(feature = "otel")]
+    fn otel_sending(&self, request: &mut Request) {
+        if let Some(otel) = &self.otel {
+            otel.sending(request, |url| {
+                // A URL with nowhere a secret could be is taken as it is.
+                if !may_carry_secrets(url)
+                    && self.auth.path_secrets().is_empty()
+                    && !path_carries_live_secret(url)
+                {
+                    url.as_str().to_owned()
+                } else {
+                    clean_url(url, self.auth, self.api).into()
+                }
+            });
+        }
     }
 
     #[inline(never)]
@@ -512,6 +558,10 @@ impl Call<'_> {
             None => Some(request.url().clone()),
         };
         let sent_at = self.sending(attempt);
+        #[cfg(feature = "otel")]
+        let mut request = request;
+        #[cfg(feature = "otel")]
+        self.otel_sending(&mut request);
         let result = self.client.execute(request).await;
         if self.answered(&result, asked.as_ref().or(spare.map(Request::url)), sent_at) {
             return Err(Box::pin(redirect_followed()).await);
@@ -560,6 +610,10 @@ impl Call<'_> {
 
     /// The end of a call whose last attempt is not tried again.
     fn end(&self, result: reqwest::Result<Response>) -> reqwest::Result<Response> {
+        #[cfg(feature = "otel")]
+        if let Some(otel) = &self.otel {
+            otel.finish(&result);
+        }
         match result {
             Ok(response) => {
                 if response.status().is_success() {

@@ -13,6 +13,8 @@
 //! - [`CallOptions`]: per-call timeout, retry policy, idempotency key and extra headers, on a
 //!   view of a client ([`Auth::with_options`], and `with_options` on every generated client).
 //! - [`Secret`]: the one secret type; [`redact`]: URL scrubbing.
+//! - `telemetry` (feature `otel`): OpenTelemetry spans and metrics of every call, by the
+//!   semantic conventions.
 //! - [`tls`]: the rustls crypto provider (ring by default, aws-lc-rs behind the `aws-lc-rs`
 //!   feature), installed by [`AuthBuilder::build`].
 //!
@@ -33,6 +35,8 @@ pub mod retry;
 mod scheme;
 mod secret;
 mod send;
+#[cfg(feature = "otel")]
+pub mod telemetry;
 pub mod tls;
 
 pub use auth::{Auth, AuthBuilder, DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES};

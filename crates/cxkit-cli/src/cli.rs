@@ -7,7 +7,14 @@ use crate::failure::EXIT_CODES;
 use crate::table::{Operation, System};
 
 /// Options every command takes.
-pub const RESERVED: [&str; 5] = ["body", "json", "profile", "help", ALLOW_INLINE_SECRETS];
+pub const RESERVED: [&str; 6] = [
+    "body",
+    "json",
+    "profile",
+    "help",
+    "trace",
+    ALLOW_INLINE_SECRETS,
+];
 
 /// The flag that lets a secret be given inline on the command line (where `ps` and the shell's
 /// history show it).
@@ -62,6 +69,16 @@ pub fn command() -> Command {
                      --session-id) inline on the command line, where `ps` and the shell's \
                      history show them; without it they must come from @FILE, stdin or the \
                      environment",
+                ),
+        )
+        .arg(
+            Arg::new("trace")
+                .long("trace")
+                .global(true)
+                .action(ArgAction::SetTrue)
+                .help(
+                    "Show the call's OpenTelemetry spans on stderr as they end (operation, \
+                     attempts, token refresh, stream), without secrets",
                 ),
         )
         .subcommand(login())

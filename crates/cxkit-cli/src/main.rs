@@ -10,6 +10,7 @@ mod long;
 mod output;
 mod session;
 mod table;
+mod trace;
 
 use std::process::ExitCode;
 
@@ -96,6 +97,12 @@ async fn run(matches: &ArgMatches) -> Result<(), Failure> {
         return out.bytes(&script);
     }
     let mut state = State::open(profile)?;
+    // Kept until the command ends: each span is printed as it ends.
+    let _trace = if matches.get_flag("trace") {
+        Some(trace::install(&mut state)?)
+    } else {
+        None
+    };
     match name {
         "login" => {
             let (system, args) = args

@@ -10,6 +10,8 @@ pub mod redis_server;
 // BEGIN systems: modules (cargo xtask generate writes this block from specs/systems.toml)
 #[cfg(feature = "ejento")]
 pub mod ejento;
+#[cfg(feature = "otel")]
+pub mod otel;
 #[cfg(feature = "platform28")]
 pub mod platform28;
 #[cfg(feature = "proto")]

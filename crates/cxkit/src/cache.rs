@@ -86,6 +86,9 @@ pub struct TokenCache {
     landed: watch::Sender<u64>,
     updates: watch::Sender<Option<TokenSet>>,
     refreshes: AtomicU64,
+    /// Where refreshes are reported (the `otel` feature).
+    #[cfg(feature = "otel")]
+    telemetry: Option<Arc<crate::telemetry::Instruments>>,
 }
 
 impl fmt::Debug for TokenCache {
@@ -120,7 +123,17 @@ impl TokenCache {
             landed: watch::channel(0).0,
             updates: watch::channel(None).0,
             refreshes: AtomicU64::new(0),
+            #[cfg(feature = "otel")]
+            telemetry: None,
         }
+    }
+
+    /// Reports every refresh (a span, its duration and outcome) and every caller that waits
+    /// for one to `telemetry`.
+    #[cfg(all(feature = "otel", feature = "ejento"))]
+    pub(crate) fn with_telemetry(mut self, telemetry: Arc<crate::telemetry::Instruments>) -> Self {
+        self.telemetry = Some(telemetry);
+        self
     }
 
     /// The session key.
@@ -218,6 +231,10 @@ impl TokenCache {
                 landed: &self.landed,
             },
             Err(_) => {
+                #[cfg(feature = "otel")]
+                if let Some(telemetry) = &self.telemetry {
+                    telemetry.waited();
+                }
                 let _ = landed.changed().await;
                 if let Some(tokens) = self.fresh() {
                     return Ok(tokens);
@@ -543,17 +560,26 @@ impl TokenCache {
     /// Runs one refresh (or first acquisition), failing as transient after
     /// [`RefreshConfig::acquire_timeout`].
     async fn bounded(&self, refresh: BoxFuture<'_, Result<TokenSet>>) -> Result<TokenSet> {
-        tokio::time::timeout(self.config.acquire_timeout, refresh)
-            .await
-            .unwrap_or_else(|_| {
-                Err(Error::Transient {
-                    message: format!(
-                        "refreshing the session took longer than {:?}",
-                        self.config.acquire_timeout
-                    ),
-                    status: None,
+        let bounded = async move {
+            tokio::time::timeout(self.config.acquire_timeout, refresh)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(Error::Transient {
+                        message: format!(
+                            "refreshing the session took longer than {:?}",
+                            self.config.acquire_timeout
+                        ),
+                        status: None,
+                    })
                 })
-            })
+        };
+        #[cfg(feature = "otel")]
+        if let Some(telemetry) = &self.telemetry {
+            // No tokens held yet: the first mint of a credential that needs no login.
+            let mint = self.state().tokens.is_none();
+            return telemetry.refresh(mint, bounded).await;
+        }
+        bounded.await
     }
 
     /// Whether a refresh (or taking the store's lock) failed less than the retry interval ago.

@@ -51,6 +51,11 @@ struct Inner {
     clock: Arc<dyn Clock>,
     store: Option<Arc<dyn TokenStore>>,
     refresh: RefreshConfig,
+    /// Where spans and metrics go (the `otel` feature), with the facade's own instruments.
+    #[cfg(feature = "otel")]
+    instruments: Option<Arc<crate::telemetry::Instruments>>,
+    #[cfg(feature = "otel")]
+    propagate_trace_context: bool,
 }
 
 impl std::fmt::Debug for Config {
@@ -147,6 +152,25 @@ impl Config {
         &self.inner.refresh
     }
 
+    /// The telemetry every client built from this configuration reports to, if any.
+    #[cfg(feature = "otel")]
+    pub fn telemetry(&self) -> Option<&crate::Telemetry> {
+        self.inner.instruments.as_ref().map(|i| &i.telemetry)
+    }
+
+    /// Whether calls carry a W3C `traceparent` header to the base URLs the application
+    /// configured ([`ConfigBuilder::propagate_trace_context`]).
+    #[cfg(feature = "otel")]
+    pub fn propagates_trace_context(&self) -> bool {
+        self.inner.propagate_trace_context
+    }
+
+    #[cfg(feature = "otel")]
+    #[cfg_attr(not(feature = "ejento"), allow(dead_code))]
+    pub(crate) fn instruments(&self) -> Option<&Arc<crate::telemetry::Instruments>> {
+        self.inner.instruments.as_ref()
+    }
+
     /// Whether `self` and `other` are the same configuration (clones of one [`Config`]), and so
     /// share one HTTP client and connection pool.
     pub fn ptr_eq(&self, other: &Config) -> bool {
@@ -230,6 +254,10 @@ pub struct ConfigBuilder {
     clock: Arc<dyn Clock>,
     store: Option<Arc<dyn TokenStore>>,
     refresh: RefreshConfig,
+    #[cfg(feature = "otel")]
+    telemetry: Option<crate::Telemetry>,
+    #[cfg(feature = "otel")]
+    propagate_trace_context: bool,
 }
 
 impl std::fmt::Debug for ConfigBuilder {
@@ -259,6 +287,10 @@ impl Default for ConfigBuilder {
             clock: Arc::new(SystemClock),
             store: None,
             refresh: RefreshConfig::default(),
+            #[cfg(feature = "otel")]
+            telemetry: None,
+            #[cfg(feature = "otel")]
+            propagate_trace_context: false,
         }
     }
 }
@@ -320,6 +352,24 @@ impl ConfigBuilder {
     /// When to refresh tokens ahead of expiry.
     pub fn refresh(mut self, config: RefreshConfig) -> Self {
         self.refresh = config;
+        self
+    }
+
+    /// Reports every call's spans and metrics, the token refreshes and the streamed answers to
+    /// `telemetry` (OpenTelemetry, by the semantic conventions; see [`crate::telemetry`]).
+    /// Without it, nothing is reported.
+    #[cfg(feature = "otel")]
+    pub fn telemetry(mut self, telemetry: crate::Telemetry) -> Self {
+        self.telemetry = Some(telemetry);
+        self
+    }
+
+    /// Sends each attempt's W3C trace context (`traceparent`, `tracestate`) to the servers
+    /// the application configured (each client's base URLs), and never to another host.
+    /// Default: off. Needs [`ConfigBuilder::telemetry`].
+    #[cfg(feature = "otel")]
+    pub fn propagate_trace_context(mut self, on: bool) -> Self {
+        self.propagate_trace_context = on;
         self
     }
 
@@ -429,6 +479,12 @@ impl ConfigBuilder {
                 clock: self.clock,
                 store: self.store,
                 refresh: self.refresh,
+                #[cfg(feature = "otel")]
+                instruments: self
+                    .telemetry
+                    .map(|t| Arc::new(crate::telemetry::Instruments::new(t))),
+                #[cfg(feature = "otel")]
+                propagate_trace_context: self.propagate_trace_context,
             }),
         })
     }

@@ -50,8 +50,8 @@ impl<C> StaticApi<C> {
         let auth = config
             .http()
             .auth_builder(config.retry(), config.client_timeout())
-            .credential(kind.scheme, Credential::static_key(secret.clone()))
-            .build();
+            .credential(kind.scheme, Credential::static_key(secret.clone()));
+        let auth = crate::telemetry::attach(auth, &config, &[&base]).build();
         Ok(StaticApi {
             client: (kind.new_client)(&base, config.http_client().clone(), auth),
             config,

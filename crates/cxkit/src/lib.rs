@@ -29,6 +29,7 @@ mod paging;
 #[cfg(feature = "ejento")]
 mod sse;
 mod store;
+pub mod telemetry;
 mod token;
 #[cfg(feature = "ejento")]
 mod upload;
@@ -58,6 +59,10 @@ pub mod proto_webhook;
 
 pub use cache::{CachedToken, Refresher, TokenCache};
 pub use config::{Config, ConfigBuilder};
+/// The OpenTelemetry API crate cxkit reports to, at the version it was built with (the `otel`
+/// feature).
+#[cfg(feature = "otel")]
+pub use cxkit_auth::telemetry::opentelemetry;
 pub use cxkit_auth::tls::ensure_crypto_provider;
 pub use cxkit_auth::{
     Auth, Clock, Credential, ManualClock, RetryPolicy, Secret, SystemClock, TokenSource,
@@ -82,6 +87,8 @@ pub use store::redis as redis_store;
 #[cfg(feature = "redis")]
 pub use store::redis::{RedisTokenStore, RedisTokenStoreBuilder, TokenCipher};
 pub use store::{MemoryTokenStore, StoreError, StoreLock, TokenStore};
+#[cfg(feature = "otel")]
+pub use telemetry::Telemetry;
 pub use token::{RefreshConfig, TokenSet, jwt_expiry};
 #[cfg(feature = "ejento")]
 pub use upload::{DocumentUpload, Progress};

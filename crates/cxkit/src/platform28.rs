@@ -148,6 +148,7 @@ impl Platform28 {
         if let Some(id) = session_id {
             auth = auth.path_secret(id.clone());
         }
+        let auth = crate::telemetry::attach(auth, &inner.config, &[&inner.base]);
         gen_p28::Client::new_with_client(
             &inner.base,
             inner.config.http_client().clone(),

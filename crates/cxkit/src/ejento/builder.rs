@@ -239,12 +239,9 @@ impl EjentoBuilder {
                 }),
             ),
         };
-        let cache = Arc::new(TokenCache::new(
-            key,
-            store,
-            refresher,
-            clock.clone(),
-            refresh.clone(),
+        let cache = Arc::new(crate::telemetry::cache_with(
+            TokenCache::new(key, store, refresher, clock.clone(), refresh.clone()),
+            &config,
         ));
 
         let key = self.subscription_key.as_ref();
@@ -272,13 +269,14 @@ impl EjentoBuilder {
             api_version,
         )
         .server(Some(USERS_SERVER))
-        .client_for(None::<&'static str>, "`Ejento::auth()`")
-        .build();
+        .client_for(None::<&'static str>, "`Ejento::auth()`");
+        let users_bases: Vec<&str> = users_base.iter().map(String::as_str).collect();
+        let users_auth = crate::telemetry::attach(users_auth, &config, &users_bases).build();
         let auth = auth
             .server(None::<&'static str>)
-            .client_for(Some(USERS_SERVER), "`Ejento::users()`")
-            .build();
-        let platform_auth = ejento_auth(
+            .client_for(Some(USERS_SERVER), "`Ejento::users()`");
+        let auth = crate::telemetry::attach(auth, &config, &[&auth_base]).build();
+        let platform_auth = ejento_auth_builder(
             limits,
             client_timeout,
             retry,
@@ -287,6 +285,10 @@ impl EjentoBuilder {
             key,
             api_version,
         );
+        // The platform client also sends the document upload, to the indexing base.
+        let platform_auth =
+            crate::telemetry::attach(platform_auth, &config, &[&platform_base, &indexing_base])
+                .build();
         Ok(Ejento {
             inner: Arc::new(Inner {
                 users: users_base

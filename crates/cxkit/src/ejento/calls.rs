@@ -17,7 +17,8 @@ impl Ejento {
         request: &gen_platform::types::AgentResponseRequest,
     ) -> Result<crate::sse::AnswerStream> {
         let path = format!("/response-service/api/v2/agents/{agent_id}/responses/stream");
-        self.stream("stream_agent_response", &path, request).await
+        self.stream("stream_agent_response", agent_id, &path, request)
+            .await
     }
 
     /// Runs a workflow and streams its answer ("Stream Workflow Response (SSE)").
@@ -27,16 +28,19 @@ impl Ejento {
         request: &gen_platform::types::WorkflowResponseRequest,
     ) -> Result<crate::sse::AnswerStream> {
         let path = format!("/response-service/api/v2/workflows/{workflow_id}/responses/stream");
-        self.stream("stream_workflow_response", &path, request)
+        self.stream("stream_workflow_response", workflow_id, &path, request)
             .await
     }
 
     async fn stream(
         &self,
-        operation: &str,
+        operation: &'static str,
+        id: i64,
         path: &str,
         body: &impl serde::Serialize,
     ) -> Result<crate::sse::AnswerStream> {
+        // The answer's span and GenAI metrics (the `otel` feature), timed from here.
+        let mut watch = crate::telemetry::StreamWatch::start(&self.inner.config, operation, id);
         let client = &self.inner.platform;
         let request = client
             .client()
@@ -45,11 +49,13 @@ impl Ejento {
             .json(body)
             .build()
             .map_err(|e| Error::transport(&e))?;
-        let response = self.send_platform(operation, request).await?;
-        Ok(crate::sse::AnswerStream::from_response(
+        let response = watch
+            .sending(self.send_platform(operation, request))
+            .await?;
+        Ok(watch.watch(crate::sse::AnswerStream::from_response(
             response,
             self.inner.config.http(),
-        ))
+        )))
     }
 
     /// Uploads a document to a corpus ("Upload a Document to a Corpus") as a streamed multipart

@@ -69,6 +69,19 @@ impl AnswerStream {
         }
     }
 
+    /// The same stream with its events passed through `wrap` (the `otel` feature's watcher,
+    /// which counts and times them; `crate::telemetry::StreamWatch`).
+    #[cfg(feature = "otel")]
+    pub(crate) fn map_events(
+        mut self,
+        wrap: impl FnOnce(
+            Pin<Box<dyn Stream<Item = Result<StreamEvent>> + Send>>,
+        ) -> Pin<Box<dyn Stream<Item = Result<StreamEvent>> + Send>>,
+    ) -> Self {
+        self.inner = wrap(self.inner);
+        self
+    }
+
     /// Reads the whole stream and returns the final answer (the `end` event's output), or the
     /// error the stream reported.
     pub async fn into_answer(mut self) -> Result<AgentResponseResult> {
