@@ -7,11 +7,12 @@ pub mod raw_tcp;
 #[cfg(feature = "redis")]
 pub mod redis_server;
 
+#[cfg(feature = "otel")]
+pub mod otel;
+
 // BEGIN systems: modules (cargo xtask generate writes this block from specs/systems.toml)
 #[cfg(feature = "ejento")]
 pub mod ejento;
-#[cfg(feature = "otel")]
-pub mod otel;
 #[cfg(feature = "platform28")]
 pub mod platform28;
 #[cfg(feature = "proto")]
