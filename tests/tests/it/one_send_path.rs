@@ -2,12 +2,12 @@
 //! generated client) and the refusal of a static key, which travels as a typed value
 //! (`cxkit_auth::hooks::StaticCredentialRejected`), never as anything a server could send.
 
+use crate::support::*;
 use cxkit::{Error, ProtoPlatform, Secret};
 use cxkit_auth::SendRaw as _;
 use cxkit_auth::hooks::StaticCredentialRejected;
 use cxkit_testkit::ejento::{FakeEjento, USERS};
 use cxkit_testkit::proto_platform::{FakeProtoPlatform, TAKEOVER_SECRET};
-use crate::support::*;
 
 /// The response header the hooks once added to mark a refused static key, which a server can
 /// send too.
