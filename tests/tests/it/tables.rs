@@ -6,7 +6,7 @@ use cxkit_auth::{ApiSecurity, operation_hash};
 
 // `TABLES`, written by `cargo xtask generate` from the registry.
 #[rustfmt::skip]
-#[path = "../shared/security_tables.rs"]
+#[path = "../../shared/security_tables.rs"]
 mod security_tables;
 
 use security_tables::TABLES;
