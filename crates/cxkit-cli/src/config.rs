@@ -236,3 +236,36 @@ fn read_config(files: &FileTokenStore, dir: &Path) -> Result<ConfigFile, Failure
         None => Ok(ConfigFile::default()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `config.json` written before the static logins were read from the registry (one
+    /// struct per Proto system) reads into the same settings and is written back unchanged.
+    #[test]
+    fn a_config_of_the_per_system_layout_reads_and_writes_back_the_same() {
+        let text = serde_json::json!({
+            "profiles": {
+                "default": {
+                    "ejento": { "base_url": "https://e.example", "username": "ada" },
+                    "proto": { "base_url": "https://p.example", "company_id": "c1", "bot_id": "b1" },
+                    "proto_platform": { "base_url": "https://d.example", "teamspace_id": "sc_9" },
+                    "proto_messaging": { "base_url": "https://m.example", "channel_id": "ch_1" },
+                    "platform28": { "base_url": "https://x.example", "username": "bob" }
+                }
+            }
+        });
+        let file: ConfigFile = serde_json::from_value(text.clone()).unwrap();
+        let profile = &file.profiles["default"];
+        let messaging = profile.static_login("proto-messaging").unwrap();
+        assert_eq!(messaging.base_url, "https://m.example");
+        assert_eq!(messaging.ids["channel_id"], "ch_1");
+        let platform = profile.static_login("proto-platform").unwrap();
+        assert_eq!(platform.ids["teamspace_id"], "sc_9");
+        assert_eq!(profile.static_login("proto").unwrap().ids["bot_id"], "b1");
+        assert_eq!(profile.statics.len(), 3, "{:?}", profile.statics);
+        assert_eq!(profile.ejento.as_ref().unwrap().username, "ada");
+        assert_eq!(serde_json::to_value(&file).unwrap(), text);
+    }
+}
