@@ -4,7 +4,7 @@
 use clap::{Arg, ArgAction, Command, value_parser};
 
 use crate::failure::EXIT_CODES;
-use crate::table::{Operation, System};
+use crate::table::{Operation, StaticLogin, System};
 
 /// Options every command takes.
 pub const RESERVED: [&str; 6] = [
@@ -87,7 +87,7 @@ pub fn command() -> Command {
                 .about("Forget the profile's sessions and stored credentials")
                 .arg(
                     Arg::new("system")
-                        .value_parser(["ejento", "proto", "proto-platform", "proto-messaging", "platform28"])
+                        .value_parser(System::ALL.map(System::name))
                         .help("Only this system (default: all)"),
                 ),
         )
@@ -108,6 +108,11 @@ pub fn command() -> Command {
 }
 
 fn login() -> Command {
+    let statics = System::ALL.into_iter().filter_map(|system| {
+        system
+            .static_login()
+            .map(|login| static_login(system, login))
+    });
     Command::new("login")
         .about("Log in to a system and keep its session or credentials for later commands")
         .subcommand_required(true)
@@ -131,25 +136,7 @@ fn login() -> Command {
                 .arg(url_arg("users-base-url", "The older guide's users API host (no default: the users commands need it)"))
                 .arg(url_arg("indexing-base-url", "The indexing service, when uploads go elsewhere")),
         )
-        .subcommand(
-            Command::new("proto")
-                .about("Keep a Proto personal access token (CXKIT_PROTO_TOKEN or a prompt)")
-                .arg(url_arg("base-url", "The gateway (default https://api.proto.cx/gateway)"))
-                .arg(Arg::new("company-id").long("company-id").required(true).value_name("ID"))
-                .arg(Arg::new("bot-id").long("bot-id").required(true).value_name("ID")),
-        )
-        .subcommand(
-            Command::new("proto-platform")
-                .about("Keep a Proto teamspace's takeover secret for the Developer API (CXKIT_PROTO_TAKEOVER_SECRET or a prompt)")
-                .arg(url_arg("base-url", "The Developer API (default https://v3-api.proto.cx/api/platform/v1)"))
-                .arg(Arg::new("teamspace-id").long("teamspace-id").required(true).value_name("ID")),
-        )
-        .subcommand(
-            Command::new("proto-messaging")
-                .about("Keep a Proto personal access token for the Messaging API (CXKIT_PROTO_TOKEN or a prompt)")
-                .arg(url_arg("base-url", "The Messaging API (default https://gw.proto.cx/webhook)"))
-                .arg(Arg::new("channel-id").long("channel-id").required(true).value_name("ID")),
-        )
+        .subcommands(statics)
         .subcommand(
             Command::new("platform28")
                 .about(
@@ -169,8 +156,32 @@ fn login() -> Command {
         )
 }
 
-fn url_arg(name: &'static str, help: &'static str) -> Arg {
-    Arg::new(name).long(name).value_name("URL").help(help)
+/// `cxkit login <system>` for a system with a static login: `--base-url` and one required
+/// option per id.
+fn static_login(system: System, login: &'static StaticLogin) -> Command {
+    let mut cmd = Command::new(system.name())
+        .about(format!("{} ({} or a prompt)", login.about, login.env))
+        .arg(url_arg(
+            "base-url",
+            format!("{} (default {})", login.base_help, login.default_base_url),
+        ));
+    for (id, _) in login.ids {
+        let flag = id.replace('_', "-");
+        cmd = cmd.arg(
+            Arg::new(flag.clone())
+                .long(flag)
+                .required(true)
+                .value_name("ID"),
+        );
+    }
+    cmd
+}
+
+fn url_arg(name: &'static str, help: impl Into<clap::builder::StyledStr>) -> Arg {
+    Arg::new(name)
+        .long(name)
+        .value_name("URL")
+        .help(help.into())
 }
 
 fn system_command(system: System) -> Command {
@@ -377,16 +388,13 @@ fn operation_command(system: System, op: &'static Operation) -> Command {
     cmd
 }
 
-/// Path parameters the profile's login fills unless given: Proto's company and bot ids, and
-/// Platform28's own login session.
+/// Path parameters the profile's login fills unless given: a static login's ids (see
+/// [`StaticLogin`]), and Platform28's own login session.
 pub fn from_login(system: System, param: &str) -> bool {
-    matches!(
-        (system, param),
-        (System::Proto, "company_id" | "bot_id")
-            | (System::ProtoPlatform, "subcompany_id")
-            | (System::ProtoMessaging, "channel_id")
-            | (System::Platform28, "sessionId")
-    )
+    system
+        .static_login()
+        .is_some_and(|login| login.ids.iter().any(|(_, p)| *p == param))
+        || (system == System::Platform28 && param == "sessionId")
 }
 
 #[cfg(test)]

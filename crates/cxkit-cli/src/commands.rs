@@ -1,5 +1,6 @@
 //! `login`, `logout` and `whoami`.
 
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use clap::ArgMatches;
@@ -7,14 +8,16 @@ use cxkit::Secret;
 use serde_json::json;
 
 use crate::config::{
-    EjentoProfile, P28_API_KEY, P28_LSID, P28_SESSION_ID, PROTO_PAT, PROTO_TAKEOVER_SECRET,
-    Platform28Profile, ProtoMessagingProfile, ProtoPlatformProfile, ProtoProfile, State,
+    EjentoProfile, P28_API_KEY, P28_LSID, P28_SESSION_ID, Platform28Profile, Profile, State,
+    StaticProfile,
 };
 use crate::failure::Failure;
 use crate::output::Output;
+use crate::table::{StaticCall, StaticLogin, System};
 
 /// A secret from the environment variable `env`, or else a no-echo prompt on the terminal.
-async fn secret(env: &'static str, prompt: &'static str) -> Result<Secret, Failure> {
+async fn secret(env: &'static str, prompt: impl Into<String>) -> Result<Secret, Failure> {
+    let prompt = prompt.into();
     if let Some(value) = std::env::var_os(env) {
         let value = value
             .into_string()
@@ -22,7 +25,7 @@ async fn secret(env: &'static str, prompt: &'static str) -> Result<Secret, Failu
         return Ok(Secret::new(value));
     }
     // The prompt blocks on the terminal; off the runtime's thread, so Ctrl-C still cancels.
-    let read = tokio::task::spawn_blocking(move || rpassword::prompt_password(prompt))
+    let read = tokio::task::spawn_blocking(move || rpassword::prompt_password(&prompt))
         .await
         .map_err(|_| Failure::other("the prompt failed"))?;
     let value = read.map_err(|e| {
@@ -53,6 +56,11 @@ pub async fn login(
     system: &str,
     args: &ArgMatches,
 ) -> Result<(), Failure> {
+    if let Some(sys) = System::from_name(system)
+        && let Some(login) = sys.static_login()
+    {
+        return login_static(state, out, sys, login, args).await;
+    }
     match system {
         "ejento" => {
             let base_url = arg(args, "base-url").unwrap_or_default();
@@ -90,90 +98,6 @@ pub async fn login(
                 "system": "ejento",
                 "username": username,
                 "expires_at": time(info.expires_at),
-            }))
-        }
-        "proto" => {
-            let base_url =
-                arg(args, "base-url").unwrap_or_else(|| cxkit::proto::DEFAULT_BASE_URL.to_owned());
-            let company_id = arg(args, "company-id").unwrap_or_default();
-            let bot_id = arg(args, "bot-id").unwrap_or_default();
-            let pat = secret("CXKIT_PROTO_TOKEN", "Personal access token: ").await?;
-            // Checks the settings (an https base URL, non-empty ids) before keeping anything.
-            cxkit::Proto::builder()
-                .base_url(&base_url)
-                .company_id(&company_id)
-                .bot_id(&bot_id)
-                .personal_access_token(pat.clone())
-                .build()?;
-            state.save_secrets("proto", vec![(PROTO_PAT, pat)]).await?;
-            state
-                .update(|p| {
-                    p.proto = Some(ProtoProfile {
-                        base_url: base_url.clone(),
-                        company_id: company_id.clone(),
-                        bot_id: bot_id.clone(),
-                    });
-                })
-                .await?;
-            out.json(&json!({
-                "profile": state.profile,
-                "system": "proto",
-                "company_id": company_id,
-                "bot_id": bot_id,
-            }))
-        }
-        "proto-platform" => {
-            let base_url = arg(args, "base-url")
-                .unwrap_or_else(|| cxkit::proto_developer::DEFAULT_BASE_URL.to_owned());
-            let teamspace_id = arg(args, "teamspace-id").unwrap_or_default();
-            let secret = secret("CXKIT_PROTO_TAKEOVER_SECRET", "Takeover secret: ").await?;
-            cxkit::ProtoPlatform::builder()
-                .base_url(&base_url)
-                .teamspace_id(&teamspace_id)
-                .takeover_secret(secret.clone())
-                .build()?;
-            state
-                .save_secrets("proto-platform", vec![(PROTO_TAKEOVER_SECRET, secret)])
-                .await?;
-            state
-                .update(|p| {
-                    p.proto_platform = Some(ProtoPlatformProfile {
-                        base_url: base_url.clone(),
-                        teamspace_id: teamspace_id.clone(),
-                    });
-                })
-                .await?;
-            out.json(&json!({
-                "profile": state.profile,
-                "system": "proto-platform",
-                "teamspace_id": teamspace_id,
-            }))
-        }
-        "proto-messaging" => {
-            let base_url = arg(args, "base-url")
-                .unwrap_or_else(|| cxkit::proto_messaging::DEFAULT_BASE_URL.to_owned());
-            let channel_id = arg(args, "channel-id").unwrap_or_default();
-            let pat = secret("CXKIT_PROTO_TOKEN", "Personal access token: ").await?;
-            cxkit::ProtoMessaging::builder()
-                .base_url(&base_url)
-                .channel_id(&channel_id)
-                .personal_access_token(pat.clone())
-                .build()?;
-            state
-                .save_secrets("proto-messaging", vec![(PROTO_PAT, pat)])
-                .await?;
-            state
-                .update(|p| {
-                    p.proto_messaging = Some(ProtoMessagingProfile {
-                        base_url: base_url.clone(),
-                        channel_id: channel_id.clone(),
-                    });
-                })
-                .await?;
-            out.json(&json!({
-                "profile": state.profile,
-                "system": "proto-messaging",
-                "channel_id": channel_id,
             }))
         }
         _ => {
@@ -231,6 +155,60 @@ pub async fn login(
     }
 }
 
+/// `cxkit login <system> --<id> ID ...` for a system with a static login: the key from its
+/// environment variable or a prompt, checked with the ids and base URL by building the facade
+/// handle before anything is kept.
+async fn login_static(
+    state: &mut State,
+    out: &Output,
+    system: System,
+    login: &StaticLogin,
+    args: &ArgMatches,
+) -> Result<(), Failure> {
+    let base_url = arg(args, "base-url").unwrap_or_else(|| login.default_base_url.to_owned());
+    let ids: BTreeMap<String, String> = login
+        .ids
+        .iter()
+        .map(|(id, _)| {
+            let value = arg(args, &id.replace('_', "-")).unwrap_or_default();
+            ((*id).to_owned(), value)
+        })
+        .collect();
+    let mut prompt = login.secret.to_owned();
+    prompt[..1].make_ascii_uppercase();
+    let key = secret(login.env, format!("{prompt}: ")).await?;
+    /// Building the handle is the check (an https base URL, non-empty ids and key).
+    struct Check;
+    impl StaticCall for Check {
+        async fn call<C>(self, _client: &C) -> Result<(), Failure> {
+            Ok(())
+        }
+    }
+    let id = |id: &str| ids.get(id).cloned().unwrap_or_default();
+    crate::table::with_static_client(system, &state.config, &base_url, id, key.clone(), Check)
+        .await
+        .unwrap_or_else(|| Err(Failure::config("not a system with a static login")))?;
+    state
+        .save_secrets(system.name(), vec![(&login.stored_name(), key)])
+        .await?;
+    state
+        .update(|p| {
+            p.statics.insert(
+                Profile::static_key(system.name()),
+                StaticProfile {
+                    base_url: base_url.clone(),
+                    ids: ids.clone(),
+                },
+            );
+        })
+        .await?;
+    let mut answer = json!({ "profile": state.profile, "system": system.name() });
+    for (id, value) in ids {
+        answer[id] = json!(value);
+    }
+    out.json(&answer)
+}
+
 /// `cxkit logout [system]`: forgets the sessions and credentials of the profile (its base URLs
 /// stay, so later commands say "log in again"). A Platform28 login session is ended on the
 /// server too; Ejento documents no revocation, so its tokens stay valid there until they expire.
@@ -242,15 +220,9 @@ pub async fn logout(state: &State, out: &Output, only: Option<&str>) -> Result<(
         crate::session::ejento(state)?.logout().await?;
         done.push("ejento");
     }
-    if wanted("proto") && profile.proto.is_some() {
-        state.delete_secrets("proto").await?;
-        done.push("proto");
-    }
-    for (name, present) in [
-        ("proto-platform", profile.proto_platform.is_some()),
-        ("proto-messaging", profile.proto_messaging.is_some()),
-    ] {
-        if wanted(name) && present {
+    for system in System::ALL {
+        let name = system.name();
+        if system.static_login().is_some() && wanted(name) && profile.static_login(name).is_some() {
             state.delete_secrets(name).await?;
             done.push(name);
         }
@@ -284,30 +256,21 @@ pub async fn whoami(state: &State, out: &Output) -> Result<(), Failure> {
             "expires_at": time(info.expires_at),
         });
     }
-    if let Some(p) = &profile.proto {
-        let stored = state.load_secrets("proto").await?.is_some();
-        answer["proto"] = json!({
-            "base_url": p.base_url,
-            "company_id": p.company_id,
-            "bot_id": p.bot_id,
-            "stored": if stored { vec!["personal access token"] } else { Vec::new() },
-        });
-    }
-    if let Some(p) = &profile.proto_platform {
-        let stored = state.load_secrets("proto-platform").await?.is_some();
-        answer["proto-platform"] = json!({
-            "base_url": p.base_url,
-            "teamspace_id": p.teamspace_id,
-            "stored": if stored { vec!["takeover secret"] } else { Vec::new() },
-        });
-    }
-    if let Some(p) = &profile.proto_messaging {
-        let stored = state.load_secrets("proto-messaging").await?.is_some();
-        answer["proto-messaging"] = json!({
-            "base_url": p.base_url,
-            "channel_id": p.channel_id,
-            "stored": if stored { vec!["personal access token"] } else { Vec::new() },
-        });
+    for system in System::ALL {
+        let name = system.name();
+        if let Some(login) = system.static_login()
+            && let Some(p) = profile.static_login(name)
+        {
+            let stored = state.load_secrets(name).await?.is_some();
+            let mut entry = json!({
+                "base_url": p.base_url,
+                "stored": if stored { vec![login.secret] } else { Vec::new() },
+            });
+            for (id, _) in login.ids {
+                entry[*id] = json!(p.ids.get(*id));
+            }
+            answer[name] = entry;
+        }
     }
     if let Some(p) = &profile.platform28 {
         let secrets = state.load_secrets("platform28").await?;
@@ -326,9 +289,11 @@ pub async fn whoami(state: &State, out: &Output) -> Result<(), Failure> {
         });
     }
     if answer.as_object().is_some_and(|o| o.len() == 1) {
+        let names: Vec<&str> = System::ALL.iter().map(|s| s.name()).collect();
         return Err(Failure::config(format!(
-            "profile `{}` has no login; run `cxkit login ejento|proto|proto-platform|proto-messaging|platform28 ...`",
-            state.profile
+            "profile `{}` has no login; run `cxkit login {} ...`",
+            state.profile,
+            names.join("|")
         )));
     }
     out.json(&answer)

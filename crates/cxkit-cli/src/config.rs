@@ -1,7 +1,7 @@
 //! Where the command line keeps its state: the configuration directory (`CXKIT_CONFIG_DIR`, or
 //! the OS configuration directory's `cxkit`), with `config.json` (each profile's non-secret
 //! settings: base URLs, user names, ids) and `tokens/` (a [`FileTokenStore`]: the Ejento
-//! session's tokens, Proto's personal access token and Platform28's API key and login session,
+//! session's tokens, the static logins' keys (Proto's) and Platform28's API key and login session,
 //! each file 0600 in a 0700 directory).
 
 use std::collections::BTreeMap;
@@ -36,13 +36,23 @@ pub struct Profile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ejento: Option<EjentoProfile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub proto: Option<ProtoProfile>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub proto_platform: Option<ProtoPlatformProfile>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub proto_messaging: Option<ProtoMessagingProfile>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform28: Option<Platform28Profile>,
+    /// The systems with a static login (see [`crate::table::StaticLogin`]), by
+    /// [`Profile::static_key`] (`proto_messaging`): each one's base URL and ids.
+    #[serde(flatten)]
+    pub statics: BTreeMap<String, StaticProfile>,
+}
+
+impl Profile {
+    /// Where a system with a static login is kept in a profile: its name in snake case.
+    pub fn static_key(system: &str) -> String {
+        system.replace('-', "_")
+    }
+
+    /// The settings of a system with a static login, if it is logged in.
+    pub fn static_login(&self, system: &str) -> Option<&StaticProfile> {
+        self.statics.get(&Profile::static_key(system))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -55,23 +65,12 @@ pub struct EjentoProfile {
     pub username: String,
 }
 
+/// A static login's settings: the base URL and the ids the registry declares.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ProtoProfile {
+pub struct StaticProfile {
     pub base_url: String,
-    pub company_id: String,
-    pub bot_id: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ProtoPlatformProfile {
-    pub base_url: String,
-    pub teamspace_id: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ProtoMessagingProfile {
-    pub base_url: String,
-    pub channel_id: String,
+    #[serde(flatten)]
+    pub ids: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -100,10 +99,8 @@ pub struct State {
     pub config: cxkit::Config,
 }
 
-/// The names the stored secrets go under, in a [`TokenSet`].
-pub const PROTO_PAT: &str = "personal_access_token";
-/// The stored name of the Proto Developer API's takeover secret.
-pub const PROTO_TAKEOVER_SECRET: &str = "takeover_secret";
+/// The names Platform28's stored secrets go under, in a [`TokenSet`] (a static login's key
+/// goes under [`crate::table::StaticLogin::stored_name`]).
 pub const P28_API_KEY: &str = "api_key";
 pub const P28_LSID: &str = "lsid";
 pub const P28_SESSION_ID: &str = "session_id";
@@ -160,12 +157,7 @@ impl State {
         let mut file = read_config(&self.files, &self.dir)?;
         let profile = file.profiles.entry(self.profile.clone()).or_default();
         change(profile);
-        if profile.ejento.is_none()
-            && profile.proto.is_none()
-            && profile.proto_platform.is_none()
-            && profile.proto_messaging.is_none()
-            && profile.platform28.is_none()
-        {
+        if profile.ejento.is_none() && profile.statics.is_empty() && profile.platform28.is_none() {
             file.profiles.remove(&self.profile);
         }
         let text = serde_json::to_string_pretty(&file)
@@ -182,7 +174,7 @@ impl State {
         format!("cxkit-cli|{system}|{}", self.profile)
     }
 
-    /// Stores static credentials (Proto's PAT, Platform28's API key and LSID) in the token
+    /// Stores static credentials (a static login's key, Platform28's API key and LSID) in the token
     /// store, which keeps them 0600 like the session tokens.
     pub async fn save_secrets(
         &self,
@@ -242,5 +234,38 @@ fn read_config(files: &FileTokenStore, dir: &Path) -> Result<ConfigFile, Failure
             ))
         }),
         None => Ok(ConfigFile::default()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `config.json` written before the static logins were read from the registry (one
+    /// struct per Proto system) reads into the same settings and is written back unchanged.
+    #[test]
+    fn a_config_of_the_per_system_layout_reads_and_writes_back_the_same() {
+        let text = serde_json::json!({
+            "profiles": {
+                "default": {
+                    "ejento": { "base_url": "https://e.example", "username": "ada" },
+                    "proto": { "base_url": "https://p.example", "company_id": "c1", "bot_id": "b1" },
+                    "proto_platform": { "base_url": "https://d.example", "teamspace_id": "sc_9" },
+                    "proto_messaging": { "base_url": "https://m.example", "channel_id": "ch_1" },
+                    "platform28": { "base_url": "https://x.example", "username": "bob" }
+                }
+            }
+        });
+        let file: ConfigFile = serde_json::from_value(text.clone()).unwrap();
+        let profile = &file.profiles["default"];
+        let messaging = profile.static_login("proto-messaging").unwrap();
+        assert_eq!(messaging.base_url, "https://m.example");
+        assert_eq!(messaging.ids["channel_id"], "ch_1");
+        let platform = profile.static_login("proto-platform").unwrap();
+        assert_eq!(platform.ids["teamspace_id"], "sc_9");
+        assert_eq!(profile.static_login("proto").unwrap().ids["bot_id"], "b1");
+        assert_eq!(profile.statics.len(), 3, "{:?}", profile.statics);
+        assert_eq!(profile.ejento.as_ref().unwrap().username, "ada");
+        assert_eq!(serde_json::to_value(&file).unwrap(), text);
     }
 }

@@ -16,7 +16,7 @@ use crate::cli::option_name;
 use crate::config::State;
 use crate::failure::{Exit, Failure};
 use crate::output::Output;
-use crate::table::{Api, Location, Operation, System};
+use crate::table::{Api, Location, Operation, StaticCall, StaticLogin, System};
 
 /// An operation the generic path does not send as it is.
 #[derive(Clone, Copy, Debug)]
@@ -156,6 +156,9 @@ pub async fn run(
         Some(Dedicated::Facade(_)) => return facade(state, out, op, args).await,
         None => {}
     }
+    if let Some(login) = system.static_login() {
+        return run_static(state, out, system, login, op, args).await;
+    }
     match api {
         Api::EjentoAuth => {
             let ejento = crate::session::ejento(state)?;
@@ -175,39 +178,6 @@ pub async fn run(
         Api::EjentoPlatform => {
             let ejento = crate::session::ejento(state)?;
             send(out, op, args, ejento.platform(), &[]).await
-        }
-        Api::Proto => {
-            let handle = crate::session::proto(state).await?;
-            let p = state.profile().proto;
-            // The company and bot ids of the login fill the path unless given.
-            let defaults = p
-                .map(|p| vec![("company_id", p.company_id), ("bot_id", p.bot_id)])
-                .unwrap_or_default();
-            send(out, op, args, handle.client(), &defaults)
-                .await
-                .map_err(|f| f.naming_login("cxkit login proto --company-id ID --bot-id ID"))
-        }
-        Api::ProtoDeveloper => {
-            let handle = crate::session::proto_platform(state).await?;
-            let defaults = state
-                .profile()
-                .proto_platform
-                .map(|p| vec![("subcompany_id", p.teamspace_id)])
-                .unwrap_or_default();
-            send(out, op, args, handle.client(), &defaults)
-                .await
-                .map_err(|f| f.naming_login("cxkit login proto-platform --teamspace-id ID"))
-        }
-        Api::ProtoMessaging => {
-            let handle = crate::session::proto_messaging(state).await?;
-            let defaults = state
-                .profile()
-                .proto_messaging
-                .map(|p| vec![("channel_id", p.channel_id)])
-                .unwrap_or_default();
-            send(out, op, args, handle.client(), &defaults)
-                .await
-                .map_err(|f| f.naming_login("cxkit login proto-messaging --channel-id ID"))
         }
         Api::Platform28 => {
             let handle = crate::session::platform28(state).await?;
@@ -229,6 +199,55 @@ pub async fn run(
                 .await
                 .map_err(|f| f.naming_login(login))
         }
+        // The systems with a static login, whichever they are, are run above.
+        _ => Err(Failure::config(format!(
+            "`{}` has no login the command line knows",
+            system.name()
+        ))),
+    }
+}
+
+/// An operation of a system with a static login (see [`StaticLogin`]): the facade handle is
+/// built from the profile's settings and stored key, and the login's ids fill their path
+/// parameters unless given.
+async fn run_static(
+    state: &State,
+    out: &Output,
+    system: System,
+    login: &StaticLogin,
+    op: &'static Operation,
+    args: &ArgMatches,
+) -> Result<(), Failure> {
+    let (p, key) = crate::session::static_login(state, system, login).await?;
+    let id = |id: &str| p.ids.get(id).cloned().unwrap_or_default();
+    let defaults: Vec<(&str, String)> = login
+        .ids
+        .iter()
+        .map(|(name, param)| (*param, id(name)))
+        .collect();
+    let call = SendStatic {
+        out,
+        op,
+        args,
+        defaults: &defaults,
+    };
+    crate::table::with_static_client(system, &state.config, &p.base_url, id, key, call)
+        .await
+        .unwrap_or_else(|| Err(Failure::config("not a system with a static login")))
+        .map_err(|f| f.naming_login(&login.command(system)))
+}
+
+/// [`send`] as a [`StaticCall`].
+struct SendStatic<'a> {
+    out: &'a Output,
+    op: &'static Operation,
+    args: &'a ArgMatches,
+    defaults: &'a [(&'a str, String)],
+}
+
+impl StaticCall for SendStatic<'_> {
+    async fn call<C: ClientInfo<Auth> + SendRaw>(self, client: &C) -> Result<(), Failure> {
+        send(self.out, self.op, self.args, client, self.defaults).await
     }
 }
 

@@ -1,13 +1,13 @@
-//! The facade handles of a profile: an Ejento session over the file token store, a Proto handle
-//! with the stored personal access token, a Platform28 handle with the stored API key and login
+//! The facade handles of a profile: an Ejento session over the file token store, a static
+//! login's settings and stored key (its handle is built by `table::with_static_client`), a
+//! Platform28 handle with the stored API key and login
 //! session.
 
-use cxkit::{Ejento, Platform28, Proto, ProtoMessaging, ProtoPlatform, Secret};
+use cxkit::{Ejento, Platform28, ProtoPlatform, Secret};
 
-use crate::config::{
-    P28_API_KEY, P28_LSID, P28_SESSION_ID, PROTO_PAT, PROTO_TAKEOVER_SECRET, State,
-};
+use crate::config::{P28_API_KEY, P28_LSID, P28_SESSION_ID, State, StaticProfile};
 use crate::failure::Failure;
+use crate::table::{StaticLogin, System};
 
 /// The Ejento session of the profile. Its tokens are read (and refreshed if due) on first use.
 pub fn ejento(state: &State) -> Result<Ejento, Failure> {
@@ -47,72 +47,48 @@ pub fn ejento_builder(
     builder
 }
 
-/// The Proto handle of the profile.
-pub async fn proto(state: &State) -> Result<Proto, Failure> {
+/// A static login of the profile (see [`StaticLogin`]): its settings and stored key.
+pub async fn static_login(
+    state: &State,
+    system: System,
+    login: &StaticLogin,
+) -> Result<(StaticProfile, Secret), Failure> {
     let missing = || {
         Failure::config(format!(
-            "profile `{}` has no Proto login; run `cxkit login proto --company-id ID --bot-id ID`",
-            state.profile
+            "profile `{}` has no {} login; run `{}`",
+            state.profile,
+            system.name(),
+            login.command(system)
         ))
     };
-    let p = state.profile().proto.ok_or_else(missing)?;
-    let secrets = state.load_secrets("proto").await?.ok_or_else(missing)?;
-    let pat = secrets.get(PROTO_PAT).cloned().ok_or_else(missing)?;
-    Proto::builder()
-        .config(&state.config)
-        .base_url(p.base_url)
-        .company_id(p.company_id)
-        .bot_id(p.bot_id)
-        .personal_access_token(pat)
-        .build()
-        .map_err(Failure::from)
-}
-
-/// The Proto Developer API handle of the profile.
-pub async fn proto_platform(state: &State) -> Result<ProtoPlatform, Failure> {
-    let missing = || {
-        Failure::config(format!(
-            "profile `{}` has no Proto Developer API login; run `cxkit login proto-platform --teamspace-id ID`",
-            state.profile
-        ))
-    };
-    let p = state.profile().proto_platform.ok_or_else(missing)?;
-    let secrets = state
-        .load_secrets("proto-platform")
-        .await?
-        .ok_or_else(missing)?;
-    let secret = secrets
-        .get(PROTO_TAKEOVER_SECRET)
+    let p = state
+        .profile()
+        .static_login(system.name())
         .cloned()
         .ok_or_else(missing)?;
+    let secrets = state
+        .load_secrets(system.name())
+        .await?
+        .ok_or_else(missing)?;
+    let key = secrets
+        .get(&login.stored_name())
+        .cloned()
+        .ok_or_else(missing)?;
+    Ok((p, key))
+}
+
+/// The Proto Developer API handle of the profile (for its hand-written voice calls).
+pub async fn proto_platform(state: &State) -> Result<ProtoPlatform, Failure> {
+    let system = System::ProtoPlatform;
+    let login = system
+        .static_login()
+        .ok_or_else(|| Failure::config("proto-platform has no static login in the registry"))?;
+    let (p, secret) = static_login(state, system, login).await?;
     ProtoPlatform::builder()
         .config(&state.config)
         .base_url(p.base_url)
-        .teamspace_id(p.teamspace_id)
+        .teamspace_id(p.ids.get("teamspace_id").cloned().unwrap_or_default())
         .takeover_secret(secret)
-        .build()
-        .map_err(Failure::from)
-}
-
-/// The Proto Messaging API handle of the profile.
-pub async fn proto_messaging(state: &State) -> Result<ProtoMessaging, Failure> {
-    let missing = || {
-        Failure::config(format!(
-            "profile `{}` has no Proto Messaging API login; run `cxkit login proto-messaging --channel-id ID`",
-            state.profile
-        ))
-    };
-    let p = state.profile().proto_messaging.ok_or_else(missing)?;
-    let secrets = state
-        .load_secrets("proto-messaging")
-        .await?
-        .ok_or_else(missing)?;
-    let pat = secrets.get(PROTO_PAT).cloned().ok_or_else(missing)?;
-    ProtoMessaging::builder()
-        .config(&state.config)
-        .base_url(p.base_url)
-        .channel_id(p.channel_id)
-        .personal_access_token(pat)
         .build()
         .map_err(Failure::from)
 }

@@ -102,6 +102,64 @@ pub struct CliSystem {
     pub name: String,
     /// The one-line `--help` text.
     pub about: String,
+    /// How `cxkit login <name>` works, when the command line handles it from the registry
+    /// (a system whose credentials are all static keys); without it the login is
+    /// hand-written (Ejento's and Platform28's sessions).
+    #[serde(default)]
+    pub login: Option<Login>,
+}
+
+/// `login = { kind = "static", ... }` of a `[[cli]]` entry: the system's one API takes one
+/// static key (a personal access token, a takeover secret) plus ids bound at login. The
+/// command line keeps the key in the profile's token store and the ids and base URL in its
+/// settings, and builds the facade handle as `cxkit::<handle>::builder().config(..)
+/// .base_url(..).<id>(..)....<secret in snake case>(..).build()`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    /// `"static"`, the one kind the registry declares (sessions stay hand-written).
+    pub kind: String,
+    /// The `cxkit login <name> --help` line, before `(ENV or a prompt)`.
+    pub about: String,
+    /// The key in words (`personal access token`): named in prompts, in `whoami`, and (in
+    /// snake case) the stored secret's name and the facade builder's setter.
+    pub secret: String,
+    /// The environment variable the key may come from (`CXKIT_PROTO_TOKEN`).
+    pub env: String,
+    /// The ids bound at login, snake case: each a `--kebab-case` option of the login, a
+    /// setting of the profile and a setter of the facade builder; each fills the operations'
+    /// path parameter of the same name unless `fills` says otherwise.
+    pub ids: Vec<String>,
+    /// Path parameters filled from an id of another name (`subcompany_id = "teamspace_id"`).
+    #[serde(default)]
+    pub fills: std::collections::BTreeMap<String, String>,
+    /// The facade handle (`ProtoMessaging`), re-exported at the facade's root.
+    pub handle: String,
+    /// The `--base-url` option's help, before `(default <the facade module's
+    /// DEFAULT_BASE_URL>)`.
+    pub base_help: String,
+}
+
+impl Login {
+    /// The ids with the path parameter each fills, in the order declared.
+    pub fn id_params(&self) -> Vec<(&str, &str)> {
+        self.ids
+            .iter()
+            .map(|id| {
+                let param = self
+                    .fills
+                    .iter()
+                    .find(|(_, from)| *from == id)
+                    .map_or(id.as_str(), |(param, _)| param.as_str());
+                (id.as_str(), param)
+            })
+            .collect()
+    }
+
+    /// The secret's stored name and builder setter (`personal_access_token`).
+    pub fn secret_ident(&self) -> String {
+        self.secret.replace(' ', "_")
+    }
 }
 
 /// One generated client.
@@ -157,6 +215,64 @@ impl Api {
     pub fn output(&self) -> String {
         format!("{}/src/generated.rs", self.dir)
     }
+}
+
+/// The checks of a `[[cli]]` entry's `login`.
+fn check_login(registry: &Registry, cli: &CliSystem, login: &Login) -> Result<(), String> {
+    let snake = |s: &str| {
+        !s.is_empty()
+            && s.starts_with(|c: char| c.is_ascii_lowercase())
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    };
+    if login.kind != "static" {
+        return Err(format!(
+            "kind `{}` is not one the registry declares; only `static` (a session's login is hand-written)",
+            login.kind
+        ));
+    }
+    let apis: Vec<&Api> = registry.apis_of(&cli.name).collect();
+    if apis.len() != 1 || apis[0].credentials.len() != 1 {
+        return Err(
+            "a static login is for a system of one API taking one credential (its key)".to_owned(),
+        );
+    }
+    if !snake(&login.secret_ident()) {
+        return Err(format!(
+            "secret `{}` is lower-case words (`personal access token`)",
+            login.secret
+        ));
+    }
+    if !login.env.starts_with("CXKIT_")
+        || !login
+            .env
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(format!(
+            "env `{}` is an upper-case variable starting with CXKIT_",
+            login.env
+        ));
+    }
+    if let Some(id) = login.ids.iter().find(|id| !snake(id)) {
+        return Err(format!("id `{id}` is snake case (`channel_id`)"));
+    }
+    if let Some((param, id)) = login.fills.iter().find(|(_, id)| !login.ids.contains(id)) {
+        return Err(format!(
+            "fills `{param}` from `{id}`, which is not among its ids"
+        ));
+    }
+    let rust_ident = |s: &str| {
+        s.starts_with(|c: char| c.is_ascii_uppercase())
+            && s.chars().all(|c| c.is_ascii_alphanumeric())
+    };
+    if !rust_ident(&login.handle) {
+        return Err(format!(
+            "handle `{}` is a facade type in upper camel case (`ProtoMessaging`)",
+            login.handle
+        ));
+    }
+    Ok(())
 }
 
 impl Registry {
@@ -261,6 +377,11 @@ impl Registry {
                     "command-line system `{}` has no [[api]] entry; give it one or remove it",
                     cli.name
                 )));
+            }
+            if let Some(login) = &cli.login {
+                check_login(&registry, cli, login).map_err(|m| {
+                    problem(format!("command-line system `{}`: login: {m}", cli.name))
+                })?;
             }
         }
         Ok(registry)
@@ -395,6 +516,60 @@ testkit = { module = "ejento", exports = ["FakeEjento"] }
             .unwrap_err()
             .to_string();
         assert!(e.contains("live_env names `stale`"), "{e}");
+    }
+
+    #[test]
+    fn a_static_login_is_read_and_checked() {
+        let line = r#"login = { kind = "static", about = "Keep a key", secret = "personal access token", env = "CXKIT_CHAT_TOKEN", ids = ["team_id", "channel_id"], fills = { subcompany_id = "team_id" }, handle = "Chat", base_help = "The API" }"#;
+        let chat = format!(
+            "{GOOD}\n[[cli]]\nname = \"chat\"\nabout = \"Chat\"\n{line}\n\n[[api]]\nname = \"chat\"\nspec = \"specs/chat.yaml\"\npackage = \"cxkit-chat\"\ndir = \"crates/chat\"\ncli = \"chat\"\nfeature = \"chat\"\ncredentials = [\"chatToken\"]\ndescription = \"Chat\"\ndoc = \"Chat.\"\n\n[[feature]]\nname = \"chat\"\nmodule = \"chat\"\ntestkit = {{ module = \"chat\" }}\n"
+        );
+        let r = Registry::parse(&chat).unwrap();
+        let login = r.cli[1].login.as_ref().unwrap();
+        assert_eq!(
+            login.id_params(),
+            [("team_id", "subcompany_id"), ("channel_id", "channel_id")]
+        );
+        assert_eq!(login.secret_ident(), "personal_access_token");
+        assert!(r.cli[0].login.is_none());
+        for (change, expected) in [
+            (
+                ("kind = \"static\"", "kind = \"session\""),
+                "kind `session`",
+            ),
+            (
+                ("= \"team_id\" }", "= \"teem_id\" }"),
+                "`teem_id`, which is not among its ids",
+            ),
+            (
+                ("\"channel_id\"]", "\"Channel\"]"),
+                "id `Channel` is snake case",
+            ),
+            (("CXKIT_CHAT_TOKEN", "CHAT_TOKEN"), "env `CHAT_TOKEN`"),
+            (
+                ("handle = \"Chat\"", "handle = \"chat::Chat\""),
+                "handle `chat::Chat`",
+            ),
+            (
+                ("[\"chatToken\"]", "[\"chatToken\", \"other\"]"),
+                "one API taking one credential",
+            ),
+        ] {
+            let e = Registry::parse(&chat.replacen(change.0, change.1, 1))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("command-line system `chat`: login: "), "{e}");
+            assert!(e.contains(expected), "{expected}: {e}");
+        }
+        // A system of several APIs cannot have one.
+        let e = Registry::parse(&GOOD.replacen(
+            "about = \"Ejento\"",
+            &format!("about = \"Ejento\"\n{line}"),
+            1,
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("one API taking one credential"), "{e}");
     }
 
     #[test]
