@@ -29,17 +29,21 @@ pub fn command() -> Command {
     Command::new("cxkit")
         .version(env!("CARGO_PKG_VERSION"))
         .about("Log in to Ejento, Proto AICX and Platform28, and call every operation of their APIs")
-        .long_about(
+        .long_about(format!(
             "Log in to Ejento, Proto AICX and Platform28, and call every operation of their APIs.\n\n\
-             Systems: ejento (the Authentication App, the older guide's users API and the \
-             platform), proto (CRM humans), platform28 (sessions and passwords). \
+             Systems (the registry's, specs/systems.toml):\n{}\n\n\
              `cxkit <system> operations` lists a system's operations; \
              `cxkit <system> <operation> --help` shows one.\n\n\
              Answers are JSON on stdout: pretty on a terminal, compact with --json or when piped. \
              Errors are one line on stderr. Sessions and credentials are kept in the configuration \
              directory (CXKIT_CONFIG_DIR, or the OS configuration directory's `cxkit`), in files \
              only the user can read.",
-        )
+            System::ALL
+                .iter()
+                .map(|system| format!("  {:<16} {}", system.name(), system.about()))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ))
         .after_help(EXIT_CODES)
         .subcommand_required(true)
         .arg_required_else_help(true)

@@ -923,6 +923,29 @@ async fn platform28_operation_with_the_stored_login_session() {
     ]);
 }
 
+/// The long help's paragraph on the systems names every system of the registry, not a list
+/// written by hand (it once left out two).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_long_help_names_every_system() {
+    let cli = Cli::new();
+    let run = cli.run(&["--help"], &[]).await.ok();
+    let start = run.stdout.find("Systems (").expect("a systems paragraph");
+    let end = start
+        + run.stdout[start..]
+            .find("`cxkit <system> operations`")
+            .unwrap();
+    let paragraph = &run.stdout[start..end];
+    for name in [
+        "ejento",
+        "proto ",
+        "proto-platform",
+        "proto-messaging",
+        "platform28",
+    ] {
+        assert!(paragraph.contains(name), "{name}: {paragraph}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn help_lists_the_systems_and_an_operation_shows_its_details() {
     let cli = Cli::new();
