@@ -39,11 +39,20 @@ fn a_single_line_event_allocates_nothing() {
             parse(&mut parser, body.as_bytes(), chunk),
             (1000, 1000 * data_len)
         );
-        HEAP.reset_peak_usage();
-        let before = HEAP.current_usage();
-        let parsed = parse(&mut parser, body.as_bytes(), chunk);
-        let grew = HEAP.peak_usage().saturating_sub(before);
-        assert_eq!(parsed, (1000, 1000 * data_len), "chunks of {chunk} bytes");
+        // The allocator is the whole process's: the test harness's own thread may free (or,
+        // rarely, allocate) meanwhile. Reading the usage before resetting the peak keeps a free
+        // from counting as growth; the least of three passes keeps a stray allocation out. A
+        // parser that allocates per event grows in every pass (1,000 events each).
+        let grew = (0..3)
+            .map(|_| {
+                let before = HEAP.current_usage();
+                HEAP.reset_peak_usage();
+                let parsed = parse(&mut parser, body.as_bytes(), chunk);
+                assert_eq!(parsed, (1000, 1000 * data_len), "chunks of {chunk} bytes");
+                HEAP.peak_usage().saturating_sub(before)
+            })
+            .min()
+            .unwrap_or_default();
         assert_eq!(
             grew, 0,
             "1,000 single-line events in chunks of {chunk} bytes allocated {grew} bytes at peak"
