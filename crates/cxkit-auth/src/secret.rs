@@ -59,10 +59,11 @@ fn register(secret: &Arc<SecretString>) {
 /// escaped). Longer values go first, so a secret that contains another is removed whole. Cheap
 /// when `text` is short or no secret is alive; meant for error paths.
 pub fn scrub_live_secrets(text: &str) -> String {
-    let live: Vec<Arc<SecretString>> = {
-        let registry = registry();
-        registry.entries.iter().filter_map(Weak::upgrade).collect()
-    };
+    // The registry stays locked while the values are read: every strong reference taken here
+    // is dropped before another thread can look, so a secret whose last clone its owner has
+    // dropped is gone for every later call (a concurrent scrub cannot keep it alive).
+    let registry = registry();
+    let live: Vec<Arc<SecretString>> = registry.entries.iter().filter_map(Weak::upgrade).collect();
     // Escaped copies are made only of values that need escaping, and zeroized when dropped.
     let escaped: Vec<Zeroizing<String>> = live
         .iter()
@@ -87,17 +88,22 @@ pub fn scrub_live_secrets(text: &str) -> String {
 }
 
 /// The live secrets at one moment, to look for in several texts with one look at the registry.
-pub(crate) struct LiveSecrets(Vec<Arc<SecretString>>);
+/// It holds the registry's lock (see [`scrub_live_secrets`]): keep it for one short scan, and
+/// create no [`Secret`] while it is alive.
+pub(crate) struct LiveSecrets(std::sync::MutexGuard<'static, Registry>);
 
 impl LiveSecrets {
     pub(crate) fn now() -> Self {
-        let registry = registry();
-        LiveSecrets(registry.entries.iter().filter_map(Weak::upgrade).collect())
+        LiveSecrets(registry())
     }
 
     /// Whether `text` holds one of them as it is.
     pub(crate) fn found_in(&self, text: &str) -> bool {
-        self.0.iter().any(|s| text.contains(s.expose_secret()))
+        self.0
+            .entries
+            .iter()
+            .filter_map(Weak::upgrade)
+            .any(|s| text.contains(s.expose_secret()))
     }
 }
 
@@ -205,8 +211,34 @@ mod tests {
         assert_eq!(s.expose(), "canary-7f3a");
     }
 
+    /// Other threads scrub all the while (as the tests around this one do): none of them may
+    /// keep a dropped secret alive for a later call.
     #[test]
     fn live_secrets_are_scrubbed_until_dropped() {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let scrubbers: Vec<_> = (0..2)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let _ = scrub_live_secrets("live-canary-51e");
+                        let _ = LiveSecrets::now().found_in("live-canary-51e");
+                    }
+                })
+            })
+            .collect();
+        for _ in 0..200 {
+            let s = Secret::new("live-canary-51e");
+            drop(s);
+            assert_eq!(
+                scrub_live_secrets("echo live-canary-51e!"),
+                "echo live-canary-51e!"
+            );
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for scrubber in scrubbers {
+            scrubber.join().unwrap();
+        }
         let s = Secret::new("live-canary-51e");
         let copy = s.clone();
         drop(s);
