@@ -81,13 +81,13 @@ fn assert_http_client_span(span: &SpanData, method: &str, template: &str, fake: 
 async fn a_plain_call_has_an_operation_span_around_one_client_span_and_the_http_metrics() {
     let capture = TelemetryCapture::new();
     let fake = FakeEjento::start().await;
-    let ejento = session(&fake, config(&clock()), &capture);
-    ejento
-        .auth()
-        .get_login_feature_flags()
-        .send()
-        .await
-        .unwrap();
+    let ejento = builder_with(
+        &fake,
+        config(&clock()).telemetry(capture.telemetry().with_development_metrics()),
+    )
+    .build()
+    .expect("build");
+    flags_call(&ejento).await.unwrap();
 
     let api = cxkit::clients::ejento_auth::SECURITY.api;
     let operation = capture.spans_named(&format!("{api}.get_login_feature_flags"));
@@ -147,18 +147,131 @@ async fn a_plain_call_has_an_operation_span_around_one_client_span_and_the_http_
     assert_eq!((body.unit.as_str(), body.kind), ("By", "histogram"));
 }
 
+/// By default only the stable HTTP metric is reported; the ones the conventions still have in
+/// development come with `Telemetry::with_development_metrics` (the test above).
+#[tokio::test]
+async fn by_default_a_call_reports_the_stable_duration_and_no_development_metric() {
+    let capture = TelemetryCapture::new();
+    let fake = FakeEjento::start().await;
+    let ejento = session(&fake, config(&clock()), &capture);
+    flags_call(&ejento).await.unwrap();
+
+    let duration = capture
+        .metric("http.client.request.duration")
+        .expect("the duration is recorded");
+    assert_eq!(duration.points.len(), 1, "{}", capture.dump());
+    assert_eq!(duration.points[0].count, 1);
+    for name in [
+        "http.client.active_requests",
+        "http.client.request.body.size",
+        "http.client.response.body.size",
+    ] {
+        assert!(capture.metric(name).is_none(), "{name}: {}", capture.dump());
+    }
+    assert_eq!(client_spans(&capture).len(), 1, "{}", capture.dump());
+}
+
+/// One `Telemetry` shared by sessions of two servers: each call's span and metric name its own
+/// server (what an operation reports alike is kept per operation, its server checked per call).
+#[tokio::test]
+async fn one_operation_called_on_two_servers_reports_each_server() {
+    let capture = TelemetryCapture::new();
+    let telemetry = capture.telemetry().with_development_metrics();
+    let (first, second) = (FakeEjento::start().await, FakeEjento::start().await);
+    for fake in [&first, &second, &first] {
+        builder_with(fake, config(&clock()).telemetry(telemetry.clone()))
+            .build()
+            .expect("build")
+            .auth()
+            .get_login_feature_flags()
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let port =
+        |fake: &FakeEjento| i64::from(url::Url::parse(fake.base_url()).unwrap().port().unwrap());
+    let clients = client_spans(&capture);
+    let span_ports: Vec<_> = clients
+        .iter()
+        .map(|c| attr(c, "server.port").cloned())
+        .collect();
+    assert_eq!(
+        span_ports,
+        [&first, &second, &first].map(|f| Some(Value::I64(port(f)))),
+        "{}",
+        capture.dump()
+    );
+    let duration = capture
+        .metric("http.client.request.duration")
+        .expect("the duration is recorded");
+    let mut counts: Vec<(i64, u64)> = duration
+        .points
+        .iter()
+        .map(|p| {
+            let port = p
+                .attributes
+                .iter()
+                .find(|kv| kv.key.as_str() == "server.port")
+                .map(|kv| match kv.value {
+                    Value::I64(port) => port,
+                    _ => panic!("server.port is an integer"),
+                })
+                .expect("server.port");
+            (port, p.count)
+        })
+        .collect();
+    counts.sort();
+    let mut expected = vec![(port(&first), 2), (port(&second), 1)];
+    expected.sort();
+    assert_eq!(counts, expected, "{}", capture.dump());
+    let active = capture
+        .metric("http.client.active_requests")
+        .expect("the active count is recorded");
+    assert_eq!(active.points.len(), 2, "{}", capture.dump());
+    assert!(active.points.iter().all(|p| p.value == 0.0));
+}
+
+/// `url.full` takes the part of the path that is an operation's own parameterless template as it
+/// is; what precedes it (a base URL's path) is still looked at for live secrets.
+#[tokio::test]
+async fn a_live_secret_in_the_base_url_path_is_scrubbed_from_url_full() {
+    let capture = TelemetryCapture::new();
+    let fake = FakeEjento::start().await;
+    let secret = Secret::new("base-path-secret-5c1e");
+    let base = format!(
+        "{}/{}",
+        fake.base_url().trim_end_matches('/'),
+        secret.expose()
+    );
+    let ejento = Ejento::builder()
+        .config(
+            &config(&clock())
+                .telemetry(capture.telemetry())
+                .build()
+                .expect("config"),
+        )
+        .base_url(&base)
+        .build()
+        .expect("build");
+    // The fake has no such path: the answer is an error, and the span is what matters.
+    let _ = ejento.auth().get_login_feature_flags().send().await;
+
+    let clients = client_spans(&capture);
+    assert_eq!(clients.len(), 1, "{}", capture.dump());
+    let full = attr(&clients[0], "url.full").expect("url.full").as_str();
+    assert!(!full.contains(secret.expose()), "{full}");
+    assert!(full.contains("REDACTED"), "{full}");
+    assert!(full.ends_with(FEATURE_FLAGS), "{full}");
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_retried_call_has_one_client_span_per_attempt_with_its_resend_count() {
     let capture = TelemetryCapture::new();
     let fake = FakeEjento::start().await;
     fake.fail_feature_flags(2, None);
     let ejento = session(&fake, config(&clock()), &capture);
-    ejento
-        .auth()
-        .get_login_feature_flags()
-        .send()
-        .await
-        .unwrap();
+    flags_call(&ejento).await.unwrap();
 
     let clients = client_spans(&capture);
     assert_eq!(clients.len(), 3, "{}", capture.dump());
@@ -518,10 +631,13 @@ async fn no_live_secret_reaches_any_span_attribute_event_or_data_point() {
     // stream and an error; the subscription key on every call.
     let fake = FakeEjento::start().await;
     fake.stream_answer(&SseAnswer::classic("Twenty days."));
-    let ejento = builder_with(&fake, config(&clock()).telemetry(capture.telemetry()))
-        .subscription_key(Secret::new(SUBSCRIPTION_KEY))
-        .build()
-        .unwrap();
+    let ejento = builder_with(
+        &fake,
+        config(&clock()).telemetry(capture.telemetry().with_development_metrics()),
+    )
+    .subscription_key(Secret::new(SUBSCRIPTION_KEY))
+    .build()
+    .unwrap();
     ejento
         .login_password(USER, &Secret::new(PASSWORD_OF_USER))
         .await

@@ -517,11 +517,18 @@ impl Call<'_> {
     #[cfg(feature = "otel")]
     fn otel_sending(&self, request: &mut Request) {
         if let Some(otel) = &self.otel {
+            let template = otel.template();
             otel.sending(request, |url| {
+                // The end of the path that is the spec's own template, with no parameter in it,
+                // is public text: only what precedes it (the base URL's path) is looked at.
+                let path = url.path();
+                let written = template
+                    .filter(|t| !t.contains('{') && path.ends_with(t))
+                    .map_or(0, str::len);
                 // A URL with nowhere a secret could be is taken as it is.
                 if !may_carry_secrets(url)
                     && self.auth.path_secrets().is_empty()
-                    && !path_carries_live_secret(url)
+                    && !crate::redact::text_carries_live_secret(&path[..path.len() - written])
                 {
                     url.as_str().to_owned()
                 } else {

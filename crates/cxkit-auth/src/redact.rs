@@ -84,7 +84,15 @@ pub fn scrub_url(url: &Url, extra: &[&str]) -> Url {
 /// [`crate::scrub_live_secrets`]); for URLs [`may_carry_secrets`] passes as clean, on the paths
 /// where one could be printed (an error answer, a failed request).
 pub fn path_carries_live_secret(url: &Url) -> bool {
-    let path = url.path();
+    text_carries_live_secret(url.path())
+}
+
+/// Whether `path` (part of a URL's path, as written or percent-decoded) holds the value of a
+/// live [`crate::Secret`]; the empty string holds none.
+pub(crate) fn text_carries_live_secret(path: &str) -> bool {
+    if path.is_empty() {
+        return false;
+    }
     let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
     let live = crate::secret::LiveSecrets::now();
     live.found_in(path) || live.found_in(&decoded)

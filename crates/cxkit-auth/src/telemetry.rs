@@ -12,9 +12,11 @@
 //!   `url.template`, `http.response.status_code`, `error.type` on failure and
 //!   `http.request.resend_count` from the second attempt on; a 4xx or 5xx answer or a failed
 //!   transfer marks it (and the operation span) as an error;
-//! - the metrics `http.client.request.duration` (histogram, `s`, the conventions' buckets),
-//!   `http.client.request.body.size` and `http.client.response.body.size` (`By`, where the size
-//!   is known) and `http.client.active_requests` (up-down counter, `{request}`).
+//! - the stable metric `http.client.request.duration` (histogram, `s`, the conventions'
+//!   buckets); with [`Telemetry::with_development_metrics`], also those the conventions still
+//!   have in development: `http.client.request.body.size` and `http.client.response.body.size`
+//!   (`By`, where the size is known) and `http.client.active_requests` (up-down counter,
+//!   `{request}`).
 //!
 //! With propagation on ([`crate::AuthBuilder::propagate_trace_context_to`]), each attempt
 //! carries a W3C `traceparent` (and `tracestate`) header naming its `CLIENT` span, to the
@@ -72,16 +74,48 @@ impl fmt::Debug for Telemetry {
 }
 
 struct Instruments {
-    /// The span names of each operation, `{system}.{operationId}` and `{METHOD} {template}`,
-    /// made once (by the address of its `'static` table entry) and kept for the process: the
-    /// generated tables are finite, and a call then builds its spans without formatting.
-    names: RwLock<HashMap<usize, (&'static str, &'static str)>>,
+    /// What every call of an operation reports alike (see [`OperationTelemetry`]), made on its
+    /// first call, by the address of its `'static` table entry: the generated tables are
+    /// finite, and a call then builds its spans and metrics without formatting or copying.
+    operations: RwLock<HashMap<usize, Arc<OperationTelemetry>, PointerHash>>,
     tracer: BoxedTracer,
     meter: Meter,
     duration: Histogram<f64>,
+    /// The HTTP metrics whose conventions are still in development, when asked for
+    /// ([`Telemetry::with_development_metrics`]).
+    development: std::sync::OnceLock<DevelopmentMetrics>,
+}
+
+/// `http.client.request.body.size`, `http.client.response.body.size` and
+/// `http.client.active_requests`: in the conventions' "Development" stability, so reported on
+/// request (as OpenTelemetry's Java instrumentation reports them only with its experimental
+/// switch); each adds a measurement or two to every attempt.
+struct DevelopmentMetrics {
     request_body: Histogram<u64>,
     response_body: Histogram<u64>,
     active: UpDownCounter<i64>,
+}
+
+impl DevelopmentMetrics {
+    fn new(meter: &Meter) -> Self {
+        DevelopmentMetrics {
+            request_body: meter
+                .u64_histogram("http.client.request.body.size")
+                .with_unit("By")
+                .with_description("Size of HTTP client request bodies.")
+                .build(),
+            response_body: meter
+                .u64_histogram("http.client.response.body.size")
+                .with_unit("By")
+                .with_description("Size of HTTP client response bodies.")
+                .build(),
+            active: meter
+                .i64_up_down_counter("http.client.active_requests")
+                .with_unit("{request}")
+                .with_description("Number of active HTTP requests.")
+                .build(),
+        }
+    }
 }
 
 fn scope() -> InstrumentationScope {
@@ -119,32 +153,28 @@ impl Telemetry {
             .with_description("Duration of HTTP client requests.")
             .with_boundaries(HTTP_DURATION_BUCKETS.to_vec())
             .build();
-        let request_body = meter
-            .u64_histogram("http.client.request.body.size")
-            .with_unit("By")
-            .with_description("Size of HTTP client request bodies.")
-            .build();
-        let response_body = meter
-            .u64_histogram("http.client.response.body.size")
-            .with_unit("By")
-            .with_description("Size of HTTP client response bodies.")
-            .build();
-        let active = meter
-            .i64_up_down_counter("http.client.active_requests")
-            .with_unit("{request}")
-            .with_description("Number of active HTTP requests.")
-            .build();
         Telemetry {
             inner: Arc::new(Instruments {
-                names: RwLock::default(),
+                operations: RwLock::default(),
                 tracer,
                 meter,
                 duration,
-                request_body,
-                response_body,
-                active,
+                development: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Also reports the HTTP client metrics the conventions still have in development:
+    /// `http.client.request.body.size` and `http.client.response.body.size` (where the size is
+    /// known) and `http.client.active_requests`. Without it, calls report the stable
+    /// `http.client.request.duration` alone, and each attempt costs two or three measurements
+    /// less (`cargo bench -p cxkit-tests --features otel --bench telemetry` shows both). It
+    /// applies to this `Telemetry` and its clones, from their next call on.
+    pub fn with_development_metrics(self) -> Self {
+        self.inner
+            .development
+            .get_or_init(|| DevelopmentMetrics::new(&self.inner.meter));
+        self
     }
 
     /// The tracer cxkit's spans come from (the facade adds its token and stream spans).
@@ -158,33 +188,181 @@ impl Telemetry {
     }
 }
 
+/// What every call of one operation reports alike.
+struct OperationTelemetry {
+    method: &'static str,
+    template: &'static str,
+    /// `{system}.{operationId}`, the operation span's name.
+    name: &'static str,
+    /// `{METHOD} {url.template}`, the attempts' span name.
+    client_name: &'static str,
+    /// The operation span's attributes: `cxkit.api`, `cxkit.operation_id`,
+    /// `http.request.method` and `url.template`.
+    span_attributes: [KeyValue; 4],
+    /// The server the operation's first call went to, and every attempt's metric attributes
+    /// for it (`http.request.method`, `server.address`, `server.port`, `url.template`): a call
+    /// to that server copies them (two shared strings and two numbers), one elsewhere builds
+    /// its own.
+    server: (Arc<str>, i64),
+    metric_attributes: [KeyValue; 4],
+}
+
+impl OperationTelemetry {
+    fn new(api: &'static str, op: &'static OperationDef, method: &'static str, url: &Url) -> Self {
+        // Leaked once per operation for the process (see [`operation_names`]).
+        let (name, client_name) = operation_names(api, op, method);
+        let server = server_of(url);
+        OperationTelemetry {
+            method,
+            template: op.path,
+            name,
+            client_name,
+            span_attributes: [
+                KeyValue::new("cxkit.api", api),
+                KeyValue::new("cxkit.operation_id", op.id),
+                KeyValue::new("http.request.method", method),
+                KeyValue::new("url.template", op.path),
+            ],
+            metric_attributes: metric_attributes(method, &server, op.path),
+            server,
+        }
+    }
+
+    /// The metric attributes of an attempt to `url`, with room for the answer's.
+    fn metric_attributes(&self, url: &Url) -> Vec<KeyValue> {
+        let mut attributes = Vec::with_capacity(self.metric_attributes.len() + 2);
+        let same = url.host_str().unwrap_or_default() == &*self.server.0
+            && url.port_or_known_default().map_or(0, i64::from) == self.server.1;
+        if same {
+            attributes.extend(self.metric_attributes.iter().cloned());
+        } else {
+            attributes.extend(metric_attributes(
+                self.method,
+                &server_of(url),
+                self.template,
+            ));
+        }
+        attributes
+    }
+}
+
+/// `server.address` (shared) and `server.port` of `url`.
+fn server_of(url: &Url) -> (Arc<str>, i64) {
+    (
+        Arc::from(url.host_str().unwrap_or_default()),
+        url.port_or_known_default().map_or(0, i64::from),
+    )
+}
+
+fn metric_attributes(
+    method: &'static str,
+    server: &(Arc<str>, i64),
+    template: &'static str,
+) -> [KeyValue; 4] {
+    [
+        KeyValue::new("http.request.method", method),
+        KeyValue::new(
+            "server.address",
+            opentelemetry::StringValue::from(server.0.clone()),
+        ),
+        KeyValue::new("server.port", server.1),
+        KeyValue::new("url.template", template),
+    ]
+}
+
+/// The span names of an operation, `{system}.{operationId}` and `{METHOD} {template}`, made
+/// once for the process (by the address of its `'static` table entry, and the method, which is
+/// the table's), however many [`Telemetry`] instances report them: leaked, so a span takes
+/// them without copying, and bounded by the generated tables.
+fn operation_names(
+    api: &'static str,
+    op: &'static OperationDef,
+    method: &'static str,
+) -> (&'static str, &'static str) {
+    type Names = HashMap<(usize, &'static str), (&'static str, &'static str), PointerHash>;
+    static NAMES: RwLock<Option<Names>> = RwLock::new(None);
+    let key = (std::ptr::from_ref(op) as usize, api);
+    if let Some(names) = NAMES
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .and_then(|n| n.get(&key))
+    {
+        return *names;
+    }
+    let mut all = NAMES.write().unwrap_or_else(|e| e.into_inner());
+    *all.get_or_insert_with(Names::default)
+        .entry(key)
+        .or_insert_with(|| {
+            (
+                Box::leak(format!("{api}.{}", op.id).into_boxed_str()),
+                Box::leak(format!("{method} {}", op.path).into_boxed_str()),
+            )
+        })
+}
+
+/// A hasher for keys that are addresses of `'static` table entries (and their API's name):
+/// one multiplication instead of SipHash, which guards against keys an attacker chooses.
+#[derive(Clone, Copy, Default)]
+struct PointerHash;
+
+impl std::hash::BuildHasher for PointerHash {
+    type Hasher = PointerHasher;
+
+    fn build_hasher(&self) -> PointerHasher {
+        PointerHasher(0)
+    }
+}
+
+struct PointerHasher(u64);
+
+impl std::hash::Hasher for PointerHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = (self.0.rotate_left(5) ^ value).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn write_usize(&mut self, value: usize) {
+        self.write_u64(value as u64);
+    }
+}
+
 impl Instruments {
-    /// The span names of `operation` (see the `names` field).
-    fn names(
+    /// What every call of `operation` reports alike (see the `operations` field).
+    fn operation(
         &self,
         api: &'static str,
         operation: &'static OperationDef,
         method: &'static str,
-    ) -> (&'static str, &'static str) {
+        url: &Url,
+    ) -> Arc<OperationTelemetry> {
         let key = std::ptr::from_ref(operation) as usize;
-        if let Some(names) = self
-            .names
+        if let Some(op) = self
+            .operations
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(&key)
         {
-            return *names;
+            return op.clone();
         }
-        let names: (&'static str, &'static str) = (
-            Box::leak(format!("{api}.{}", operation.id).into_boxed_str()),
-            Box::leak(format!("{method} {}", operation.path).into_boxed_str()),
-        );
-        *self
-            .names
+        let op = Arc::new(OperationTelemetry::new(api, operation, method, url));
+        self.operations
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .entry(key)
-            .or_insert(names)
+            .or_insert(op)
+            .clone()
     }
 }
 
@@ -224,11 +402,13 @@ pub(crate) struct HandleTelemetry {
 /// The telemetry of one call: its operation span, and the attempt in flight.
 pub(crate) struct CallTelemetry {
     inner: Arc<Instruments>,
+    /// What the operation reports on every call; `None` for a call outside the generated
+    /// tables (its names are made for it).
+    operation: Option<Arc<OperationTelemetry>>,
     /// The operation span's context: the parent of every attempt's span, and what the rest of
     /// the call (a replay's token refresh) runs in.
     cx: Context,
     method: &'static str,
-    template: Option<&'static str>,
     /// The attempts' span name.
     client_name: Cow<'static, str>,
     /// Whether the operation span records: when it does not (no SDK, or not sampled), its
@@ -242,20 +422,30 @@ pub(crate) struct CallTelemetry {
 
 /// An attempt in flight. Dropped (ended, or the call cancelled), it leaves the active count.
 struct Attempt {
-    span: BoxedSpan,
+    /// The attempt's `CLIENT` span, when it has one (see [`CallTelemetry::sending`]).
+    span: Option<BoxedSpan>,
     started: Instant,
     request_body: Option<u64>,
     /// `http.request.method`, `server.address`, `server.port` and `url.template`: the active
-    /// count's attributes, and the start of every other metric's.
+    /// count's attributes, and the start of every other metric's (the answer's are pushed and
+    /// taken off again).
     attributes: Vec<KeyValue>,
-    active: UpDownCounter<i64>,
+    inner: Arc<Instruments>,
 }
 
 impl Drop for Attempt {
     fn drop(&mut self) {
-        self.active.add(-1, &self.attributes);
+        // The answer's attributes are taken off again before an attempt ends (see
+        // `CallTelemetry::answered`), so these are the ones it entered with.
+        if let Some(development) = self.inner.development.get() {
+            development.active.add(-1, &self.attributes);
+        }
     }
 }
+
+/// How many of an attempt's metric attributes describe the request (see [`Attempt`]): the
+/// method, the server's address and port, and the path template when there is one.
+const BASE_ATTRIBUTES: usize = 4;
 
 /// The method as the conventions name it: one of the known ones, or `_OTHER`.
 fn method_name(method: &reqwest::Method) -> &'static str {
@@ -300,34 +490,27 @@ impl CallTelemetry {
     ) -> CallTelemetry {
         let inner = handle.telemetry.inner.clone();
         let method = method_name(request.method());
-        let template = operation.map(|op| op.path);
-        let (name, client_name): (Cow<'static, str>, Cow<'static, str>) = match operation {
-            Some(op) => {
-                let (name, client) = inner.names(api, op, method);
-                (name.into(), client.into())
-            }
-            None => (format!("{api}.{operation_id}").into(), method.into()),
-        };
+        let operation = operation.map(|op| inner.operation(api, op, method, request.url()));
         let parent = Context::current();
-        let mut span = inner.tracer.build_with_context(
-            SpanBuilder::from_name(name).with_kind(SpanKind::Internal),
-            &parent,
-        );
-        let recording = span.is_recording();
-        if recording {
-            span.set_attribute(KeyValue::new("cxkit.api", api));
-            span.set_attribute(KeyValue::new(
-                "cxkit.operation_id",
-                match operation {
-                    Some(op) => Cow::Borrowed(op.id),
-                    None => Cow::Owned(operation_id.to_owned()),
-                },
-            ));
-            span.set_attribute(KeyValue::new("http.request.method", method));
-            if let Some(template) = template {
-                span.set_attribute(KeyValue::new("url.template", template));
-            }
+        let builder = match &operation {
+            Some(op) => SpanBuilder::from_name(op.name),
+            None => SpanBuilder::from_name(format!("{api}.{operation_id}")),
         }
+        .with_kind(SpanKind::Internal);
+        // Whether the span records is known only once it is built; its attributes are then
+        // given to the builder whole (one move), which a no-op tracer drops unread.
+        let attributes = match &operation {
+            Some(op) => op.span_attributes.to_vec(),
+            None => vec![
+                KeyValue::new("cxkit.api", api),
+                KeyValue::new("cxkit.operation_id", operation_id.to_owned()),
+                KeyValue::new("http.request.method", method),
+            ],
+        };
+        let span = inner
+            .tracer
+            .build_with_context(builder.with_attributes(attributes), &parent);
+        let recording = span.is_recording();
         CallTelemetry {
             cx: parent.with_span(span),
             propagate: !handle.propagate_to.is_empty()
@@ -335,14 +518,22 @@ impl CallTelemetry {
                     .propagate_to
                     .iter()
                     .any(|origin| origin.matches(request.url())),
+            client_name: match &operation {
+                Some(op) => Cow::Borrowed(op.client_name),
+                None => Cow::Borrowed(method),
+            },
             inner,
+            operation,
             method,
-            template,
-            client_name,
             recording,
             sent: AtomicU32::new(0),
             attempt: Mutex::new(None),
         }
+    }
+
+    /// The path template of the operation, if it is one of the generated tables'.
+    pub(crate) fn template(&self) -> Option<&'static str> {
+        self.operation.as_ref().map(|op| op.template)
     }
 
     /// The operation span's context, for what the call does after its first answer.
@@ -361,45 +552,53 @@ impl CallTelemetry {
     pub(crate) fn sending(&self, request: &mut Request, url_full: impl FnOnce(&Url) -> String) {
         let resends = self.sent.fetch_add(1, Ordering::Relaxed);
         let url = request.url();
-        let host = url.host_str().unwrap_or_default().to_owned();
-        let port = url.port_or_known_default().map_or(0, i64::from);
-        let mut attributes = Vec::with_capacity(6);
-        attributes.push(KeyValue::new("http.request.method", self.method));
-        attributes.push(KeyValue::new("server.address", host));
-        attributes.push(KeyValue::new("server.port", port));
-        if let Some(template) = self.template {
-            attributes.push(KeyValue::new("url.template", template));
-        }
-        let mut builder =
-            SpanBuilder::from_name(self.client_name.clone()).with_kind(SpanKind::Client);
-        if self.recording {
-            // Given whole to the builder: one move, not a call per attribute.
-            let mut span_attributes = Vec::with_capacity(attributes.len() + 2);
-            span_attributes.extend(attributes.iter().cloned());
-            span_attributes.push(KeyValue::new("url.full", url_full(url)));
-            if resends > 0 {
-                span_attributes.push(KeyValue::new(
-                    "http.request.resend_count",
-                    i64::from(resends),
-                ));
+        let attributes = match &self.operation {
+            Some(op) => op.metric_attributes(url),
+            None => {
+                let mut attributes = Vec::with_capacity(BASE_ATTRIBUTES + 2);
+                attributes.extend(metric_attributes(self.method, &server_of(url), ""));
+                attributes.truncate(BASE_ATTRIBUTES - 1);
+                attributes
             }
-            builder = builder.with_attributes(span_attributes);
-        }
-        let span = self.inner.tracer.build_with_context(builder, &self.cx);
-        if self.propagate {
+        };
+        // Under an operation span that does not record (no SDK, or not sampled), the attempt's
+        // would not either: it is built only when its context is to be sent.
+        let span = (self.recording || self.propagate).then(|| {
+            let mut builder =
+                SpanBuilder::from_name(self.client_name.clone()).with_kind(SpanKind::Client);
+            if self.recording {
+                // Given whole to the builder: one move, not a call per attribute.
+                let mut span_attributes = Vec::with_capacity(attributes.len() + 2);
+                span_attributes.extend(attributes.iter().cloned());
+                span_attributes.push(KeyValue::new("url.full", url_full(url)));
+                if resends > 0 {
+                    span_attributes.push(KeyValue::new(
+                        "http.request.resend_count",
+                        i64::from(resends),
+                    ));
+                }
+                builder = builder.with_attributes(span_attributes);
+            }
+            self.inner.tracer.build_with_context(builder, &self.cx)
+        });
+        if self.propagate
+            && let Some(span) = &span
+        {
             inject(span.span_context(), request);
         }
         let request_body = request
             .body()
             .and_then(|b| b.as_bytes())
             .map(|b| b.len() as u64);
-        self.inner.active.add(1, &attributes);
+        if let Some(development) = self.inner.development.get() {
+            development.active.add(1, &attributes);
+        }
         *self.attempt() = Some(Attempt {
             span,
             started: Instant::now(),
             request_body,
             attributes,
-            active: self.inner.active.clone(),
+            inner: self.inner.clone(),
         });
     }
 
@@ -410,43 +609,45 @@ impl CallTelemetry {
             return;
         };
         let elapsed = attempt.started.elapsed().as_secs_f64();
-        let mut attributes = attempt.attributes.clone();
         let (status, error) = outcome(result, redirected);
+        let base = attempt.attributes.len();
+        let mut span = attempt.span.take();
         if let Some(status) = status {
-            attributes.push(KeyValue::new(
-                "http.response.status_code",
-                i64::from(status),
-            ));
-        }
-        if let Some(error) = error.clone() {
-            attributes.push(KeyValue::new("error.type", error));
-        }
-        if let Some(status) = status
-            && self.recording
-        {
-            attempt.span.set_attribute(KeyValue::new(
-                "http.response.status_code",
-                i64::from(status),
-            ));
+            let status = KeyValue::new("http.response.status_code", i64::from(status));
+            if self.recording
+                && let Some(span) = span.as_mut()
+            {
+                span.set_attribute(status.clone());
+            }
+            attempt.attributes.push(status);
         }
         if let Some(error) = error {
-            if self.recording {
-                attempt
-                    .span
-                    .set_attribute(KeyValue::new("error.type", error.clone()));
+            let error_type = KeyValue::new("error.type", error.clone());
+            if let Some(span) = span.as_mut() {
+                if self.recording {
+                    span.set_attribute(error_type.clone());
+                }
+                span.set_status(Status::error(error));
             }
-            attempt.span.set_status(Status::error(error));
+            attempt.attributes.push(error_type);
         }
-        attempt.span.end();
-        self.inner.duration.record(elapsed, &attributes);
-        if let Some(size) = attempt.request_body {
-            self.inner.request_body.record(size, &attributes);
+        if let Some(mut span) = span {
+            span.end();
         }
-        if let Ok(response) = result
-            && let Some(size) = response.content_length()
-        {
-            self.inner.response_body.record(size, &attributes);
+        let attributes = &attempt.attributes;
+        self.inner.duration.record(elapsed, attributes);
+        if let Some(development) = self.inner.development.get() {
+            if let Some(size) = attempt.request_body {
+                development.request_body.record(size, attributes);
+            }
+            if let Ok(response) = result
+                && let Some(size) = response.content_length()
+            {
+                development.response_body.record(size, attributes);
+            }
         }
+        // The active count is left with the attributes it was entered with.
+        attempt.attributes.truncate(base);
     }
 
     /// The call ends: the operation span takes the last answer's status (or the failure) and
@@ -454,14 +655,18 @@ impl CallTelemetry {
     pub(crate) fn finish(&self, result: &reqwest::Result<Response>) {
         let span = self.cx.span();
         let (status, error) = outcome(result, false);
-        if let Some(status) = status {
+        if let Some(status) = status
+            && self.recording
+        {
             span.set_attribute(KeyValue::new(
                 "http.response.status_code",
                 i64::from(status),
             ));
         }
         if let Some(error) = error {
-            span.set_attribute(KeyValue::new("error.type", error.clone()));
+            if self.recording {
+                span.set_attribute(KeyValue::new("error.type", error.clone()));
+            }
             span.set_status(Status::error(error));
         }
         span.end();

@@ -104,7 +104,8 @@ impl TelemetryCapture {
         }
     }
 
-    /// The [`Telemetry`] to give cxkit's `Config`.
+    /// The [`Telemetry`] to give cxkit's `Config`, with the default metrics; add
+    /// `.with_development_metrics()` to capture those too, as your application does.
     pub fn telemetry(&self) -> Telemetry {
         Telemetry::new(&self.tracer_provider, &self.meter_provider)
     }

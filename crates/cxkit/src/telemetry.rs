@@ -5,8 +5,9 @@
 //! client built from it reports, by the OpenTelemetry semantic conventions:
 //!
 //! - per call, an `INTERNAL` span `{system}.{operationId}` and a `CLIENT` span per attempt
-//!   `{METHOD} {url.template}`, with the HTTP client metrics (`http.client.request.duration`,
-//!   the body sizes, `http.client.active_requests`); see `cxkit_auth::telemetry`;
+//!   `{METHOD} {url.template}`, with the HTTP client metric `http.client.request.duration`
+//!   (and, with `Telemetry::with_development_metrics`, the body sizes and
+//!   `http.client.active_requests`); see `cxkit_auth::telemetry`;
 //! - per token refresh or first mint, an `INTERNAL` span `cxkit.token.refresh` and the metrics
 //!   `cxkit.token.refreshes` (`{refresh}`), `cxkit.token.refresh.duration` (`s`) and
 //!   `cxkit.token.refresh.waiters` (`{caller}`: callers that found a refresh under way and

@@ -24,17 +24,6 @@ fn proto(config: &Config, base: &str) -> cxkit::Result<Proto> {
         .build()
 }
 
-/// Reads the login feature flags (a public Authentication App call).
-async fn flags(ejento: &Ejento) {
-    ejento
-        .auth()
-        .get_login_feature_flags()
-        .send()
-        .await
-        .map_err(Error::from)
-        .unwrap();
-}
-
 /// A client that follows redirects, as `reqwest::Client::new()` does.
 fn following_client() -> reqwest::Client {
     cxkit::ensure_crypto_provider();
@@ -71,7 +60,7 @@ async fn a_supplied_client_with_its_own_headers_is_the_one_that_sends() {
         .login_password(USER, &Secret::new(PASSWORD_OF_USER))
         .await
         .unwrap();
-    flags(&ejento).await;
+    support::flags_call(&ejento).await.unwrap();
     support::users_call(&ejento).await.unwrap();
 
     for path in [LOGIN, FEATURE_FLAGS, USERS] {
@@ -314,9 +303,9 @@ async fn sessions_of_one_config_share_its_connection_pool_and_separate_ones_do_n
         .build()
         .unwrap();
     let crm = proto(&config, &base).unwrap();
-    flags(&ejento).await;
+    support::flags_call(&ejento).await.unwrap();
     crm.get_human("eu_1").await.unwrap();
-    flags(&ejento).await;
+    support::flags_call(&ejento).await.unwrap();
     let shared: Vec<_> = std::mem::take(&mut *peers.lock().unwrap());
     assert_eq!(shared.len(), 3);
     assert!(
@@ -327,7 +316,7 @@ async fn sessions_of_one_config_share_its_connection_pool_and_separate_ones_do_n
     // The same two sessions, each with a configuration of its own, open two connections.
     let ejento = Ejento::builder().base_url(&base).build().unwrap();
     let crm = proto(&Config::builder().build().unwrap(), &base).unwrap();
-    flags(&ejento).await;
+    support::flags_call(&ejento).await.unwrap();
     crm.get_human("eu_1").await.unwrap();
     let apart = peers.lock().unwrap().clone();
     assert_eq!(apart.len(), 2);

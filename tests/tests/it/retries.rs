@@ -11,17 +11,12 @@ use cxkit::{Error, Platform28, Proto, Secret};
 use cxkit_testkit::ejento::{FEATURE_FLAGS, FakeEjento, LOGIN, PASSWORD_OF_USER, USER};
 use cxkit_testkit::raw_tcp::{Fault, FaultServer};
 
-async fn flags(ejento: &cxkit::Ejento) -> cxkit::Result<()> {
-    ejento.auth().get_login_feature_flags().send().await?;
-    Ok(())
-}
-
 #[tokio::test(start_paused = true)]
 async fn a_get_answering_503_twice_then_200_succeeds_on_the_third_attempt() {
     let fake = FakeEjento::start().await;
     fake.fail_feature_flags(2, None);
     let ejento = builder(&fake, &clock()).build().unwrap();
-    flags(&ejento).await.unwrap();
+    flags_call(&ejento).await.unwrap();
     let requests = fake.requests_to(FEATURE_FLAGS);
     assert_eq!(requests.len(), 3);
     // Virtual time: full-jitter backoff under a 200 ms ceiling, then 400 ms.
@@ -38,7 +33,7 @@ async fn retries_stop_after_three_attempts() {
     let fake = FakeEjento::start().await;
     fake.fail_feature_flags(10, None);
     let ejento = builder(&fake, &clock()).build().unwrap();
-    let err = flags(&ejento).await.unwrap_err();
+    let err = flags_call(&ejento).await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -57,7 +52,7 @@ async fn retry_after_is_honoured() {
     let fake = FakeEjento::start().await;
     fake.fail_feature_flags(1, Some("1"));
     let ejento = builder(&fake, &clock()).build().unwrap();
-    flags(&ejento).await.unwrap();
+    flags_call(&ejento).await.unwrap();
     let requests = fake.requests_to(FEATURE_FLAGS);
     assert_eq!(requests.len(), 2);
     // Virtual time: without Retry-After the first backoff is at most 200 ms.
@@ -70,7 +65,7 @@ async fn a_retry_after_beyond_the_clamp_ends_the_retries() {
     let fake = FakeEjento::start().await;
     fake.fail_feature_flags(1, Some("3600"));
     let ejento = builder(&fake, &clock()).build().unwrap();
-    let err = flags(&ejento).await.unwrap_err();
+    let err = flags_call(&ejento).await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -98,7 +93,7 @@ async fn a_retry_after_past_the_clocks_range_ends_the_retries_without_a_panic() 
     });
     let ejento = builder_with(&fake, config).build().unwrap();
     fake.hold(FEATURE_FLAGS);
-    let call = tokio::spawn(async move { flags(&ejento).await });
+    let call = tokio::spawn(async move { flags_call(&ejento).await });
     fake.wait_for(FEATURE_FLAGS, 1).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     fake.release(FEATURE_FLAGS);
@@ -159,7 +154,7 @@ async fn a_connection_closed_before_the_answer_is_transient_and_retried() {
         .base_url(server.base_url())
         .build()
         .unwrap();
-    let err = flags(&ejento).await.unwrap_err();
+    let err = flags_call(&ejento).await.unwrap_err();
     assert!(
         matches!(err, Error::Transient { status: None, .. }),
         "{err:?}"
@@ -182,7 +177,7 @@ async fn a_torn_body_is_transient() {
         .base_url(server.base_url())
         .build()
         .unwrap();
-    let err = flags(&ejento).await.unwrap_err();
+    let err = flags_call(&ejento).await.unwrap_err();
     assert!(matches!(err, Error::Transient { .. }), "{err:?}");
     assert!(err.is_retryable());
     // The hooks retry until a response head arrives; a body torn after that surfaces to the
@@ -194,7 +189,7 @@ async fn a_torn_body_is_transient() {
 async fn a_connection_refused_is_transient_and_retried() {
     let base = cxkit_testkit::raw_tcp::refused_base_url().await;
     let ejento = cxkit::Ejento::builder().base_url(&base).build().unwrap();
-    let err = flags(&ejento).await.unwrap_err();
+    let err = flags_call(&ejento).await.unwrap_err();
     assert!(
         matches!(err, Error::Transient { status: None, .. }),
         "{err:?}"

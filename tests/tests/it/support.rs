@@ -99,6 +99,13 @@ pub async fn users_call(ejento: &Ejento) -> cxkit::Result<()> {
     Ok(())
 }
 
+/// The login feature flags: a public Authentication App call (a GET, so retried on transient
+/// failures), on the session's base URL.
+pub async fn flags_call(ejento: &Ejento) -> cxkit::Result<()> {
+    ejento.auth().get_login_feature_flags().send().await?;
+    Ok(())
+}
+
 /// The Authentication App token the session holds now.
 pub fn held_auth_app(ejento: &Ejento) -> String {
     held(ejento, AUTH_APP_TOKEN)
