@@ -6,7 +6,10 @@
 //! - **no-op exporter**: the OpenTelemetry SDK's tracer provider with a simple span processor
 //!   over an exporter that discards every span, and its meter provider with a periodic reader
 //!   over a discarding exporter: every span is built, recorded and ended, every metric
-//!   aggregated, and nothing leaves the process;
+//!   aggregated, and nothing leaves the process (the default metrics: the stable
+//!   `http.client.request.duration`);
+//! - **no-op exporter, development metrics too**: the same with
+//!   `Telemetry::with_development_metrics` (the body sizes and the active count as well);
 //! - **global no-op**: `Telemetry::global()` with no provider set (the API's own no-op).
 //!
 //! Blocks of 400 calls of each alternate, in rotating order, for 120 rounds on one
@@ -14,7 +17,9 @@
 //! figures are the medians of each round's difference to the "off" block, so drift in the
 //! machine's speed cancels out. The server runs on its own runtime. The figures are merged into
 //! `target/cxkit-bench/results.json` (or `$CXKIT_BENCH_OUT`), which `cargo xtask bench` reads.
-//! Under `cargo test` it runs two tiny rounds and writes nothing.
+//! Under `cargo test` it runs two tiny rounds and writes nothing. `CXKIT_BENCH_SESSION=sdk` (or
+//! `off`, `global`, `development`) runs that session's blocks alone, for a profiler, and writes
+//! nothing either.
 //!
 //! Whether the feature costs anything when it is *not compiled* is the facade benchmark's
 //! per-request row itself (`cargo bench -p cxkit-tests --bench facade`, built without it).
@@ -34,6 +39,10 @@ use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
+
+/// Off, the SDK, the global no-op, the SDK with the development metrics.
+const SESSIONS: usize = 4;
+const SESSION_NAMES: [&str; SESSIONS] = ["off", "sdk", "global", "development"];
 
 const USER_JSON: &str = r#"{"success":true,"data":{"id":1,"email":"a@b.c"}}"#;
 
@@ -160,14 +169,31 @@ fn main() {
             )
             .await,
             session(fake.base_url(), &platform, Some(Telemetry::global())).await,
+            session(
+                fake.base_url(),
+                &platform,
+                Some(Telemetry::new(&tracer_provider, &meter_provider).with_development_metrics()),
+            )
+            .await,
         ]
     });
+    // One session alone, for a profiler: `CXKIT_BENCH_SESSION=sdk` (or off, global,
+    // development) runs only its blocks and writes nothing.
+    let alone = std::env::var("CXKIT_BENCH_SESSION").ok().map(|name| {
+        SESSION_NAMES
+            .iter()
+            .position(|n| *n == name)
+            .unwrap_or_else(|| panic!("CXKIT_BENCH_SESSION: one of {SESSION_NAMES:?}"))
+    });
     println!("telemetry: per-call client CPU, {rounds} rounds of {block} calls per session");
-    let mut cpu: [Vec<f64>; 3] = Default::default();
+    let mut cpu: [Vec<f64>; SESSIONS] = Default::default();
     client.block_on(async {
         for round in 0..rounds {
-            for k in 0..3 {
-                let which = (round + k) % 3;
+            for k in 0..SESSIONS {
+                let which = (round + k) % SESSIONS;
+                if alone.is_some_and(|only| only != which) {
+                    continue;
+                }
                 let started = thread_cpu_ns();
                 for _ in 0..block {
                     call(&sessions[which]).await;
@@ -176,6 +202,14 @@ fn main() {
             }
         }
     });
+    if let Some(only) = alone {
+        let name = SESSION_NAMES[only];
+        println!(
+            "  {name}: {:.0} ns per call (median)",
+            median(&mut cpu[only])
+        );
+        return;
+    }
     let differences = |k: usize| -> f64 {
         let mut d: Vec<f64> = cpu[k].iter().zip(&cpu[0]).map(|(a, b)| a - b).collect();
         median(&mut d)
@@ -189,6 +223,11 @@ fn main() {
             median(&mut cpu[2].clone()),
         ),
         ("telemetry_global_noop_overhead_ns", differences(2)),
+        (
+            "telemetry_sdk_development_client_cpu_ns",
+            median(&mut cpu[3].clone()),
+        ),
+        ("telemetry_sdk_development_overhead_ns", differences(3)),
     ];
     for (name, value) in &figures {
         println!("  {name} = {value:.0} ns");
