@@ -13,7 +13,9 @@ use cxkit::opentelemetry::trace::{SpanKind, Status};
 use cxkit::opentelemetry::{KeyValue, Value};
 use cxkit::{Config, Ejento, Error, Platform28, Proto, Secret, StreamEvent};
 use cxkit_testkit::Reply;
-use cxkit_testkit::ejento::{FEATURE_FLAGS, FakeEjento, PASSWORD_OF_USER, SseAnswer, USER, USERS};
+use cxkit_testkit::ejento::{
+    FEATURE_FLAGS, FakeEjento, PASSWORD_OF_USER, REFRESH, SseAnswer, USER, USERS,
+};
 use cxkit_testkit::otel::{SpanData, TelemetryCapture};
 use cxkit_testkit::{FakePlatform28, FakeProto};
 use futures::StreamExt as _;
@@ -333,7 +335,10 @@ async fn a_401_replay_has_the_refresh_span_inside_the_operation_and_the_refresh_
     let operation = capture.spans_named(&format!("{api}.read_all_users"));
     assert_eq!(operation.len(), 1, "{}", capture.dump());
     let operation = &operation[0];
-    let clients = client_spans(&capture);
+    let clients: Vec<SpanData> = client_spans(&capture)
+        .into_iter()
+        .filter(|c| c.parent_span_id == operation.span_context.span_id())
+        .collect();
     assert_eq!(clients.len(), 2, "{}", capture.dump());
     assert_http_client_span(&clients[0], "GET", USERS, fake.base_url());
     assert_eq!(
@@ -361,6 +366,19 @@ async fn a_401_replay_has_the_refresh_span_inside_the_operation_and_the_refresh_
         "the replay's refresh runs inside the operation"
     );
     assert_eq!(refresh.status, Status::Unset);
+    // The refresh's own request is a call like any other, inside the refresh's span.
+    let refresh_call = capture.spans_named(&format!("{api}.refresh_access_token"));
+    assert_eq!(refresh_call.len(), 1, "{}", capture.dump());
+    assert_eq!(
+        refresh_call[0].parent_span_id,
+        refresh.span_context.span_id()
+    );
+    let refresh_attempts: Vec<SpanData> = client_spans(&capture)
+        .into_iter()
+        .filter(|c| c.parent_span_id == refresh_call[0].span_context.span_id())
+        .collect();
+    assert_eq!(refresh_attempts.len(), 1, "{}", capture.dump());
+    assert_http_client_span(&refresh_attempts[0], "POST", REFRESH, fake.base_url());
 
     let refreshes = capture.metric("cxkit.token.refreshes").unwrap();
     assert_eq!(

@@ -9,16 +9,16 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use cxkit_auth::{Clock, Credential, RetryPolicy, Secret};
+use cxkit_auth::{Clock, Credential, Secret};
 use cxkit_ejento_auth as gen_auth;
 use futures::future::BoxFuture;
 
 use crate::cache::Refresher;
 use crate::ejento::{EJENTO_TOKEN, ejento_auth};
 use crate::error::checked;
-use crate::http::{HttpConfig, base_url};
+use crate::http::base_url;
 use crate::token::{TokenSet, jwt_expiry};
-use crate::{Error, Result};
+use crate::{Config, Error, Result};
 
 /// How long a minted token is kept when its answer states no usable `expires_on` and the token
 /// is not a JWT with an `exp`: the vendor's Slack app caches user tokens for 55 minutes.
@@ -37,11 +37,7 @@ impl MinterConfig {
     /// Checks the settings and builds the refresher.
     pub(crate) fn into_minter(
         self,
-        http: reqwest::Client,
-        limits: &HttpConfig,
-        client_timeout: Option<std::time::Duration>,
-        retry: RetryPolicy,
-        clock: Arc<dyn Clock>,
+        config: &Config,
         api_version: Option<&str>,
     ) -> Result<UserTokenMinter> {
         let server = base_url(&self.server, "the Ejento user-token server URL")?;
@@ -56,20 +52,19 @@ impl MinterConfig {
             ));
         }
         let auth = ejento_auth(
-            limits,
-            client_timeout,
-            &retry,
+            config,
+            &server,
             "ejentoAuthKey",
             Credential::fixed(self.auth_key.clone()),
             None,
             api_version,
         );
         Ok(UserTokenMinter {
-            client: gen_auth::Client::new_with_client(&server, http, auth),
+            client: gen_auth::Client::new_with_client(&server, config.http_client().clone(), auth),
             auth_key: self.auth_key,
             email: self.email,
             full_name: self.full_name,
-            clock,
+            clock: config.clock().clone(),
         })
     }
 }

@@ -210,30 +210,19 @@ impl EjentoBuilder {
         let store = config.session_store();
         let api_version = self.api_version.as_deref();
         let (key, refresher): (String, Arc<dyn Refresher>) = match self.minter {
-            Some(config) => (
+            Some(minter) => (
                 format!(
                     "ejento-user-token|{}|{}|{}",
-                    config.server, config.email, self.session
+                    minter.server, minter.email, self.session
                 ),
-                Arc::new(config.into_minter(
-                    http.clone(),
-                    limits,
-                    client_timeout,
-                    retry.clone(),
-                    clock.clone(),
-                    api_version,
-                )?),
+                Arc::new(minter.into_minter(&config, api_version)?),
             ),
             None => (
                 format!("ejento|{auth_base}|{}", self.session),
                 Arc::new(EjentoRefresher {
-                    http: http.clone(),
+                    config: config.clone(),
                     auth_base: auth_base.clone(),
                     subscription_key: self.subscription_key.clone(),
-                    retry: retry.clone(),
-                    limits: limits.clone(),
-                    client_timeout,
-                    clock: clock.clone(),
                     default_lifetime: refresh.default_lifetime,
                     api_version: self.api_version.clone(),
                 }),
@@ -312,24 +301,23 @@ impl EjentoBuilder {
 /// An auth handle with `credential` for the bearer `scheme`, plus the subscription key (which
 /// the vendor's own clients send on every call) when one is configured.
 pub(crate) fn ejento_auth(
-    http: &HttpConfig,
-    client_timeout: Option<Duration>,
-    retry: &RetryPolicy,
+    config: &Config,
+    base: &str,
     scheme: &'static str,
     credential: Credential,
     subscription_key: Option<&Secret>,
     api_version: Option<&str>,
 ) -> Auth {
-    ejento_auth_builder(
-        http,
-        client_timeout,
-        retry,
+    let auth = ejento_auth_builder(
+        config.http(),
+        config.client_timeout(),
+        config.retry(),
         scheme,
         credential,
         subscription_key,
         api_version,
-    )
-    .build()
+    );
+    crate::telemetry::attach(auth, config, &[base]).build()
 }
 
 /// [`ejento_auth`], left open for more settings (the host binding of `auth()` and `users()`).

@@ -1,19 +1,17 @@
 //! An Ejento session's tokens: reading them from an answer, their expiry, and the refresher
 //! the session's token cache calls.
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use cxkit_auth::{Clock, Credential, RetryPolicy, Secret};
+use cxkit_auth::{Credential, Secret};
 use cxkit_ejento_auth as gen_auth;
 use futures::future::BoxFuture;
 
 use super::builder::ejento_auth;
 use super::{AUTH_APP_TOKEN, EJENTO_TOKEN};
 use crate::cache::Refresher;
-use crate::http::HttpConfig;
 use crate::token::{TokenSet, jwt_expiry, jwt_subject};
-use crate::{Error, Result};
+use crate::{Config, Error, Result};
 
 fn message_text(m: impl Into<Option<String>>) -> String {
     m.into().unwrap_or_else(|| "no reason given".to_owned())
@@ -163,14 +161,11 @@ async fn refresh_failure(e: progenitor_client::Error<gen_auth::types::AuthServic
 /// is mid-refresh and would wait on itself).
 #[derive(Debug)]
 pub(super) struct EjentoRefresher {
-    pub(super) http: reqwest::Client,
+    /// The session's configuration: its HTTP client, limits, retry policy, clock and telemetry
+    /// (a refresh reports its request as every call does, inside the refresh's span).
+    pub(super) config: Config,
     pub(super) auth_base: String,
     pub(super) subscription_key: Option<Secret>,
-    pub(super) retry: RetryPolicy,
-    pub(super) limits: HttpConfig,
-    /// What `http` bounds each request by itself (see `Config::client_timeout`).
-    pub(super) client_timeout: Option<Duration>,
-    pub(super) clock: Arc<dyn Clock>,
     pub(super) default_lifetime: Duration,
     pub(super) api_version: Option<String>,
 }
@@ -182,22 +177,27 @@ impl Refresher for EjentoRefresher {
                 .get(AUTH_APP_TOKEN)
                 .ok_or_else(|| Error::reauth("the session holds no Authentication App token"))?;
             let auth = ejento_auth(
-                &self.limits,
-                self.client_timeout,
-                &self.retry,
+                &self.config,
+                &self.auth_base,
                 "authAppToken",
                 Credential::fixed(token.clone()),
                 self.subscription_key.as_ref(),
                 self.api_version.as_deref(),
             );
-            let client =
-                gen_auth::Client::new_with_client(&self.auth_base, self.http.clone(), auth);
+            let client = gen_auth::Client::new_with_client(
+                &self.auth_base,
+                self.config.http_client().clone(),
+                auth,
+            );
             let answer = match client.refresh_access_token().send().await {
                 Ok(answer) => answer,
                 Err(e) => return Err(refresh_failure(e).await),
             };
-            let tokens =
-                tokens_from_answer(answer.into_inner(), self.clock.now(), self.default_lifetime)?;
+            let tokens = tokens_from_answer(
+                answer.into_inner(),
+                self.config.clock().now(),
+                self.default_lifetime,
+            )?;
             // A refresh continues the same user's session.
             Ok(match (tokens.identity(), current.identity()) {
                 (None, Some(identity)) => tokens.with_identity(identity),
