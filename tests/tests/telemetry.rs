@@ -11,7 +11,7 @@ mod support;
 
 use cxkit::opentelemetry::trace::{SpanKind, Status};
 use cxkit::opentelemetry::{KeyValue, Value};
-use cxkit::{Config, Ejento, Error, Platform28, Proto, Secret, StreamEvent};
+use cxkit::{Config, Ejento, Error, Platform28, Proto, Secret, StreamEvent, Telemetry};
 use cxkit_testkit::Reply;
 use cxkit_testkit::ejento::{
     FEATURE_FLAGS, FakeEjento, PASSWORD_OF_USER, REFRESH, SseAnswer, USER, USERS,
@@ -635,6 +635,60 @@ async fn trace_context_goes_to_configured_hosts_only_and_only_when_asked() {
     let requests = fake.requests_to(FEATURE_FLAGS);
     assert_eq!(requests.len(), 3);
     assert_eq!(requests[2].header("traceparent"), None);
+}
+
+/// With a no-op tracer (the global one when no SDK is installed), calls still report their
+/// metrics, and an application's own trace context still travels when propagation is on. After
+/// the first call shows the tracer a no-op, a call with nothing to propagate builds no span (not
+/// observable from here; what is: the metrics and the propagation stay as they were).
+#[tokio::test]
+async fn with_a_no_op_tracer_metrics_are_reported_and_the_applications_context_propagated() {
+    use cxkit::opentelemetry::trace::{
+        FutureExt as _, Span as _, TraceContextExt as _, Tracer as _,
+    };
+    use cxkit::opentelemetry::{Context, trace::TracerProvider as _};
+    let capture = TelemetryCapture::new();
+    let fake = FakeEjento::start().await;
+    let noop = cxkit::opentelemetry::trace::noop::NoopTracerProvider::new();
+    let telemetry = Telemetry::new(&noop, capture.meter_provider());
+    let quiet = builder_with(&fake, config(&clock()).telemetry(telemetry.clone()))
+        .build()
+        .expect("build");
+    let loud = builder_with(
+        &fake,
+        config(&clock())
+            .telemetry(telemetry)
+            .propagate_trace_context(true),
+    )
+    .build()
+    .expect("build");
+
+    // Twice without an application span: nothing to propagate, and nothing is.
+    flags_call(&quiet).await.unwrap();
+    flags_call(&quiet).await.unwrap();
+    flags_call(&loud).await.unwrap();
+    let requests = fake.requests_to(FEATURE_FLAGS);
+    assert!(requests.iter().all(|r| r.header("traceparent").is_none()));
+    let duration = capture
+        .metric("http.client.request.duration")
+        .expect("the duration is recorded without a tracer");
+    assert_eq!(duration.points.iter().map(|p| p.count).sum::<u64>(), 3);
+
+    // Inside an application's span (its own SDK tracer), its context is what goes out.
+    let app = capture.tracer_provider().tracer("app").start("app.request");
+    let app_context = app.span_context().clone();
+    let cx = Context::current_with_span(app);
+    flags_call(&loud).with_context(cx.clone()).await.unwrap();
+    flags_call(&quiet).with_context(cx).await.unwrap();
+    let requests = fake.requests_to(FEATURE_FLAGS);
+    assert_eq!(
+        requests[3].header("traceparent"),
+        Some(format!("00-{}-{}-01", app_context.trace_id(), app_context.span_id()).as_str())
+    );
+    assert_eq!(requests[4].header("traceparent"), None);
+    // After the tracer showed itself a no-op, the durations are still all there.
+    let duration = capture.metric("http.client.request.duration").unwrap();
+    assert_eq!(duration.points.iter().map(|p| p.count).sum::<u64>(), 5);
 }
 
 #[tokio::test]

@@ -356,7 +356,7 @@ where
                 let spare = this.spare.take();
                 let traced = call.traced.then(|| call.span.clone());
                 #[cfg(feature = "otel")]
-                let otel_cx = call.otel.as_ref().map(|o| o.context().clone());
+                let otel_cx = call.otel.as_ref().and_then(|o| o.context().cloned());
                 let rest = async move {
                     let result = match result {
                         Ok(_) if redirected => Err(redirect_followed().await),

@@ -84,6 +84,10 @@ struct Instruments {
     /// The HTTP metrics whose conventions are still in development, when asked for
     /// ([`Telemetry::with_development_metrics`]).
     development: std::sync::OnceLock<DevelopmentMetrics>,
+    /// Whether the tracer has shown itself a no-op: it made a root span with no valid context,
+    /// which an SDK never does while it runs. From then on a call with nothing to propagate
+    /// builds no span at all. (Asking it up front would take a span, which an SDK exports.)
+    noop_tracer: std::sync::atomic::AtomicBool,
 }
 
 /// `http.client.request.body.size`, `http.client.response.body.size` and
@@ -160,6 +164,7 @@ impl Telemetry {
                 meter,
                 duration,
                 development: std::sync::OnceLock::new(),
+                noop_tracer: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -406,8 +411,9 @@ pub(crate) struct CallTelemetry {
     /// tables (its names are made for it).
     operation: Option<Arc<OperationTelemetry>>,
     /// The operation span's context: the parent of every attempt's span, and what the rest of
-    /// the call (a replay's token refresh) runs in.
-    cx: Context,
+    /// the call (a replay's token refresh) runs in. `None` when the tracer is a no-op and there
+    /// is no context to propagate.
+    cx: Option<Context>,
     method: &'static str,
     /// The attempts' span name.
     client_name: Cow<'static, str>,
@@ -491,6 +497,29 @@ impl CallTelemetry {
         let inner = handle.telemetry.inner.clone();
         let method = method_name(request.method());
         let operation = operation.map(|op| inner.operation(api, op, method, request.url()));
+        let propagate = !handle.propagate_to.is_empty()
+            && handle
+                .propagate_to
+                .iter()
+                .any(|origin| origin.matches(request.url()));
+        let client_name = match &operation {
+            Some(op) => Cow::Borrowed(op.client_name),
+            None => Cow::Borrowed(method),
+        };
+        let call = |cx: Option<Context>, recording: bool| CallTelemetry {
+            cx,
+            propagate,
+            client_name,
+            inner: inner.clone(),
+            operation: operation.clone(),
+            method,
+            recording,
+            sent: AtomicU32::new(0),
+            attempt: Mutex::new(None),
+        };
+        if !propagate && inner.noop_tracer.load(Ordering::Relaxed) {
+            return call(None, false);
+        }
         let parent = Context::current();
         let builder = match &operation {
             Some(op) => SpanBuilder::from_name(op.name),
@@ -511,24 +540,10 @@ impl CallTelemetry {
             .tracer
             .build_with_context(builder.with_attributes(attributes), &parent);
         let recording = span.is_recording();
-        CallTelemetry {
-            cx: parent.with_span(span),
-            propagate: !handle.propagate_to.is_empty()
-                && handle
-                    .propagate_to
-                    .iter()
-                    .any(|origin| origin.matches(request.url())),
-            client_name: match &operation {
-                Some(op) => Cow::Borrowed(op.client_name),
-                None => Cow::Borrowed(method),
-            },
-            inner,
-            operation,
-            method,
-            recording,
-            sent: AtomicU32::new(0),
-            attempt: Mutex::new(None),
+        if !recording && !span.span_context().is_valid() && !parent.has_active_span() {
+            inner.noop_tracer.store(true, Ordering::Relaxed);
         }
+        call(Some(parent.with_span(span)), recording)
     }
 
     /// The path template of the operation, if it is one of the generated tables'.
@@ -537,8 +552,8 @@ impl CallTelemetry {
     }
 
     /// The operation span's context, for what the call does after its first answer.
-    pub(crate) fn context(&self) -> &Context {
-        &self.cx
+    pub(crate) fn context(&self) -> Option<&Context> {
+        self.cx.as_ref()
     }
 
     fn attempt(&self) -> MutexGuard<'_, Option<Attempt>> {
@@ -563,7 +578,11 @@ impl CallTelemetry {
         };
         // Under an operation span that does not record (no SDK, or not sampled), the attempt's
         // would not either: it is built only when its context is to be sent.
-        let span = (self.recording || self.propagate).then(|| {
+        let parent = self
+            .cx
+            .as_ref()
+            .filter(|_| self.recording || self.propagate);
+        let span = parent.map(|parent| {
             let mut builder =
                 SpanBuilder::from_name(self.client_name.clone()).with_kind(SpanKind::Client);
             if self.recording {
@@ -579,7 +598,7 @@ impl CallTelemetry {
                 }
                 builder = builder.with_attributes(span_attributes);
             }
-            self.inner.tracer.build_with_context(builder, &self.cx)
+            self.inner.tracer.build_with_context(builder, parent)
         });
         if self.propagate
             && let Some(span) = &span
@@ -653,7 +672,10 @@ impl CallTelemetry {
     /// The call ends: the operation span takes the last answer's status (or the failure) and
     /// ends.
     pub(crate) fn finish(&self, result: &reqwest::Result<Response>) {
-        let span = self.cx.span();
+        let Some(cx) = &self.cx else {
+            return;
+        };
+        let span = cx.span();
         let (status, error) = outcome(result, false);
         if let Some(status) = status
             && self.recording

@@ -115,6 +115,12 @@ impl TelemetryCapture {
         &self.tracer_provider
     }
 
+    /// The meter provider, for a `Telemetry` of the test's own making (with another tracer,
+    /// say) whose metrics are captured here.
+    pub fn meter_provider(&self) -> &SdkMeterProvider {
+        &self.meter_provider
+    }
+
     /// Every span that has ended, in the order they ended.
     pub fn spans(&self) -> Vec<SpanData> {
         self.spans.get_finished_spans().unwrap_or_default()
