@@ -528,14 +528,16 @@ impl CallTelemetry {
         .with_kind(SpanKind::Internal);
         // Whether the span records is known only once it is built; its attributes are then
         // given to the builder whole (one move), which a no-op tracer drops unread.
-        let attributes = match &operation {
-            Some(op) => op.span_attributes.to_vec(),
-            None => vec![
+        // Room for the two the end adds (the status, `error.type`): the SDK keeps this vector.
+        let mut attributes = Vec::with_capacity(6);
+        match &operation {
+            Some(op) => attributes.extend(op.span_attributes.iter().cloned()),
+            None => attributes.extend([
                 KeyValue::new("cxkit.api", api),
                 KeyValue::new("cxkit.operation_id", operation_id.to_owned()),
                 KeyValue::new("http.request.method", method),
-            ],
-        };
+            ]),
+        }
         let span = inner
             .tracer
             .build_with_context(builder.with_attributes(attributes), &parent);
@@ -586,8 +588,9 @@ impl CallTelemetry {
             let mut builder =
                 SpanBuilder::from_name(self.client_name.clone()).with_kind(SpanKind::Client);
             if self.recording {
-                // Given whole to the builder: one move, not a call per attribute.
-                let mut span_attributes = Vec::with_capacity(attributes.len() + 2);
+                // Given whole to the builder: one move, not a call per attribute; with room for
+                // the answer's two (the status, `error.type`), as the SDK keeps this vector.
+                let mut span_attributes = Vec::with_capacity(attributes.len() + 4);
                 span_attributes.extend(attributes.iter().cloned());
                 span_attributes.push(KeyValue::new("url.full", url_full(url)));
                 if resends > 0 {
