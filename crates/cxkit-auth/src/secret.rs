@@ -62,8 +62,8 @@ pub fn scrub_live_secrets(text: &str) -> String {
     // The registry stays locked while the values are read: every strong reference taken here
     // is dropped before another thread can look, so a secret whose last clone its owner has
     // dropped is gone for every later call (a concurrent scrub cannot keep it alive).
-    let registry = registry();
-    let live: Vec<Arc<SecretString>> = registry.entries.iter().filter_map(Weak::upgrade).collect();
+    let registry = LiveSecrets::now();
+    let live: Vec<Arc<SecretString>> = registry.upgraded().collect();
     // Escaped copies are made only of values that need escaping, and zeroized when dropped.
     let escaped: Vec<Zeroizing<String>> = live
         .iter()
@@ -97,13 +97,14 @@ impl LiveSecrets {
         LiveSecrets(registry())
     }
 
+    /// The secrets still alive, each held only while the caller holds it (and this, the lock).
+    fn upgraded(&self) -> impl Iterator<Item = Arc<SecretString>> + '_ {
+        self.0.entries.iter().filter_map(Weak::upgrade)
+    }
+
     /// Whether `text` holds one of them as it is.
     pub(crate) fn found_in(&self, text: &str) -> bool {
-        self.0
-            .entries
-            .iter()
-            .filter_map(Weak::upgrade)
-            .any(|s| text.contains(s.expose_secret()))
+        self.upgraded().any(|s| text.contains(s.expose_secret()))
     }
 }
 
