@@ -74,10 +74,6 @@ impl fmt::Debug for Telemetry {
 }
 
 struct Instruments {
-    /// What every call of an operation reports alike (see [`OperationTelemetry`]), made on its
-    /// first call, by the address of its `'static` table entry: the generated tables are
-    /// finite, and a call then builds its spans and metrics without formatting or copying.
-    operations: RwLock<HashMap<usize, Arc<OperationTelemetry>, PointerHash>>,
     tracer: BoxedTracer,
     meter: Meter,
     duration: Histogram<f64>,
@@ -159,7 +155,6 @@ impl Telemetry {
             .build();
         Telemetry {
             inner: Arc::new(Instruments {
-                operations: RwLock::default(),
                 tracer,
                 meter,
                 duration,
@@ -193,7 +188,8 @@ impl Telemetry {
     }
 }
 
-/// What every call of one operation reports alike.
+/// What every call of one operation reports alike, however many [`Telemetry`] instances report
+/// it: made on the operation's first call and kept for the process ([`OperationTelemetry::of`]).
 struct OperationTelemetry {
     method: &'static str,
     template: &'static str,
@@ -204,50 +200,71 @@ struct OperationTelemetry {
     /// The operation span's attributes: `cxkit.api`, `cxkit.operation_id`,
     /// `http.request.method` and `url.template`.
     span_attributes: [KeyValue; 4],
-    /// The server the operation's first call went to, and every attempt's metric attributes
-    /// for it (`http.request.method`, `server.address`, `server.port`, `url.template`): a call
-    /// to that server copies them (two shared strings and two numbers), one elsewhere builds
-    /// its own.
+    /// The server the operation's first call went to, and an attempt's metric attributes for
+    /// it ([`metric_attributes`]): a call to that server copies them (two shared strings and
+    /// two numbers), one elsewhere builds its own.
     server: (Arc<str>, i64),
-    metric_attributes: [KeyValue; 4],
+    server_attributes: Vec<KeyValue>,
 }
 
 impl OperationTelemetry {
-    fn new(api: &'static str, op: &'static OperationDef, method: &'static str, url: &Url) -> Self {
-        // Leaked once per operation for the process (see [`operation_names`]).
-        let (name, client_name) = operation_names(api, op, method);
-        let server = server_of(url);
-        OperationTelemetry {
-            method,
-            template: op.path,
-            name,
-            client_name,
-            span_attributes: [
-                KeyValue::new("cxkit.api", api),
-                KeyValue::new("cxkit.operation_id", op.id),
-                KeyValue::new("http.request.method", method),
-                KeyValue::new("url.template", op.path),
-            ],
-            metric_attributes: metric_attributes(method, &server, op.path),
-            server,
+    /// The operation's entry, made on its first call (by the address of its `'static` table
+    /// entry). The generated tables are finite, so the entries, and the span names leaked for
+    /// them (a span takes them without copying), are bounded.
+    fn of(
+        api: &'static str,
+        op: &'static OperationDef,
+        method: &'static str,
+        url: &Url,
+    ) -> Arc<OperationTelemetry> {
+        type Entries = HashMap<usize, Arc<OperationTelemetry>, PointerHash>;
+        static ENTRIES: RwLock<Option<Entries>> = RwLock::new(None);
+        let key = std::ptr::from_ref(op) as usize;
+        if let Some(entry) = ENTRIES
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .and_then(|entries| entries.get(&key))
+        {
+            return entry.clone();
         }
+        ENTRIES
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert_with(Entries::default)
+            .entry(key)
+            .or_insert_with(|| {
+                let server = server_of(url);
+                Arc::new(OperationTelemetry {
+                    method,
+                    template: op.path,
+                    name: Box::leak(format!("{api}.{}", op.id).into_boxed_str()),
+                    client_name: Box::leak(format!("{method} {}", op.path).into_boxed_str()),
+                    span_attributes: [
+                        KeyValue::new("cxkit.api", api),
+                        KeyValue::new("cxkit.operation_id", op.id),
+                        KeyValue::new("http.request.method", method),
+                        KeyValue::new("url.template", op.path),
+                    ],
+                    server_attributes: metric_attributes(method, &server, Some(op.path)),
+                    server,
+                })
+            })
+            .clone()
     }
 
-    /// The metric attributes of an attempt to `url`, with room for the answer's.
+    /// The metric attributes of an attempt to `url` (see [`metric_attributes`]).
     fn metric_attributes(&self, url: &Url) -> Vec<KeyValue> {
-        let mut attributes = Vec::with_capacity(self.metric_attributes.len() + 2);
         let same = url.host_str().unwrap_or_default() == &*self.server.0
             && url.port_or_known_default().map_or(0, i64::from) == self.server.1;
         if same {
-            attributes.extend(self.metric_attributes.iter().cloned());
+            // Not `clone`, which would leave no room for the answer's attributes.
+            let mut attributes = Vec::with_capacity(self.server_attributes.capacity());
+            attributes.extend(self.server_attributes.iter().cloned());
+            attributes
         } else {
-            attributes.extend(metric_attributes(
-                self.method,
-                &server_of(url),
-                self.template,
-            ));
+            metric_attributes(self.method, &server_of(url), Some(self.template))
         }
-        attributes
     }
 }
 
@@ -259,55 +276,29 @@ fn server_of(url: &Url) -> (Arc<str>, i64) {
     )
 }
 
+/// An attempt's metric attributes: `http.request.method`, `server.address`, `server.port` and
+/// `url.template` when there is one; with room for the answer's two (the status,
+/// `error.type`), which are pushed and taken off again (see [`Attempt`]).
 fn metric_attributes(
     method: &'static str,
     server: &(Arc<str>, i64),
-    template: &'static str,
-) -> [KeyValue; 4] {
-    [
+    template: Option<&'static str>,
+) -> Vec<KeyValue> {
+    let mut attributes = Vec::with_capacity(6);
+    attributes.extend([
         KeyValue::new("http.request.method", method),
         KeyValue::new(
             "server.address",
             opentelemetry::StringValue::from(server.0.clone()),
         ),
         KeyValue::new("server.port", server.1),
-        KeyValue::new("url.template", template),
-    ]
+    ]);
+    attributes.extend(template.map(|t| KeyValue::new("url.template", t)));
+    attributes
 }
 
-/// The span names of an operation, `{system}.{operationId}` and `{METHOD} {template}`, made
-/// once for the process (by the address of its `'static` table entry, and the method, which is
-/// the table's), however many [`Telemetry`] instances report them: leaked, so a span takes
-/// them without copying, and bounded by the generated tables.
-fn operation_names(
-    api: &'static str,
-    op: &'static OperationDef,
-    method: &'static str,
-) -> (&'static str, &'static str) {
-    type Names = HashMap<(usize, &'static str), (&'static str, &'static str), PointerHash>;
-    static NAMES: RwLock<Option<Names>> = RwLock::new(None);
-    let key = (std::ptr::from_ref(op) as usize, api);
-    if let Some(names) = NAMES
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .as_ref()
-        .and_then(|n| n.get(&key))
-    {
-        return *names;
-    }
-    let mut all = NAMES.write().unwrap_or_else(|e| e.into_inner());
-    *all.get_or_insert_with(Names::default)
-        .entry(key)
-        .or_insert_with(|| {
-            (
-                Box::leak(format!("{api}.{}", op.id).into_boxed_str()),
-                Box::leak(format!("{method} {}", op.path).into_boxed_str()),
-            )
-        })
-}
-
-/// A hasher for keys that are addresses of `'static` table entries (and their API's name):
-/// one multiplication instead of SipHash, which guards against keys an attacker chooses.
+/// A hasher for keys that are addresses of `'static` table entries: one multiplication
+/// instead of SipHash, which guards against keys an attacker chooses.
 #[derive(Clone, Copy, Default)]
 struct PointerHash;
 
@@ -340,34 +331,6 @@ impl std::hash::Hasher for PointerHasher {
 
     fn write_usize(&mut self, value: usize) {
         self.write_u64(value as u64);
-    }
-}
-
-impl Instruments {
-    /// What every call of `operation` reports alike (see the `operations` field).
-    fn operation(
-        &self,
-        api: &'static str,
-        operation: &'static OperationDef,
-        method: &'static str,
-        url: &Url,
-    ) -> Arc<OperationTelemetry> {
-        let key = std::ptr::from_ref(operation) as usize;
-        if let Some(op) = self
-            .operations
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
-        {
-            return op.clone();
-        }
-        let op = Arc::new(OperationTelemetry::new(api, operation, method, url));
-        self.operations
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(key)
-            .or_insert(op)
-            .clone()
     }
 }
 
@@ -449,10 +412,6 @@ impl Drop for Attempt {
     }
 }
 
-/// How many of an attempt's metric attributes describe the request (see [`Attempt`]): the
-/// method, the server's address and port, and the path template when there is one.
-const BASE_ATTRIBUTES: usize = 4;
-
 /// The method as the conventions name it: one of the known ones, or `_OTHER`.
 fn method_name(method: &reqwest::Method) -> &'static str {
     use reqwest::Method;
@@ -496,41 +455,55 @@ impl CallTelemetry {
     ) -> CallTelemetry {
         let inner = handle.telemetry.inner.clone();
         let method = method_name(request.method());
-        let operation = operation.map(|op| inner.operation(api, op, method, request.url()));
+        let operation = operation.map(|op| OperationTelemetry::of(api, op, method, request.url()));
         let propagate = !handle.propagate_to.is_empty()
             && handle
                 .propagate_to
                 .iter()
                 .any(|origin| origin.matches(request.url()));
-        let client_name = match &operation {
-            Some(op) => Cow::Borrowed(op.client_name),
-            None => Cow::Borrowed(method),
+        let (cx, recording) = if !propagate && inner.noop_tracer.load(Ordering::Relaxed) {
+            (None, false)
+        } else {
+            let (cx, recording) =
+                Self::operation_span(&inner, api, operation_id, &operation, method);
+            (Some(cx), recording)
         };
-        let call = |cx: Option<Context>, recording: bool| CallTelemetry {
+        CallTelemetry {
             cx,
             propagate,
-            client_name,
-            inner: inner.clone(),
-            operation: operation.clone(),
+            client_name: match &operation {
+                Some(op) => Cow::Borrowed(op.client_name),
+                None => Cow::Borrowed(method),
+            },
+            inner,
+            operation,
             method,
             recording,
             sent: AtomicU32::new(0),
             attempt: Mutex::new(None),
-        };
-        if !propagate && inner.noop_tracer.load(Ordering::Relaxed) {
-            return call(None, false);
         }
+    }
+
+    /// Starts the operation span, the child of the caller's current context: the context it
+    /// makes, and whether the span records. A no-op tracer is noted when it shows itself.
+    fn operation_span(
+        inner: &Instruments,
+        api: &'static str,
+        operation_id: &str,
+        operation: &Option<Arc<OperationTelemetry>>,
+        method: &'static str,
+    ) -> (Context, bool) {
         let parent = Context::current();
-        let builder = match &operation {
+        let builder = match operation {
             Some(op) => SpanBuilder::from_name(op.name),
             None => SpanBuilder::from_name(format!("{api}.{operation_id}")),
         }
         .with_kind(SpanKind::Internal);
         // Whether the span records is known only once it is built; its attributes are then
-        // given to the builder whole (one move), which a no-op tracer drops unread.
-        // Room for the two the end adds (the status, `error.type`): the SDK keeps this vector.
+        // given to the builder whole (one move), which a no-op tracer drops unread. With room
+        // for the two the end adds (the status, `error.type`): the SDK keeps this vector.
         let mut attributes = Vec::with_capacity(6);
-        match &operation {
+        match operation {
             Some(op) => attributes.extend(op.span_attributes.iter().cloned()),
             None => attributes.extend([
                 KeyValue::new("cxkit.api", api),
@@ -545,7 +518,7 @@ impl CallTelemetry {
         if !recording && !span.span_context().is_valid() && !parent.has_active_span() {
             inner.noop_tracer.store(true, Ordering::Relaxed);
         }
-        call(Some(parent.with_span(span)), recording)
+        (parent.with_span(span), recording)
     }
 
     /// The path template of the operation, if it is one of the generated tables'.
@@ -571,12 +544,7 @@ impl CallTelemetry {
         let url = request.url();
         let attributes = match &self.operation {
             Some(op) => op.metric_attributes(url),
-            None => {
-                let mut attributes = Vec::with_capacity(BASE_ATTRIBUTES + 2);
-                attributes.extend(metric_attributes(self.method, &server_of(url), ""));
-                attributes.truncate(BASE_ATTRIBUTES - 1);
-                attributes
-            }
+            None => metric_attributes(self.method, &server_of(url), None),
         };
         // Under an operation span that does not record (no SDK, or not sampled), the attempt's
         // would not either: it is built only when its context is to be sent.
