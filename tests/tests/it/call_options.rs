@@ -17,7 +17,7 @@ use cxkit::{
 };
 use cxkit_testkit::ejento::{FakeEjento, PASSWORD_OF_USER, USER};
 
-use crate::support::logged_in;
+use crate::support::{assert_transient, logged_in};
 use futures::StreamExt as _;
 
 const JSON: &[(&str, &str)] = &[("content-type", "application/json")];
@@ -244,16 +244,7 @@ async fn no_retry_makes_one_attempt_on_a_503_where_the_default_retries() {
     server.script("GET", ME, 503, JSON, "{}");
     let once = ejento.with_options(CallOptions::new().no_retry());
     let error = me(&once).await.unwrap_err();
-    assert!(
-        matches!(
-            error,
-            Error::Transient {
-                status: Some(503),
-                ..
-            }
-        ),
-        "{error:?}"
-    );
+    assert_transient(&error, Some(503));
     assert_eq!(server.count(ME), 1);
 
     server.script("GET", ME, 503, JSON, "{}");
@@ -292,16 +283,7 @@ async fn an_idempotency_key_makes_a_post_retryable_with_the_same_key_on_every_at
     // Without a key a POST is never retried.
     server.script("POST", THREAD, 503, JSON, "{}");
     let error = create_thread(&ejento).await.unwrap_err();
-    assert!(
-        matches!(
-            error,
-            Error::Transient {
-                status: Some(503),
-                ..
-            }
-        ),
-        "{error:?}"
-    );
+    assert_transient(&error, Some(503));
     assert_eq!(server.count(THREAD), 1);
     assert_eq!(
         server.requests_to(THREAD)[0].header("idempotency-key"),

@@ -34,16 +34,7 @@ async fn retries_stop_after_three_attempts() {
     fake.fail_feature_flags(10, None);
     let ejento = builder(&fake, &clock()).build().unwrap();
     let err = flags_call(&ejento).await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Transient {
-                status: Some(503),
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_transient(&err, Some(503));
     assert_eq!(fake.count(FEATURE_FLAGS), 3);
 }
 
@@ -66,16 +57,7 @@ async fn a_retry_after_beyond_the_clamp_ends_the_retries() {
     fake.fail_feature_flags(1, Some("3600"));
     let ejento = builder(&fake, &clock()).build().unwrap();
     let err = flags_call(&ejento).await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Transient {
-                status: Some(503),
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_transient(&err, Some(503));
     assert_eq!(fake.count(FEATURE_FLAGS), 1);
 }
 
@@ -101,16 +83,7 @@ async fn a_retry_after_past_the_clocks_range_ends_the_retries_without_a_panic() 
         .await
         .expect("the call ends without a panic")
         .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Transient {
-                status: Some(503),
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_transient(&err, Some(503));
     assert_eq!(fake.count(FEATURE_FLAGS), 1);
 }
 
@@ -123,16 +96,7 @@ async fn the_login_post_is_never_retried() {
         .login_password(USER, &Secret::new(PASSWORD_OF_USER))
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Transient {
-                status: Some(503),
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_transient(&err, Some(503));
     assert_eq!(fake.count(LOGIN), 1);
 
     let err = ejento
@@ -155,10 +119,7 @@ async fn a_connection_closed_before_the_answer_is_transient_and_retried() {
         .build()
         .unwrap();
     let err = flags_call(&ejento).await.unwrap_err();
-    assert!(
-        matches!(err, Error::Transient { status: None, .. }),
-        "{err:?}"
-    );
+    assert_transient(&err, None);
     assert_eq!(server.connections(), 3);
 
     // The same failure on the login POST: transient, not retried.
@@ -190,10 +151,7 @@ async fn a_connection_refused_is_transient_and_retried() {
     let base = cxkit_testkit::raw_tcp::refused_base_url().await;
     let ejento = cxkit::Ejento::builder().base_url(&base).build().unwrap();
     let err = flags_call(&ejento).await.unwrap_err();
-    assert!(
-        matches!(err, Error::Transient { status: None, .. }),
-        "{err:?}"
-    );
+    assert_transient(&err, None);
 }
 
 #[tokio::test(start_paused = true)]
@@ -226,28 +184,10 @@ async fn the_retry_budget_caps_retries_across_calls() {
             .map_err(Error::from)
     };
     let err = get().await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Transient {
-                status: Some(503),
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_transient(&err, Some(503));
     assert_eq!(fake.count(path), 2, "one retry, paid from the budget");
     let err = get().await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Transient {
-                status: Some(503),
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_transient(&err, Some(503));
     assert_eq!(fake.count(path), 3, "the budget is spent: no retry");
     assert_eq!(
         fake.requests_to(path)[0].header("x-sinitic-token"),
@@ -278,16 +218,7 @@ async fn platform28_retries_reads_but_never_clone() {
 
     fake.script("POST", "/session/s1/clone", 503, &[], "{}");
     let err = session.clone_session().await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Transient {
-                status: Some(503),
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_transient(&err, Some(503));
     assert_eq!(fake.count("/session/s1/clone"), 1);
 
     // Acting as the system: the API key goes in the query.
@@ -319,16 +250,7 @@ async fn proto_sends_its_token_and_never_retries_create() {
     fake.script("POST", "/c1/b1/crm/human", 503, &[], "{}");
     let human = serde_json::from_value(serde_json::json!({"fullname": "Ada"})).unwrap();
     let err = proto.create_human(human).await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Transient {
-                status: Some(503),
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_transient(&err, Some(503));
     let creates = fake.requests_to("/c1/b1/crm/human");
     assert_eq!(creates.len(), 1);
     assert_eq!(creates[0].header("x-sinitic-token"), Some("pat-2"));

@@ -106,6 +106,15 @@ pub async fn flags_call(ejento: &Ejento) -> cxkit::Result<()> {
     Ok(())
 }
 
+/// Asserts that `err` is a transient failure with `status` (`None`: no answer came).
+#[track_caller]
+pub fn assert_transient(err: &cxkit::Error, status: Option<u16>) {
+    assert!(
+        matches!(err, cxkit::Error::Transient { status: s, .. } if *s == status),
+        "{err:?}"
+    );
+}
+
 /// The Authentication App token the session holds now.
 pub fn held_auth_app(ejento: &Ejento) -> String {
     held(ejento, AUTH_APP_TOKEN)

@@ -165,16 +165,7 @@ async fn an_emailed_code_logs_in_once_and_is_never_retried() {
     // A 503 on the exchange is not retried: the code may have been consumed.
     fake.script("POST", EXCHANGE_CODE, 503, &[], r#"{"detail":"busy"}"#);
     let err = ejento.login_with_code(&code).await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Transient {
-                status: Some(503),
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_transient(&err, Some(503));
     assert_eq!(fake.count(EXCHANGE_CODE), 3);
 }
 
