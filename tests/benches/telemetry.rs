@@ -10,7 +10,15 @@
 //!   `http.client.request.duration`);
 //! - **no-op exporter, development metrics too**: the same with
 //!   `Telemetry::with_development_metrics` (the body sizes and the active count as well);
-//! - **global no-op**: `Telemetry::global()` with no provider set (the API's own no-op).
+//! - **global no-op**: `Telemetry::global()` with no provider set (the API's own no-op);
+//! - **the SDK's floor**: the "off" session's call, wrapped by hand in what the conventions ask
+//!   of it, made straight on the same SDK providers: the operation span, the attempt's `CLIENT`
+//!   span with the same attributes (its `url.full` formatted for the call), their status, and
+//!   one `http.client.request.duration` measurement. No instrumentation of these spans and this
+//!   metric can cost less than the SDK's own work for them, so cxkit's own share of the
+//!   "no-op exporter" row is that row less this one;
+//! - **one span**, **one measurement**: the floor's parts alone, by hand the same way: the
+//!   attempt's `CLIENT` span with one attribute, or the one duration measurement.
 //!
 //! Blocks of 400 calls of each alternate, in rotating order, for 120 rounds on one
 //! current-thread runtime (the client's thread CPU clock, as in the facade benchmark); the
@@ -18,7 +26,7 @@
 //! machine's speed cancels out. The server runs on its own runtime. The figures are merged into
 //! `target/cxkit-bench/results.json` (or `$CXKIT_BENCH_OUT`), which `cargo xtask bench` reads.
 //! Under `cargo test` it runs two tiny rounds and writes nothing. `CXKIT_BENCH_SESSION=sdk` (or
-//! `off`, `global`, `development`) runs that session's blocks alone, for a profiler, and writes
+//! any name of `SESSION_NAMES`) runs that session's blocks alone, for a profiler, and writes
 //! nothing either.
 //!
 //! Whether the feature costs anything when it is *not compiled* is the facade benchmark's
@@ -31,6 +39,12 @@ use axum::Router;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
+use cxkit::opentelemetry::metrics::{Histogram, MeterProvider as _};
+use cxkit::opentelemetry::trace::{
+    Span as _, SpanBuilder, SpanKind, TraceContextExt as _, Tracer as _, TracerProvider as _,
+};
+use cxkit::opentelemetry::{Context, KeyValue};
+use cxkit::telemetry::HTTP_DURATION_BUCKETS;
 use cxkit::{Config, Ejento, RefreshConfig, Secret, Telemetry};
 use cxkit_testkit::ejento::{FakeEjento, PASSWORD_OF_USER, USER};
 use cxkit_testkit::otel::opentelemetry_sdk;
@@ -39,10 +53,25 @@ use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
+use std::time::Instant;
+use url::Url;
 
-/// Off, the SDK, the global no-op, the SDK with the development metrics.
-const SESSIONS: usize = 4;
-const SESSION_NAMES: [&str; SESSIONS] = ["off", "sdk", "global", "development"];
+/// Off, the SDK, the global no-op, the SDK with the development metrics, then the sessions
+/// instrumented by hand ([`ByHand`], uninstrumented sessions underneath): the SDK's floor, and
+/// its span and its measurement alone.
+const SESSIONS: usize = 7;
+const SESSION_NAMES: [&str; SESSIONS] = [
+    "off",
+    "sdk",
+    "global",
+    "development",
+    "floor",
+    "floor-span",
+    "floor-metric",
+];
+const FLOOR: usize = 4;
+const FLOOR_SPAN: usize = 5;
+const FLOOR_METRIC: usize = 6;
 
 const USER_JSON: &str = r#"{"success":true,"data":{"id":1,"email":"a@b.c"}}"#;
 
@@ -123,6 +152,116 @@ async fn call(ejento: &Ejento) {
     std::hint::black_box(answer);
 }
 
+/// The SDK's own work for one call by the conventions, done by hand around `call` (the
+/// "floor" session): what cxkit's spans and default metric ask of the SDK, without cxkit.
+struct ByHand {
+    tracer: opentelemetry_sdk::trace::SdkTracer,
+    duration: Histogram<f64>,
+    platform: Url,
+}
+
+impl ByHand {
+    fn new(
+        tracer_provider: &SdkTracerProvider,
+        meter_provider: &SdkMeterProvider,
+        platform: &str,
+    ) -> Self {
+        let duration = meter_provider
+            .meter("by-hand")
+            .f64_histogram("http.client.request.duration")
+            .with_unit("s")
+            .with_boundaries(HTTP_DURATION_BUCKETS.to_vec())
+            .build();
+        ByHand {
+            tracer: tracer_provider.tracer("by-hand"),
+            duration,
+            platform: Url::parse(platform).expect("the platform's URL"),
+        }
+    }
+
+    /// What the conventions ask of the SDK for one call (`FLOOR`), or one of its parts alone.
+    async fn call(&self, ejento: &Ejento, session: usize) {
+        const TEMPLATE: &str = "/api/v2/users/me";
+        match session {
+            FLOOR_SPAN => {
+                let mut attempt = self.tracer.build_with_context(
+                    SpanBuilder::from_name("GET /api/v2/users/me")
+                        .with_kind(SpanKind::Client)
+                        .with_attributes([KeyValue::new("http.request.method", "GET")]),
+                    &Context::current(),
+                );
+                call(ejento).await;
+                attempt.end();
+                return;
+            }
+            FLOOR_METRIC => {
+                let started = Instant::now();
+                call(ejento).await;
+                let attributes = [
+                    KeyValue::new("http.request.method", "GET"),
+                    KeyValue::new(
+                        "server.address",
+                        self.platform.host_str().unwrap_or_default().to_owned(),
+                    ),
+                    KeyValue::new(
+                        "server.port",
+                        i64::from(self.platform.port_or_known_default().unwrap_or(0)),
+                    ),
+                    KeyValue::new("url.template", TEMPLATE),
+                    KeyValue::new("http.response.status_code", 200_i64),
+                ];
+                self.duration
+                    .record(started.elapsed().as_secs_f64(), &attributes);
+                return;
+            }
+            _ => {}
+        }
+        let parent = Context::current();
+        let operation = self.tracer.build_with_context(
+            SpanBuilder::from_name("ejento-platform.get_current_user")
+                .with_kind(SpanKind::Internal)
+                .with_attributes([
+                    KeyValue::new("cxkit.api", "ejento-platform"),
+                    KeyValue::new("cxkit.operation_id", "get_current_user"),
+                    KeyValue::new("http.request.method", "GET"),
+                    KeyValue::new("url.template", TEMPLATE),
+                ]),
+            &parent,
+        );
+        let cx = parent.with_span(operation);
+        let host = self.platform.host_str().unwrap_or_default().to_owned();
+        let port = i64::from(self.platform.port_or_known_default().unwrap_or(0));
+        let mut attributes = vec![
+            KeyValue::new("http.request.method", "GET"),
+            KeyValue::new("server.address", host),
+            KeyValue::new("server.port", port),
+            KeyValue::new("url.template", TEMPLATE),
+        ];
+        let mut span_attributes = attributes.clone();
+        span_attributes.push(KeyValue::new(
+            "url.full",
+            self.platform.join(TEMPLATE).expect("a URL").to_string(),
+        ));
+        let mut attempt = self.tracer.build_with_context(
+            SpanBuilder::from_name("GET /api/v2/users/me")
+                .with_kind(SpanKind::Client)
+                .with_attributes(span_attributes),
+            &cx,
+        );
+        let started = Instant::now();
+        call(ejento).await;
+        let status = KeyValue::new("http.response.status_code", 200_i64);
+        attempt.set_attribute(status.clone());
+        attempt.end();
+        attributes.push(status.clone());
+        self.duration
+            .record(started.elapsed().as_secs_f64(), &attributes);
+        let operation = cx.span();
+        operation.set_attribute(status);
+        operation.end();
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let full = args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--test");
@@ -175,10 +314,14 @@ fn main() {
                 Some(Telemetry::new(&tracer_provider, &meter_provider).with_development_metrics()),
             )
             .await,
+            session(fake.base_url(), &platform, None).await,
+            session(fake.base_url(), &platform, None).await,
+            session(fake.base_url(), &platform, None).await,
         ]
     });
-    // One session alone, for a profiler: `CXKIT_BENCH_SESSION=sdk` (or off, global,
-    // development) runs only its blocks and writes nothing.
+    let by_hand = ByHand::new(&tracer_provider, &meter_provider, &platform);
+    // One session alone, for a profiler: `CXKIT_BENCH_SESSION=sdk` (or any other
+    // session's name) runs only its blocks and writes nothing.
     let alone = std::env::var("CXKIT_BENCH_SESSION").ok().map(|name| {
         SESSION_NAMES
             .iter()
@@ -195,8 +338,14 @@ fn main() {
                     continue;
                 }
                 let started = thread_cpu_ns();
-                for _ in 0..block {
-                    call(&sessions[which]).await;
+                if which >= FLOOR {
+                    for _ in 0..block {
+                        by_hand.call(&sessions[which], which).await;
+                    }
+                } else {
+                    for _ in 0..block {
+                        call(&sessions[which]).await;
+                    }
                 }
                 cpu[which].push((thread_cpu_ns() - started) as f64 / block as f64);
             }
@@ -228,6 +377,24 @@ fn main() {
             median(&mut cpu[3].clone()),
         ),
         ("telemetry_sdk_development_overhead_ns", differences(3)),
+        (
+            "telemetry_sdk_floor_client_cpu_ns",
+            median(&mut cpu[FLOOR].clone()),
+        ),
+        ("telemetry_sdk_floor_overhead_ns", differences(FLOOR)),
+        (
+            "telemetry_sdk_one_span_overhead_ns",
+            differences(FLOOR_SPAN),
+        ),
+        (
+            "telemetry_sdk_one_measurement_overhead_ns",
+            differences(FLOOR_METRIC),
+        ),
+        // cxkit's own share: its SDK session over the floor, paired round by round.
+        ("telemetry_sdk_over_floor_ns", {
+            let mut d: Vec<f64> = cpu[1].iter().zip(&cpu[FLOOR]).map(|(a, b)| a - b).collect();
+            median(&mut d)
+        }),
     ];
     for (name, value) in &figures {
         println!("  {name} = {value:.0} ns");
