@@ -9,6 +9,7 @@ pub mod facts;
 pub mod index;
 pub mod ledger;
 pub mod lint;
+pub mod orphans;
 pub mod provenance;
 pub mod redact;
 pub mod registry_files;
@@ -393,9 +394,29 @@ pub fn build_generated(root: &Path, systems: &[System]) -> Result<Vec<Generated>
 pub fn stale_everything(root: &Path, systems: &[System]) -> Result<Vec<Stale>, Vec<Problem>> {
     let outputs = build_all(root, systems)?;
     let generated = build_generated(root, systems)?;
+    let orphans = find_orphans(root)?;
     let mut stale = stale_files(root, &outputs);
     stale.extend(stale_generated(root, &generated));
+    stale.extend(stale_orphans(&orphans));
     Ok(stale)
+}
+
+/// The generated crates whose `[[api]]` entry is gone (see [`orphans`]), which `generate`
+/// deletes, or the problems that keep one from being deleted.
+pub fn find_orphans(root: &Path) -> Result<Vec<orphans::Orphan>, Vec<Problem>> {
+    let registry = systems::registry(root).map_err(|p| vec![p])?;
+    orphans::find(root, &registry)
+}
+
+/// The orphaned generated crates as `--check` reports them: each is stale until deleted.
+pub fn stale_orphans(orphans: &[orphans::Orphan]) -> Vec<Stale> {
+    orphans
+        .iter()
+        .map(|orphan| Stale {
+            path: orphan.dir.clone(),
+            diff: format!("{}\n", orphan.reason()),
+        })
+        .collect()
 }
 
 pub(crate) fn short_diff(old: &str, new: &str, path: &str) -> String {

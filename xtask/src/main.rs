@@ -167,9 +167,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(generated) => generated,
                 Err(problems) => return Ok(report_problems(&problems, "generate")),
             };
+            // The crates of systems removed from the registry, deleted after the rest is
+            // written (a file in one that `generate` did not write stops it here).
+            let orphans = match xtask::find_orphans(&root) {
+                Ok(orphans) => orphans,
+                Err(problems) => return Ok(report_problems(&problems, "generate")),
+            };
             if check {
                 let mut stale = xtask::stale_files(&root, &outputs);
                 stale.extend(xtask::stale_generated(&root, &generated));
+                stale.extend(xtask::stale_orphans(&orphans));
                 if stale.is_empty() {
                     println!(
                         "{} generated file(s) are up to date",
@@ -181,7 +188,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     eprintln!("stale: {}\n{}", s.path, s.diff);
                 }
                 eprintln!(
-                    "{} generated file(s) differ from their specs; run `cargo xtask generate` and commit the result",
+                    "{} generated file(s) or crate(s) differ from their specs and the registry; run `cargo xtask generate` and commit the result",
                     stale.len()
                 );
                 return Ok(ExitCode::FAILURE);
@@ -190,11 +197,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for path in &written {
                 println!("wrote {path}");
             }
+            for orphan in &orphans {
+                println!("deleting {}", orphan.reason());
+            }
+            let removed = xtask::orphans::remove(&root, &orphans).map_err(anyhow::Error::msg)?;
+            for dir in &removed {
+                println!("deleted {dir}");
+            }
             print_api_changes(&root, &outputs, &written);
             println!(
-                "generated {} client(s), {} file(s) changed, in {} ms",
+                "generated {} client(s), {} file(s) changed{}, in {} ms",
                 outputs.len(),
                 written.len(),
+                match removed.len() {
+                    0 => String::new(),
+                    n => format!(", {n} crate(s) deleted"),
+                },
                 started.elapsed().as_millis()
             );
             Ok(ExitCode::SUCCESS)
