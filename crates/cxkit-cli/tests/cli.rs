@@ -935,14 +935,159 @@ async fn the_long_help_names_every_system() {
             .find("`cxkit <system> operations`")
             .unwrap();
     let paragraph = &run.stdout[start..end];
-    for name in [
-        "ejento",
-        "proto ",
-        "proto-platform",
-        "proto-messaging",
-        "platform28",
-    ] {
-        assert!(paragraph.contains(name), "{name}: {paragraph}");
+    let names: Vec<&str> = support::registry()
+        .cli
+        .iter()
+        .map(|system| system.name.as_str())
+        .collect();
+    assert!(names.len() >= 5, "{names:?}");
+    for name in names {
+        assert!(
+            paragraph.contains(&format!("{name} ")) || paragraph.contains(&format!("{name},")),
+            "{name}: {paragraph}"
+        );
+    }
+}
+
+/// A loopback server that answers every request `{}` and keeps it.
+async fn recorder() -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<axum::extract::Request>>>,
+) {
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Vec<axum::extract::Request>>> = Arc::default();
+    let kept = seen.clone();
+    let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let kept = kept.clone();
+        async move {
+            kept.lock().unwrap().push(request);
+            (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                "{}",
+            )
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, seen)
+}
+
+/// Every system whose login the registry declares (`login = { kind = "static", ... }` in
+/// `specs/systems.toml`), with no line of its own here: its login keeps the key from its
+/// variable without a request, `whoami` names it, a GET operation sends it (and the login's
+/// ids in the path) and nowhere in the URL, `logout` forgets it, and nothing printed holds it.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_registry_login_keeps_sends_and_forgets_its_key() {
+    let systems: Vec<_> = support::registry()
+        .cli
+        .iter()
+        .filter_map(|system| Some((system.name.as_str(), system.login.as_ref()?)))
+        .collect();
+    assert!(systems.len() >= 3, "{systems:?}");
+    for (name, login) in systems {
+        let key = format!("key-canary-{name}-3e9d1b");
+        let (url, seen) = recorder().await;
+        let cli = Cli::new();
+        let mut args = vec![
+            "login".to_owned(),
+            name.to_owned(),
+            "--base-url".into(),
+            url,
+        ];
+        for id in &login.ids {
+            args.push(format!("--{}", id.replace('_', "-")));
+            args.push(format!("{id}-value"));
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        cli.run(&args, &[(login.env.as_str(), key.as_str())])
+            .await
+            .ok();
+        assert!(
+            seen.lock().unwrap().is_empty(),
+            "{name}: the login sent a request"
+        );
+        let run = cli.run(&["whoami"], &[]).await.ok();
+        assert_eq!(
+            run.json()[name]["stored"],
+            serde_json::json!([login.secret]),
+            "{name}: {}",
+            run.stdout
+        );
+
+        // A GET operation: each path parameter filled by a login id, or given here.
+        let run = cli.run(&["--json", name, "operations"], &[]).await.ok();
+        let operations = run.json();
+        let operation = operations
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["method"] == "GET" && o["handwritten"] == false)
+            .unwrap_or_else(|| panic!("{name}: no generated GET operation: {operations}"));
+        let template = operation["path"].as_str().unwrap();
+        let filled_by = |param: &str| {
+            login.fills.get(param).cloned().or_else(|| {
+                login
+                    .ids
+                    .iter()
+                    .any(|id| id == param)
+                    .then(|| param.to_owned())
+            })
+        };
+        let mut args = vec![
+            name.to_owned(),
+            operation["name"].as_str().unwrap().to_owned(),
+        ];
+        let mut expected = template.to_owned();
+        for param in template
+            .split('{')
+            .skip(1)
+            .filter_map(|s| s.split('}').next())
+        {
+            let value = match filled_by(param) {
+                Some(id) => format!("{id}-value"),
+                None => {
+                    args.push(format!("--{}", param.replace('_', "-")));
+                    args.push(format!("{param}-given"));
+                    format!("{param}-given")
+                }
+            };
+            expected = expected.replace(&format!("{{{param}}}"), &value);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        cli.run(&args, &[]).await.ok();
+        let sent = seen
+            .lock()
+            .unwrap()
+            .pop()
+            .unwrap_or_else(|| panic!("{name}: nothing sent"));
+        let path = sent.uri().path().to_owned();
+        assert!(path.ends_with(&expected), "{name}: {path} for {template}");
+        assert!(
+            !sent.uri().to_string().contains(&key),
+            "{name}: the key in the URL"
+        );
+        assert!(
+            sent.headers().values().any(|v| {
+                v.to_str()
+                    .is_ok_and(|v| v == key || v.strip_prefix("Bearer ") == Some(key.as_str()))
+            }),
+            "{name}: the key was not sent: {:?}",
+            sent.headers().keys().collect::<Vec<_>>()
+        );
+
+        cli.run(&["logout", name], &[]).await.ok();
+        let run = cli.run(&["whoami"], &[]).await.ok();
+        assert!(
+            run.json()[name]["stored"]
+                .as_array()
+                .is_none_or(|stored| stored.is_empty()),
+            "{name}: still stored after the logout: {}",
+            run.stdout
+        );
+        cli.assert_no_secrets(&[key]);
     }
 }
 

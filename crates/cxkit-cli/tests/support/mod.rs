@@ -4,7 +4,16 @@
 
 #![allow(dead_code)]
 
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
+
+/// The system registry, `specs/systems.toml`, read once.
+pub fn registry() -> &'static cxkit_spec::Registry {
+    static REGISTRY: OnceLock<cxkit_spec::Registry> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        cxkit_spec::Registry::load(&root).unwrap_or_else(|e| panic!("the registry: {e}"))
+    })
+}
 
 /// What one run of `cxkit` printed, and how it ended.
 #[derive(Debug, Clone)]
@@ -54,14 +63,21 @@ impl Cli {
     pub async fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let mut cmd = assert_cmd::Command::cargo_bin("cxkit").expect("the cxkit binary");
         cmd.env("CXKIT_CONFIG_DIR", self.dir.path());
+        // The hand-written logins' variables, and every variable a registry login reads.
+        let registry = registry();
+        let static_logins = registry
+            .cli
+            .iter()
+            .filter_map(|system| Some(system.login.as_ref()?.env.as_str()));
         for var in [
             "CXKIT_PASSWORD",
             "CXKIT_CODE",
-            "CXKIT_PROTO_TOKEN",
-            "CXKIT_PROTO_TAKEOVER_SECRET",
             "CXKIT_PLATFORM28_API_KEY",
             "CXKIT_PROFILE",
-        ] {
+        ]
+        .into_iter()
+        .chain(static_logins)
+        {
             cmd.env_remove(var);
         }
         cmd.envs(env.iter().copied()).args(args).write_stdin("");
