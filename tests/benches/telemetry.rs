@@ -25,7 +25,8 @@
 //! figures are the medians of each round's difference to the "off" block, so drift in the
 //! machine's speed cancels out. The server runs on its own runtime. The figures are merged into
 //! `target/cxkit-bench/results.json` (or `$CXKIT_BENCH_OUT`), which `cargo xtask bench` reads.
-//! Under `cargo test` it runs two tiny rounds and writes nothing. `CXKIT_BENCH_SESSION=sdk` (or
+//! `CXKIT_BENCH_SPAN_PROCESSOR=batch` gives the SDK sessions the batch span processor instead of
+//! the simple one, and prints the figures without writing them. Under `cargo test` it runs two tiny rounds and writes nothing. `CXKIT_BENCH_SESSION=sdk` (or
 //! any name of `SESSION_NAMES`) runs that session's blocks alone, for a profiler, and writes
 //! nothing either.
 //!
@@ -288,9 +289,15 @@ fn main() {
         (fake, url)
     });
 
-    let tracer_provider = SdkTracerProvider::builder()
-        .with_simple_exporter(DiscardSpans)
-        .build();
+    // `CXKIT_BENCH_SPAN_PROCESSOR=batch`: the SDK's batch processor, which exports on a thread
+    // of its own, instead of the simple one, which exports on the caller's.
+    let batch = std::env::var("CXKIT_BENCH_SPAN_PROCESSOR").as_deref() == Ok("batch");
+    let tracer_provider = match std::env::var("CXKIT_BENCH_SPAN_PROCESSOR").as_deref() {
+        Ok("batch") => SdkTracerProvider::builder().with_batch_exporter(DiscardSpans),
+        Ok("simple") | Err(_) => SdkTracerProvider::builder().with_simple_exporter(DiscardSpans),
+        Ok(other) => panic!("CXKIT_BENCH_SPAN_PROCESSOR: `simple` or `batch`, not `{other}`"),
+    }
+    .build();
     let meter_provider = SdkMeterProvider::builder()
         .with_reader(PeriodicReader::builder(DiscardMetrics).build())
         .build();
@@ -404,6 +411,10 @@ fn main() {
     servers.shutdown_background();
     if !full {
         println!("telemetry benchmark: ran at test scale");
+        return;
+    }
+    if batch {
+        println!("telemetry benchmark: with the batch span processor, not written");
         return;
     }
     let path = std::env::var_os("CXKIT_BENCH_OUT")
