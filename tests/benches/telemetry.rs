@@ -26,9 +26,9 @@
 //! machine's speed cancels out. The server runs on its own runtime. The figures are merged into
 //! `target/cxkit-bench/results.json` (or `$CXKIT_BENCH_OUT`), which `cargo xtask bench` reads.
 //! `CXKIT_BENCH_SPAN_PROCESSOR=batch` gives the SDK sessions the batch span processor instead of
-//! the simple one, and prints the figures without writing them. Under `cargo test` it runs two tiny rounds and writes nothing. `CXKIT_BENCH_SESSION=sdk` (or
-//! any name of `SESSION_NAMES`) runs that session's blocks alone, for a profiler, and writes
-//! nothing either.
+//! the simple one, and prints the figures without writing them. Under `cargo test` it runs two
+//! tiny rounds and writes nothing. `CXKIT_BENCH_SESSION=sdk` (or any name of `SESSION_NAMES`)
+//! runs that session's blocks alone, for a profiler, and writes nothing either.
 //!
 //! Whether the feature costs anything when it is *not compiled* is the facade benchmark's
 //! per-request row itself (`cargo bench -p cxkit-tests --bench facade`, built without it).

@@ -414,7 +414,7 @@ pub fn stale_orphans(orphans: &[orphans::Orphan]) -> Vec<Stale> {
         .iter()
         .map(|orphan| Stale {
             path: orphan.dir.clone(),
-            diff: format!("{}\n", orphan.reason()),
+            diff: format!("{}; `cargo xtask generate` deletes it\n", orphan.reason()),
         })
         .collect()
 }

@@ -197,12 +197,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for path in &written {
                 println!("wrote {path}");
             }
-            for orphan in &orphans {
-                println!("deleting {}", orphan.reason());
-            }
             let removed = xtask::orphans::remove(&root, &orphans).map_err(anyhow::Error::msg)?;
-            for dir in &removed {
-                println!("deleted {dir}");
+            for orphan in &orphans {
+                println!("deleted {}", orphan.reason());
             }
             print_api_changes(&root, &outputs, &written);
             println!(

@@ -37,10 +37,10 @@ pub struct Orphan {
 }
 
 impl Orphan {
-    /// Why it is to go, for `generate`'s output and `--check`.
+    /// What it is, and why it is to go, for `generate`'s output and `--check`.
     pub fn reason(&self) -> String {
         format!(
-            "{}: generated from the [[api]] entry `{}`, which is gone from specs/systems.toml; `cargo xtask generate` deletes it",
+            "{}, generated from the [[api]] entry `{}`, which is gone from specs/systems.toml",
             self.dir, self.api
         )
     }
@@ -110,7 +110,12 @@ pub fn find(root: &Path, registry: &Registry) -> Result<Vec<Orphan>, Vec<Problem
 pub fn remove(root: &Path, orphans: &[Orphan]) -> Result<Vec<String>, String> {
     let mut removed = Vec::new();
     for orphan in orphans {
-        for file in &orphan.files {
+        // The manifest last: a crate left half deleted by a failure still loads, so the
+        // workspace still builds the xtask, and `generate` can finish the job when run again.
+        let manifest = format!("{}/Cargo.toml", orphan.dir);
+        let (manifests, rest): (Vec<&String>, Vec<&String>) =
+            orphan.files.iter().partition(|file| **file == manifest);
+        for file in rest.into_iter().chain(manifests) {
             std::fs::remove_file(root.join(file))
                 .map_err(|e| format!("cannot delete {file}: {e}"))?;
         }
