@@ -464,13 +464,15 @@ async fn proto_ids_come_from_params_and_the_token_goes_in_its_header() {
     assert_eq!(requests[0].header("x-sinitic-token"), Some(TOKEN));
 }
 
-/// A registry system with static credentials only: its specs, the variable its `live_env`
-/// names and the header its scheme places, with no system-specific code in the checker.
+/// Every registry system the live check takes (each of its APIs' credentials static, with a
+/// `live_env` variable), with no line of its own here: its credentials come from the variables
+/// the registry names (a missing one is an error naming it), every path parameter of its specs
+/// is given, and every request is a GET carrying the key in a header, never in the URL; the
+/// report's text holds no key.
 #[tokio::test]
-async fn a_registry_system_reads_its_static_credential_from_the_variable_the_registry_names() {
+async fn every_registry_system_is_checked_with_the_credentials_the_registry_names() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let system = System::parse_in(&root, "proto-messaging").expect("a registry system");
-    assert_eq!(system, System::Registry("proto-messaging"));
+    let registry = cxkit_spec::Registry::load(&root).expect("the registry");
     assert!(
         System::parse_in(&root, "platform28")
             .unwrap_err()
@@ -478,40 +480,86 @@ async fn a_registry_system_reads_its_static_credential_from_the_variable_the_reg
             .contains("proto-messaging"),
         "platform28 has credentials without a live_env variable"
     );
-    let missing = cxkit_live::registry_credentials(&root, "proto-messaging", |_| None)
-        .unwrap_err()
-        .to_string();
-    assert!(missing.contains("set PROTO_MESSAGING_TOKEN"), "{missing}");
-    let credentials = cxkit_live::registry_credentials(&root, "proto-messaging", |v| {
-        (v == "PROTO_MESSAGING_TOKEN").then(|| TOKEN.to_owned())
-    })
-    .expect("the variable is set");
+    let systems: Vec<&str> = registry
+        .cli
+        .iter()
+        .map(|cli| cli.name.as_str())
+        .filter(|name| {
+            matches!(
+                System::parse_in(&root, name),
+                Ok(System::Registry(parsed)) if parsed == *name
+            )
+        })
+        .collect();
+    assert!(systems.len() >= 2, "{systems:?}");
+    for name in systems {
+        let apis: Vec<_> = registry.apis_of(name).collect();
+        let vars: Vec<&str> = apis
+            .iter()
+            .flat_map(|api| api.live_env.values().map(String::as_str))
+            .collect();
+        let missing = cxkit_live::registry_credentials(&root, name, |_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            vars.iter().any(|v| missing.contains(&format!("set {v}"))),
+            "{name}: {missing}"
+        );
+        let key = format!("live-canary-{name}-8e21");
+        let credentials = cxkit_live::registry_credentials(&root, name, |v| {
+            vars.contains(&v).then(|| key.clone())
+        })
+        .expect("every variable is set");
 
-    let server = FakeEjento::start().await;
-    server.script(
-        "GET",
-        "/ch_1/human/h_1",
-        200,
-        JSON,
-        r#"{"id":"h_1","name":"Ada"}"#,
-    );
-    let report = cxkit_live::check(CheckConfig {
-        system,
-        base_url: server.base_url().to_owned(),
-        specs: Vec::new(),
-        root,
-        credentials,
-        date: "2026-12-07".into(),
-        params: BTreeMap::from([
-            ("channel_id".to_owned(), "ch_1".to_owned()),
-            ("human_id".to_owned(), "h_1".to_owned()),
-        ]),
-    })
-    .await
-    .unwrap();
-    let human = by_id(&report, "get_channel_human");
-    assert_eq!(human.spec, "specs/proto-messaging.yaml");
-    let requests = server.requests();
-    assert!(!requests.is_empty());
-    assert_eq!(requests[0].header("x-proto-token"), Some(TOKEN));
+        // Every path parameter of the system's specs, given up front.
+        let mut params = BTreeMap::new();
+        for api in &apis {
+            let spec: serde_json::Value = cxkit_spec::yaml::from_slice(
+                &std::fs::read(root.join(&api.spec)).expect("the spec"),
+            )
+            .expect("a spec");
+            for path in spec["paths"].as_object().expect("paths").keys() {
+                for param in path.split('{').skip(1).filter_map(|s| s.split('}').next()) {
+                    params.insert(param.to_owned(), format!("{param}-1"));
+                }
+            }
+        }
+        let server = FakeEjento::start().await;
+        let report = cxkit_live::check(CheckConfig {
+            system: System::parse_in(&root, name).unwrap(),
+            base_url: server.base_url().to_owned(),
+            specs: Vec::new(),
+            root: root.clone(),
+            credentials,
+            date: "2026-12-07".into(),
+            params,
+        })
+        .await
+        .unwrap();
+        let specs: Vec<&str> = apis.iter().map(|api| api.spec.as_str()).collect();
+        assert!(!report.operations.is_empty(), "{name}");
+        for op in &report.operations {
+            assert!(specs.contains(&op.spec.as_str()), "{name}: {}", op.spec);
+        }
+        let requests = server.requests();
+        assert!(!requests.is_empty(), "{name}: no request");
+        for r in &requests {
+            assert_eq!(r.method, "GET", "{name}: {} {}", r.method, r.path);
+            assert!(
+                !r.path.contains(&key) && !r.query.as_deref().unwrap_or("").contains(&key),
+                "{name}: the key in the URL"
+            );
+            assert!(
+                r.headers
+                    .iter()
+                    .any(|(_, v)| *v == key || v.strip_prefix("Bearer ") == Some(key.as_str())),
+                "{name}: the key was not sent to {}",
+                r.path
+            );
+        }
+        assert!(
+            !report.markdown().contains(&key),
+            "{name}: the key in the report"
+        );
+    }
 }
