@@ -93,7 +93,7 @@ pub fn find(root: &Path, registry: &Registry) -> Result<Vec<Orphan>, Vec<Problem
                 operation: None,
                 message: format!(
                     "{dir} was generated from the [[api]] entry `{api}`, which is gone from specs/systems.toml, but it holds files `cargo xtask generate` did not write: {}. Move or delete them (or put the entry back), then run `cargo xtask generate` again; it deletes the rest of the crate",
-                    handwritten.join(", ")
+                    listed(&handwritten)
                 ),
             });
         }
@@ -129,6 +129,16 @@ pub fn remove(root: &Path, orphans: &[Orphan]) -> Result<Vec<String>, String> {
         removed.push(orphan.dir.clone());
     }
     Ok(removed)
+}
+
+/// The first few of `files`, and how many more there are.
+fn listed(files: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let mut text = files[..files.len().min(SHOWN)].join(", ");
+    if files.len() > SHOWN {
+        text.push_str(&format!(" and {} more", files.len() - SHOWN));
+    }
+    text
 }
 
 fn first_line(path: &Path) -> Option<String> {
@@ -277,6 +287,19 @@ mod tests {
         // Nothing was touched.
         assert!(root.join("crates/gone/src/generated.rs").is_file());
         assert!(root.join("crates/gone/tests/mine.rs").is_file());
+
+        // A crate holding many such files (a build directory, say) names the first few.
+        for n in 0..7 {
+            write(root, &format!("crates/gone/target/f{n}"), "x\n");
+        }
+        let problems = find(root, &registry_without_apis()).unwrap_err();
+        assert!(
+            problems[0]
+                .message
+                .contains(", crates/gone/target/f4 and 3 more."),
+            "{}",
+            problems[0].message
+        );
     }
 
     #[test]
