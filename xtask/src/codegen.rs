@@ -27,7 +27,10 @@ pub fn generate_with(
     checked: Option<&crate::facts::Checked>,
 ) -> Result<String, Vec<Problem>> {
     let table = security_table(system, spec).map_err(|p| vec![p])?;
-    let mut openapi = crate::spec::openapi(spec).map_err(|p| vec![p])?;
+    // The prose progenitor documents the methods and types with, as rustdoc renders it.
+    let mut doc = spec.doc.clone();
+    crate::doc_text::apply(&mut doc);
+    let mut openapi = crate::spec::openapi_from(spec, doc).map_err(|p| vec![p])?;
     remove_handwritten(spec, &mut openapi);
     if let Some(checked) = checked {
         document_provenance(&mut openapi, checked);
@@ -73,7 +76,8 @@ fn document_provenance(openapi: &mut openapiv3::OpenAPI, checked: &crate::facts:
             let Some(facts) = op.operation_id.as_deref().and_then(|id| checked.op(id)) else {
                 continue;
             };
-            let line = format!("Provenance per fact: {}.", facts.describe());
+            let line =
+                crate::doc_text::doc_text(&format!("Provenance per fact: {}.", facts.describe()));
             op.description = Some(match op.description.take() {
                 Some(text) if !text.trim().is_empty() => format!("{}\n\n{line}", text.trim_end()),
                 _ => line,

@@ -62,9 +62,12 @@ pub(crate) fn per_spec(
     }
 }
 
-/// Table cells hold Markdown; a `|` would end the cell.
+/// Table cells hold Markdown (which the crate's docs include, so as rustdoc renders it:
+/// [`crate::doc_text`]); a `|` would end the cell.
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+    crate::doc_text::doc_text(text)
+        .replace('|', "\\|")
+        .replace('\n', " ")
 }
 
 use cxkit_spec::ext::inferred;

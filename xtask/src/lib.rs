@@ -5,6 +5,7 @@
 pub mod changes;
 pub mod cli_tables;
 pub mod codegen;
+pub mod doc_text;
 pub mod facts;
 pub mod index;
 pub mod ledger;

@@ -5,7 +5,13 @@ pub use cxkit_spec::{METHODS, Problem, Spec, op_label};
 
 /// The document as typed OpenAPI, for progenitor (once the lint passes).
 pub fn openapi(spec: &Spec) -> Result<openapiv3::OpenAPI, Problem> {
-    serde_json::from_value(spec.doc.clone()).map_err(|e| spec.problem(
+    openapi_from(spec, spec.doc.clone())
+}
+
+/// [`openapi`] of `doc`, a changed copy of the spec's document (its prose made into
+/// documentation, say: [`crate::doc_text::apply`]).
+pub fn openapi_from(spec: &Spec, doc: serde_json::Value) -> Result<openapiv3::OpenAPI, Problem> {
+    serde_json::from_value(doc).map_err(|e| spec.problem(
         None,
         format!("not a valid OpenAPI 3.0 document ({e}); compare the named field with the OpenAPI 3.0.3 specification"),
     ))

@@ -392,13 +392,17 @@ fn the_index_the_command_line_and_the_rustdoc_show_provenance_per_fact() {
     let c = checked(root);
     let update = "title, method, headers, body, response, statuses: vendor page (v2-legacy) https://vendor.example/legacy-edit-tool; path: inferred (vendor page (v2-legacy) https://vendor.example/legacy-edit-tool shows `/v2/api/tool/{tool_id}`)";
 
+    // The index is Markdown the crate's docs include: its URLs are autolinks.
     let index = xtask::index::render_with(&THINGS, &spec, Some(&c));
     assert!(
-        index.contains(&format!("| `PUT /api/v2/tools/{{tool_id}}` | {update} |")),
+        index.contains(&format!(
+            "| `PUT /api/v2/tools/{{tool_id}}` | {} |",
+            xtask::doc_text::doc_text(update)
+        )),
         "{index}"
     );
     assert!(
-        index.contains("| `GET /api/v2/answers/{answer_id}` | title, method, path, statuses: vendor page (v2) https://vendor.example/v2/get-answer; headers: inferred; response: inferred (vendor page (v2) https://vendor.example/v2/get-answer shows `data.response.run_id`) |"),
+        index.contains("| `GET /api/v2/answers/{answer_id}` | title, method, path, statuses: vendor page (v2) <https://vendor.example/v2/get-answer>; headers: inferred; response: inferred (vendor page (v2) <https://vendor.example/v2/get-answer> shows `data.response.run_id`) |"),
         "{index}"
     );
     // A mark on the operation itself is listed after the facts.
@@ -428,7 +432,7 @@ fn the_index_the_command_line_and_the_rustdoc_show_provenance_per_fact() {
     let outputs = xtask::build_all(root, &[THINGS]).unwrap_or_else(|p| panic!("{p:#?}"));
     let client = &outputs[0].contents;
     assert!(
-        client.contains("Provenance per fact: title: seed evidence/seed-things.md#list_things; method, path, query, headers, response, statuses: vendor page (v2) https://vendor.example/v2/list-things."),
+        client.contains("Provenance per fact: title: seed evidence/seed-things.md#list_things; method, path, query, headers, response, statuses: vendor page (v2) <https://vendor.example/v2/list-things>."),
         "the generated method's documentation names its sources per fact"
     );
 }

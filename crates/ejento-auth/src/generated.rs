@@ -2283,9 +2283,9 @@ const _: () = {
 impl Client {
     /**Login and Obtain Tokens
 
-Password login on the authentication server itself, as the vendor's "Ejento API Access Guide" shows it (https://docs.ejento.ai/docs/tutorials/authentication-api-access, Version 2.0.0): `POST https://{your_authentication_server}/api/login/access-token` with the form fields `username` and `password` and "No explicit header is required", answering the Authentication App access token and the Ejento access token. The guide names neither the token fields nor a status: inferred, as for `login_access_token` (`TokenEnvelope` accepts the envelope and the flat answer; 200). Call this when the gateway's `/auth-service/api/v2` login is not deployed. Never retried automatically.
+Password login on the authentication server itself, as the vendor's "Ejento API Access Guide" shows it (<https://docs.ejento.ai/docs/tutorials/authentication-api-access>, Version 2.0.0): `POST https://{your_authentication_server}/api/login/access-token` with the form fields `username` and `password` and "No explicit header is required", answering the Authentication App access token and the Ejento access token. The guide names neither the token fields nor a status: inferred, as for `login_access_token` (`TokenEnvelope` accepts the envelope and the flat answer; 200). Call this when the gateway's `/auth-service/api/v2` login is not deployed. Never retried automatically.
 
-Provenance per fact: title, method, path, body: vendor guide https://docs.ejento.ai/docs/tutorials/authentication-api-access; headers, response, statuses: inferred.
+Provenance per fact: title, method, path, body: vendor guide <https://docs.ejento.ai/docs/tutorials/authentication-api-access>; headers, response, statuses: inferred.
 
 Sends a `POST` request to `/api/login/access-token`
 
@@ -2302,7 +2302,7 @@ let response = client.legacy_login_access_token()
 
 Lists registered users, a page at a time (seed 000: `GET /api/users/?skip=0&limit=100` with a bearer token, on the older guide's separate users host). Inferred: the `{data, count}` answer and the superuser-only 403, from the template lineage (notes-vendors.md A.2); that the bearer is the Authentication App token, since the call is on the Authentication App.
 
-Provenance per fact: title, method, path, query, headers: seed evidence/seed-000-ejento-access-guide.md#read_all_users + vendor guide https://docs.ejento.ai/docs/tutorials/authentication-api-access; response, statuses: inferred.
+Provenance per fact: title, method, path, query, headers: seed evidence/seed-000-ejento-access-guide.md#read_all_users + vendor guide <https://docs.ejento.ai/docs/tutorials/authentication-api-access>; response, statuses: inferred.
 
 Sends a `GET` request to `/api/users/`
 
@@ -2323,7 +2323,7 @@ let response = client.read_all_users()
 
 Refreshes both tokens on the authentication server itself, as the vendor's "Ejento API Access Guide" shows it (section "Refresh Access Token"): `POST https://{your_authentication_server}/api/users/refresh-access-token`, no request body, `Authorization: Bearer <current_auth_access_token>`, answering a new Authentication App access token and a new Ejento access token. Inferred: the token field names, the 200 status and the 401 (as for `refresh_access_token`).
 
-Provenance per fact: title: inferred (vendor guide https://docs.ejento.ai/docs/tutorials/authentication-api-access shows `Refresh Access Token`); method, path, headers: vendor guide https://docs.ejento.ai/docs/tutorials/authentication-api-access; response, statuses: inferred.
+Provenance per fact: title: inferred (vendor guide <https://docs.ejento.ai/docs/tutorials/authentication-api-access> shows `Refresh Access Token`); method, path, headers: vendor guide <https://docs.ejento.ai/docs/tutorials/authentication-api-access>; response, statuses: inferred.
 
 Sends a `POST` request to `/api/users/refresh-access-token`
 
@@ -2339,7 +2339,7 @@ let response = client.legacy_refresh_access_token()
 
 Creates an account on the authentication server itself, as the vendor's "Ejento API Access Guide" shows it: `POST https://{your_authentication_server}/api/users/signup` with the JSON body `{email, password, full_name}` (sample `test@example.com` / `stringst` / `test example`) and "No explicit header is required". The guide shows no answer: the created user as `UserPublic` and the 200 status are inferred, as for `register_user`.
 
-Provenance per fact: title, method, path, body: vendor guide https://docs.ejento.ai/docs/tutorials/authentication-api-access; headers, response, statuses: inferred.
+Provenance per fact: title, method, path, body: vendor guide <https://docs.ejento.ai/docs/tutorials/authentication-api-access>; headers, response, statuses: inferred.
 
 Sends a `POST` request to `/api/users/signup`
 
@@ -2356,7 +2356,7 @@ let response = client.legacy_register_user()
 
 Updates a user's details (seed 000, with its example body). Inferred: the answer (the updated `UserPublic`) and the 404/409 errors, from the template lineage (notes-vendors.md A.2).
 
-Provenance per fact: title, method, path, headers, body: seed evidence/seed-000-ejento-access-guide.md#update_user_information + vendor guide https://docs.ejento.ai/docs/tutorials/authentication-api-access; response, statuses: inferred.
+Provenance per fact: title, method, path, headers, body: seed evidence/seed-000-ejento-access-guide.md#update_user_information + vendor guide <https://docs.ejento.ai/docs/tutorials/authentication-api-access>; response, statuses: inferred.
 
 Sends a `PATCH` request to `/api/users/{user_id}`
 
@@ -2393,7 +2393,7 @@ let response = client.get_login_feature_flags()
 
 Password login. Known from seed 001: a form body with `username` (the email) and `password`, returning both tokens. The token field names `access_token` and `ejento_access_token` are known from the vendor's own clients (notes-vendors.md A.2); whether they come inside the `{success, message, data}` envelope or flat is not, so `TokenEnvelope` accepts both. Inferred: the error statuses; the template lineage answers 400 for a wrong password or an inactive user and 422 for a malformed form (notes-vendors.md A.2 item 1), and 401 is listed for a gateway that refuses. Never retried automatically.
 
-Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#login_access_token; method, body: seed evidence/seed-001-ejento-api-index.md#login_access_token + vendor guide https://api.ejento.ai/getting-started-with-authentication + vendor guide https://docs.ejento.ai/docs/tutorials/authentication-api-access; path: seed evidence/seed-001-ejento-api-index.md#login_access_token + vendor guide https://api.ejento.ai/getting-started-with-authentication; headers, response, statuses: inferred.
+Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#login_access_token; method, body: seed evidence/seed-001-ejento-api-index.md#login_access_token + vendor guide <https://api.ejento.ai/getting-started-with-authentication> + vendor guide <https://docs.ejento.ai/docs/tutorials/authentication-api-access>; path: seed evidence/seed-001-ejento-api-index.md#login_access_token + vendor guide <https://api.ejento.ai/getting-started-with-authentication>; headers, response, statuses: inferred.
 
 Sends a `POST` request to `/auth-service/api/v2/login/access-token`
 
@@ -2410,7 +2410,7 @@ let response = client.login_access_token()
 
 Exchanges the emailed code for both tokens (seed 001). The code is single-use, so this call is never retried automatically. Inferred: the error statuses (no source gives them; 400/401 for a used or expired code and 422 for a malformed body, by the template lineage, notes-vendors.md A.2).
 
-Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#exchange_passwordless_token; method, path, body: seed evidence/seed-001-ejento-api-index.md#exchange_passwordless_token + vendor guide https://api.ejento.ai/getting-started-with-authentication; headers, response, statuses: inferred.
+Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#exchange_passwordless_token; method, path, body: seed evidence/seed-001-ejento-api-index.md#exchange_passwordless_token + vendor guide <https://api.ejento.ai/getting-started-with-authentication>; headers, response, statuses: inferred.
 
 Sends a `POST` request to `/auth-service/api/v2/login/passwordless/exchange-tokens`
 
@@ -2427,7 +2427,7 @@ let response = client.exchange_passwordless_token()
 
 Emails the user a single-use exchange code that expires in 10 minutes (seed 001). Inferred: the response body, from the vendor's `{success, message}` envelope.
 
-Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#request_passwordless_token; method, path, body: seed evidence/seed-001-ejento-api-index.md#request_passwordless_token + vendor guide https://api.ejento.ai/getting-started-with-authentication; headers, response, statuses: inferred.
+Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#request_passwordless_token; method, path, body: seed evidence/seed-001-ejento-api-index.md#request_passwordless_token + vendor guide <https://api.ejento.ai/getting-started-with-authentication>; headers, response, statuses: inferred.
 
 Sends a `POST` request to `/auth-service/api/v2/login/passwordless/request-token`
 
@@ -2444,7 +2444,7 @@ let response = client.request_passwordless_token()
 
 Changes the signed-in user's password; body and header from seed 001. Inferred: the response body, from the template lineage (`{"message": "Password updated successfully"}`).
 
-Provenance per fact: title, method, path, headers, body: seed evidence/seed-001-ejento-api-index.md#update_own_password + vendor guide https://api.ejento.ai/getting-started-with-authentication; response, statuses: inferred.
+Provenance per fact: title, method, path, headers, body: seed evidence/seed-001-ejento-api-index.md#update_own_password + vendor guide <https://api.ejento.ai/getting-started-with-authentication>; response, statuses: inferred.
 
 Sends a `PATCH` request to `/auth-service/api/v2/users/me/password`
 
@@ -2478,7 +2478,7 @@ let response = client.passwordless_auth()
 
 Returns a refreshed Authentication App access token and Ejento access token, authorized by the current Authentication App token (seed 001; response shape from the vendor's own refresh route and its test, notes-vendors.md A.2 item 5). A 401 means the session is over: log in again.
 
-Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#refresh_access_token + vendor guide https://docs.ejento.ai/docs/tutorials/authentication-api-access; method: seed evidence/seed-001-ejento-api-index.md#refresh_access_token + vendor client evidence/client-quickstart-template.md#refresh_access_token + vendor guide https://api.ejento.ai/getting-started-with-authentication + vendor guide https://docs.ejento.ai/docs/tutorials/authentication-api-access; path: seed evidence/seed-001-ejento-api-index.md#refresh_access_token + vendor client evidence/client-quickstart-template.md#refresh_access_token + vendor guide https://api.ejento.ai/getting-started-with-authentication; headers: seed evidence/seed-001-ejento-api-index.md#refresh_access_token + vendor guide https://api.ejento.ai/getting-started-with-authentication + vendor guide https://docs.ejento.ai/docs/tutorials/authentication-api-access; response, statuses: vendor client evidence/client-quickstart-template.md#refresh_access_token.
+Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#refresh_access_token + vendor guide <https://docs.ejento.ai/docs/tutorials/authentication-api-access>; method: seed evidence/seed-001-ejento-api-index.md#refresh_access_token + vendor client evidence/client-quickstart-template.md#refresh_access_token + vendor guide <https://api.ejento.ai/getting-started-with-authentication> + vendor guide <https://docs.ejento.ai/docs/tutorials/authentication-api-access>; path: seed evidence/seed-001-ejento-api-index.md#refresh_access_token + vendor client evidence/client-quickstart-template.md#refresh_access_token + vendor guide <https://api.ejento.ai/getting-started-with-authentication>; headers: seed evidence/seed-001-ejento-api-index.md#refresh_access_token + vendor guide <https://api.ejento.ai/getting-started-with-authentication> + vendor guide <https://docs.ejento.ai/docs/tutorials/authentication-api-access>; response, statuses: vendor client evidence/client-quickstart-template.md#refresh_access_token.
 
 Sends a `POST` request to `/auth-service/api/v2/users/refresh-access-token`
 
@@ -2494,7 +2494,7 @@ let response = client.refresh_access_token()
 
 Creates an account; "Returns: The created user" (seed 001), body from seeds 000/001. Inferred: the created user is returned flat as `UserPublic`, following the fastapi/full-stack-fastapi-template lineage (notes-vendors.md A.2 item 4).
 
-Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#register_user; method, body: seed evidence/seed-001-ejento-api-index.md#register_user + vendor guide https://api.ejento.ai/getting-started-with-authentication + vendor guide https://docs.ejento.ai/docs/tutorials/authentication-api-access; path: seed evidence/seed-001-ejento-api-index.md#register_user + vendor guide https://api.ejento.ai/getting-started-with-authentication; headers, response, statuses: inferred.
+Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#register_user; method, body: seed evidence/seed-001-ejento-api-index.md#register_user + vendor guide <https://api.ejento.ai/getting-started-with-authentication> + vendor guide <https://docs.ejento.ai/docs/tutorials/authentication-api-access>; path: seed evidence/seed-001-ejento-api-index.md#register_user + vendor guide <https://api.ejento.ai/getting-started-with-authentication>; headers, response, statuses: inferred.
 
 Sends a `POST` request to `/auth-service/api/v2/users/signup`
 

@@ -10,7 +10,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
-    ///An agent. The fields are those of the vendor's v2-legacy "Get Agent" page (https://ejentoapi.apidog.io/legacy-get-agent, `GET /v2/api/agent/{agent_id}`, "All Agent data fetched successfully"), the shape evidence for the current `/api/v2/agents` calls; the same agent object is nested in the v2-legacy agent-corpus-connection pages (https://api.ejento.ai/legacy-create-agent-corpus-connection, with `project` and `llm_config` ids). `id` is an integer (also S4 `Number(agentId)`). Inferred: that the current calls return the same object, and `is_starred` / `character_voice` (from the titles "Get Agent Details with Starred Status" and "Get all Character Voices").
+    ///An agent. The fields are those of the vendor's v2-legacy "Get Agent" page (<https://ejentoapi.apidog.io/legacy-get-agent>, `GET /v2/api/agent/{agent_id}`, "All Agent data fetched successfully"), the shape evidence for the current `/api/v2/agents` calls; the same agent object is nested in the v2-legacy agent-corpus-connection pages (<https://api.ejento.ai/legacy-create-agent-corpus-connection>, with `project` and `llm_config` ids). `id` is an integer (also S4 `Number(agentId)`). Inferred: that the current calls return the same object, and `is_starred` / `character_voice` (from the titles "Get Agent Details with Starred Status" and "Get all Character Voices").
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Agent {
         ///Who may use the agent, e.g. `Public`, `Only me` (server-owned values).
@@ -35,7 +35,7 @@ pub mod types {
         ///Number of indexed chunks.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub chunk_count: ::std::option::Option<i64>,
-        ///The agent this one was cloned from. The V2-Legacy "Create Agent By Configure" page (https://ejentoapi.apidog.io/legacy-create-agent-by-configure) shows the key in its answer with the value null (the new agent is no clone), so the type of a set value is not shown and it is kept untyped (any JSON value, null included).
+        ///The agent this one was cloned from. The V2-Legacy "Create Agent By Configure" page (<https://ejentoapi.apidog.io/legacy-create-agent-by-configure>) shows the key in its answer with the value null (the new agent is no clone), so the type of a set value is not shown and it is kept untyped (any JSON value, null included).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub cloned_from: ::std::option::Option<::serde_json::Value>,
         ///Names of the tools connected to the agent, e.g. "Rag Tool", "Attachment Tool".
@@ -72,7 +72,7 @@ pub mod types {
         ///System prompt prefix.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub prefix_prompt: ::std::option::Option<::std::string::String>,
-        ///The agent's project: an id on the V2-Legacy pages (Get Agent, agent-corpus connections, Create Agent By Configure), an object `{id, project_name, team: {id, team_name}}` on the Stable "Update an Agent" page (https://api.ejento.ai/update-an-agent-18417483e0). Kept untyped so both decode.
+        ///The agent's project: an id on the V2-Legacy pages (Get Agent, agent-corpus connections, Create Agent By Configure), an object `{id, project_name, team: {id, team_name}}` on the Stable "Update an Agent" page (<https://api.ejento.ai/update-an-agent-18417483e0>). Kept untyped so both decode.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub project: ::std::option::Option<::serde_json::Value>,
         ///Whether the ReAct loop is enabled.
@@ -295,7 +295,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///A connection between an agent and a corpus. `corpus` with at least `id` and `name` is KNOWN from S4 (`data.items.agent_corpus[].corpus`, fetched with `verbosity=medium`). The fields are those the vendor's V2 Legacy connection pages show (https://api.ejento.ai/legacy-get-all-agent-corpus-connections, https://api.ejento.ai/legacy-create-agent-corpus-connection, https://api.ejento.ai/legacy-edit-agent-corpus-connection), where the corpus is nested with an owner object (ConnectedCorpus). Inferred: that the current `/api/v2` calls answer the same object.
+    ///A connection between an agent and a corpus. `corpus` with at least `id` and `name` is KNOWN from S4 (`data.items.agent_corpus[].corpus`, fetched with `verbosity=medium`). The fields are those the vendor's V2 Legacy connection pages show (<https://api.ejento.ai/legacy-get-all-agent-corpus-connections>, <https://api.ejento.ai/legacy-create-agent-corpus-connection>, <https://api.ejento.ai/legacy-edit-agent-corpus-connection>), where the corpus is nested with an owner object (ConnectedCorpus). Inferred: that the current `/api/v2` calls answer the same object.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentCorpusConnection {
         ///The agent. The V2 Legacy pages nest an agent object (the fields of Agent: `id`, `agent_type`, `instructions`, `agent_name`, `domain`, `prefix_prompt`, `alias`, `is_deleted`, `created_by`, `access`, `project`, `llm_config`); left untyped here so that an integer id decodes too, since which one the current calls send is inferred. LegacyAgentCorpusConnection types it as shown.
@@ -391,7 +391,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Body of the single agent-corpus connection create/update; every field optional. `is_enabled` is the body of the vendor's v2-legacy "Edit Agent Corpus Connection" page (https://api.ejento.ai/legacy-edit-agent-corpus-connection, "the body must contain the is_enabled flag"); the v2-legacy create page sends no body (https://api.ejento.ai/legacy-create-agent-corpus-connection), so `{}` is enough there. Inferred: `is_default`, from the `is_default` field of the connection on those pages.
+    ///Body of the single agent-corpus connection create/update; every field optional. `is_enabled` is the body of the vendor's v2-legacy "Edit Agent Corpus Connection" page (<https://api.ejento.ai/legacy-edit-agent-corpus-connection>, "the body must contain the is_enabled flag"); the v2-legacy create page sends no body (<https://api.ejento.ai/legacy-create-agent-corpus-connection>), so `{}` is enough there. Inferred: `is_default`, from the `is_default` field of the connection on those pages.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentCorpusConnectionSettings {
         ///Whether the corpus is the agent's default corpus. Inferred.
@@ -514,7 +514,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///One saved version of an agent's settings, as the vendor page "Get agent history with pagination" shows it (https://api.ejento.ai/get-agent-history-with-pagination-18417486e0).
+    ///One saved version of an agent's settings, as the vendor page "Get agent history with pagination" shows it (<https://api.ejento.ai/get-agent-history-with-pagination-18417486e0>).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentHistoryRecord {
         ///E.g. `Public`.
@@ -628,7 +628,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///One custom instruction of an agent, as nested in the vendor's v2-legacy "Get Agent" page (https://ejentoapi.apidog.io/legacy-get-agent).
+    ///One custom instruction of an agent, as nested in the vendor's v2-legacy "Get Agent" page (<https://ejentoapi.apidog.io/legacy-get-agent>).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentInstruction {
         ///Agent id.
@@ -681,7 +681,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///The user who owns an agent, as nested in the vendor's v2-legacy "Get Agent" page (https://ejentoapi.apidog.io/legacy-get-agent).
+    ///The user who owns an agent, as nested in the vendor's v2-legacy "Get Agent" page (<https://ejentoapi.apidog.io/legacy-get-agent>).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentOwner {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -767,7 +767,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///A stored agent response (one question and its answer in a thread). Fields KNOWN from S4 `model.ts` (`ChatThreadAgentResponsesItemsV2`), except `steps` and `is_pinned` (inferred); `is_deleted`, the token counts, `cache_hit`, `message_id`, `cost`, `chat_thread`, `agent`, `llm_config`, `pinned` and `chat_thread_id` are seen on the V2-Legacy agent-response pages (https://api.ejento.ai/legacy-get-all-agent-responses, https://api.ejento.ai/legacy-get-agent-responses-by-chat-thread, https://api.ejento.ai/legacy-get-pinned-agent-responses).
+    ///A stored agent response (one question and its answer in a thread). Fields KNOWN from S4 `model.ts` (`ChatThreadAgentResponsesItemsV2`), except `steps` and `is_pinned` (inferred); `is_deleted`, the token counts, `cache_hit`, `message_id`, `cost`, `chat_thread`, `agent`, `llm_config`, `pinned` and `chat_thread_id` are seen on the V2-Legacy agent-response pages (<https://api.ejento.ai/legacy-get-all-agent-responses>, <https://api.ejento.ai/legacy-get-agent-responses-by-chat-thread>, <https://api.ejento.ai/legacy-get-pinned-agent-responses>).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct AgentResponse {
         ///The agent: an id on the V2-Legacy "Get All Agent Responses" page, an object (`id`, `agent_name`, `agent_type{name}`, `created_by`, `created_on`, ...) on "Get Agent Responses By User" and the dashboard; any JSON value.
@@ -856,7 +856,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Envelope whose `data` is a bare list of AgentResponses, as the V2-Legacy pages "Get Agent Responses By Chat Thread" (https://api.ejento.ai/legacy-get-agent-responses-by-chat-thread) and "Get Pinned Agent Responses" (https://api.ejento.ai/legacy-get-pinned-agent-responses) show it.
+    ///Envelope whose `data` is a bare list of AgentResponses, as the V2-Legacy pages "Get Agent Responses By Chat Thread" (<https://api.ejento.ai/legacy-get-agent-responses-by-chat-thread>) and "Get Pinned Agent Responses" (<https://api.ejento.ai/legacy-get-pinned-agent-responses>) show it.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentResponseArrayEnvelope {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -871,7 +871,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///The `response` object of a stored agent response. Fields KNOWN from S4 `model.ts` (`AgentChatResponse`); `run_id`, `history`, `success`, `cache_hit`, `agent_mode`, `corpus_ids`, `instructions`, the token counts, `prompt_prefix`, `thoughts` and `data_points` are seen on the V2-Legacy agent-response pages (https://api.ejento.ai/legacy-get-agent-response, https://api.ejento.ai/legacy-get-all-agent-responses, https://api.ejento.ai/legacy-get-pinned-agent-responses).
+    ///The `response` object of a stored agent response. Fields KNOWN from S4 `model.ts` (`AgentChatResponse`); `run_id`, `history`, `success`, `cache_hit`, `agent_mode`, `corpus_ids`, `instructions`, the token counts, `prompt_prefix`, `thoughts` and `data_points` are seen on the V2-Legacy agent-response pages (<https://api.ejento.ai/legacy-get-agent-response>, <https://api.ejento.ai/legacy-get-all-agent-responses>, <https://api.ejento.ai/legacy-get-pinned-agent-responses>).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentResponseContent {
         ///The agent mode that answered, e.g. `QnA` (empty on some samples).
@@ -963,7 +963,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///List envelope: `data.agent_responses[]` is KNOWN for "Get Agent Responses for a Chat Thread" (S4 `getChatlogs`); the other agent-response lists reuse it (inferred). `count`, `num_pages` and `current_page` are seen on the V2-Legacy pages "Get All Agent Responses" (https://api.ejento.ai/legacy-get-all-agent-responses) and "Get Agent Responses By User" (https://api.ejento.ai/legacy-get-agent-responses-by-user).
+    ///List envelope: `data.agent_responses[]` is KNOWN for "Get Agent Responses for a Chat Thread" (S4 `getChatlogs`); the other agent-response lists reuse it (inferred). `count`, `num_pages` and `current_page` are seen on the V2-Legacy pages "Get All Agent Responses" (<https://api.ejento.ai/legacy-get-all-agent-responses>) and "Get Agent Responses By User" (<https://api.ejento.ai/legacy-get-agent-responses-by-user>).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentResponseListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1067,7 +1067,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Body of "Generate Agent Response (Non-Streaming)" and "Stream Agent Response (SSE)". Every field is on the vendor page of the stream call (https://api.ejento.ai/v2/stream-agent-response) and in the vendor's clients (S4 `useChat.tsx`, S5 `ejentoApi.js`; notes-vendors.md A.4); the "Response API Migration" guide (https://api.ejento.ai/guides/response-api-migration) says `user_query` is required, `chat_thread_id` optional ("if not provided, a new chat thread will be created"), `history` optional and `model` deprecated. There is no `stream` flag: streaming is chosen by the `/stream` endpoint.
+    ///Body of "Generate Agent Response (Non-Streaming)" and "Stream Agent Response (SSE)". Every field is on the vendor page of the stream call (<https://api.ejento.ai/v2/stream-agent-response>) and in the vendor's clients (S4 `useChat.tsx`, S5 `ejentoApi.js`; notes-vendors.md A.4); the "Response API Migration" guide (<https://api.ejento.ai/guides/response-api-migration>) says `user_query` is required, `chat_thread_id` optional ("if not provided, a new chat thread will be created"), `history` optional and `model` deprecated. There is no `stream` flag: streaming is chosen by the `/stream` endpoint.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct AgentResponseRequest {
         ///Allow a cached answer (S4 sends false when regenerating).
@@ -1141,7 +1141,7 @@ pub mod types {
         ///Whether a guardrail fired.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub guardrail_triggered: ::std::option::Option<bool>,
-        ///The conversation history used, as `{user, bot}` turns (the schema page https://api.ejento.ai/agentresponsebyagentpostresponseschema-v2-8018099d0, the Response API Migration guide and the V2-Legacy "Create Agent Response" page show it so).
+        ///The conversation history used, as `{user, bot}` turns (the schema page <https://api.ejento.ai/agentresponsebyagentpostresponseschema-v2-8018099d0>, the Response API Migration guide and the V2-Legacy "Create Agent Response" page show it so).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub history: ::std::option::Option<::std::vec::Vec<ChatHistoryTurn>>,
         ///Search indexes used (untyped items).
@@ -1307,7 +1307,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///The JSON payload of one SSE frame of "Stream Agent Response (SSE)" (`event: <name>` + `data: <json>` frames; the vendor page https://api.ejento.ai/v2/stream-agent-response names the events `start`, `status`, `token`, `error`, `end`, which the clients ignore). KNOWN from that page, S4 `useChat.tsx` and S5 `streamingHelper.js` (notes-vendors.md A.4), and the newer Quickstart client (`ejentoai/Quickstart-Template`, `src/components/chat/hooks/useChat.tsx` at commit f7e583a6, evidence/client-quickstart-usechat.md#stream_agent_response), which handles these steps: `assistant_stream` and `model_stream` (a deep agent's answer): `delta` is the next answer chunk; `tools_stream`: `delta` is the next thought-process chunk; `reflection_end` / `reflection_skip`: `message`; `start`, `reasoning`, `status`: progress text in `output.title`, else `message`; `tasks`: `meta.todos`, a deep agent's whole plan, replacing the previous one; `file`: a file the agent wrote, in `meta.file` (older servers put it in `meta` itself, `output.file`, `output` itself or `file`: the client takes the first of these that is present and keeps it when it has a `name`; AgentResponseResult does not model a file's own fields, so a file sent as `output` itself is read from the frame by the facade), merged into the list by `name`; `end` (terminal): `success` and `output` (`answer`, `agent_response_id`, `chat_thread_name`, `thread_id`, `followup_questions`, `references`, `artifacts`, `guardrail_triggered`, `blocked`, and `message` when `success` is false); `error` (terminal): `output.error.details`, else `message`, and `output.blocked`. Any other step is a status text in `message` ("Thinking...", "Searching..."), shown, not rejected; those step names are not documented. OpenAPI 3.0 cannot type SSE frames, so no operation references this schema directly; the facade parses the stream with it.
+    ///The JSON payload of one SSE frame of "Stream Agent Response (SSE)" (`event: <name>` + `data: <json>` frames; the vendor page <https://api.ejento.ai/v2/stream-agent-response> names the events `start`, `status`, `token`, `error`, `end`, which the clients ignore). KNOWN from that page, S4 `useChat.tsx` and S5 `streamingHelper.js` (notes-vendors.md A.4), and the newer Quickstart client (`ejentoai/Quickstart-Template`, `src/components/chat/hooks/useChat.tsx` at commit f7e583a6, evidence/client-quickstart-usechat.md#stream_agent_response), which handles these steps: `assistant_stream` and `model_stream` (a deep agent's answer): `delta` is the next answer chunk; `tools_stream`: `delta` is the next thought-process chunk; `reflection_end` / `reflection_skip`: `message`; `start`, `reasoning`, `status`: progress text in `output.title`, else `message`; `tasks`: `meta.todos`, a deep agent's whole plan, replacing the previous one; `file`: a file the agent wrote, in `meta.file` (older servers put it in `meta` itself, `output.file`, `output` itself or `file`: the client takes the first of these that is present and keeps it when it has a `name`; AgentResponseResult does not model a file's own fields, so a file sent as `output` itself is read from the frame by the facade), merged into the list by `name`; `end` (terminal): `success` and `output` (`answer`, `agent_response_id`, `chat_thread_name`, `thread_id`, `followup_questions`, `references`, `artifacts`, `guardrail_triggered`, `blocked`, and `message` when `success` is false); `error` (terminal): `output.error.details`, else `message`, and `output.blocked`. Any other step is a status text in `message` ("Thinking...", "Searching..."), shown, not rejected; those step names are not documented. OpenAPI 3.0 cannot type SSE frames, so no operation references this schema directly; the facade parses the stream with it.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentStreamEvent {
         ///Text chunk for `assistant_stream`, `model_stream` and `tools_stream`.
@@ -1423,7 +1423,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///A kind of agent, e.g. `QnA`. `id`, `name`, `description`, `created_by`, `created_on`, `modified_by` and `modified_on` are the fields of the `agent_type` nested in the vendor's v2-legacy "Get Agent" page (https://ejentoapi.apidog.io/legacy-get-agent); the newer S4 reads an "agent pattern" such as DeepAgent with `{id, name, description}`. Inferred: `is_active` and `icon`.
+    ///A kind of agent, e.g. `QnA`. `id`, `name`, `description`, `created_by`, `created_on`, `modified_by` and `modified_on` are the fields of the `agent_type` nested in the vendor's v2-legacy "Get Agent" page (<https://ejentoapi.apidog.io/legacy-get-agent>); the newer S4 reads an "agent pattern" such as DeepAgent with `{id, name, description}`. Inferred: `is_active` and `icon`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentType {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1515,7 +1515,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Body of "Update an Agent", as the vendor page shows it (https://api.ejento.ai/update-an-agent-18417483e0); the page marks no field required, so every field is optional (send the ones to change).
+    ///Body of "Update an Agent", as the vendor page shows it (<https://api.ejento.ai/update-an-agent-18417483e0>); the page marks no field required, so every field is optional (send the ones to change).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AgentUpdate {
         ///Who may use the agent, e.g. `Only me`.
@@ -1814,7 +1814,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///A text-to-speech voice an agent can use on calls, as the vendor pages nest it in an agent ("Update an Agent", https://api.ejento.ai/update-an-agent-18417483e0) and in an agent's history ("Get agent history with pagination", https://api.ejento.ai/get-agent-history-with-pagination-18417486e0). That "Get all Character Voices" lists the same object is inferred.
+    ///A text-to-speech voice an agent can use on calls, as the vendor pages nest it in an agent ("Update an Agent", <https://api.ejento.ai/update-an-agent-18417483e0>) and in an agent's history ("Get agent history with pagination", <https://api.ejento.ai/get-agent-history-with-pagination-18417486e0>). That "Get all Character Voices" lists the same object is inferred.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct CharacterVoice {
         ///Id of the user who created the voice.
@@ -2019,7 +2019,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///A chat thread of an agent; `id` is what the response calls take as `chat_thread_id`. The fields are seen on the vendor page "Get Chat Threads of an Agent" (https://api.ejento.ai/v2/get-chat-threads-of-an-agent-19061086e0: `id`, `created_by`, `modified_by`, `created_on`, `modified_on`, `corpus_id`, `title`, `is_deleted`, `chat_id` (a string there, null in the legacy examples), `is_system_created`, `agent`, `user`), on the v2-legacy create, list and edit pages (the same object) and in S4 `model.ts` (`ChatThreadResponse`, notes-vendors.md A.3).
+    ///A chat thread of an agent; `id` is what the response calls take as `chat_thread_id`. The fields are seen on the vendor page "Get Chat Threads of an Agent" (<https://api.ejento.ai/v2/get-chat-threads-of-an-agent-19061086e0>: `id`, `created_by`, `modified_by`, `created_on`, `modified_on`, `corpus_id`, `title`, `is_deleted`, `chat_id` (a string there, null in the legacy examples), `is_system_created`, `agent`, `user`), on the v2-legacy create, list and edit pages (the same object) and in S4 `model.ts` (`ChatThreadResponse`, notes-vendors.md A.3).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ChatThread {
         ///Agent id.
@@ -2063,7 +2063,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Envelope whose `data` is a list of ChatThreads, as the V2-Legacy "Delete Chat Thread" page shows its answer (https://api.ejento.ai/legacy-delete-chat-thread: a list of one, the deleted thread).
+    ///Envelope whose `data` is a list of ChatThreads, as the V2-Legacy "Delete Chat Thread" page shows its answer (<https://api.ejento.ai/legacy-delete-chat-thread>: a list of one, the deleted thread).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ChatThreadArrayEnvelope {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -2078,7 +2078,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///A connection between a chat thread and a corpus (the thread's attachment corpus), as the Stable pages "Create a ChatThread-Corpus connection" and "Get a ChatThread-Corpus connection" (https://api.ejento.ai/create-chat-thread-corpus-connection, https://api.ejento.ai/get-chat-thread-corpus-connection) and the V2-Legacy delete page (https://api.ejento.ai/legacy-delete-chat-thread-corpus-connection) show it. The path is also KNOWN from S5 (`createCorpusThreadConnection`, which reads nothing back).
+    ///A connection between a chat thread and a corpus (the thread's attachment corpus), as the Stable pages "Create a ChatThread-Corpus connection" and "Get a ChatThread-Corpus connection" (<https://api.ejento.ai/create-chat-thread-corpus-connection>, <https://api.ejento.ai/get-chat-thread-corpus-connection>) and the V2-Legacy delete page (<https://api.ejento.ai/legacy-delete-chat-thread-corpus-connection>) show it. The path is also KNOWN from S5 (`createCorpusThreadConnection`, which reads nothing back).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ChatThreadCorpusConnection {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2153,7 +2153,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Body of "Create Chat Thread for an Agent". Both fields are KNOWN and optional: S4 sends `{agent, created_by}`, S5 sends `{}` (notes-vendors.md A.3); the vendor's v2-legacy page of the same call (https://api.ejento.ai/legacy-create-chat-thread) sends no body at all, so `{}` is enough.
+    ///Body of "Create Chat Thread for an Agent". Both fields are KNOWN and optional: S4 sends `{agent, created_by}`, S5 sends `{}` (notes-vendors.md A.3); the vendor's v2-legacy page of the same call (<https://api.ejento.ai/legacy-create-chat-thread>) sends no body at all, so `{}` is enough.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ChatThreadCreate {
         ///Agent id (the same as the path parameter).
@@ -2168,7 +2168,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Envelope around one ChatThread (KNOWN for create: S4 `createChatThread`, S5 `newThread.data.id`; seen on the v2-legacy create and edit pages, https://api.ejento.ai/legacy-create-chat-thread and https://api.ejento.ai/legacy-edit-chat-thread).
+    ///Envelope around one ChatThread (KNOWN for create: S4 `createChatThread`, S5 `newThread.data.id`; seen on the v2-legacy create and edit pages, <https://api.ejento.ai/legacy-create-chat-thread> and <https://api.ejento.ai/legacy-edit-chat-thread>).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ChatThreadEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2183,7 +2183,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///List envelope `{success, message, data: {chat_threads[], meta}}`, seen on the vendor page "Get Chat Threads of an Agent" (https://api.ejento.ai/v2/get-chat-threads-of-an-agent-19061086e0); "Get Chat Threads based on various filters" reuses it (inferred).
+    ///List envelope `{success, message, data: {chat_threads[], meta}}`, seen on the vendor page "Get Chat Threads of an Agent" (<https://api.ejento.ai/v2/get-chat-threads-of-an-agent-19061086e0>); "Get Chat Threads based on various filters" reuses it (inferred).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ChatThreadListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2211,7 +2211,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Body of "Update Chat Thread". `title` is KNOWN (S4 renames threads with `{title}`) and is the only field of the v2-legacy page of the same call (https://api.ejento.ai/legacy-edit-chat-thread).
+    ///Body of "Update Chat Thread". `title` is KNOWN (S4 renames threads with `{title}`) and is the only field of the v2-legacy page of the same call (<https://api.ejento.ai/legacy-edit-chat-thread>).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ChatThreadUpdate {
         ///New thread title.
@@ -2433,7 +2433,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///The corpus nested in an agent-corpus connection and in a chat-thread-corpus connection, as the V2 Legacy agent-corpus connection pages (https://api.ejento.ai/legacy-get-all-agent-corpus-connections, https://api.ejento.ai/legacy-create-agent-corpus-connection, https://api.ejento.ai/legacy-edit-agent-corpus-connection) and the chat-thread-corpus connection pages (https://api.ejento.ai/create-chat-thread-corpus-connection, https://api.ejento.ai/get-chat-thread-corpus-connection, https://api.ejento.ai/legacy-delete-chat-thread-corpus-connection) show it: `{id, indexing_mode {id, mode}, name, description, owner {id, email, is_superuser, first_name, last_name, organization {id, org_name}}, tags[]}`. Unlike the flat Corpus of "Create Corpus", `owner` is an object here.
+    ///The corpus nested in an agent-corpus connection and in a chat-thread-corpus connection, as the V2 Legacy agent-corpus connection pages (<https://api.ejento.ai/legacy-get-all-agent-corpus-connections>, <https://api.ejento.ai/legacy-create-agent-corpus-connection>, <https://api.ejento.ai/legacy-edit-agent-corpus-connection>) and the chat-thread-corpus connection pages (<https://api.ejento.ai/create-chat-thread-corpus-connection>, <https://api.ejento.ai/get-chat-thread-corpus-connection>, <https://api.ejento.ai/legacy-delete-chat-thread-corpus-connection>) show it: `{id, indexing_mode {id, mode}, name, description, owner {id, email, is_superuser, first_name, last_name, organization {id, org_name}}, tags[]}`. Unlike the flat Corpus of "Create Corpus", `owner` is an object here.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ConnectedCorpus {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2600,7 +2600,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///A corpus (knowledge base). `id` (S5 reads `data.id` after creation) and `name` (S4 reads `item.corpus.name`) are KNOWN; `description`, `indexing_mode`, `is_public`, `is_deleted`, `owner`, `org`, `created_by`, `created_on`, `modified_by` and `modified_on` are on the v2-legacy "Create Corpus" page (https://api.ejento.ai/legacy-create-corpus, evidence for the shape); `indexing_mode_id` and `corpus_type` are the KNOWN creation fields (S5) and their echo here is inferred; the other fields are inferred.
+    ///A corpus (knowledge base). `id` (S5 reads `data.id` after creation) and `name` (S4 reads `item.corpus.name`) are KNOWN; `description`, `indexing_mode`, `is_public`, `is_deleted`, `owner`, `org`, `created_by`, `created_on`, `modified_by` and `modified_on` are on the v2-legacy "Create Corpus" page (<https://api.ejento.ai/legacy-create-corpus>, evidence for the shape); `indexing_mode_id` and `corpus_type` are the KNOWN creation fields (S5) and their echo here is inferred; the other fields are inferred.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Corpus {
         ///Kind, e.g. `attachment` (server-owned values).
@@ -2620,7 +2620,7 @@ pub mod types {
         ///Corpus id.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<i64>,
-        ///The indexing mode, e.g. `{"id": 1, "mode": "exhaustive"}` (the v2-legacy "Create Corpus" page, https://api.ejento.ai/legacy-create-corpus: evidence for the shape, not for the current path).
+        ///The indexing mode, e.g. `{"id": 1, "mode": "exhaustive"}` (the v2-legacy "Create Corpus" page, <https://api.ejento.ai/legacy-create-corpus>: evidence for the shape, not for the current path).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub indexing_mode: ::std::option::Option<CorpusIndexingMode>,
         ///Indexing mode (S5 creates attachment corpora with 3).
@@ -2703,7 +2703,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///The indexing mode, e.g. `{"id": 1, "mode": "exhaustive"}` (the v2-legacy "Create Corpus" page, https://api.ejento.ai/legacy-create-corpus: evidence for the shape, not for the current path).
+    ///The indexing mode, e.g. `{"id": 1, "mode": "exhaustive"}` (the v2-legacy "Create Corpus" page, <https://api.ejento.ai/legacy-create-corpus>: evidence for the shape, not for the current path).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct CorpusIndexingMode {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2745,7 +2745,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///A user's or team's access to a corpus. That access is granted to users or to teams with one of four roles is KNOWN from the vendor's "Corpus Permissions" feature page (https://docshub.ejento.ai/features/corpus-permissions); the field names are inferred: they follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
+    ///A user's or team's access to a corpus. That access is granted to users or to teams with one of four roles is KNOWN from the vendor's "Corpus Permissions" feature page (<https://docshub.ejento.ai/features/corpus-permissions>); the field names are inferred: they follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct CorpusPermission {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2755,7 +2755,7 @@ pub mod types {
         pub created_on: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<i64>,
-        ///One of the four corpus roles the vendor's "Corpus Permissions" feature page names (https://docshub.ejento.ai/features/corpus-permissions): Viewer, Editor, Admin, Owner (the creator; cannot be changed or revoked). The wire spelling (e.g. `viewer`) is inferred; kept a plain string.
+        ///One of the four corpus roles the vendor's "Corpus Permissions" feature page names (<https://docshub.ejento.ai/features/corpus-permissions>): Viewer, Editor, Admin, Owner (the creator; cannot be changed or revoked). The wire spelling (e.g. `viewer`) is inferred; kept a plain string.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub role: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2773,7 +2773,7 @@ pub mod types {
     ///Body of "Create a new Permission for a Corpus". Inferred: only the S3 navigation title survives; the fields follow the naming of the KNOWN vendor objects (integer ids, `created_on`, S4 `model.ts`).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct CorpusPermissionCreate {
-        ///Viewer, Editor or Admin (https://docshub.ejento.ai/features/corpus-permissions; Owner is the creator and cannot be granted). The wire spelling is inferred.
+        ///Viewer, Editor or Admin (<https://docshub.ejento.ai/features/corpus-permissions>; Owner is the creator and cannot be granted). The wire spelling is inferred.
         pub role: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub team_id: ::std::option::Option<i64>,
@@ -2857,7 +2857,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///A document of a corpus. `id` (an integer; S5 reads `data.id` after upload), `step`, `source` and `access_url` (the upload answer on https://api.ejento.ai/guides/indexing-api-migration) and `is_failed` (S5 polls "Get a Document" until `step` is `uploaded` or `completed`, or `is_failed` is true) are KNOWN; the other fields are inferred (the upload form fields and the vendor naming).
+    ///A document of a corpus. `id` (an integer; S5 reads `data.id` after upload), `step`, `source` and `access_url` (the upload answer on <https://api.ejento.ai/guides/indexing-api-migration>) and `is_failed` (S5 polls "Get a Document" until `step` is `uploaded` or `completed`, or `is_failed` is true) are KNOWN; the other fields are inferred (the upload form fields and the vendor naming).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Document {
         ///Where the stored file can be read (the upload answer on the "Indexing API Migration" guide).
@@ -2998,7 +2998,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Multipart form of "Upload a Document to a Corpus". `content_type`, `source`, `tags`, `upload_from` and `user_id` are from the vendor's "Indexing API Migration" guide (https://api.ejento.ai/guides/indexing-api-migration); `attachment` is sent by the vendor's Slack app (S5 `attachmentHandler.js`; notes-vendors.md A.5) but is not on the guide.
+    ///Multipart form of "Upload a Document to a Corpus". `content_type`, `source`, `tags`, `upload_from` and `user_id` are from the vendor's "Indexing API Migration" guide (<https://api.ejento.ai/guides/indexing-api-migration>); `attachment` is sent by the vendor's Slack app (S5 `attachmentHandler.js`; notes-vendors.md A.5) but is not on the guide.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DocumentUpload {
         ///`true` for chat attachments (S5; not on the guide).
@@ -3525,7 +3525,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///A configured guardrail, as the vendor pages "Get Guardrails" (https://api.ejento.ai/get-all-guardrails) and "Get Guardrails in Organization" show it. `guidelines` appears on `topic_control` guardrails only.
+    ///A configured guardrail, as the vendor pages "Get Guardrails" (<https://api.ejento.ai/get-all-guardrails>) and "Get Guardrails in Organization" show it. `guidelines` appears on `topic_control` guardrails only.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Guardrail {
         ///Email of the creator.
@@ -3646,7 +3646,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///List envelope with `data.guardrails[]`, as the vendor page "Get Guardrails" shows it (https://api.ejento.ai/get-all-guardrails).
+    ///List envelope with `data.guardrails[]`, as the vendor page "Get Guardrails" shows it (<https://api.ejento.ai/get-all-guardrails>).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct GuardrailListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3672,7 +3672,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///One page of guardrails, as the vendor page "Get Guardrails in Organization" shows it (https://api.ejento.ai/get-guardrails-in-organization): the counts sit directly in `data`.
+    ///One page of guardrails, as the vendor page "Get Guardrails in Organization" shows it (<https://api.ejento.ai/get-guardrails-in-organization>): the counts sit directly in `data`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct GuardrailPageEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3707,7 +3707,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///A kind of guardrail and whether it is on for an agent, as the vendor page "Get available guardrail types for agent" shows it (https://api.ejento.ai/get-available-guardrail-types-for-agent). `guardrail` is present when the type has a configured guardrail.
+    ///A kind of guardrail and whether it is on for an agent, as the vendor page "Get available guardrail types for agent" shows it (<https://api.ejento.ai/get-available-guardrail-types-for-agent>). `guardrail` is present when the type has a configured guardrail.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct GuardrailType {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3743,7 +3743,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///List envelope with `data.guardrail_types[]`, as the vendor page "Get available guardrail types for agent" shows it (https://api.ejento.ai/get-available-guardrail-types-for-agent).
+    ///List envelope with `data.guardrail_types[]`, as the vendor page "Get available guardrail types for agent" shows it (<https://api.ejento.ai/get-available-guardrail-types-for-agent>).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct GuardrailTypeListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3811,7 +3811,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///An agent-corpus connection exactly as the V2 Legacy pages show it (https://api.ejento.ai/legacy-get-all-agent-corpus-connections, https://api.ejento.ai/legacy-create-agent-corpus-connection, https://api.ejento.ai/legacy-edit-agent-corpus-connection): the agent and the corpus are nested objects.
+    ///An agent-corpus connection exactly as the V2 Legacy pages show it (<https://api.ejento.ai/legacy-get-all-agent-corpus-connections>, <https://api.ejento.ai/legacy-create-agent-corpus-connection>, <https://api.ejento.ai/legacy-edit-agent-corpus-connection>): the agent and the corpus are nested objects.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct LegacyAgentCorpusConnection {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3875,7 +3875,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Form body of the V2-Legacy "Create Agent By Configure" (https://ejentoapi.apidog.io/legacy-create-agent-by-configure), typed as its parameter list says; the page marks no field required. (Its curl example spells `llm_model` as `Ilm_model`, a typo of the listed name.)
+    ///Form body of the V2-Legacy "Create Agent By Configure" (<https://ejentoapi.apidog.io/legacy-create-agent-by-configure>), typed as its parameter list says; the page marks no field required. (Its curl example spells `llm_model` as `Ilm_model`, a typo of the listed name.)
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct LegacyAgentCreateForm {
         ///Visibility, e.g. `Only me`.
@@ -3920,7 +3920,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Answer of the V2-Legacy "Get Agent Response Dashboard" (https://api.ejento.ai/legacy-get-agent-response-dashboard): `{success, message, data: {count, num_pages, current_page, chatlogs[]}}`.
+    ///Answer of the V2-Legacy "Get Agent Response Dashboard" (<https://api.ejento.ai/legacy-get-agent-response-dashboard>): `{success, message, data: {count, num_pages, current_page, chatlogs[]}}`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct LegacyAgentResponseDashboardEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3956,7 +3956,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Body of the V2-Legacy "Get Agent Response Dashboard" (https://api.ejento.ai/legacy-get-agent-response-dashboard): the filters, each as the page's sample shows it. Which are required is not shown (all optional here).
+    ///Body of the V2-Legacy "Get Agent Response Dashboard" (<https://api.ejento.ai/legacy-get-agent-response-dashboard>): the filters, each as the page's sample shows it. Which are required is not shown (all optional here).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct LegacyAgentResponseDashboardFilter {
         ///Only responses of these agents.
@@ -3995,7 +3995,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///An agent response as the V2-Legacy "Get Agent Responses By User" (https://api.ejento.ai/legacy-get-agent-responses-by-user) and "Get Agent Response Dashboard" (https://api.ejento.ai/legacy-get-agent-response-dashboard) pages list it: the agent is an object (the other agent-response pages give its id), and `response` carries `query`, `answer`, `references` and `agent_mode`. The samples' `comments` and `feedback` are `["string"]` placeholders; the items are typed as "Get Agent Response" shows them.
+    ///An agent response as the V2-Legacy "Get Agent Responses By User" (<https://api.ejento.ai/legacy-get-agent-responses-by-user>) and "Get Agent Response Dashboard" (<https://api.ejento.ai/legacy-get-agent-response-dashboard>) pages list it: the agent is an object (the other agent-response pages give its id), and `response` carries `query`, `answer`, `references` and `agent_mode`. The samples' `comments` and `feedback` are `["string"]` placeholders; the items are typed as "Get Agent Response" shows them.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct LegacyAgentResponseListItem {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4032,7 +4032,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Body of the V2-Legacy "Create Agent Response Log" (https://ejentoapi.apidog.io/legacy-create-agent-response-log): a question and the answer to record, with the answer's `response` object and token counts, each field as the page's sample shows it. Which fields are required is not shown (all optional here).
+    ///Body of the V2-Legacy "Create Agent Response Log" (<https://ejentoapi.apidog.io/legacy-create-agent-response-log>): a question and the answer to record, with the answer's `response` object and token counts, each field as the page's sample shows it. Which fields are required is not shown (all optional here).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct LegacyAgentResponseLogCreate {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4069,7 +4069,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Body of the older guide's "Create Agent Response" (`POST /api/agent/{agent_id}/response`, S1). `chat_thread_id` is KNOWN from the guide (the `id` of "Create New Chat Thread"); the other fields are those of the vendor's page of the same legacy call (https://api.ejento.ai/legacy-create-agent-response): `history` (the question is its last turn, with only `user`), `model` (e.g. `gpt4-o`), `overrides {sources}` and `query_source` (e.g. `web`). The "Response API Migration" guide (https://api.ejento.ai/guides/response-api-migration) lists `model`, `chat_thread_id` and `history` as required in this old body and `user_query` as new in the current one, so the old body has no `user_query`.
+    ///Body of the older guide's "Create Agent Response" (`POST /api/agent/{agent_id}/response`, S1). `chat_thread_id` is KNOWN from the guide (the `id` of "Create New Chat Thread"); the other fields are those of the vendor's page of the same legacy call (<https://api.ejento.ai/legacy-create-agent-response>): `history` (the question is its last turn, with only `user`), `model` (e.g. `gpt4-o`), `overrides {sources}` and `query_source` (e.g. `web`). The "Response API Migration" guide (<https://api.ejento.ai/guides/response-api-migration>) lists `model`, `chat_thread_id` and `history` as required in this old body and `user_query` as new in the current one, so the old body has no `user_query`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct LegacyAgentResponseRequest {
         ///KNOWN: the `id` returned by "Create New Chat Thread".
@@ -4091,7 +4091,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///The answer of the V2 Legacy "Get All Chat Threads of an Agent" page (https://api.ejento.ai/legacy-get-all-chat-threads-of-an-agent): `{success, message, data: [ChatThread]}`, a bare list without paging metadata.
+    ///The answer of the V2 Legacy "Get All Chat Threads of an Agent" page (<https://api.ejento.ai/legacy-get-all-chat-threads-of-an-agent>): `{success, message, data: [ChatThread]}`, a bare list without paging metadata.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct LegacyChatThreadListEnvelope {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -4106,7 +4106,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Body of the V2-Legacy "Create Corpus" (https://api.ejento.ai/legacy-create-corpus): `name` ("A required field representing the title of the corpus") and `description` ("An optional field").
+    ///Body of the V2-Legacy "Create Corpus" (<https://api.ejento.ai/legacy-create-corpus>): `name` ("A required field representing the title of the corpus") and `description` ("An optional field").
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct LegacyCorpusCreate {
         ///What the corpus is for.
@@ -4165,7 +4165,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Body of the V2-Legacy "Edit Tool" (https://api.ejento.ai/legacy-edit-tool); the page marks no field required.
+    ///Body of the V2-Legacy "Edit Tool" (<https://api.ejento.ai/legacy-edit-tool>); the page marks no field required.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct LegacyToolUpdate {
         ///Base template the tool is linked to.
@@ -4198,7 +4198,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Answer of the V2-Legacy "Get Agent Responses By User" (https://api.ejento.ai/legacy-get-agent-responses-by-user): `{success, message, data: {count, num_pages, current_page, agent_responses[]}}`, each response with its `agent` as an object.
+    ///Answer of the V2-Legacy "Get Agent Responses By User" (<https://api.ejento.ai/legacy-get-agent-responses-by-user>): `{success, message, data: {count, num_pages, current_page, agent_responses[]}}`, each response with its `agent` as an object.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct LegacyUserAgentResponseListEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4541,7 +4541,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Paging metadata of Ejento list calls (`data.meta`), seen on the vendor page "Get Chat Threads of an Agent" (https://api.ejento.ai/v2/get-chat-threads-of-an-agent-19061086e0): the total `count`, `num_pages` and the `current_page` (1-based). Lists that take `page` / `items_per_page` / `paginated` report it.
+    ///Paging metadata of Ejento list calls (`data.meta`), seen on the vendor page "Get Chat Threads of an Agent" (<https://api.ejento.ai/v2/get-chat-threads-of-an-agent-19061086e0>): the total `count`, `num_pages` and the `current_page` (1-based). Lists that take `page` / `items_per_page` / `paginated` report it.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct PageMeta {
         ///Total number of items across all pages.
@@ -4757,7 +4757,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///A "recent agents" record, as the V2-Legacy "Create Recent Agent" page shows it (https://api.ejento.ai/legacy-create-recent-agent).
+    ///A "recent agents" record, as the V2-Legacy "Create Recent Agent" page shows it (<https://api.ejento.ai/legacy-create-recent-agent>).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct RecentAgent {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -5141,7 +5141,7 @@ pub mod types {
         pub created_on: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<i64>,
-        ///One of the four corpus roles the vendor's "Corpus Permissions" feature page names (https://docshub.ejento.ai/features/corpus-permissions): Viewer, Editor, Admin, Owner (the creator; cannot be changed or revoked). The wire spelling (e.g. `viewer`) is inferred; kept a plain string.
+        ///One of the four corpus roles the vendor's "Corpus Permissions" feature page names (<https://docshub.ejento.ai/features/corpus-permissions>): Viewer, Editor, Admin, Owner (the creator; cannot be changed or revoked). The wire spelling (e.g. `viewer`) is inferred; kept a plain string.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub role: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -5234,7 +5234,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///The answer of "Get Token Data" (https://ejentoapi.apidog.io/get-token-data): `data.token_usage` is a list of lists of daily counts (the page's sample holds one inner list).
+    ///The answer of "Get Token Data" (<https://ejentoapi.apidog.io/get-token-data>): `data.token_usage` is a list of lists of daily counts (the page's sample holds one inner list).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct TokenUsageEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -5260,7 +5260,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Token counts of one day, as the vendor page "Get Token Data" shows them (https://ejentoapi.apidog.io/get-token-data).
+    ///Token counts of one day, as the vendor page "Get Token Data" shows them (<https://ejentoapi.apidog.io/get-token-data>).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct TokenUsagePoint {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -5278,7 +5278,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///A tool agents can call (API, RAG, web search, attachment). `id` through `system_prompt` and `created_by` are the fields of the tool the V2-Legacy "Edit Tool" page answers with (https://api.ejento.ai/legacy-edit-tool), the shape evidence for the current tool calls; `config`, `created_on` and the `modified_*` fields are inferred (the naming of the other vendor objects). The page's `headers` (an object, `{}` there) is deliberately not modelled: it holds the HTTP headers the tool sends, which may be credentials, and the generator can hide only string values from Debug output; the decoder skips it (see the operations' `x-cxkit-deviations`).
+    ///A tool agents can call (API, RAG, web search, attachment). `id` through `system_prompt` and `created_by` are the fields of the tool the V2-Legacy "Edit Tool" page answers with (<https://api.ejento.ai/legacy-edit-tool>), the shape evidence for the current tool calls; `config`, `created_on` and the `modified_*` fields are inferred (the naming of the other vendor objects). The page's `headers` (an object, `{}` there) is deliberately not modelled: it holds the HTTP headers the tool sends, which may be credentials, and the generator can hide only string values from Debug output; the decoder skips it (see the operations' `x-cxkit-deviations`).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Tool {
         ///Id of the base (API tool) template.
@@ -5459,7 +5459,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Body of "Vote on an Agent", as on the vendor's v2-legacy page of the same call (https://api.ejento.ai/legacy-create-agent-vote).
+    ///Body of "Vote on an Agent", as on the vendor's v2-legacy page of the same call (<https://api.ejento.ai/legacy-create-agent-vote>).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct VoteCreate {
         ///`up` (upvote), `down` (downvote) or `clear` (remove the caller's earlier vote).
@@ -5470,7 +5470,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Vote counts of an agent. `like_count` and `dislike_count` are the `data` of the vendor's v2-legacy "vote" page (https://api.ejento.ai/legacy-create-agent-vote); that "Get Vote Information for an Agent" answers the same object, and `user_vote`, are inferred.
+    ///Vote counts of an agent. `like_count` and `dislike_count` are the `data` of the vendor's v2-legacy "vote" page (<https://api.ejento.ai/legacy-create-agent-vote>); that "Get Vote Information for an Agent" answers the same object, and `user_vote`, are inferred.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct VoteSummary {
         ///Number of downvotes.
@@ -38916,7 +38916,7 @@ Conventions that hold for every operation:
 - Ids are integers. Timestamps are ISO 8601 strings (kept as plain strings).
 - Base URLs: S4 reaches every service through one gateway base URL with the prefixes `/api/v2`,
   `/response-service` and (inferred) `/indexing-service`; S5 configures the response and indexing services as
-  separate base URLs. The older guide's host is https://idejento.onedigital.com.
+  separate base URLs. The older guide's host is <https://idejento.onedigital.com>.
 
 `info.version` (2.0.0) is inferred from the `/api/v2` prefix; the vendor publishes no version number.
 
@@ -38985,9 +38985,9 @@ const _: () = {
 impl Client {
     /**Create New Chat Thread
 
-Known from the older access guide (seed 000, S1); notes-vendors.md A.3 OLD. Starts a chat thread on the older deployment; the `id` of the new thread is what "Create Agent Response" takes as `chat_thread_id`. The vendor's page of the same legacy call (https://api.ejento.ai/legacy-create-chat-thread, `POST /v2/api/agent/{agent_id}/chat-thread` on the same singular path generation) shows no request body, `201 Created` and the `{success, message, data: ChatThread}` envelope, so the new thread's id is `data.id`. Inferred: that the guide's `/api/agent/...` path answers like the page's `/v2/api/agent/...` one.
+Known from the older access guide (seed 000, S1); notes-vendors.md A.3 OLD. Starts a chat thread on the older deployment; the `id` of the new thread is what "Create Agent Response" takes as `chat_thread_id`. The vendor's page of the same legacy call (<https://api.ejento.ai/legacy-create-chat-thread>, `POST /v2/api/agent/{agent_id}/chat-thread` on the same singular path generation) shows no request body, `201 Created` and the `{success, message, data: ChatThread}` envelope, so the new thread's id is `data.id`. Inferred: that the guide's `/api/agent/...` path answers like the page's `/v2/api/agent/...` one.
 
-Provenance per fact: title, path: seed evidence/seed-000-ejento-access-guide.md#legacy_create_chat_thread; method, headers: seed evidence/seed-000-ejento-access-guide.md#legacy_create_chat_thread + vendor page (v2-legacy) https://api.ejento.ai/legacy-create-chat-thread; body: inferred; response, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-create-chat-thread.
+Provenance per fact: title, path: seed evidence/seed-000-ejento-access-guide.md#legacy_create_chat_thread; method, headers: seed evidence/seed-000-ejento-access-guide.md#legacy_create_chat_thread + vendor page (v2-legacy) <https://api.ejento.ai/legacy-create-chat-thread>; body: inferred; response, statuses: vendor page (v2-legacy) <https://api.ejento.ai/legacy-create-chat-thread>.
 
 Sends a `POST` request to `/api/agent/{agent_id}/chat-thread`
 
@@ -39006,9 +39006,9 @@ let response = client.legacy_create_chat_thread()
     }
     /**Create Agent Response
 
-Known from the older access guide (seed 000, S1); notes-vendors.md A.4 OLD. Answers a question in a thread of the older deployment; `chat_thread_id` in the JSON body is the `id` from "Create New Chat Thread". The vendor's page of the same legacy call (https://api.ejento.ai/legacy-create-agent-response, `POST /v2/api/agent/{agent_id}/response`) shows the body `{history, model, chat_thread_id, overrides {sources}, query_source}` (the question is the last `history` turn, which has only `user`) and the answer in the `{success, message, data}` envelope (`data`: `answer`, `sources`, `followup_questions`, `indexes`, `query`, token counts, `cache_hit`, `history`, `prompt_prefix`, `instructions`, `agent_mode`, `references`). The "Response API Migration" guide (https://api.ejento.ai/guides/response-api-migration) deprecated it on 15-Oct-2025 (sunset 14-Nov-2025) in favour of "Generate Agent Response (Non-Streaming)". Inferred: that the guide's `/api/agent/...` path answers like the page's `/v2/api/agent/...` one, and the 200 status.
+Known from the older access guide (seed 000, S1); notes-vendors.md A.4 OLD. Answers a question in a thread of the older deployment; `chat_thread_id` in the JSON body is the `id` from "Create New Chat Thread". The vendor's page of the same legacy call (<https://api.ejento.ai/legacy-create-agent-response>, `POST /v2/api/agent/{agent_id}/response`) shows the body `{history, model, chat_thread_id, overrides {sources}, query_source}` (the question is the last `history` turn, which has only `user`) and the answer in the `{success, message, data}` envelope (`data`: `answer`, `sources`, `followup_questions`, `indexes`, `query`, token counts, `cache_hit`, `history`, `prompt_prefix`, `instructions`, `agent_mode`, `references`). The "Response API Migration" guide (<https://api.ejento.ai/guides/response-api-migration>) deprecated it on 15-Oct-2025 (sunset 14-Nov-2025) in favour of "Generate Agent Response (Non-Streaming)". Inferred: that the guide's `/api/agent/...` path answers like the page's `/v2/api/agent/...` one, and the 200 status.
 
-Provenance per fact: title, headers: seed evidence/seed-000-ejento-access-guide.md#legacy_create_agent_response + vendor page (v2-legacy) https://api.ejento.ai/legacy-create-agent-response; method, body: seed evidence/seed-000-ejento-access-guide.md#legacy_create_agent_response + vendor page (v2-legacy) https://api.ejento.ai/legacy-create-agent-response + vendor guide https://api.ejento.ai/guides/response-api-migration; path: seed evidence/seed-000-ejento-access-guide.md#legacy_create_agent_response; response: vendor page (v2-legacy) https://api.ejento.ai/legacy-create-agent-response; statuses: inferred.
+Provenance per fact: title, headers: seed evidence/seed-000-ejento-access-guide.md#legacy_create_agent_response + vendor page (v2-legacy) <https://api.ejento.ai/legacy-create-agent-response>; method, body: seed evidence/seed-000-ejento-access-guide.md#legacy_create_agent_response + vendor page (v2-legacy) <https://api.ejento.ai/legacy-create-agent-response> + vendor guide <https://api.ejento.ai/guides/response-api-migration>; path: seed evidence/seed-000-ejento-access-guide.md#legacy_create_agent_response; response: vendor page (v2-legacy) <https://api.ejento.ai/legacy-create-agent-response>; statuses: inferred.
 
 Sends a `POST` request to `/api/agent/{agent_id}/response`
 
@@ -39174,9 +39174,9 @@ let response = client.list_all_agent_ratings()
     }
     /**Create Agent Response Log
 
-Inferred: path and method from the title and the vendor's `/api/v2` REST conventions; the request body from the title; the response from the notes-vendors.md A.1 envelope. The V2-Legacy page (mirror copy https://ejentoapi.apidog.io/legacy-create-agent-response-log) shows `POST /v2/api/agent/{agent_id}/response/log` with the question, the `response` object and token counts, answering `201` "Response Log Created Successfully."; that call is `legacy_create_agent_response_log`.
+Inferred: path and method from the title and the vendor's `/api/v2` REST conventions; the request body from the title; the response from the notes-vendors.md A.1 envelope. The V2-Legacy page (mirror copy <https://ejentoapi.apidog.io/legacy-create-agent-response-log>) shows `POST /v2/api/agent/{agent_id}/response/log` with the question, the `response` object and token counts, answering `201` "Response Log Created Successfully."; that call is `legacy_create_agent_response_log`.
 
-Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#create_agent_response_log + vendor page (v2-legacy) https://ejentoapi.apidog.io/legacy-create-agent-response-log; method, headers, response: vendor page (v2-legacy) https://ejentoapi.apidog.io/legacy-create-agent-response-log; path: inferred (vendor page (v2-legacy) https://ejentoapi.apidog.io/legacy-create-agent-response-log shows `/v2/api/agent/{agent_id}/response/log`); body: inferred (vendor page (v2-legacy) https://ejentoapi.apidog.io/legacy-create-agent-response-log shows `user_id`); statuses: inferred (vendor page (v2-legacy) https://ejentoapi.apidog.io/legacy-create-agent-response-log shows `201`).
+Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#create_agent_response_log + vendor page (v2-legacy) <https://ejentoapi.apidog.io/legacy-create-agent-response-log>; method, headers, response: vendor page (v2-legacy) <https://ejentoapi.apidog.io/legacy-create-agent-response-log>; path: inferred (vendor page (v2-legacy) <https://ejentoapi.apidog.io/legacy-create-agent-response-log> shows `/v2/api/agent/{agent_id}/response/log`); body: inferred (vendor page (v2-legacy) <https://ejentoapi.apidog.io/legacy-create-agent-response-log> shows `user_id`); statuses: inferred (vendor page (v2-legacy) <https://ejentoapi.apidog.io/legacy-create-agent-response-log> shows `201`).
 
 Sends a `POST` request to `/api/v2/agent-response-logs`
 
@@ -39210,7 +39210,7 @@ let response = client.create_agent_response_logs_bulk()
     }
     /**Get Agent Responses based on filters
 
-Inferred: path and method from the title and the vendor's `/api/v2` REST conventions; the response from the notes-vendors.md A.1 envelope. The V2-Legacy filter call, "Get Agent Response Dashboard" (https://api.ejento.ai/legacy-get-agent-response-dashboard: `POST /v2/api/agent-response/dashboard?items_per_page&page` with the filters in a JSON body, answering `data{count, num_pages, current_page, chatlogs[]}`), is `legacy_list_agent_responses`; that it is this call's V2-Legacy form is inferred from what it does. That page is not cited for this operation: its method, path, query, body and answer all differ from this inferred GET, so it supports none of its facts.
+Inferred: path and method from the title and the vendor's `/api/v2` REST conventions; the response from the notes-vendors.md A.1 envelope. The V2-Legacy filter call, "Get Agent Response Dashboard" (<https://api.ejento.ai/legacy-get-agent-response-dashboard>: `POST /v2/api/agent-response/dashboard?items_per_page&page` with the filters in a JSON body, answering `data{count, num_pages, current_page, chatlogs[]}`), is `legacy_list_agent_responses`; that it is this call's V2-Legacy form is inferred from what it does. That page is not cited for this operation: its method, path, query, body and answer all differ from this inferred GET, so it supports none of its facts.
 
 Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#list_agent_responses; method, path, query, headers, response, statuses: inferred.
 
@@ -39243,9 +39243,9 @@ let response = client.list_agent_responses()
     }
     /**Get an Agent Response
 
-The vendor's v2-legacy page of the same call (https://api.ejento.ai/legacy-get-agent-response, `GET /v2/api/agent-response/{agent_response_id}`, "Agent Response Found Successfully.") shows the answer `{success, message, data: {id, comments[{comment, created_by, created_on}], feedback[{is_upvote, is_downvote}], question, response {query, answer, run_id, history, indexes, sources, success, cache_hit, agent_mode, corpus_ids, references, ...}}}`, which the AgentResponse object models. Inferred: the current path (the KNOWN agent-response path, which S4 deletes at) and the error statuses. AgentResponse and AgentResponseContent now carry every field the V2-Legacy agent-response pages show (`run_id`, `history`, `success`, `cache_hit`, `agent_mode`, `corpus_ids`, `instructions`, the token counts, `cost`, ...). The page's own call is `legacy_get_agent_response`.
+The vendor's v2-legacy page of the same call (<https://api.ejento.ai/legacy-get-agent-response>, `GET /v2/api/agent-response/{agent_response_id}`, "Agent Response Found Successfully.") shows the answer `{success, message, data: {id, comments[{comment, created_by, created_on}], feedback[{is_upvote, is_downvote}], question, response {query, answer, run_id, history, indexes, sources, success, cache_hit, agent_mode, corpus_ids, references, ...}}}`, which the AgentResponse object models. Inferred: the current path (the KNOWN agent-response path, which S4 deletes at) and the error statuses. AgentResponse and AgentResponseContent now carry every field the V2-Legacy agent-response pages show (`run_id`, `history`, `success`, `cache_hit`, `agent_mode`, `corpus_ids`, `instructions`, the token counts, `cost`, ...). The page's own call is `legacy_get_agent_response`.
 
-Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#get_agent_response; method, response, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-get-agent-response; path: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-get-agent-response shows `/v2/api/agent-response/{agent_response_id}`); headers: inferred.
+Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#get_agent_response; method, response, statuses: vendor page (v2-legacy) <https://api.ejento.ai/legacy-get-agent-response>; path: inferred (vendor page (v2-legacy) <https://api.ejento.ai/legacy-get-agent-response> shows `/v2/api/agent-response/{agent_response_id}`); headers: inferred.
 
 Sends a `GET` request to `/api/v2/agent-responses/{agent_response_id}`
 
@@ -39283,9 +39283,9 @@ let response = client.update_agent_response()
     }
     /**Delete an Agent Response
 
-Known from notes-vendors.md A.4 (S4). The V2-Legacy page of the same call (https://api.ejento.ai/legacy-delete-agent-response) shows `DELETE /v2/api/agent-response/{agent_response_id}` answering `200` with the deleted AgentResponse in `data` ("Agent Response Deleted Successfully"); that call is `legacy_delete_agent_response`.
+Known from notes-vendors.md A.4 (S4). The V2-Legacy page of the same call (<https://api.ejento.ai/legacy-delete-agent-response>) shows `DELETE /v2/api/agent-response/{agent_response_id}` answering `200` with the deleted AgentResponse in `data` ("Agent Response Deleted Successfully"); that call is `legacy_delete_agent_response`.
 
-Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#delete_agent_response; method: vendor client evidence/client-quickstart-template.md#delete_agent_response + vendor page (v2-legacy) https://api.ejento.ai/legacy-delete-agent-response; path: vendor client evidence/client-quickstart-template.md#delete_agent_response; headers: inferred; response: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-delete-agent-response shows `data.id`); statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-delete-agent-response.
+Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#delete_agent_response; method: vendor client evidence/client-quickstart-template.md#delete_agent_response + vendor page (v2-legacy) <https://api.ejento.ai/legacy-delete-agent-response>; path: vendor client evidence/client-quickstart-template.md#delete_agent_response; headers: inferred; response: inferred (vendor page (v2-legacy) <https://api.ejento.ai/legacy-delete-agent-response> shows `data.id`); statuses: vendor page (v2-legacy) <https://api.ejento.ai/legacy-delete-agent-response>.
 
 Sends a `DELETE` request to `/api/v2/agent-responses/{agent_response_id}`
 
@@ -39523,9 +39523,9 @@ let response = client.list_agents()
     }
     /**Create a new Agent
 
-Inferred: path and method from the title and the vendor's `/api/v2` REST conventions; the request body from the title. The only vendor page of this call is the V2-Legacy "Create Agent By Configure" (https://ejentoapi.apidog.io/legacy-create-agent-by-configure, `POST /v2/api/agent` with a form body), which `legacy_create_agent` carries exactly as shown; its answer (the new Agent) is the shape evidence for the response. Where this call differs from that page is listed in `x-cxkit-deviations`.
+Inferred: path and method from the title and the vendor's `/api/v2` REST conventions; the request body from the title. The only vendor page of this call is the V2-Legacy "Create Agent By Configure" (<https://ejentoapi.apidog.io/legacy-create-agent-by-configure>, `POST /v2/api/agent` with a form body), which `legacy_create_agent` carries exactly as shown; its answer (the new Agent) is the shape evidence for the response. Where this call differs from that page is listed in `x-cxkit-deviations`.
 
-Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#create_agent; method, response: vendor page (v2-legacy) https://ejentoapi.apidog.io/legacy-create-agent-by-configure; path: inferred (vendor page (v2-legacy) https://ejentoapi.apidog.io/legacy-create-agent-by-configure shows `/v2/api/agent`); headers, statuses: inferred; body: inferred (vendor page (v2-legacy) https://ejentoapi.apidog.io/legacy-create-agent-by-configure shows `user_id`).
+Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#create_agent; method, response: vendor page (v2-legacy) <https://ejentoapi.apidog.io/legacy-create-agent-by-configure>; path: inferred (vendor page (v2-legacy) <https://ejentoapi.apidog.io/legacy-create-agent-by-configure> shows `/v2/api/agent`); headers, statuses: inferred; body: inferred (vendor page (v2-legacy) <https://ejentoapi.apidog.io/legacy-create-agent-by-configure> shows `user_id`).
 
 Sends a `POST` request to `/api/v2/agents`
 
@@ -39540,9 +39540,9 @@ let response = client.create_agent()
     }
     /**Get an Agent
 
-Known from the vendor's Quickstart-Template (S4, `getAgent`); notes-vendors.md A.5. S4 uses it to validate an agent id (`success` and a non-null `data`). The fields of Agent are those of the vendor's V2 Legacy "Get Agent" page (https://ejentoapi.apidog.io/legacy-get-agent, `GET /v2/api/agent/{agent_id}`, "All Agent data fetched successfully"), which `legacy_get_agent` carries as shown. Inferred: that the current path answers the same object, and the statuses.
+Known from the vendor's Quickstart-Template (S4, `getAgent`); notes-vendors.md A.5. S4 uses it to validate an agent id (`success` and a non-null `data`). The fields of Agent are those of the vendor's V2 Legacy "Get Agent" page (<https://ejentoapi.apidog.io/legacy-get-agent>, `GET /v2/api/agent/{agent_id}`, "All Agent data fetched successfully"), which `legacy_get_agent` carries as shown. Inferred: that the current path answers the same object, and the statuses.
 
-Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#get_agent; method, response: vendor client evidence/client-quickstart-template.md#get_agent + vendor page (v2-legacy) https://ejentoapi.apidog.io/legacy-get-agent; path: vendor client evidence/client-quickstart-template.md#get_agent; headers, statuses: inferred.
+Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#get_agent; method, response: vendor client evidence/client-quickstart-template.md#get_agent + vendor page (v2-legacy) <https://ejentoapi.apidog.io/legacy-get-agent>; path: vendor client evidence/client-quickstart-template.md#get_agent; headers, statuses: inferred.
 
 Sends a `GET` request to `/api/v2/agents/{agent_id}`
 
@@ -39557,9 +39557,9 @@ let response = client.get_agent()
     }
     /**Update an Agent
 
-From the vendor page "Update an Agent" (https://api.ejento.ai/update-an-agent-18417483e0, tag Agentsv2): `PUT /api/v2/agents/{agent_id}` with a JSON body of the agent settings to change (AgentUpdate) and the updated Agent in the answer (with `character_voice` and `project` as objects). The 400/401/404 statuses are inferred (the page shows only the 200).
+From the vendor page "Update an Agent" (<https://api.ejento.ai/update-an-agent-18417483e0>, tag Agentsv2): `PUT /api/v2/agents/{agent_id}` with a JSON body of the agent settings to change (AgentUpdate) and the updated Agent in the answer (with `character_voice` and `project` as objects). The 400/401/404 statuses are inferred (the page shows only the 200).
 
-Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#update_agent + vendor page (stable) https://api.ejento.ai/update-an-agent-18417483e0; method, path, headers, body, statuses: vendor page (stable) https://api.ejento.ai/update-an-agent-18417483e0; response: inferred (vendor page (stable) https://api.ejento.ai/update-an-agent-18417483e0 shows `data.project.id`).
+Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#update_agent + vendor page (stable) <https://api.ejento.ai/update-an-agent-18417483e0>; method, path, headers, body, statuses: vendor page (stable) <https://api.ejento.ai/update-an-agent-18417483e0>; response: inferred (vendor page (stable) <https://api.ejento.ai/update-an-agent-18417483e0> shows `data.project.id`).
 
 Sends a `PUT` request to `/api/v2/agents/{agent_id}`
 
@@ -39644,9 +39644,9 @@ let response = client.activate_agent()
     }
     /**Get Agent Responses of an Agent
 
-The vendor's v2-legacy page of the same call (https://api.ejento.ai/legacy-get-all-agent-responses, `GET /v2/api/agent/{agent_id}/response?query_source&items_per_page&page`) gives the query parameters and the answer `{success, message, data: {count, num_pages, current_page, agent_responses[]}}`. Inferred: the current path, by analogy with the KNOWN `/api/v2/chat-threads/{id}/agent-responses` (S4), and that it takes the same query parameters as the legacy call. `data` also carries `num_pages` and `current_page` on the page. The page's own call is `legacy_list_agent_responses_of_agent`.
+The vendor's v2-legacy page of the same call (<https://api.ejento.ai/legacy-get-all-agent-responses>, `GET /v2/api/agent/{agent_id}/response?query_source&items_per_page&page`) gives the query parameters and the answer `{success, message, data: {count, num_pages, current_page, agent_responses[]}}`. Inferred: the current path, by analogy with the KNOWN `/api/v2/chat-threads/{id}/agent-responses` (S4), and that it takes the same query parameters as the legacy call. `data` also carries `num_pages` and `current_page` on the page. The page's own call is `legacy_list_agent_responses_of_agent`.
 
-Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#list_agent_responses_of_agent; method, query, response: vendor page (v2-legacy) https://api.ejento.ai/legacy-get-all-agent-responses; path: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-get-all-agent-responses shows `/v2/api/agent/{agent_id}/response`); headers, statuses: inferred.
+Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#list_agent_responses_of_agent; method, query, response: vendor page (v2-legacy) <https://api.ejento.ai/legacy-get-all-agent-responses>; path: inferred (vendor page (v2-legacy) <https://api.ejento.ai/legacy-get-all-agent-responses> shows `/v2/api/agent/{agent_id}/response`); headers, statuses: inferred.
 
 Sends a `GET` request to `/api/v2/agents/{agent_id}/agent-responses`
 
@@ -39671,9 +39671,9 @@ let response = client.list_agent_responses_of_agent()
     }
     /**Get Chat Threads of an Agent
 
-Seen on the vendor page (https://api.ejento.ai/v2/get-chat-threads-of-an-agent-19061086e0): the path, the query parameters `include_call_threads`, `items_per_page`, `page`, `paginated` and `query_source`, the `Ocp-Apim-Subscription-Key` and `Authorization: Bearer` headers, and the response `{success, message, data: {chat_threads[], meta {count, num_pages, current_page}}}`. The vendor's clients (S4/S5, notes-vendors.md A.3) call it the same way. "It defaults to retrieving chat threads with call source if include_call_threads is not provided" (the page). The 401 and 404 statuses are inferred.
+Seen on the vendor page (<https://api.ejento.ai/v2/get-chat-threads-of-an-agent-19061086e0>): the path, the query parameters `include_call_threads`, `items_per_page`, `page`, `paginated` and `query_source`, the `Ocp-Apim-Subscription-Key` and `Authorization: Bearer` headers, and the response `{success, message, data: {chat_threads[], meta {count, num_pages, current_page}}}`. The vendor's clients (S4/S5, notes-vendors.md A.3) call it the same way. "It defaults to retrieving chat threads with call source if include_call_threads is not provided" (the page). The 401 and 404 statuses are inferred.
 
-Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#list_agent_chat_threads; method, path, query, response: vendor client evidence/client-quickstart-template.md#list_agent_chat_threads + vendor client evidence/client-slack-app.md#list_agent_chat_threads + vendor page (v2) https://api.ejento.ai/v2/get-chat-threads-of-an-agent-19061086e0; headers: vendor page (v2) https://api.ejento.ai/v2/get-chat-threads-of-an-agent-19061086e0; statuses: vendor client evidence/client-slack-app.md#list_agent_chat_threads.
+Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#list_agent_chat_threads; method, path, query, response: vendor client evidence/client-quickstart-template.md#list_agent_chat_threads + vendor client evidence/client-slack-app.md#list_agent_chat_threads + vendor page (v2) <https://api.ejento.ai/v2/get-chat-threads-of-an-agent-19061086e0>; headers: vendor page (v2) <https://api.ejento.ai/v2/get-chat-threads-of-an-agent-19061086e0>; statuses: vendor client evidence/client-slack-app.md#list_agent_chat_threads.
 
 Sends a `GET` request to `/api/v2/agents/{agent_id}/chat-threads`
 
@@ -39700,9 +39700,9 @@ let response = client.list_agent_chat_threads()
     }
     /**Create Chat Thread for an Agent
 
-Creates an empty thread; pass `data.id` as `chat_thread_id` to the response calls. Known from the vendor's Quickstart-Template (S4) and Slack app (S5), notes-vendors.md A.3: the path (also the path the v2 page "Get Chat Threads of an Agent" shows for GET) and the optional body (S4 sends `{agent, created_by}`, S5 `{}`). The vendor's only page of this call is the V2 Legacy one (https://api.ejento.ai/legacy-create-chat-thread, `POST /v2/api/agent/{agent_id}/chat-thread`, no body, "201 Created", `{success, message, data: ChatThread}`), which `legacy_create_agent_chat_thread` carries as shown. Inferred: that the current path answers 201 like the legacy one (S5 accepts 200 or 201), and the error statuses.
+Creates an empty thread; pass `data.id` as `chat_thread_id` to the response calls. Known from the vendor's Quickstart-Template (S4) and Slack app (S5), notes-vendors.md A.3: the path (also the path the v2 page "Get Chat Threads of an Agent" shows for GET) and the optional body (S4 sends `{agent, created_by}`, S5 `{}`). The vendor's only page of this call is the V2 Legacy one (<https://api.ejento.ai/legacy-create-chat-thread>, `POST /v2/api/agent/{agent_id}/chat-thread`, no body, "201 Created", `{success, message, data: ChatThread}`), which `legacy_create_agent_chat_thread` carries as shown. Inferred: that the current path answers 201 like the legacy one (S5 accepts 200 or 201), and the error statuses.
 
-Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#create_agent_chat_thread; method, response: vendor client evidence/client-quickstart-template.md#create_agent_chat_thread + vendor client evidence/client-slack-app.md#create_agent_chat_thread + vendor page (v2-legacy) https://api.ejento.ai/legacy-create-chat-thread; path: vendor client evidence/client-quickstart-template.md#create_agent_chat_thread + vendor client evidence/client-slack-app.md#create_agent_chat_thread; headers, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-create-chat-thread; body: vendor client evidence/client-quickstart-template.md#create_agent_chat_thread.
+Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#create_agent_chat_thread; method, response: vendor client evidence/client-quickstart-template.md#create_agent_chat_thread + vendor client evidence/client-slack-app.md#create_agent_chat_thread + vendor page (v2-legacy) <https://api.ejento.ai/legacy-create-chat-thread>; path: vendor client evidence/client-quickstart-template.md#create_agent_chat_thread + vendor client evidence/client-slack-app.md#create_agent_chat_thread; headers, statuses: vendor page (v2-legacy) <https://api.ejento.ai/legacy-create-chat-thread>; body: vendor client evidence/client-quickstart-template.md#create_agent_chat_thread.
 
 Sends a `POST` request to `/api/v2/agents/{agent_id}/chat-threads`
 
@@ -39834,7 +39834,7 @@ let response = client.list_agent_conversation_starters()
 
 Known from the vendor's Quickstart-Template (S4, `getCorpus`); notes-vendors.md A.5. The corpora an agent retrieves from, in `data.items.agent_corpus[]`; each item nests the corpus (`corpus.id`, `corpus.name`; S4 `chat.tsx`).
 
-Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#list_agent_corpora; method: vendor client evidence/client-quickstart-template.md#list_agent_corpora + vendor page (v2-legacy) https://api.ejento.ai/legacy-get-all-agent-corpus-connections; path, query, response: vendor client evidence/client-quickstart-template.md#list_agent_corpora; headers: inferred; statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-get-all-agent-corpus-connections.
+Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#list_agent_corpora; method: vendor client evidence/client-quickstart-template.md#list_agent_corpora + vendor page (v2-legacy) <https://api.ejento.ai/legacy-get-all-agent-corpus-connections>; path, query, response: vendor client evidence/client-quickstart-template.md#list_agent_corpora; headers: inferred; statuses: vendor page (v2-legacy) <https://api.ejento.ai/legacy-get-all-agent-corpus-connections>.
 
 Sends a `GET` request to `/api/v2/agents/{agent_id}/corpora`
 
@@ -39913,9 +39913,9 @@ let response = client.get_agent_corpus_connection()
     }
     /**Update Agent-Corpus Connection
 
-Enables or disables an agent's use of a corpus. The vendor's only page of this call is the V2 Legacy one (https://api.ejento.ai/legacy-edit-agent-corpus-connection, `PUT /v2/api/agent/{agent_id}/corpus/{corpus_id}`, body `{"is_enabled": false}`, "200" with the connection object bare); `legacy_update_agent_corpus_connection` carries it as shown. This operation answers as that page does. Inferred: the current path (by analogy with the KNOWN `/api/v2/chat-threads/{id}/corpora/{corpus_id}`, S5), the optional `is_default` and the error statuses.
+Enables or disables an agent's use of a corpus. The vendor's only page of this call is the V2 Legacy one (<https://api.ejento.ai/legacy-edit-agent-corpus-connection>, `PUT /v2/api/agent/{agent_id}/corpus/{corpus_id}`, body `{"is_enabled": false}`, "200" with the connection object bare); `legacy_update_agent_corpus_connection` carries it as shown. This operation answers as that page does. Inferred: the current path (by analogy with the KNOWN `/api/v2/chat-threads/{id}/corpora/{corpus_id}`, S5), the optional `is_default` and the error statuses.
 
-Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#update_agent_corpus_connection; method, headers, body, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-edit-agent-corpus-connection; path: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-edit-agent-corpus-connection shows `/v2/api/agent/{agent_id}/corpus/{corpus_id}`); response: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-edit-agent-corpus-connection shows `agent.id`).
+Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#update_agent_corpus_connection; method, headers, body, statuses: vendor page (v2-legacy) <https://api.ejento.ai/legacy-edit-agent-corpus-connection>; path: inferred (vendor page (v2-legacy) <https://api.ejento.ai/legacy-edit-agent-corpus-connection> shows `/v2/api/agent/{agent_id}/corpus/{corpus_id}`); response: inferred (vendor page (v2-legacy) <https://api.ejento.ai/legacy-edit-agent-corpus-connection> shows `agent.id`).
 
 Sends a `PUT` request to `/api/v2/agents/{agent_id}/corpora/{corpus_id}`
 
@@ -39934,9 +39934,9 @@ let response = client.update_agent_corpus_connection()
     }
     /**Create Agent-Corpus Connection
 
-Connects a corpus to an agent. The vendor's only page of this call is the V2 Legacy one (https://api.ejento.ai/legacy-create-agent-corpus-connection, `POST /v2/api/agent/{agent_id}/corpus/{corpus_id}`, no body, "201" with the connection object bare, not in the `{success, message, data}` envelope); `legacy_create_agent_corpus_connection` carries it as shown. This operation answers as that page does. Inferred: the current path (by analogy with the KNOWN `POST /api/v2/chat-threads/{id}/corpora/{corpus_id}`, S5), the optional body (AgentCorpusConnectionSettings) and the error statuses.
+Connects a corpus to an agent. The vendor's only page of this call is the V2 Legacy one (<https://api.ejento.ai/legacy-create-agent-corpus-connection>, `POST /v2/api/agent/{agent_id}/corpus/{corpus_id}`, no body, "201" with the connection object bare, not in the `{success, message, data}` envelope); `legacy_create_agent_corpus_connection` carries it as shown. This operation answers as that page does. Inferred: the current path (by analogy with the KNOWN `POST /api/v2/chat-threads/{id}/corpora/{corpus_id}`, S5), the optional body (AgentCorpusConnectionSettings) and the error statuses.
 
-Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#create_agent_corpus_connection; method, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-create-agent-corpus-connection; path: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-create-agent-corpus-connection shows `/v2/api/agent/{agent_id}/corpus/{corpus_id}`); headers, body: inferred; response: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-create-agent-corpus-connection shows `agent.id`).
+Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#create_agent_corpus_connection; method, statuses: vendor page (v2-legacy) <https://api.ejento.ai/legacy-create-agent-corpus-connection>; path: inferred (vendor page (v2-legacy) <https://api.ejento.ai/legacy-create-agent-corpus-connection> shows `/v2/api/agent/{agent_id}/corpus/{corpus_id}`); headers, body: inferred; response: inferred (vendor page (v2-legacy) <https://api.ejento.ai/legacy-create-agent-corpus-connection> shows `agent.id`).
 
 Sends a `POST` request to `/api/v2/agents/{agent_id}/corpora/{corpus_id}`
 
@@ -40256,7 +40256,7 @@ let response = client.delete_agent_evaluation_run()
 
 From the vendor page "Get available guardrail types for agent": `GET /api/v2/agents/{agent_id}/guardrails` with the query parameters `embed`, `fields` and `verbosity`; the answer lists `data.guardrail_types[]`, each a type with its status and, when one is configured, the `guardrail`. The 401/404 statuses are inferred (the page shows only the 200).
 
-Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#list_agent_guardrail_types + vendor page (stable) https://api.ejento.ai/get-available-guardrail-types-for-agent; method, path, query, response, statuses: vendor page (stable) https://api.ejento.ai/get-available-guardrail-types-for-agent; headers: inferred.
+Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#list_agent_guardrail_types + vendor page (stable) <https://api.ejento.ai/get-available-guardrail-types-for-agent>; method, path, query, response, statuses: vendor page (stable) <https://api.ejento.ai/get-available-guardrail-types-for-agent>; headers: inferred.
 
 Sends a `GET` request to `/api/v2/agents/{agent_id}/guardrails`
 
@@ -40302,9 +40302,9 @@ let response = client.set_agent_guardrail_type()
     }
     /**Get agent history with pagination
 
-From the vendor page "Get agent history with pagination" (https://api.ejento.ai/get-agent-history-with-pagination-18417486e0, tag Agentsv2): `GET /api/v2/agents/{agent_id}/history` with `page` (default 1) and `items_per_page` (default 10); the answer ("Agent history fetched successfully") lists the saved versions of the agent in `data.history_records[]` with the counts `total_records`, `current_page` and `total_pages`. "Restore an agent to a previous checkpoint" takes a `history_id` (inferred). The 401/404 statuses are inferred (the page shows only the 200).
+From the vendor page "Get agent history with pagination" (<https://api.ejento.ai/get-agent-history-with-pagination-18417486e0>, tag Agentsv2): `GET /api/v2/agents/{agent_id}/history` with `page` (default 1) and `items_per_page` (default 10); the answer ("Agent history fetched successfully") lists the saved versions of the agent in `data.history_records[]` with the counts `total_records`, `current_page` and `total_pages`. "Restore an agent to a previous checkpoint" takes a `history_id` (inferred). The 401/404 statuses are inferred (the page shows only the 200).
 
-Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#get_agent_history + vendor page (stable) https://api.ejento.ai/get-agent-history-with-pagination-18417486e0; method, path, query, response, statuses: vendor page (stable) https://api.ejento.ai/get-agent-history-with-pagination-18417486e0; headers: inferred.
+Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#get_agent_history + vendor page (stable) <https://api.ejento.ai/get-agent-history-with-pagination-18417486e0>; method, path, query, response, statuses: vendor page (stable) <https://api.ejento.ai/get-agent-history-with-pagination-18417486e0>; headers: inferred.
 
 Sends a `GET` request to `/api/v2/agents/{agent_id}/history`
 
@@ -40613,9 +40613,9 @@ let response = client.get_agent_votes()
     }
     /**Vote on an Agent
 
-The vendor's v2-legacy page of the same call (https://api.ejento.ai/legacy-create-agent-vote, `POST /v2/api/agent/{agent_id}/vote` with the `Ocp-Apim-Subscription-Key`, `Authorization: Bearer` and `Content-Type: application/json` headers) gives the body `{"vote": "up" | "down" | "clear"}` and the answer `{success, message: "Successfully upvoted the agent", data: {like_count, dislike_count}}`. Inferred: the current path (the title and the `/api/v2` plural conventions) and the error statuses.
+The vendor's v2-legacy page of the same call (<https://api.ejento.ai/legacy-create-agent-vote>, `POST /v2/api/agent/{agent_id}/vote` with the `Ocp-Apim-Subscription-Key`, `Authorization: Bearer` and `Content-Type: application/json` headers) gives the body `{"vote": "up" | "down" | "clear"}` and the answer `{success, message: "Successfully upvoted the agent", data: {like_count, dislike_count}}`. Inferred: the current path (the title and the `/api/v2` plural conventions) and the error statuses.
 
-Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#vote_on_agent; method, headers, body, response: vendor page (v2-legacy) https://api.ejento.ai/legacy-create-agent-vote; path: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-create-agent-vote shows `/v2/api/agent/{agent_id}/vote`); statuses: inferred.
+Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#vote_on_agent; method, headers, body, response: vendor page (v2-legacy) <https://api.ejento.ai/legacy-create-agent-vote>; path: inferred (vendor page (v2-legacy) <https://api.ejento.ai/legacy-create-agent-vote> shows `/v2/api/agent/{agent_id}/vote`); statuses: inferred.
 
 Sends a `POST` request to `/api/v2/agents/{agent_id}/votes`
 
@@ -41831,9 +41831,9 @@ let response = client.get_chat_thread()
     }
     /**Update Chat Thread
 
-Known from the vendor's Quickstart-Template (S4, `updateChatThreadTitle`); notes-vendors.md A.3. Renames the thread. What `data` holds is not seen (S4 does not read it); the ChatThread is inferred. The V2-Legacy page of the same call (https://api.ejento.ai/legacy-edit-chat-thread) shows `PUT /v2/api/chat-thread/{chatthread_id}` with `{title}` answering the ChatThread in `data`; that call is `legacy_update_chat_thread`.
+Known from the vendor's Quickstart-Template (S4, `updateChatThreadTitle`); notes-vendors.md A.3. Renames the thread. What `data` holds is not seen (S4 does not read it); the ChatThread is inferred. The V2-Legacy page of the same call (<https://api.ejento.ai/legacy-edit-chat-thread>) shows `PUT /v2/api/chat-thread/{chatthread_id}` with `{title}` answering the ChatThread in `data`; that call is `legacy_update_chat_thread`.
 
-Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#update_chat_thread; method, body: vendor client evidence/client-quickstart-template.md#update_chat_thread + vendor page (v2-legacy) https://api.ejento.ai/legacy-edit-chat-thread; path: vendor client evidence/client-quickstart-template.md#update_chat_thread; headers, response: vendor page (v2-legacy) https://api.ejento.ai/legacy-edit-chat-thread; statuses: inferred.
+Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#update_chat_thread; method, body: vendor client evidence/client-quickstart-template.md#update_chat_thread + vendor page (v2-legacy) <https://api.ejento.ai/legacy-edit-chat-thread>; path: vendor client evidence/client-quickstart-template.md#update_chat_thread; headers, response: vendor page (v2-legacy) <https://api.ejento.ai/legacy-edit-chat-thread>; statuses: inferred.
 
 Sends a `PUT` request to `/api/v2/chat-threads/{chat_thread_id}`
 
@@ -41852,9 +41852,9 @@ let response = client.update_chat_thread()
     }
     /**Delete Chat Thread
 
-Known from the vendor's Quickstart-Template (S4, `deleteChatThread`); notes-vendors.md A.3. The V2-Legacy page of the same call (https://api.ejento.ai/legacy-delete-chat-thread) shows `DELETE /v2/api/chat-thread/{chatthread_id}` setting `is_deleted` and answering the thread as a list of one in `data`; that call is `legacy_delete_chat_thread`.
+Known from the vendor's Quickstart-Template (S4, `deleteChatThread`); notes-vendors.md A.3. The V2-Legacy page of the same call (<https://api.ejento.ai/legacy-delete-chat-thread>) shows `DELETE /v2/api/chat-thread/{chatthread_id}` setting `is_deleted` and answering the thread as a list of one in `data`; that call is `legacy_delete_chat_thread`.
 
-Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#delete_chat_thread; method: vendor client evidence/client-quickstart-template.md#delete_chat_thread + vendor page (v2-legacy) https://api.ejento.ai/legacy-delete-chat-thread; path: vendor client evidence/client-quickstart-template.md#delete_chat_thread; headers: vendor page (v2-legacy) https://api.ejento.ai/legacy-delete-chat-thread; response: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-delete-chat-thread shows `data[].id`); statuses: inferred.
+Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#delete_chat_thread; method: vendor client evidence/client-quickstart-template.md#delete_chat_thread + vendor page (v2-legacy) <https://api.ejento.ai/legacy-delete-chat-thread>; path: vendor client evidence/client-quickstart-template.md#delete_chat_thread; headers: vendor page (v2-legacy) <https://api.ejento.ai/legacy-delete-chat-thread>; response: inferred (vendor page (v2-legacy) <https://api.ejento.ai/legacy-delete-chat-thread> shows `data[].id`); statuses: inferred.
 
 Sends a `DELETE` request to `/api/v2/chat-threads/{chat_thread_id}`
 
@@ -41871,9 +41871,9 @@ let response = client.delete_chat_thread()
     }
     /**Get Agent Responses for a Chat Thread
 
-Known from the vendor's Quickstart-Template (S4, `getChatlogs`); notes-vendors.md A.3. The thread history, oldest first, in `data.agent_responses[]`. The V2-Legacy page of the same call (https://api.ejento.ai/legacy-get-agent-responses-by-chat-thread) shows `GET /v2/api/chat-thread/{chatthread_id}/agent-response` answering `200` with a bare list; that call is `legacy_list_chat_thread_agent_responses`.
+Known from the vendor's Quickstart-Template (S4, `getChatlogs`); notes-vendors.md A.3. The thread history, oldest first, in `data.agent_responses[]`. The V2-Legacy page of the same call (<https://api.ejento.ai/legacy-get-agent-responses-by-chat-thread>) shows `GET /v2/api/chat-thread/{chatthread_id}/agent-response` answering `200` with a bare list; that call is `legacy_list_chat_thread_agent_responses`.
 
-Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#list_chat_thread_agent_responses; method: vendor client evidence/client-quickstart-template.md#list_chat_thread_agent_responses + vendor page (v2-legacy) https://api.ejento.ai/legacy-get-agent-responses-by-chat-thread; path, query, response: vendor client evidence/client-quickstart-template.md#list_chat_thread_agent_responses; headers: inferred; statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-get-agent-responses-by-chat-thread.
+Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#list_chat_thread_agent_responses; method: vendor client evidence/client-quickstart-template.md#list_chat_thread_agent_responses + vendor page (v2-legacy) <https://api.ejento.ai/legacy-get-agent-responses-by-chat-thread>; path, query, response: vendor client evidence/client-quickstart-template.md#list_chat_thread_agent_responses; headers: inferred; statuses: vendor page (v2-legacy) <https://api.ejento.ai/legacy-get-agent-responses-by-chat-thread>.
 
 Sends a `GET` request to `/api/v2/chat-threads/{chat_thread_id}/agent-responses`
 
@@ -41976,9 +41976,9 @@ let response = client.delete_chat_thread_corpora()
     }
     /**Get a ChatThread-Corpus connection
 
-Seen on the Stable page (https://api.ejento.ai/get-chat-thread-corpus-connection): `GET /api/v2/chat-threads/{chatthread_id}/corpora/{corpus_id}` answers `200` with the connection in `data` (`id`, `chatthread`, `corpus`, `created_by`, `created_on`, `modified_by`, `modified_on`, `is_deleted`, `connected_by`). Inferred: the error statuses.
+Seen on the Stable page (<https://api.ejento.ai/get-chat-thread-corpus-connection>): `GET /api/v2/chat-threads/{chatthread_id}/corpora/{corpus_id}` answers `200` with the connection in `data` (`id`, `chatthread`, `corpus`, `created_by`, `created_on`, `modified_by`, `modified_on`, `is_deleted`, `connected_by`). Inferred: the error statuses.
 
-Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#get_chat_thread_corpus + vendor page (stable) https://api.ejento.ai/get-chat-thread-corpus-connection; method, path, response, statuses: vendor page (stable) https://api.ejento.ai/get-chat-thread-corpus-connection; headers: inferred.
+Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#get_chat_thread_corpus + vendor page (stable) <https://api.ejento.ai/get-chat-thread-corpus-connection>; method, path, response, statuses: vendor page (stable) <https://api.ejento.ai/get-chat-thread-corpus-connection>; headers: inferred.
 
 Sends a `GET` request to `/api/v2/chat-threads/{chat_thread_id}/corpora/{corpus_id}`
 
@@ -41997,9 +41997,9 @@ let response = client.get_chat_thread_corpus()
     }
     /**Create a ChatThread-Corpus connection
 
-Known from the vendor's Slack app (S5, `createCorpusThreadConnection`); notes-vendors.md A.3. Connects a corpus (typically the attachment corpus made with "Create a Corpus") to the thread. S5 sends an empty JSON object, so this spec declares no body; it accepts 200 or 201. The Stable page (https://api.ejento.ai/create-chat-thread-corpus-connection) shows the call: no body, `201`, `data` the connection (`chatthread`, `corpus`, `connected_by`, ...).
+Known from the vendor's Slack app (S5, `createCorpusThreadConnection`); notes-vendors.md A.3. Connects a corpus (typically the attachment corpus made with "Create a Corpus") to the thread. S5 sends an empty JSON object, so this spec declares no body; it accepts 200 or 201. The Stable page (<https://api.ejento.ai/create-chat-thread-corpus-connection>) shows the call: no body, `201`, `data` the connection (`chatthread`, `corpus`, `connected_by`, ...).
 
-Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#create_chat_thread_corpus + vendor page (stable) https://api.ejento.ai/create-chat-thread-corpus-connection; method, path: vendor client evidence/client-slack-app.md#create_chat_thread_corpus + vendor page (stable) https://api.ejento.ai/create-chat-thread-corpus-connection; headers: inferred; response, statuses: vendor page (stable) https://api.ejento.ai/create-chat-thread-corpus-connection.
+Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#create_chat_thread_corpus + vendor page (stable) <https://api.ejento.ai/create-chat-thread-corpus-connection>; method, path: vendor client evidence/client-slack-app.md#create_chat_thread_corpus + vendor page (stable) <https://api.ejento.ai/create-chat-thread-corpus-connection>; headers: inferred; response, statuses: vendor page (stable) <https://api.ejento.ai/create-chat-thread-corpus-connection>.
 
 Sends a `POST` request to `/api/v2/chat-threads/{chat_thread_id}/corpora/{corpus_id}`
 
@@ -42018,9 +42018,9 @@ let response = client.create_chat_thread_corpus()
     }
     /**Delete a ChatThread-Corpus connection
 
-Inferred: DELETE on the KNOWN connection path (S5 posts to it); the response from the notes-vendors.md A.1 envelope. The V2-Legacy page (https://api.ejento.ai/legacy-delete-chat-thread-corpus-connection) shows `DELETE /v2/api/chat-thread/{chatthread_id}/corpus/{corpus_id}` answering `200` with the removed connection (the thread's `corpus_id` becomes null); that call is `legacy_delete_chat_thread_corpus`.
+Inferred: DELETE on the KNOWN connection path (S5 posts to it); the response from the notes-vendors.md A.1 envelope. The V2-Legacy page (<https://api.ejento.ai/legacy-delete-chat-thread-corpus-connection>) shows `DELETE /v2/api/chat-thread/{chatthread_id}/corpus/{corpus_id}` answering `200` with the removed connection (the thread's `corpus_id` becomes null); that call is `legacy_delete_chat_thread_corpus`.
 
-Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#delete_chat_thread_corpus; method, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-delete-chat-thread-corpus-connection; path: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-delete-chat-thread-corpus-connection shows `/v2/api/chat-thread/{chatthread_id}/corpus/{corpus_id}`); headers: inferred; response: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-delete-chat-thread-corpus-connection shows `data.id`).
+Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#delete_chat_thread_corpus; method, statuses: vendor page (v2-legacy) <https://api.ejento.ai/legacy-delete-chat-thread-corpus-connection>; path: inferred (vendor page (v2-legacy) <https://api.ejento.ai/legacy-delete-chat-thread-corpus-connection> shows `/v2/api/chat-thread/{chatthread_id}/corpus/{corpus_id}`); headers: inferred; response: inferred (vendor page (v2-legacy) <https://api.ejento.ai/legacy-delete-chat-thread-corpus-connection> shows `data.id`).
 
 Sends a `DELETE` request to `/api/v2/chat-threads/{chat_thread_id}/corpora/{corpus_id}`
 
@@ -42156,9 +42156,9 @@ let response = client.list_corpora()
     }
     /**Create a Corpus
 
-Known from the vendor's Slack app (S5, `createCorpus`); notes-vendors.md A.5. S5 creates a per-thread attachment corpus (`indexing_mode_id: 3`, `corpus_type: attachment`) and reads `data.id`. S5 accepts 200 or 201 (200 declared, inferred). The V2-Legacy page (https://api.ejento.ai/legacy-create-corpus) shows `POST /v2/api/corpus` with `{name, description}` answering the bare corpus; that call is `legacy_create_corpus`.
+Known from the vendor's Slack app (S5, `createCorpus`); notes-vendors.md A.5. S5 creates a per-thread attachment corpus (`indexing_mode_id: 3`, `corpus_type: attachment`) and reads `data.id`. S5 accepts 200 or 201 (200 declared, inferred). The V2-Legacy page (<https://api.ejento.ai/legacy-create-corpus>) shows `POST /v2/api/corpus` with `{name, description}` answering the bare corpus; that call is `legacy_create_corpus`.
 
-Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#create_corpus; method, body: vendor client evidence/client-slack-app.md#create_corpus + vendor page (v2-legacy) https://api.ejento.ai/legacy-create-corpus; path: vendor client evidence/client-slack-app.md#create_corpus; headers: vendor page (v2-legacy) https://api.ejento.ai/legacy-create-corpus; response: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-create-corpus shows `id`); statuses: inferred.
+Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#create_corpus; method, body: vendor client evidence/client-slack-app.md#create_corpus + vendor page (v2-legacy) <https://api.ejento.ai/legacy-create-corpus>; path: vendor client evidence/client-slack-app.md#create_corpus; headers: vendor page (v2-legacy) <https://api.ejento.ai/legacy-create-corpus>; response: inferred (vendor page (v2-legacy) <https://api.ejento.ai/legacy-create-corpus> shows `id`); statuses: inferred.
 
 Sends a `POST` request to `/api/v2/corpora`
 
@@ -42899,7 +42899,7 @@ let response = client.get_youtube_index_feature_flag()
 
 From the vendor page "Get Guardrails": `GET /api/v2/guardrails/` (with the trailing slash) and the query parameters `embed`, `fields`, `guardrail_type`, `is_enabled` and `verbosity`; the answer lists `data.guardrails[]`. The guardrails are not agent-scoped on this page. The 401 status is inferred (the page shows only the 200).
 
-Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#list_guardrails + vendor page (stable) https://api.ejento.ai/get-all-guardrails; method, path, query, response, statuses: vendor page (stable) https://api.ejento.ai/get-all-guardrails; headers: inferred.
+Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#list_guardrails + vendor page (stable) <https://api.ejento.ai/get-all-guardrails>; method, path, query, response, statuses: vendor page (stable) <https://api.ejento.ai/get-all-guardrails>; headers: inferred.
 
 Sends a `GET` request to `/api/v2/guardrails/`
 
@@ -43142,7 +43142,7 @@ let response = client.get_organization_active_configuration()
 
 From the vendor page "Get Guardrails in Organization": `GET /api/v2/organizations/{organization_id}/guardrails` with the query parameters `embed`, `fields`, `guardrail_type` and `items_per_page` (default 50); the answer carries the paging counts `count`, `num_pages`, `current_page` directly in `data`, next to `data.guardrails[]` (not in a `data.meta` object). `page` is inferred (the page text is cut after `guardrail_type`; the counts imply page selection). The 401/404 statuses are inferred (the page shows only the 200).
 
-Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#list_organization_guardrails + vendor page (stable) https://api.ejento.ai/get-guardrails-in-organization; method, path, query, response, statuses: vendor page (stable) https://api.ejento.ai/get-guardrails-in-organization; headers: inferred.
+Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#list_organization_guardrails + vendor page (stable) <https://api.ejento.ai/get-guardrails-in-organization>; method, path, query, response, statuses: vendor page (stable) <https://api.ejento.ai/get-guardrails-in-organization>; headers: inferred.
 
 Sends a `GET` request to `/api/v2/organizations/{organization_id}/guardrails`
 
@@ -43403,9 +43403,9 @@ let response = client.create_organization_user()
     }
     /**Get Pinned Agent Responses
 
-Inferred: path and method from the title and the vendor's `/api/v2` REST conventions; the response from the notes-vendors.md A.1 envelope. The V2-Legacy page (https://api.ejento.ai/legacy-get-pinned-agent-responses) shows the call per agent: `GET /v2/api/agent/{agent_id}/response/pin`, "Pinned chat logs retrieved successfully", `data` a bare list of responses with `pinned` and `chat_thread_id`; that call is `legacy_list_pinned_agent_responses`.
+Inferred: path and method from the title and the vendor's `/api/v2` REST conventions; the response from the notes-vendors.md A.1 envelope. The V2-Legacy page (<https://api.ejento.ai/legacy-get-pinned-agent-responses>) shows the call per agent: `GET /v2/api/agent/{agent_id}/response/pin`, "Pinned chat logs retrieved successfully", `data` a bare list of responses with `pinned` and `chat_thread_id`; that call is `legacy_list_pinned_agent_responses`.
 
-Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#list_pinned_agent_responses; method, headers: vendor page (v2-legacy) https://api.ejento.ai/legacy-get-pinned-agent-responses; path: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-get-pinned-agent-responses shows `/v2/api/agent/{agent_id}/response/pin`); query, statuses: inferred; response: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-get-pinned-agent-responses shows `data[].id`).
+Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#list_pinned_agent_responses; method, headers: vendor page (v2-legacy) <https://api.ejento.ai/legacy-get-pinned-agent-responses>; path: inferred (vendor page (v2-legacy) <https://api.ejento.ai/legacy-get-pinned-agent-responses> shows `/v2/api/agent/{agent_id}/response/pin`); query, statuses: inferred; response: inferred (vendor page (v2-legacy) <https://api.ejento.ai/legacy-get-pinned-agent-responses> shows `data[].id`).
 
 Sends a `GET` request to `/api/v2/pinned-agent-responses`
 
@@ -43653,9 +43653,9 @@ let response = client.list_recent_agents()
     }
     /**Create a Recent Agent
 
-Inferred: path and method from the title and the vendor's `/api/v2` REST conventions; the request body from the title. Records that the caller used an agent (the "recent agents" list). The only vendor page of this call is the V2-Legacy "Create Recent Agent" (https://api.ejento.ai/legacy-create-recent-agent, `POST /v2/api/agent/{agent_id}/recent`, no body, 201 with the recent-agent record), which `legacy_create_recent_agent` carries exactly as shown; the differences are listed in `x-cxkit-deviations`.
+Inferred: path and method from the title and the vendor's `/api/v2` REST conventions; the request body from the title. Records that the caller used an agent (the "recent agents" list). The only vendor page of this call is the V2-Legacy "Create Recent Agent" (<https://api.ejento.ai/legacy-create-recent-agent>, `POST /v2/api/agent/{agent_id}/recent`, no body, 201 with the recent-agent record), which `legacy_create_recent_agent` carries exactly as shown; the differences are listed in `x-cxkit-deviations`.
 
-Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#create_recent_agent; method: vendor page (v2-legacy) https://api.ejento.ai/legacy-create-recent-agent; path: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-create-recent-agent shows `/v2/api/agent/{agent_id}/recent`); headers, body: inferred; response: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-create-recent-agent shows `data.id`); statuses: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-create-recent-agent shows `201`).
+Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#create_recent_agent; method: vendor page (v2-legacy) <https://api.ejento.ai/legacy-create-recent-agent>; path: inferred (vendor page (v2-legacy) <https://api.ejento.ai/legacy-create-recent-agent> shows `/v2/api/agent/{agent_id}/recent`); headers, body: inferred; response: inferred (vendor page (v2-legacy) <https://api.ejento.ai/legacy-create-recent-agent> shows `data.id`); statuses: inferred (vendor page (v2-legacy) <https://api.ejento.ai/legacy-create-recent-agent> shows `201`).
 
 Sends a `POST` request to `/api/v2/recent-agents`
 
@@ -43980,9 +43980,9 @@ let response = client.get_user_team_permissions()
     }
     /**Get Token Data
 
-From the vendor page "Get Token Data" (https://ejentoapi.apidog.io/get-token-data, tag Analyticsv2): `GET /api/v2/token-counts/` (with the trailing slash) with the query parameters `days`, `start_date`, `end_date`, `time_series`, `bucket_type`, `limit` and `type`; the answer ("Overall token usage data retrieved successfully") holds `data.token_usage`, a list of lists of daily prompt, completion and total token counts. The 401 status is inferred (the page shows only the 200). Organization-wide analytics: the only analytics call a stored vendor page documents.
+From the vendor page "Get Token Data" (<https://ejentoapi.apidog.io/get-token-data>, tag Analyticsv2): `GET /api/v2/token-counts/` (with the trailing slash) with the query parameters `days`, `start_date`, `end_date`, `time_series`, `bucket_type`, `limit` and `type`; the answer ("Overall token usage data retrieved successfully") holds `data.token_usage`, a list of lists of daily prompt, completion and total token counts. The 401 status is inferred (the page shows only the 200). Organization-wide analytics: the only analytics call a stored vendor page documents.
 
-Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#get_token_data + vendor page (v2) https://ejentoapi.apidog.io/get-token-data; method, path, query, response, statuses: vendor page (v2) https://ejentoapi.apidog.io/get-token-data; headers: inferred.
+Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#get_token_data + vendor page (v2) <https://ejentoapi.apidog.io/get-token-data>; method, path, query, response, statuses: vendor page (v2) <https://ejentoapi.apidog.io/get-token-data>; headers: inferred.
 
 Sends a `GET` request to `/api/v2/token-counts/`
 
@@ -44028,9 +44028,9 @@ let response = client.get_tool()
     }
     /**Update Tool by ID
 
-Inferred: path and method from the title and the vendor's `/api/v2` REST conventions; the request body from the title. The only vendor page of this call is the V2-Legacy "Edit Tool" (https://api.ejento.ai/legacy-edit-tool, `PUT /v2/api/tool/{tool_id}`), which `legacy_update_tool` carries exactly as shown; its answer is the shape evidence for Tool. Where this inferred call differs from that page is listed in `x-cxkit-deviations`.
+Inferred: path and method from the title and the vendor's `/api/v2` REST conventions; the request body from the title. The only vendor page of this call is the V2-Legacy "Edit Tool" (<https://api.ejento.ai/legacy-edit-tool>, `PUT /v2/api/tool/{tool_id}`), which `legacy_update_tool` carries exactly as shown; its answer is the shape evidence for Tool. Where this inferred call differs from that page is listed in `x-cxkit-deviations`.
 
-Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#update_tool; method, headers, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-edit-tool; path: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-edit-tool shows `/v2/api/tool/{tool_id}`); body: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-edit-tool shows `tool_type`); response: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-edit-tool shows `data.headers`).
+Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#update_tool; method, headers, statuses: vendor page (v2-legacy) <https://api.ejento.ai/legacy-edit-tool>; path: inferred (vendor page (v2-legacy) <https://api.ejento.ai/legacy-edit-tool> shows `/v2/api/tool/{tool_id}`); body: inferred (vendor page (v2-legacy) <https://api.ejento.ai/legacy-edit-tool> shows `tool_type`); response: inferred (vendor page (v2-legacy) <https://api.ejento.ai/legacy-edit-tool> shows `data.headers`).
 
 Sends a `PUT` request to `/api/v2/tools/{tool_id}`
 
@@ -44886,9 +44886,9 @@ let response = client.list_workflow_responses()
     }
     /**Generate Agent Response (Non-Streaming)
 
-Answers `user_query` in `chat_thread_id` (or in a new thread when it is omitted or null; read `data.thread_id`). Seen on the vendor's "Response API Migration" guide (https://api.ejento.ai/guides/response-api-migration): this path is the recommended endpoint (the older `/v2/api/agent/{agent_id}/response` and `/api/v2/agents/{agent_id}/responses` were deprecated on 15-Oct-2025 and sunset on 14-Nov-2025), `user_query` is required, `chat_thread_id`, `history` and `overrides` are optional, `model` is deprecated (chosen server-side); the response is `{message, success, data: {answer, sources, followup_questions, indexes, query, total_tokens, prompt_tokens, completion_tokens, cache_hit, history, prompt_prefix, instructions, agent_mode, references[{number, url, order}], success, corpus_ids, run_id, chat_thread_name, thread_id, agent_response_id}}` (also on the response schema page https://api.ejento.ai/agentresponsebyagentpostresponseschema-v2-8018099d0; the shared AgentResponseResult models the fields the clients read). The vendor's clients (S4/S5, notes-vendors.md A.4) call it the same way; the newer Quickstart client (`useChat.tsx` at commit f7e583a6, evidence/client-quickstart-usechat.md#generate_agent_response) sends `is_file_attached: true` and `overrides {sources, log_intermediate_response, retrieve_data_points}` here, without `corpus_ids` or `use_reasoning_middleware`. The response service may be a separate base URL (see "Stream Agent Response (SSE)"). Inferred: the error statuses. The deprecated `POST /v2/api/agent/{agent_id}/response` this endpoint replaces is documented on a V2-Legacy page (https://api.ejento.ai/legacy-create-agent-response: body `{history, model, chat_thread_id, overrides, query_source}`); it was sunset on 14-Nov-2025 (the guide), so it has no operation of its own here.
+Answers `user_query` in `chat_thread_id` (or in a new thread when it is omitted or null; read `data.thread_id`). Seen on the vendor's "Response API Migration" guide (<https://api.ejento.ai/guides/response-api-migration>): this path is the recommended endpoint (the older `/v2/api/agent/{agent_id}/response` and `/api/v2/agents/{agent_id}/responses` were deprecated on 15-Oct-2025 and sunset on 14-Nov-2025), `user_query` is required, `chat_thread_id`, `history` and `overrides` are optional, `model` is deprecated (chosen server-side); the response is `{message, success, data: {answer, sources, followup_questions, indexes, query, total_tokens, prompt_tokens, completion_tokens, cache_hit, history, prompt_prefix, instructions, agent_mode, references[{number, url, order}], success, corpus_ids, run_id, chat_thread_name, thread_id, agent_response_id}}` (also on the response schema page <https://api.ejento.ai/agentresponsebyagentpostresponseschema-v2-8018099d0>; the shared AgentResponseResult models the fields the clients read). The vendor's clients (S4/S5, notes-vendors.md A.4) call it the same way; the newer Quickstart client (`useChat.tsx` at commit f7e583a6, evidence/client-quickstart-usechat.md#generate_agent_response) sends `is_file_attached: true` and `overrides {sources, log_intermediate_response, retrieve_data_points}` here, without `corpus_ids` or `use_reasoning_middleware`. The response service may be a separate base URL (see "Stream Agent Response (SSE)"). Inferred: the error statuses. The deprecated `POST /v2/api/agent/{agent_id}/response` this endpoint replaces is documented on a V2-Legacy page (<https://api.ejento.ai/legacy-create-agent-response>: body `{history, model, chat_thread_id, overrides, query_source}`); it was sunset on 14-Nov-2025 (the guide), so it has no operation of its own here.
 
-Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#generate_agent_response; method, path: vendor client evidence/client-quickstart-template.md#generate_agent_response + vendor client evidence/client-slack-app.md#generate_agent_response + vendor client evidence/client-quickstart-usechat.md#generate_agent_response + vendor guide https://api.ejento.ai/guides/response-api-migration; headers: inferred; body: vendor client evidence/client-quickstart-template.md#generate_agent_response + vendor client evidence/client-slack-app.md#generate_agent_response + vendor client evidence/client-quickstart-usechat.md#generate_agent_response; response: vendor client evidence/client-quickstart-template.md#generate_agent_response + vendor client evidence/client-slack-app.md#generate_agent_response + vendor client evidence/client-quickstart-usechat.md#generate_agent_response + vendor guide https://api.ejento.ai/guides/response-api-migration + vendor page (v2) https://api.ejento.ai/agentresponsebyagentpostresponseschema-v2-8018099d0; statuses: vendor client evidence/client-slack-app.md#generate_agent_response.
+Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#generate_agent_response; method, path: vendor client evidence/client-quickstart-template.md#generate_agent_response + vendor client evidence/client-slack-app.md#generate_agent_response + vendor client evidence/client-quickstart-usechat.md#generate_agent_response + vendor guide <https://api.ejento.ai/guides/response-api-migration>; headers: inferred; body: vendor client evidence/client-quickstart-template.md#generate_agent_response + vendor client evidence/client-slack-app.md#generate_agent_response + vendor client evidence/client-quickstart-usechat.md#generate_agent_response; response: vendor client evidence/client-quickstart-template.md#generate_agent_response + vendor client evidence/client-slack-app.md#generate_agent_response + vendor client evidence/client-quickstart-usechat.md#generate_agent_response + vendor guide <https://api.ejento.ai/guides/response-api-migration> + vendor page (v2) <https://api.ejento.ai/agentresponsebyagentpostresponseschema-v2-8018099d0>; statuses: vendor client evidence/client-slack-app.md#generate_agent_response.
 
 Sends a `POST` request to `/response-service/api/v2/agents/{agent_id}/responses`
 
@@ -44904,9 +44904,9 @@ let response = client.generate_agent_response()
     }
     /**Stream Agent Response (SSE)
 
-Seen on the vendor page (https://api.ejento.ai/v2/stream-agent-response): `POST /response-service/api/v2/agents/{agent_id}/responses/stream` with the `Ocp-Apim-Subscription-Key`, `Authorization: Bearer` and `Content-Type: application/json` headers, the JSON body (`caching_enabled`, `chat_thread_id`, `created_by`, `history[{bot, user}]`, `is_file_attached`, `overrides {corpus_ids, log_intermediate_response, retrieve_data_points}`, `query_source`, `user_query`) and an event stream "(start, status, token, error, end) culminating in the final result or an error message". The vendor's clients (S4/S5, notes-vendors.md A.4) send `Accept: text/event-stream` and read the same frames. The response service may be a separate base URL: S4 calls `{baseUrl}/response-service/api/v2/...`, S5 calls `{RESPONSE_SERVICE_BASE_URL}/api/v2/...`; this spec uses the page's (and S4's) form. A newer version of the vendor's Quickstart client (`ejentoai/Quickstart-Template`, `src/components/chat/hooks/useChat.tsx` at commit f7e583a6, evidence/client-quickstart-usechat.md#stream_agent_response) sends the same body with `is_file_attached: true`, `overrides.corpus_ids` only when a corpus is selected, and `overrides.use_reasoning_middleware: true` for a deep agent. Inferred: the 401 and 404 statuses and their JSON bodies (S5 drains the error body of a failed stream).
+Seen on the vendor page (<https://api.ejento.ai/v2/stream-agent-response>): `POST /response-service/api/v2/agents/{agent_id}/responses/stream` with the `Ocp-Apim-Subscription-Key`, `Authorization: Bearer` and `Content-Type: application/json` headers, the JSON body (`caching_enabled`, `chat_thread_id`, `created_by`, `history[{bot, user}]`, `is_file_attached`, `overrides {corpus_ids, log_intermediate_response, retrieve_data_points}`, `query_source`, `user_query`) and an event stream "(start, status, token, error, end) culminating in the final result or an error message". The vendor's clients (S4/S5, notes-vendors.md A.4) send `Accept: text/event-stream` and read the same frames. The response service may be a separate base URL: S4 calls `{baseUrl}/response-service/api/v2/...`, S5 calls `{RESPONSE_SERVICE_BASE_URL}/api/v2/...`; this spec uses the page's (and S4's) form. A newer version of the vendor's Quickstart client (`ejentoai/Quickstart-Template`, `src/components/chat/hooks/useChat.tsx` at commit f7e583a6, evidence/client-quickstart-usechat.md#stream_agent_response) sends the same body with `is_file_attached: true`, `overrides.corpus_ids` only when a corpus is selected, and `overrides.use_reasoning_middleware: true` for a deep agent. Inferred: the 401 and 404 statuses and their JSON bodies (S5 drains the error body of a failed stream).
 
-Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#stream_agent_response; method, path: vendor page (v2) https://api.ejento.ai/v2/stream-agent-response + vendor client evidence/client-quickstart-template.md#stream_agent_response + vendor client evidence/client-slack-app.md#stream_agent_response + vendor client evidence/client-quickstart-usechat.md#stream_agent_response; headers: vendor client evidence/client-quickstart-template.md#stream_agent_response + vendor client evidence/client-quickstart-usechat.md#stream_agent_response; body: vendor page (v2) https://api.ejento.ai/v2/stream-agent-response + vendor client evidence/client-quickstart-template.md#stream_agent_response + vendor client evidence/client-quickstart-usechat.md#stream_agent_response; response: vendor client evidence/client-quickstart-template.md#stream_agent_response + vendor client evidence/client-slack-app.md#stream_agent_response; statuses: inferred.
+Provenance per fact: title: seed evidence/seed-001-ejento-api-index.md#stream_agent_response; method, path: vendor page (v2) <https://api.ejento.ai/v2/stream-agent-response> + vendor client evidence/client-quickstart-template.md#stream_agent_response + vendor client evidence/client-slack-app.md#stream_agent_response + vendor client evidence/client-quickstart-usechat.md#stream_agent_response; headers: vendor client evidence/client-quickstart-template.md#stream_agent_response + vendor client evidence/client-quickstart-usechat.md#stream_agent_response; body: vendor page (v2) <https://api.ejento.ai/v2/stream-agent-response> + vendor client evidence/client-quickstart-template.md#stream_agent_response + vendor client evidence/client-quickstart-usechat.md#stream_agent_response; response: vendor client evidence/client-quickstart-template.md#stream_agent_response + vendor client evidence/client-slack-app.md#stream_agent_response; statuses: inferred.
 
 Sends a `POST` request to `/response-service/api/v2/agents/{agent_id}/responses/stream`
 
@@ -44960,9 +44960,9 @@ let response = client.stream_workflow_response()
     }
     /**Create Agent By Configure
 
-The V2-Legacy "Create Agent By Configure" call exactly as the vendor page shows it (https://ejentoapi.apidog.io/legacy-create-agent-by-configure; the same page on https://api.ejento.ai/legacy-create-agent-by-configure shows the two auth headers): `POST /v2/api/agent` with a form-urlencoded body (LegacyAgentCreateForm); the answer ("Agent created successfully") is the new Agent. Use it where the inferred current call (`create_agent`) is not served. Legacy endpoints may not take the `X-API-Version` header, so none is sent. The page shows no status code: 200 and the error statuses are inferred.
+The V2-Legacy "Create Agent By Configure" call exactly as the vendor page shows it (<https://ejentoapi.apidog.io/legacy-create-agent-by-configure>; the same page on <https://api.ejento.ai/legacy-create-agent-by-configure> shows the two auth headers): `POST /v2/api/agent` with a form-urlencoded body (LegacyAgentCreateForm); the answer ("Agent created successfully") is the new Agent. Use it where the inferred current call (`create_agent`) is not served. Legacy endpoints may not take the `X-API-Version` header, so none is sent. The page shows no status code: 200 and the error statuses are inferred.
 
-Provenance per fact: title, method, path, body, response: vendor page (v2-legacy) https://ejentoapi.apidog.io/legacy-create-agent-by-configure + vendor page (v2-legacy) https://api.ejento.ai/legacy-create-agent-by-configure; headers: vendor page (v2-legacy) https://api.ejento.ai/legacy-create-agent-by-configure; statuses: inferred.
+Provenance per fact: title, method, path, body, response: vendor page (v2-legacy) <https://ejentoapi.apidog.io/legacy-create-agent-by-configure> + vendor page (v2-legacy) <https://api.ejento.ai/legacy-create-agent-by-configure>; headers: vendor page (v2-legacy) <https://api.ejento.ai/legacy-create-agent-by-configure>; statuses: inferred.
 
 Sends a `POST` request to `/v2/api/agent`
 
@@ -44977,9 +44977,9 @@ let response = client.legacy_create_agent()
     }
     /**Get Agent Response Dashboard
 
-The V2-Legacy filter call exactly as the vendor page shows it (https://api.ejento.ai/legacy-get-agent-response-dashboard): `POST /v2/api/agent-response/dashboard?items_per_page&page` with a JSON body of filters (`user_ids`, `agent_ids`, `project_ids`, `response_quality`, `comments`, `query_source`, `success_status`, `from_date`, `to_date`, `export`) answers `{success, message: "Agent Responses Found Successfully.", data: {count, num_pages, current_page, chatlogs[]}}`. Each chat log's `agent` is an object here (LegacyResponseAgent). The sample's `comments`, `feedback` and `references` are `["string"]` placeholders; their items are typed as the other V2-Legacy agent-response pages show them (Comment, Feedback, Reference). Inferred: that it is the V2-Legacy form of "Get Agent Responses based on filters" (by what it does; no page says so), the 200 status (the page shows none) and the error statuses.
+The V2-Legacy filter call exactly as the vendor page shows it (<https://api.ejento.ai/legacy-get-agent-response-dashboard>): `POST /v2/api/agent-response/dashboard?items_per_page&page` with a JSON body of filters (`user_ids`, `agent_ids`, `project_ids`, `response_quality`, `comments`, `query_source`, `success_status`, `from_date`, `to_date`, `export`) answers `{success, message: "Agent Responses Found Successfully.", data: {count, num_pages, current_page, chatlogs[]}}`. Each chat log's `agent` is an object here (LegacyResponseAgent). The sample's `comments`, `feedback` and `references` are `["string"]` placeholders; their items are typed as the other V2-Legacy agent-response pages show them (Comment, Feedback, Reference). Inferred: that it is the V2-Legacy form of "Get Agent Responses based on filters" (by what it does; no page says so), the 200 status (the page shows none) and the error statuses.
 
-Provenance per fact: title, method, path, query, headers, body, response: vendor page (v2-legacy) https://api.ejento.ai/legacy-get-agent-response-dashboard; statuses: inferred.
+Provenance per fact: title, method, path, query, headers, body, response: vendor page (v2-legacy) <https://api.ejento.ai/legacy-get-agent-response-dashboard>; statuses: inferred.
 
 Sends a `POST` request to `/v2/api/agent-response/dashboard`
 
@@ -45000,9 +45000,9 @@ let response = client.legacy_list_agent_responses()
     }
     /**Get Agent Response
 
-The V2-Legacy call exactly as the vendor page shows it (https://api.ejento.ai/legacy-get-agent-response): `GET /v2/api/agent-response/{agent_response_id}` answers `200` with `{success, message: "Agent Response Found Successfully.", data}`, `data` the stored AgentResponse (`id`, `comments[{comment, created_by, created_on}]`, `feedback[{is_upvote, is_downvote}]`, `question`, `response{query, answer, run_id, history, indexes, sources, success, cache_hit, agent_mode, corpus_ids, references, ...}}`). The current call is "Get an Agent Response".
+The V2-Legacy call exactly as the vendor page shows it (<https://api.ejento.ai/legacy-get-agent-response>): `GET /v2/api/agent-response/{agent_response_id}` answers `200` with `{success, message: "Agent Response Found Successfully.", data}`, `data` the stored AgentResponse (`id`, `comments[{comment, created_by, created_on}]`, `feedback[{is_upvote, is_downvote}]`, `question`, `response{query, answer, run_id, history, indexes, sources, success, cache_hit, agent_mode, corpus_ids, references, ...}}`). The current call is "Get an Agent Response".
 
-Provenance per fact: title, method, path, response, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-get-agent-response; headers: inferred.
+Provenance per fact: title, method, path, response, statuses: vendor page (v2-legacy) <https://api.ejento.ai/legacy-get-agent-response>; headers: inferred.
 
 Sends a `GET` request to `/v2/api/agent-response/{agent_response_id}`
 
@@ -45019,9 +45019,9 @@ let response = client.legacy_get_agent_response()
     }
     /**Delete Agent Response
 
-The V2-Legacy call exactly as the vendor page shows it (https://api.ejento.ai/legacy-delete-agent-response): `DELETE /v2/api/agent-response/{agent_response_id}` answers `200` with `{success, message: "Agent Response Deleted Successfully", data}`, `data` the deleted AgentResponse. The current call is "Delete an Agent Response". Inferred: the error statuses.
+The V2-Legacy call exactly as the vendor page shows it (<https://api.ejento.ai/legacy-delete-agent-response>): `DELETE /v2/api/agent-response/{agent_response_id}` answers `200` with `{success, message: "Agent Response Deleted Successfully", data}`, `data` the deleted AgentResponse. The current call is "Delete an Agent Response". Inferred: the error statuses.
 
-Provenance per fact: title, method, path, response, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-delete-agent-response; headers: inferred.
+Provenance per fact: title, method, path, response, statuses: vendor page (v2-legacy) <https://api.ejento.ai/legacy-delete-agent-response>; headers: inferred.
 
 Sends a `DELETE` request to `/v2/api/agent-response/{agent_response_id}`
 
@@ -45040,9 +45040,9 @@ let response = client.legacy_delete_agent_response()
     }
     /**Get Agent
 
-The vendor's V2 Legacy "Get Agent" page (https://ejentoapi.apidog.io/legacy-get-agent, a mirror of the api.ejento.ai page): `GET /v2/api/agent/{agent_id}`, answering `{success, message: "All Agent data fetched successfully", data: Agent}`. The page calls `agent_id` a string (its example is 1297). Inferred: the status code (the page shows only the body), the headers (the mirror's curl shows none; the other V2 Legacy pages send `Ocp-Apim-Subscription-Key` and `Authorization: Bearer`) and the errors. Call this when the current `get_agent` path is refused.
+The vendor's V2 Legacy "Get Agent" page (<https://ejentoapi.apidog.io/legacy-get-agent>, a mirror of the api.ejento.ai page): `GET /v2/api/agent/{agent_id}`, answering `{success, message: "All Agent data fetched successfully", data: Agent}`. The page calls `agent_id` a string (its example is 1297). Inferred: the status code (the page shows only the body), the headers (the mirror's curl shows none; the other V2 Legacy pages send `Ocp-Apim-Subscription-Key` and `Authorization: Bearer`) and the errors. Call this when the current `get_agent` path is refused.
 
-Provenance per fact: title, method, path, response: vendor page (v2-legacy) https://ejentoapi.apidog.io/legacy-get-agent; headers, statuses: inferred.
+Provenance per fact: title, method, path, response: vendor page (v2-legacy) <https://ejentoapi.apidog.io/legacy-get-agent>; headers, statuses: inferred.
 
 Sends a `GET` request to `/v2/api/agent/{agent_id}`
 
@@ -45059,9 +45059,9 @@ let response = client.legacy_get_agent()
     }
     /**Get All Chat Threads of an Agent
 
-The vendor's V2 Legacy page (https://api.ejento.ai/legacy-get-all-chat-threads-of-an-agent): `GET /v2/api/agent/{agent_id}/chat-thread` with the `Ocp-Apim-Subscription-Key` and `Authorization: Bearer` headers, "200 OK", answering `{success, message: "Chat Threads Found Successfully.", data: [ChatThread]}`: a bare list, no paging. Inferred: the errors.
+The vendor's V2 Legacy page (<https://api.ejento.ai/legacy-get-all-chat-threads-of-an-agent>): `GET /v2/api/agent/{agent_id}/chat-thread` with the `Ocp-Apim-Subscription-Key` and `Authorization: Bearer` headers, "200 OK", answering `{success, message: "Chat Threads Found Successfully.", data: [ChatThread]}`: a bare list, no paging. Inferred: the errors.
 
-Provenance per fact: title, method, path, headers, response, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-get-all-chat-threads-of-an-agent.
+Provenance per fact: title, method, path, headers, response, statuses: vendor page (v2-legacy) <https://api.ejento.ai/legacy-get-all-chat-threads-of-an-agent>.
 
 Sends a `GET` request to `/v2/api/agent/{agent_id}/chat-thread`
 
@@ -45078,9 +45078,9 @@ let response = client.legacy_list_agent_chat_threads()
     }
     /**Create Chat Thread
 
-The vendor's V2 Legacy page (https://api.ejento.ai/legacy-create-chat-thread): `POST /v2/api/agent/{agent_id}/chat-thread` with the `Ocp-Apim-Subscription-Key` and `Authorization: Bearer` headers and no body, answering "201 Created" with `{success, message: "Chat Thread created successfully.", data: ChatThread}`. Inferred: the errors.
+The vendor's V2 Legacy page (<https://api.ejento.ai/legacy-create-chat-thread>): `POST /v2/api/agent/{agent_id}/chat-thread` with the `Ocp-Apim-Subscription-Key` and `Authorization: Bearer` headers and no body, answering "201 Created" with `{success, message: "Chat Thread created successfully.", data: ChatThread}`. Inferred: the errors.
 
-Provenance per fact: title, method, path, headers, response, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-create-chat-thread.
+Provenance per fact: title, method, path, headers, response, statuses: vendor page (v2-legacy) <https://api.ejento.ai/legacy-create-chat-thread>.
 
 Sends a `POST` request to `/v2/api/agent/{agent_id}/chat-thread`
 
@@ -45097,9 +45097,9 @@ let response = client.legacy_create_agent_chat_thread()
     }
     /**Get All Agent Corpus Connections
 
-The vendor's V2 Legacy page (https://api.ejento.ai/legacy-get-all-agent-corpus-connections): `GET /v2/api/agent/{agent_id}/corpus` ("agent_id integer <int32> required"), "200 - Example 1" answering `{success, message: "Agent corpus connection fetched successfully.", data: LegacyAgentCorpusConnection}`. Although the title says "All", the example's `data` is one connection object, not a list; it is typed as shown. Inferred: the headers (the page's curl shows none; the other V2 Legacy pages send `Ocp-Apim-Subscription-Key` and `Authorization: Bearer`) and the errors.
+The vendor's V2 Legacy page (<https://api.ejento.ai/legacy-get-all-agent-corpus-connections>): `GET /v2/api/agent/{agent_id}/corpus` ("agent_id integer \<int32> required"), "200 - Example 1" answering `{success, message: "Agent corpus connection fetched successfully.", data: LegacyAgentCorpusConnection}`. Although the title says "All", the example's `data` is one connection object, not a list; it is typed as shown. Inferred: the headers (the page's curl shows none; the other V2 Legacy pages send `Ocp-Apim-Subscription-Key` and `Authorization: Bearer`) and the errors.
 
-Provenance per fact: title, method, path, response, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-get-all-agent-corpus-connections; headers: inferred.
+Provenance per fact: title, method, path, response, statuses: vendor page (v2-legacy) <https://api.ejento.ai/legacy-get-all-agent-corpus-connections>; headers: inferred.
 
 Sends a `GET` request to `/v2/api/agent/{agent_id}/corpus`
 
@@ -45114,9 +45114,9 @@ let response = client.legacy_list_agent_corpora()
     }
     /**Edit Agent Corpus Connection
 
-The vendor's V2 Legacy page (https://api.ejento.ai/legacy-edit-agent-corpus-connection): `PUT /v2/api/agent/{agent_id}/corpus/{corpus_id}` (both "integer <int64> required") with `Content-Type: application/json` and the body `{"is_enabled": false}` ("The body must contain the is_enabled flag"), "200 - Example 1" answering the connection object bare. Enables or disables the agent's use of the corpus. Inferred: the headers besides `Content-Type` and the errors.
+The vendor's V2 Legacy page (<https://api.ejento.ai/legacy-edit-agent-corpus-connection>): `PUT /v2/api/agent/{agent_id}/corpus/{corpus_id}` (both "integer \<int64> required") with `Content-Type: application/json` and the body `{"is_enabled": false}` ("The body must contain the is_enabled flag"), "200 - Example 1" answering the connection object bare. Enables or disables the agent's use of the corpus. Inferred: the headers besides `Content-Type` and the errors.
 
-Provenance per fact: title, method, path, headers, body, response, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-edit-agent-corpus-connection.
+Provenance per fact: title, method, path, headers, body, response, statuses: vendor page (v2-legacy) <https://api.ejento.ai/legacy-edit-agent-corpus-connection>.
 
 Sends a `PUT` request to `/v2/api/agent/{agent_id}/corpus/{corpus_id}`
 
@@ -45135,9 +45135,9 @@ let response = client.legacy_update_agent_corpus_connection()
     }
     /**Create Agent Corpus Connection
 
-The vendor's V2 Legacy page (https://api.ejento.ai/legacy-create-agent-corpus-connection): `POST /v2/api/agent/{agent_id}/corpus/{corpus_id}` (both "integer <int64> required") with no body, "201 - Example 1" answering the connection object bare (no `{success, message, data}` envelope). Inferred: the headers (the page's curl shows none) and the errors.
+The vendor's V2 Legacy page (<https://api.ejento.ai/legacy-create-agent-corpus-connection>): `POST /v2/api/agent/{agent_id}/corpus/{corpus_id}` (both "integer \<int64> required") with no body, "201 - Example 1" answering the connection object bare (no `{success, message, data}` envelope). Inferred: the headers (the page's curl shows none) and the errors.
 
-Provenance per fact: title, method, path, response, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-create-agent-corpus-connection; headers: inferred.
+Provenance per fact: title, method, path, response, statuses: vendor page (v2-legacy) <https://api.ejento.ai/legacy-create-agent-corpus-connection>; headers: inferred.
 
 Sends a `POST` request to `/v2/api/agent/{agent_id}/corpus/{corpus_id}`
 
@@ -45155,9 +45155,9 @@ let response = client.legacy_create_agent_corpus_connection()
     }
     /**Create Recent Agent
 
-The V2-Legacy "Create Recent Agent" call exactly as the vendor page shows it (https://api.ejento.ai/legacy-create-recent-agent): `POST /v2/api/agent/{agent_id}/recent` with no body; 201 with the new recent-agent record ("Recent Agent created successfully"). Use it where the inferred current call (`create_recent_agent`) is not served. Legacy endpoints may not take the `X-API-Version` header, so none is sent. The 401/404 statuses are inferred (the page shows only the 201).
+The V2-Legacy "Create Recent Agent" call exactly as the vendor page shows it (<https://api.ejento.ai/legacy-create-recent-agent>): `POST /v2/api/agent/{agent_id}/recent` with no body; 201 with the new recent-agent record ("Recent Agent created successfully"). Use it where the inferred current call (`create_recent_agent`) is not served. Legacy endpoints may not take the `X-API-Version` header, so none is sent. The 401/404 statuses are inferred (the page shows only the 201).
 
-Provenance per fact: title, method, path, response, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-create-recent-agent; headers: inferred.
+Provenance per fact: title, method, path, response, statuses: vendor page (v2-legacy) <https://api.ejento.ai/legacy-create-recent-agent>; headers: inferred.
 
 Sends a `POST` request to `/v2/api/agent/{agent_id}/recent`
 
@@ -45174,9 +45174,9 @@ let response = client.legacy_create_recent_agent()
     }
     /**Get All Agent Responses
 
-The V2-Legacy call exactly as the vendor page shows it (https://api.ejento.ai/legacy-get-all-agent-responses): `GET /v2/api/agent/{agent_id}/response?query_source&items_per_page&page` answers `{success, message: "Agent Response Found Successfully.", data: {count, num_pages, current_page, agent_responses[]}}`. The current call is "Get Agent Responses of an Agent". Inferred: the 200 status (the page shows none) and the error statuses.
+The V2-Legacy call exactly as the vendor page shows it (<https://api.ejento.ai/legacy-get-all-agent-responses>): `GET /v2/api/agent/{agent_id}/response?query_source&items_per_page&page` answers `{success, message: "Agent Response Found Successfully.", data: {count, num_pages, current_page, agent_responses[]}}`. The current call is "Get Agent Responses of an Agent". Inferred: the 200 status (the page shows none) and the error statuses.
 
-Provenance per fact: title, method, path, query, response: vendor page (v2-legacy) https://api.ejento.ai/legacy-get-all-agent-responses; headers, statuses: inferred.
+Provenance per fact: title, method, path, query, response: vendor page (v2-legacy) <https://api.ejento.ai/legacy-get-all-agent-responses>; headers, statuses: inferred.
 
 Sends a `GET` request to `/v2/api/agent/{agent_id}/response`
 
@@ -45201,9 +45201,9 @@ let response = client.legacy_list_agent_responses_of_agent()
     }
     /**Create Agent Response Log (V2-Legacy)
 
-The V2-Legacy call exactly as the vendor page shows it (the mirror copy https://ejentoapi.apidog.io/legacy-create-agent-response-log): `POST /v2/api/agent/{agent_id}/response/log` with a JSON body recording a question and its answer answers `201` with `{success, message: "Response Log Created Successfully.", data}`, `data` the stored agent response (the excerpt shows `id`, `question`, `response{query, answer, ...}`). The current call is "Create Agent Response Log".
+The V2-Legacy call exactly as the vendor page shows it (the mirror copy <https://ejentoapi.apidog.io/legacy-create-agent-response-log>): `POST /v2/api/agent/{agent_id}/response/log` with a JSON body recording a question and its answer answers `201` with `{success, message: "Response Log Created Successfully.", data}`, `data` the stored agent response (the excerpt shows `id`, `question`, `response{query, answer, ...}`). The current call is "Create Agent Response Log".
 
-Provenance per fact: title: inferred (vendor page (v2-legacy) https://ejentoapi.apidog.io/legacy-create-agent-response-log shows `Create Agent Response Log`); method, path, headers, body, response, statuses: vendor page (v2-legacy) https://ejentoapi.apidog.io/legacy-create-agent-response-log.
+Provenance per fact: title: inferred (vendor page (v2-legacy) <https://ejentoapi.apidog.io/legacy-create-agent-response-log> shows `Create Agent Response Log`); method, path, headers, body, response, statuses: vendor page (v2-legacy) <https://ejentoapi.apidog.io/legacy-create-agent-response-log>.
 
 Sends a `POST` request to `/v2/api/agent/{agent_id}/response/log`
 
@@ -45221,9 +45221,9 @@ let response = client.legacy_create_agent_response_log()
     }
     /**Get Pinned Agent Responses (V2-Legacy)
 
-The V2-Legacy call exactly as the vendor page shows it (https://api.ejento.ai/legacy-get-pinned-agent-responses): `GET /v2/api/agent/{agent_id}/response/pin` with `Ocp-Apim-Subscription-Key` and `Authorization: Bearer` answers `{success, message: "Pinned chat logs retrieved successfully", data: [...]}`, a bare list of the agent's pinned responses (each with `pinned` and `chat_thread_id`). The title is the sidebar's (the stored page starts below its heading). The current call is "Get Pinned Agent Responses". The sample's `references` and `data_points` are `["string"]` placeholders; `references` items are typed as the other V2-Legacy agent-response pages show them (Reference `{url, order, number}`). Inferred: the 200 status and the error statuses.
+The V2-Legacy call exactly as the vendor page shows it (<https://api.ejento.ai/legacy-get-pinned-agent-responses>): `GET /v2/api/agent/{agent_id}/response/pin` with `Ocp-Apim-Subscription-Key` and `Authorization: Bearer` answers `{success, message: "Pinned chat logs retrieved successfully", data: [...]}`, a bare list of the agent's pinned responses (each with `pinned` and `chat_thread_id`). The title is the sidebar's (the stored page starts below its heading). The current call is "Get Pinned Agent Responses". The sample's `references` and `data_points` are `["string"]` placeholders; `references` items are typed as the other V2-Legacy agent-response pages show them (Reference `{url, order, number}`). Inferred: the 200 status and the error statuses.
 
-Provenance per fact: title, statuses: inferred; method, path, headers, response: vendor page (v2-legacy) https://api.ejento.ai/legacy-get-pinned-agent-responses.
+Provenance per fact: title, statuses: inferred; method, path, headers, response: vendor page (v2-legacy) <https://api.ejento.ai/legacy-get-pinned-agent-responses>.
 
 Sends a `GET` request to `/v2/api/agent/{agent_id}/response/pin`
 
@@ -45240,9 +45240,9 @@ let response = client.legacy_list_pinned_agent_responses()
     }
     /**Create Agent Vote
 
-The vendor's V2 Legacy page (https://api.ejento.ai/legacy-create-agent-vote): `POST /v2/api/agent/{agent_id}/vote` with the `Ocp-Apim-Subscription-Key`, `Authorization: Bearer` and `Content-Type: application/json` headers and the body `{"vote": "up" | "down" | "clear"}`, answering `{success, message: "Successfully upvoted the agent", data: {like_count, dislike_count}}`. Inferred: the status code (the page shows only the body) and the errors.
+The vendor's V2 Legacy page (<https://api.ejento.ai/legacy-create-agent-vote>): `POST /v2/api/agent/{agent_id}/vote` with the `Ocp-Apim-Subscription-Key`, `Authorization: Bearer` and `Content-Type: application/json` headers and the body `{"vote": "up" | "down" | "clear"}`, answering `{success, message: "Successfully upvoted the agent", data: {like_count, dislike_count}}`. Inferred: the status code (the page shows only the body) and the errors.
 
-Provenance per fact: title, method, path, headers, body, response: vendor page (v2-legacy) https://api.ejento.ai/legacy-create-agent-vote; statuses: inferred.
+Provenance per fact: title, method, path, headers, body, response: vendor page (v2-legacy) <https://api.ejento.ai/legacy-create-agent-vote>; statuses: inferred.
 
 Sends a `POST` request to `/v2/api/agent/{agent_id}/vote`
 
@@ -45258,9 +45258,9 @@ let response = client.legacy_vote_on_agent()
     }
     /**Edit Chat Thread
 
-The V2-Legacy call exactly as the vendor page shows it (https://api.ejento.ai/legacy-edit-chat-thread): `PUT /v2/api/chat-thread/{chatthread_id}` with `Ocp-Apim-Subscription-Key`, `Authorization: Bearer`, `Content-Type: application/json` and `{title}` answers `{success, message: "Chat Thread Updated Successfully.", data}`, `data` the renamed ChatThread. The title is the sidebar's (the stored page starts below its heading). The current call is "Update Chat Thread". Inferred: the 200 status (the page shows none) and the error statuses.
+The V2-Legacy call exactly as the vendor page shows it (<https://api.ejento.ai/legacy-edit-chat-thread>): `PUT /v2/api/chat-thread/{chatthread_id}` with `Ocp-Apim-Subscription-Key`, `Authorization: Bearer`, `Content-Type: application/json` and `{title}` answers `{success, message: "Chat Thread Updated Successfully.", data}`, `data` the renamed ChatThread. The title is the sidebar's (the stored page starts below its heading). The current call is "Update Chat Thread". Inferred: the 200 status (the page shows none) and the error statuses.
 
-Provenance per fact: title, statuses: inferred; method, path, headers, body, response: vendor page (v2-legacy) https://api.ejento.ai/legacy-edit-chat-thread.
+Provenance per fact: title, statuses: inferred; method, path, headers, body, response: vendor page (v2-legacy) <https://api.ejento.ai/legacy-edit-chat-thread>.
 
 Sends a `PUT` request to `/v2/api/chat-thread/{chatthread_id}`
 
@@ -45279,9 +45279,9 @@ let response = client.legacy_update_chat_thread()
     }
     /**Delete Chat Thread (V2-Legacy)
 
-The V2-Legacy call exactly as the vendor page shows it (https://api.ejento.ai/legacy-delete-chat-thread): `DELETE /v2/api/chat-thread/{chatthread_id}` with `Ocp-Apim-Subscription-Key` and `Authorization: Bearer` sets the thread's `is_deleted` flag and answers `{success, message: "Chat Thread Deleted Successfully.", data: [ChatThread]}` (a list of one thread). The title is the sidebar's. The current call is "Delete Chat Thread". Inferred: the 200 status (the page shows none) and the error statuses.
+The V2-Legacy call exactly as the vendor page shows it (<https://api.ejento.ai/legacy-delete-chat-thread>): `DELETE /v2/api/chat-thread/{chatthread_id}` with `Ocp-Apim-Subscription-Key` and `Authorization: Bearer` sets the thread's `is_deleted` flag and answers `{success, message: "Chat Thread Deleted Successfully.", data: [ChatThread]}` (a list of one thread). The title is the sidebar's. The current call is "Delete Chat Thread". Inferred: the 200 status (the page shows none) and the error statuses.
 
-Provenance per fact: title, statuses: inferred; method, path, headers, response: vendor page (v2-legacy) https://api.ejento.ai/legacy-delete-chat-thread.
+Provenance per fact: title, statuses: inferred; method, path, headers, response: vendor page (v2-legacy) <https://api.ejento.ai/legacy-delete-chat-thread>.
 
 Sends a `DELETE` request to `/v2/api/chat-thread/{chatthread_id}`
 
@@ -45298,9 +45298,9 @@ let response = client.legacy_delete_chat_thread()
     }
     /**Get Agent Responses By Chat Thread
 
-The V2-Legacy call exactly as the vendor page shows it (https://api.ejento.ai/legacy-get-agent-responses-by-chat-thread): `GET /v2/api/chat-thread/{chatthread_id}/agent-response` answers `200` with `{success, message: "Agent Response Found Successfully.", data: [...]}`, a bare list of the thread's AgentResponses (the current call answers `data.agent_responses[]`). Inferred: the error statuses.
+The V2-Legacy call exactly as the vendor page shows it (<https://api.ejento.ai/legacy-get-agent-responses-by-chat-thread>): `GET /v2/api/chat-thread/{chatthread_id}/agent-response` answers `200` with `{success, message: "Agent Response Found Successfully.", data: [...]}`, a bare list of the thread's AgentResponses (the current call answers `data.agent_responses[]`). Inferred: the error statuses.
 
-Provenance per fact: title, method, path, response, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-get-agent-responses-by-chat-thread; headers: inferred.
+Provenance per fact: title, method, path, response, statuses: vendor page (v2-legacy) <https://api.ejento.ai/legacy-get-agent-responses-by-chat-thread>; headers: inferred.
 
 Sends a `GET` request to `/v2/api/chat-thread/{chatthread_id}/agent-response`
 
@@ -45319,9 +45319,9 @@ let response = client.legacy_list_chat_thread_agent_responses()
     }
     /**Delete ChatThread-Corpus Connection
 
-The V2-Legacy call exactly as the vendor page shows it (https://api.ejento.ai/legacy-delete-chat-thread-corpus-connection): `DELETE /v2/api/chat-thread/{chatthread_id}/corpus/{corpus_id}` removes the connection (the thread's `corpus_id` becomes null) and answers `200` with `{success, message: "The ChatThread-Corpus connection has been deleted.", data}`, `data` the removed ChatThreadCorpusConnection. The current call is "Delete a ChatThread-Corpus connection". Inferred: the error statuses.
+The V2-Legacy call exactly as the vendor page shows it (<https://api.ejento.ai/legacy-delete-chat-thread-corpus-connection>): `DELETE /v2/api/chat-thread/{chatthread_id}/corpus/{corpus_id}` removes the connection (the thread's `corpus_id` becomes null) and answers `200` with `{success, message: "The ChatThread-Corpus connection has been deleted.", data}`, `data` the removed ChatThreadCorpusConnection. The current call is "Delete a ChatThread-Corpus connection". Inferred: the error statuses.
 
-Provenance per fact: title, method, path, response, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-delete-chat-thread-corpus-connection; headers: inferred.
+Provenance per fact: title, method, path, response, statuses: vendor page (v2-legacy) <https://api.ejento.ai/legacy-delete-chat-thread-corpus-connection>; headers: inferred.
 
 Sends a `DELETE` request to `/v2/api/chat-thread/{chatthread_id}/corpus/{corpus_id}`
 
@@ -45342,9 +45342,9 @@ let response = client.legacy_delete_chat_thread_corpus()
     }
     /**Create Corpus
 
-The V2-Legacy call exactly as the vendor page shows it (https://api.ejento.ai/legacy-create-corpus): `POST /v2/api/corpus` with `Ocp-Apim-Subscription-Key`, `Authorization: Bearer`, `Content-Type: application/json` and `{name (required), description (optional)}` answers the new corpus itself, with no `{success, message, data}` envelope (`id`, `indexing_mode{id, mode}`, `created_by`, `created_on`, `modified_by`, `modified_on`, `name`, `description`, `is_public`, `is_deleted`, `owner`, `org`). The title is the sidebar's (the stored page starts below its heading). The current call is "Create a Corpus". Inferred: the 200 status (the page shows none) and the error statuses.
+The V2-Legacy call exactly as the vendor page shows it (<https://api.ejento.ai/legacy-create-corpus>): `POST /v2/api/corpus` with `Ocp-Apim-Subscription-Key`, `Authorization: Bearer`, `Content-Type: application/json` and `{name (required), description (optional)}` answers the new corpus itself, with no `{success, message, data}` envelope (`id`, `indexing_mode{id, mode}`, `created_by`, `created_on`, `modified_by`, `modified_on`, `name`, `description`, `is_public`, `is_deleted`, `owner`, `org`). The title is the sidebar's (the stored page starts below its heading). The current call is "Create a Corpus". Inferred: the 200 status (the page shows none) and the error statuses.
 
-Provenance per fact: title, statuses: inferred; method, path, headers, body, response: vendor page (v2-legacy) https://api.ejento.ai/legacy-create-corpus.
+Provenance per fact: title, statuses: inferred; method, path, headers, body, response: vendor page (v2-legacy) <https://api.ejento.ai/legacy-create-corpus>.
 
 Sends a `POST` request to `/v2/api/corpus`
 
@@ -45359,9 +45359,9 @@ let response = client.legacy_create_corpus()
     }
     /**Edit Tool
 
-The V2-Legacy "Edit Tool" call exactly as the vendor page shows it (https://api.ejento.ai/legacy-edit-tool): `PUT /v2/api/tool/{tool_id}` with a JSON body of the tool's new `name`, `description`, `tool_type` (e.g. `api`, `rag`), `is_enabled`, `is_draft`, `is_default`, `base_template_id` and `system_prompt`; the answer ("Tool updated successfully.") is the updated tool. Use it where the inferred current call (`update_tool`) is not served. Legacy endpoints may not take the `X-API-Version` header, so none is sent. The 400/401/404 statuses are inferred (the page shows only the 200).
+The V2-Legacy "Edit Tool" call exactly as the vendor page shows it (<https://api.ejento.ai/legacy-edit-tool>): `PUT /v2/api/tool/{tool_id}` with a JSON body of the tool's new `name`, `description`, `tool_type` (e.g. `api`, `rag`), `is_enabled`, `is_draft`, `is_default`, `base_template_id` and `system_prompt`; the answer ("Tool updated successfully.") is the updated tool. Use it where the inferred current call (`update_tool`) is not served. Legacy endpoints may not take the `X-API-Version` header, so none is sent. The 400/401/404 statuses are inferred (the page shows only the 200).
 
-Provenance per fact: title, method, path, headers, body, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-edit-tool; response: inferred (vendor page (v2-legacy) https://api.ejento.ai/legacy-edit-tool shows `data.headers`).
+Provenance per fact: title, method, path, headers, body, statuses: vendor page (v2-legacy) <https://api.ejento.ai/legacy-edit-tool>; response: inferred (vendor page (v2-legacy) <https://api.ejento.ai/legacy-edit-tool> shows `data.headers`).
 
 Sends a `PUT` request to `/v2/api/tool/{tool_id}`
 
@@ -45380,9 +45380,9 @@ let response = client.legacy_update_tool()
     }
     /**Get Agent Responses By User
 
-The V2-Legacy call exactly as the vendor page shows it (https://api.ejento.ai/legacy-get-agent-responses-by-user): `GET /v2/api/user/{user_id}/agent-response?query_source&items_per_page&page` answers `200` with `{success, message: "Agent Response Found Successfully.", data: {count, num_pages, current_page, agent_responses[]}}`; here each response's `agent` is an object (`id`, `agent_name`, `agent_type{name}`, `created_by`, `created_on`, `agent_image`, `user`, `project`; LegacyResponseAgent), so the answer is LegacyUserAgentResponseListEnvelope. The sample's `comments` and `feedback` are `["string"]` placeholders; their items are typed as the other V2-Legacy agent-response pages show them (Comment, Feedback). No current operation of this title is known. Inferred: the error statuses.
+The V2-Legacy call exactly as the vendor page shows it (<https://api.ejento.ai/legacy-get-agent-responses-by-user>): `GET /v2/api/user/{user_id}/agent-response?query_source&items_per_page&page` answers `200` with `{success, message: "Agent Response Found Successfully.", data: {count, num_pages, current_page, agent_responses[]}}`; here each response's `agent` is an object (`id`, `agent_name`, `agent_type{name}`, `created_by`, `created_on`, `agent_image`, `user`, `project`; LegacyResponseAgent), so the answer is LegacyUserAgentResponseListEnvelope. The sample's `comments` and `feedback` are `["string"]` placeholders; their items are typed as the other V2-Legacy agent-response pages show them (Comment, Feedback). No current operation of this title is known. Inferred: the error statuses.
 
-Provenance per fact: title, method, path, query, response, statuses: vendor page (v2-legacy) https://api.ejento.ai/legacy-get-agent-responses-by-user; headers: inferred.
+Provenance per fact: title, method, path, query, response, statuses: vendor page (v2-legacy) <https://api.ejento.ai/legacy-get-agent-responses-by-user>; headers: inferred.
 
 Sends a `GET` request to `/v2/api/user/{user_id}/agent-response`
 

@@ -1122,7 +1122,7 @@ Creates a ticket (a conversation) for a customer. One of `customer_id`,
 `external_customer_id`, `gateway_profile_id` or `provided_unique_id` must be given to
 identify the customer.
 
-Provenance per fact: title: vendor page (stable) https://documentation.proto.cx/docs/developer-documentation/developer-api; method, headers, body: vendor page (stable) https://documentation.proto.cx/docs/developer-documentation/developer-api + vendor page (stable) https://documentation.proto.cx/proto-aicx/developer-api; path: inferred (vendor page (stable) https://documentation.proto.cx/docs/developer-documentation/developer-api shows `/api/platform/v1/conversations/{subcompany_id}/create-ticket`); response: vendor page (stable) https://documentation.proto.cx/proto-aicx/developer-api; statuses: inferred.
+Provenance per fact: title: vendor page (stable) <https://documentation.proto.cx/docs/developer-documentation/developer-api>; method, headers, body: vendor page (stable) <https://documentation.proto.cx/docs/developer-documentation/developer-api> + vendor page (stable) <https://documentation.proto.cx/proto-aicx/developer-api>; path: inferred (vendor page (stable) <https://documentation.proto.cx/docs/developer-documentation/developer-api> shows `/api/platform/v1/conversations/{subcompany_id}/create-ticket`); response: vendor page (stable) <https://documentation.proto.cx/proto-aicx/developer-api>; statuses: inferred.
 
 Sends a `POST` request to `/conversations/{subcompany_id}/create-ticket`
 
@@ -1147,7 +1147,7 @@ Creates a custom field. `select_options` must be given if and only if `type` is
 `select`. The title is our own; the body's `name` and `type` fields are inferred from
 the hint, which names `type`, `select` and `select_options` only.
 
-Provenance per fact: title, response, statuses: inferred; method, headers: vendor page (stable) https://documentation.proto.cx/proto-aicx/developer-tools/developer-api + vendor page (stable) https://documentation.proto.cx/proto-aicx-docs-deprecated/developer-tools/developer-api; path: inferred (vendor page (stable) https://documentation.proto.cx/proto-aicx/developer-tools/developer-api shows `/api/platform/v1/custom-fields/{subcompany_id}/create-custom-field`); body: vendor page (stable) https://documentation.proto.cx/proto-aicx/developer-tools/developer-api.
+Provenance per fact: title, response, statuses: inferred; method, headers: vendor page (stable) <https://documentation.proto.cx/proto-aicx/developer-tools/developer-api> + vendor page (stable) <https://documentation.proto.cx/proto-aicx-docs-deprecated/developer-tools/developer-api>; path: inferred (vendor page (stable) <https://documentation.proto.cx/proto-aicx/developer-tools/developer-api> shows `/api/platform/v1/custom-fields/{subcompany_id}/create-custom-field`); body: vendor page (stable) <https://documentation.proto.cx/proto-aicx/developer-tools/developer-api>.
 
 Sends a `POST` request to `/custom-fields/{subcompany_id}/create-custom-field`
 
@@ -1169,7 +1169,7 @@ let response = client.create_custom_field()
 Deletes a custom field. The title is our own; no stored copy shows the answer, which
 stays free-form.
 
-Provenance per fact: title, response, statuses: inferred; method, headers: vendor page (stable) https://documentation.proto.cx/proto-aicx-docs-deprecated/developer-tools/developer-api + vendor page (stable) https://documentation.proto.cx/proto-aicx/developer-tools/developer-api; path: inferred (vendor page (stable) https://documentation.proto.cx/proto-aicx-docs-deprecated/developer-tools/developer-api shows `/api/platform/v1/custom-fields/{subcompany_id}/custom-field/{custom_field_id}/delete-custom-fields`).
+Provenance per fact: title, response, statuses: inferred; method, headers: vendor page (stable) <https://documentation.proto.cx/proto-aicx-docs-deprecated/developer-tools/developer-api> + vendor page (stable) <https://documentation.proto.cx/proto-aicx/developer-tools/developer-api>; path: inferred (vendor page (stable) <https://documentation.proto.cx/proto-aicx-docs-deprecated/developer-tools/developer-api> shows `/api/platform/v1/custom-fields/{subcompany_id}/custom-field/{custom_field_id}/delete-custom-fields`).
 
 Sends a `DELETE` request to `/custom-fields/{subcompany_id}/custom-field/{custom_field_id}/delete-custom-fields`
 
@@ -1191,7 +1191,7 @@ let response = client.delete_custom_field()
 Lists the teamspace's custom fields. The title is our own (the pages give the URL
 under "Custom Fields"); no stored copy shows the answer, which stays free-form.
 
-Provenance per fact: title, response, statuses: inferred; method, headers: vendor page (stable) https://documentation.proto.cx/proto-aicx/developer-tools/developer-api + vendor page (stable) https://documentation.proto.cx/proto-aicx-docs-deprecated/developer-tools/developer-api; path: inferred (vendor page (stable) https://documentation.proto.cx/proto-aicx/developer-tools/developer-api shows `/api/platform/v1/custom-fields/{subcompany_id}/list-custom-fields`).
+Provenance per fact: title, response, statuses: inferred; method, headers: vendor page (stable) <https://documentation.proto.cx/proto-aicx/developer-tools/developer-api> + vendor page (stable) <https://documentation.proto.cx/proto-aicx-docs-deprecated/developer-tools/developer-api>; path: inferred (vendor page (stable) <https://documentation.proto.cx/proto-aicx/developer-tools/developer-api> shows `/api/platform/v1/custom-fields/{subcompany_id}/list-custom-fields`).
 
 Sends a `GET` request to `/custom-fields/{subcompany_id}/list-custom-fields`
 
@@ -1211,7 +1211,7 @@ let response = client.list_custom_fields()
 Creates a customer under the unique id your application provides (a `PUT`: the id is
 the caller's). Every body field is optional.
 
-Provenance per fact: title, response, statuses: inferred; method, headers, body: vendor page (stable) https://documentation.proto.cx/proto-aicx/developer-api + vendor page (stable) https://documentation.proto.cx/aicx/developers/developer-tools/developer-api; path: inferred (vendor page (stable) https://documentation.proto.cx/proto-aicx/developer-api shows `/api/platform/v1/customers/{subcompany_id}/create-customer/{provided_unique_id}`).
+Provenance per fact: title, response, statuses: inferred; method, headers, body: vendor page (stable) <https://documentation.proto.cx/proto-aicx/developer-api> + vendor page (stable) <https://documentation.proto.cx/aicx/developers/developer-tools/developer-api>; path: inferred (vendor page (stable) <https://documentation.proto.cx/proto-aicx/developer-api> shows `/api/platform/v1/customers/{subcompany_id}/create-customer/{provided_unique_id}`).
 
 Sends a `PUT` request to `/customers/{subcompany_id}/create-customer/{provided_unique_id}`
 
@@ -1239,7 +1239,7 @@ custom field element of the body; a custom field's id comes from listing or crea
 custom fields. The title is our own (the pages give the URL only); the body's shape
 (a `custom_fields` list of `{id, name, value}`) is inferred from the hint.
 
-Provenance per fact: title, body, response, statuses: inferred; method, headers: vendor page (stable) https://documentation.proto.cx/proto-aicx/developer-api + vendor page (stable) https://documentation.proto.cx/proto-aicx/developer-tools/developer-api; path: inferred (vendor page (stable) https://documentation.proto.cx/proto-aicx/developer-api shows `/api/platform/v1/customers/{subcompany_id}/customer/{provided_unique_id}/add-custom-fields`).
+Provenance per fact: title, body, response, statuses: inferred; method, headers: vendor page (stable) <https://documentation.proto.cx/proto-aicx/developer-api> + vendor page (stable) <https://documentation.proto.cx/proto-aicx/developer-tools/developer-api>; path: inferred (vendor page (stable) <https://documentation.proto.cx/proto-aicx/developer-api> shows `/api/platform/v1/customers/{subcompany_id}/customer/{provided_unique_id}/add-custom-fields`).
 
 Sends a `PUT` request to `/customers/{subcompany_id}/customer/{provided_unique_id}/add-custom-fields`
 
@@ -1265,7 +1265,7 @@ exist yet. The title is our own (the pages give the operation only as its URL, u
 "Customers API"); the body's `tags` field and its item type are inferred (no stored
 copy shows the body, only the `create_if_not_exists` hint).
 
-Provenance per fact: title, response, statuses: inferred; method, headers, body: vendor page (stable) https://documentation.proto.cx/proto-aicx/developer-api + vendor page (stable) https://documentation.proto.cx/aicx/developers/developer-tools/developer-api; path: inferred (vendor page (stable) https://documentation.proto.cx/proto-aicx/developer-api shows `/api/platform/v1/customers/{subcompany_id}/customer/{provided_unique_id}/add-tags`).
+Provenance per fact: title, response, statuses: inferred; method, headers, body: vendor page (stable) <https://documentation.proto.cx/proto-aicx/developer-api> + vendor page (stable) <https://documentation.proto.cx/aicx/developers/developer-tools/developer-api>; path: inferred (vendor page (stable) <https://documentation.proto.cx/proto-aicx/developer-api> shows `/api/platform/v1/customers/{subcompany_id}/customer/{provided_unique_id}/add-tags`).
 
 Sends a `PUT` request to `/customers/{subcompany_id}/customer/{provided_unique_id}/add-tags`
 
@@ -1289,7 +1289,7 @@ let response = client.add_customer_tags()
 Reads a customer by the unique id your application provided: all the customer's
 information other than their custom field values.
 
-Provenance per fact: title, response, statuses: inferred; method, headers: vendor page (stable) https://documentation.proto.cx/proto-aicx/developer-api + vendor page (stable) https://documentation.proto.cx/proto-aicx/developer-tools/developer-api; path: inferred (vendor page (stable) https://documentation.proto.cx/proto-aicx/developer-api shows `/api/platform/v1/customers/{subcompany_id}/customer/{provided_unique_id}/get-customer`).
+Provenance per fact: title, response, statuses: inferred; method, headers: vendor page (stable) <https://documentation.proto.cx/proto-aicx/developer-api> + vendor page (stable) <https://documentation.proto.cx/proto-aicx/developer-tools/developer-api>; path: inferred (vendor page (stable) <https://documentation.proto.cx/proto-aicx/developer-api> shows `/api/platform/v1/customers/{subcompany_id}/customer/{provided_unique_id}/get-customer`).
 
 Sends a `GET` request to `/customers/{subcompany_id}/customer/{provided_unique_id}/get-customer`
 

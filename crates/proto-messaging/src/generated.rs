@@ -1134,7 +1134,7 @@ Proto's "Messaging APIs" on `gw.proto.cx/webhook`: the REST side of a webhook ch
 `X-PROTO-TOKEN`. What Proto posts back to the channel's application is described by the
 "Webhooks" page and parsed by the facade (`cxkit::proto_webhook`), not here.
 
-Source: https://docs.proto.cx/docs/messaging-apis (also served as
+Source: <https://docs.proto.cx/docs/messaging-apis> (also served as
 `/docs/integration-for-comms`); see `specs/sources/proto-messaging.tsv`. Every stored copy
 is cut off inside the "Chat APIs" section (Create a chat's sample body); anything a copy
 does not show is marked `x-cxkit-inferred: true`. The "Webhooks" page speaks of a reply
@@ -1213,7 +1213,7 @@ Creates a chat on the channel, optionally creating or updating its human on the 
 messaging platform may give a chat token that Proto later uses to send replies; it
 comes back as `chatToken` in the webhook events.
 
-Provenance per fact: title, method, headers, body: vendor page (stable) https://docs.proto.cx/docs/messaging-apis; path: inferred (vendor page (stable) https://docs.proto.cx/docs/messaging-apis shows `/webhook/{channel_id}/chat`); response, statuses: inferred.
+Provenance per fact: title, method, headers, body: vendor page (stable) <https://docs.proto.cx/docs/messaging-apis>; path: inferred (vendor page (stable) <https://docs.proto.cx/docs/messaging-apis> shows `/webhook/{channel_id}/chat`); response, statuses: inferred.
 
 Sends a `POST` request to `/{channel_id}/chat`
 
@@ -1237,7 +1237,7 @@ let response = client.create_chat()
 Creates a human (a customer) on the channel. An `accessToken`, if given, is included in
 the webhooks; an `externalId`, if given, in reports.
 
-Provenance per fact: title, method, headers, body, response: vendor page (stable) https://docs.proto.cx/docs/messaging-apis + vendor page (stable) https://docs.proto.cx/docs/integration-for-comms; path: inferred (vendor page (stable) https://docs.proto.cx/docs/messaging-apis shows `/webhook/{channel_id}/human`); statuses: inferred.
+Provenance per fact: title, method, headers, body, response: vendor page (stable) <https://docs.proto.cx/docs/messaging-apis> + vendor page (stable) <https://docs.proto.cx/docs/integration-for-comms>; path: inferred (vendor page (stable) <https://docs.proto.cx/docs/messaging-apis> shows `/webhook/{channel_id}/human`); statuses: inferred.
 
 Sends a `POST` request to `/{channel_id}/human`
 
@@ -1260,7 +1260,7 @@ let response = client.create_channel_human()
 
 Reads a human of the channel.
 
-Provenance per fact: title, method, headers, response: vendor page (stable) https://docs.proto.cx/docs/messaging-apis + vendor page (stable) https://docs.proto.cx/docs/integration-for-comms; path: inferred (vendor page (stable) https://docs.proto.cx/docs/messaging-apis shows `/webhook/{channel_id}/human/{human_id}`); statuses: inferred.
+Provenance per fact: title, method, headers, response: vendor page (stable) <https://docs.proto.cx/docs/messaging-apis> + vendor page (stable) <https://docs.proto.cx/docs/integration-for-comms>; path: inferred (vendor page (stable) <https://docs.proto.cx/docs/messaging-apis> shows `/webhook/{channel_id}/human/{human_id}`); statuses: inferred.
 
 Sends a `GET` request to `/{channel_id}/human/{human_id}`
 

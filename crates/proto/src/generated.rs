@@ -46,7 +46,7 @@ no field documents it; a free-text string is assumed.
         pub profile_pic_id: ::std::option::Option<::std::string::String>,
         /**The human's tags. The type is inferred: the Get Human sample only shows null; the
 Create Human body table of another revision of the vendor page
-(https://docs.proto.cx/docs/authentication-api) sends tags as a list of `{id, value}`.
+(<https://docs.proto.cx/docs/authentication-api>) sends tags as a list of `{id, value}`.
 */
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub tags: ::std::option::Option<::std::vec::Vec<HumanTag>>,
@@ -93,7 +93,7 @@ other revision has `tags` (below) in its place; both are accepted, send one.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub tag_ids: ::std::vec::Vec<::std::string::String>,
         /**End user's list of tags, as the other revision of the vendor page
-(https://docs.proto.cx/docs/authentication-api, the one whose sample starts with
+(<https://docs.proto.cx/docs/authentication-api>, the one whose sample starts with
 `curl --location`) has it in place of `tag_ids`: a list of `{id, value}`.
 */
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -143,7 +143,7 @@ and Update Human.
         }
     }
     /**A tag of a human, as the Create Human body table of one revision of the vendor page
-shows it (https://docs.proto.cx/docs/authentication-api: `tags`, a list of `id` string
+shows it (<https://docs.proto.cx/docs/authentication-api>: `tags`, a list of `id` string
 and `value` string). Neither field is marked required there; both are optional here.
 */
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
@@ -1251,13 +1251,13 @@ Proto's Webchat.
 Store the returned human id in your web app's database: it is the `human_id` of
 Get Human and Update Human.
 
-Provenance per fact: title: inferred (seed evidence/seed-002-proto-authentication-api.md#create_human shows `Create Human API`); method, headers: seed evidence/seed-002-proto-authentication-api.md#create_human + vendor page (stable) https://docs.proto.cx/docs/authentication-api; path, response: seed evidence/seed-002-proto-authentication-api.md#create_human; body: seed evidence/seed-002-proto-authentication-api.md#create_human + notes evidence/notes-vendors.md#create_human + vendor page (stable) https://docs.proto.cx/docs/authentication-api; statuses: inferred.
+Provenance per fact: title: inferred (seed evidence/seed-002-proto-authentication-api.md#create_human shows `Create Human API`); method, headers: seed evidence/seed-002-proto-authentication-api.md#create_human + vendor page (stable) <https://docs.proto.cx/docs/authentication-api>; path, response: seed evidence/seed-002-proto-authentication-api.md#create_human; body: seed evidence/seed-002-proto-authentication-api.md#create_human + notes evidence/notes-vendors.md#create_human + vendor page (stable) <https://docs.proto.cx/docs/authentication-api>; statuses: inferred.
 
 Sends a `POST` request to `/{company_id}/{bot_id}/crm/human`
 
 Arguments:
 - `company_id`: ID of the Company (`COMPANY_ID`), found on the company icon at the bottom left of the
-screen, under General Settings (a revision of https://docs.proto.cx/docs/authentication-api;
+screen, under General Settings (a revision of <https://docs.proto.cx/docs/authentication-api>;
 the seed's revision cuts the sentence off at "can be found in").
 
 - `bot_id`: ID of the Bot that can be found in BUILD > SETTINGS > API page.
@@ -1279,13 +1279,13 @@ let response = client.create_human()
 
 Retrieve a human profile, e.g. from your web app.
 
-Provenance per fact: title: inferred (seed evidence/seed-002-proto-authentication-api.md#get_human shows `Get Human API`); method, headers, response: seed evidence/seed-002-proto-authentication-api.md#get_human + vendor page (stable) https://docs.proto.cx/docs/authentication-api; path: seed evidence/seed-002-proto-authentication-api.md#get_human; statuses: inferred.
+Provenance per fact: title: inferred (seed evidence/seed-002-proto-authentication-api.md#get_human shows `Get Human API`); method, headers, response: seed evidence/seed-002-proto-authentication-api.md#get_human + vendor page (stable) <https://docs.proto.cx/docs/authentication-api>; path: seed evidence/seed-002-proto-authentication-api.md#get_human; statuses: inferred.
 
 Sends a `GET` request to `/{company_id}/{bot_id}/crm/human/{human_id}`
 
 Arguments:
 - `company_id`: ID of the Company (`COMPANY_ID`), found on the company icon at the bottom left of the
-screen, under General Settings (a revision of https://docs.proto.cx/docs/authentication-api;
+screen, under General Settings (a revision of <https://docs.proto.cx/docs/authentication-api>;
 the seed's revision cuts the sentence off at "can be found in").
 
 - `bot_id`: ID of the Bot that can be found in BUILD > SETTINGS > API page.
@@ -1307,13 +1307,13 @@ Update a human's profile information, such as the human's `access_token`, which 
 expire based on the web app's login status. Only the fields sent are changed (partial
 update, inferred from every field being optional in the seed's table).
 
-Provenance per fact: title: inferred (seed evidence/seed-002-proto-authentication-api.md#update_human shows `Update Human API`); method, headers, body, response: seed evidence/seed-002-proto-authentication-api.md#update_human + vendor page (stable) https://docs.proto.cx/docs/authentication-api; path: seed evidence/seed-002-proto-authentication-api.md#update_human; statuses: inferred.
+Provenance per fact: title: inferred (seed evidence/seed-002-proto-authentication-api.md#update_human shows `Update Human API`); method, headers, body, response: seed evidence/seed-002-proto-authentication-api.md#update_human + vendor page (stable) <https://docs.proto.cx/docs/authentication-api>; path: seed evidence/seed-002-proto-authentication-api.md#update_human; statuses: inferred.
 
 Sends a `PUT` request to `/{company_id}/{bot_id}/crm/human/{human_id}`
 
 Arguments:
 - `company_id`: ID of the Company (`COMPANY_ID`), found on the company icon at the bottom left of the
-screen, under General Settings (a revision of https://docs.proto.cx/docs/authentication-api;
+screen, under General Settings (a revision of <https://docs.proto.cx/docs/authentication-api>;
 the seed's revision cuts the sentence off at "can be found in").
 
 - `bot_id`: ID of the Bot that can be found in BUILD > SETTINGS > API page.
