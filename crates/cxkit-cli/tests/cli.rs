@@ -949,32 +949,6 @@ async fn the_long_help_names_every_system() {
     }
 }
 
-/// A loopback server that answers every request `{}` and keeps it.
-async fn recorder() -> (
-    String,
-    std::sync::Arc<std::sync::Mutex<Vec<axum::extract::Request>>>,
-) {
-    use std::sync::{Arc, Mutex};
-    let seen: Arc<Mutex<Vec<axum::extract::Request>>> = Arc::default();
-    let kept = seen.clone();
-    let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
-        let kept = kept.clone();
-        async move {
-            kept.lock().unwrap().push(request);
-            (
-                [(axum::http::header::CONTENT_TYPE, "application/json")],
-                "{}",
-            )
-        }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (url, seen)
-}
-
 /// Every system whose login the registry declares (`login = { kind = "static", ... }` in
 /// `specs/systems.toml`), with no line of its own here: its login keeps the key from its
 /// variable without a request, `whoami` names it, a GET operation sends it (and the login's
@@ -989,13 +963,15 @@ async fn every_registry_login_keeps_sends_and_forgets_its_key() {
     assert!(systems.len() >= 3, "{systems:?}");
     for (name, login) in systems {
         let key = format!("key-canary-{name}-3e9d1b");
-        let (url, seen) = recorder().await;
+        // The test kit's recording fake, as a server of no system: only the request scripted
+        // below is answered, and every request is kept.
+        let server = FakeEjento::start().await;
         let cli = Cli::new();
         let mut args = vec![
             "login".to_owned(),
             name.to_owned(),
             "--base-url".into(),
-            url,
+            server.base_url().to_owned(),
         ];
         for id in &login.ids {
             args.push(format!("--{}", id.replace('_', "-")));
@@ -1006,7 +982,7 @@ async fn every_registry_login_keeps_sends_and_forgets_its_key() {
             .await
             .ok();
         assert!(
-            seen.lock().unwrap().is_empty(),
+            server.requests().is_empty(),
             "{name}: the login sent a request"
         );
         let run = cli.run(&["whoami"], &[]).await.ok();
@@ -1057,25 +1033,27 @@ async fn every_registry_login_keeps_sends_and_forgets_its_key() {
             expected = expected.replace(&format!("{{{param}}}"), &value);
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        server.script("GET", &expected, 200, &[], "{}");
         cli.run(&args, &[]).await.ok();
-        let sent = seen
-            .lock()
-            .unwrap()
+        let sent = server
+            .requests()
             .pop()
             .unwrap_or_else(|| panic!("{name}: nothing sent"));
-        let path = sent.uri().path().to_owned();
-        assert!(path.ends_with(&expected), "{name}: {path} for {template}");
         assert!(
-            !sent.uri().to_string().contains(&key),
+            sent.path.ends_with(&expected),
+            "{name}: {} for {template}",
+            sent.path
+        );
+        assert!(
+            !sent.path.contains(&key) && !sent.query.as_deref().unwrap_or("").contains(&key),
             "{name}: the key in the URL"
         );
         assert!(
-            sent.headers().values().any(|v| {
-                v.to_str()
-                    .is_ok_and(|v| v == key || v.strip_prefix("Bearer ") == Some(key.as_str()))
-            }),
+            sent.headers
+                .iter()
+                .any(|(_, v)| *v == key || v.strip_prefix("Bearer ") == Some(key.as_str())),
             "{name}: the key was not sent: {:?}",
-            sent.headers().keys().collect::<Vec<_>>()
+            sent.headers.iter().map(|(n, _)| n).collect::<Vec<_>>()
         );
 
         cli.run(&["logout", name], &[]).await.ok();
