@@ -34,6 +34,8 @@ pub struct Orphan {
     pub api: String,
     /// Its files, relative to the workspace root, every one written by `generate`.
     pub files: Vec<String>,
+    /// The directories under it, each before the one that holds it (so emptied in turn).
+    pub dirs: Vec<String>,
 }
 
 impl Orphan {
@@ -74,9 +76,10 @@ pub fn find(root: &Path, registry: &Registry) -> Result<Vec<Orphan>, Vec<Problem
             // A hand-written crate (the facade, the test kit ...), or no crate at all.
             continue;
         };
+        let (all, dirs) = entries_under(root, &dir);
         let mut files = Vec::new();
         let mut handwritten = Vec::new();
-        for file in files_under(root, &dir) {
+        for file in all {
             let generated =
                 first_line(&root.join(&file)).is_some_and(|line| line.contains(GENERATED_MARK));
             if generated {
@@ -86,7 +89,12 @@ pub fn find(root: &Path, registry: &Registry) -> Result<Vec<Orphan>, Vec<Problem
             }
         }
         if handwritten.is_empty() {
-            orphans.push(Orphan { dir, api, files });
+            orphans.push(Orphan {
+                dir,
+                api,
+                files,
+                dirs,
+            });
         } else {
             problems.push(Problem {
                 file: manifest,
@@ -119,10 +127,8 @@ pub fn remove(root: &Path, orphans: &[Orphan]) -> Result<Vec<String>, String> {
             std::fs::remove_file(root.join(file))
                 .map_err(|e| format!("cannot delete {file}: {e}"))?;
         }
-        // Deepest first: a directory is deleted once the files under it are gone.
-        let mut dirs = dirs_under(root, &orphan.dir);
-        dirs.sort_by_key(|d| std::cmp::Reverse(d.len()));
-        for dir in dirs.iter().chain(std::iter::once(&orphan.dir)) {
+        // Deepest first: a directory is deleted once what it held is gone.
+        for dir in orphan.dirs.iter().chain(std::iter::once(&orphan.dir)) {
             std::fs::remove_dir(root.join(dir))
                 .map_err(|e| format!("cannot delete the directory {dir}: {e}"))?;
         }
@@ -149,30 +155,17 @@ fn first_line(path: &Path) -> Option<String> {
     Some(line)
 }
 
-/// Every file under `dir` (relative to `root`), relative to `root`, sorted.
-fn files_under(root: &Path, dir: &str) -> Vec<String> {
+/// Everything under `dir` (relative to `root`), relative to `root`: its files, sorted, and its
+/// directories, each before the one that holds it.
+fn entries_under(root: &Path, dir: &str) -> (Vec<String>, Vec<String>) {
     let mut files = Vec::new();
-    walk(root, dir, &mut |path, is_dir| {
-        if !is_dir {
-            files.push(path);
-        }
-    });
-    files.sort();
-    files
-}
-
-/// Every directory under `dir` (not `dir` itself), relative to `root`.
-fn dirs_under(root: &Path, dir: &str) -> Vec<String> {
     let mut dirs = Vec::new();
-    walk(root, dir, &mut |path, is_dir| {
-        if is_dir {
-            dirs.push(path);
-        }
-    });
-    dirs
+    walk(root, dir, &mut files, &mut dirs);
+    files.sort();
+    (files, dirs)
 }
 
-fn walk(root: &Path, dir: &str, visit: &mut dyn FnMut(String, bool)) {
+fn walk(root: &Path, dir: &str, files: &mut Vec<String>, dirs: &mut Vec<String>) {
     let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
         return;
     };
@@ -181,11 +174,12 @@ fn walk(root: &Path, dir: &str, visit: &mut dyn FnMut(String, bool)) {
             continue;
         };
         let path = format!("{dir}/{name}");
-        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-        if is_dir {
-            walk(root, &path, visit);
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            walk(root, &path, files, dirs);
+            dirs.push(path);
+        } else {
+            files.push(path);
         }
-        visit(path, is_dir);
     }
 }
 
@@ -234,13 +228,9 @@ mod tests {
             "crates/facade/Cargo.toml",
             "[package]\nname = \"facade\"\n",
         );
-        let mut registry = registry_without_apis();
-        let mut kept = Registry::load(&crate::workspace_root().unwrap())
-            .unwrap()
-            .api[0]
-            .clone();
-        kept.dir = "crates/kept".into();
-        registry.api.push(kept);
+        let mut registry = Registry::load(&crate::workspace_root().unwrap()).unwrap();
+        registry.api.truncate(1);
+        registry.api[0].dir = "crates/kept".into();
 
         let orphans = find(root, &registry).unwrap();
         assert_eq!(orphans.len(), 1, "{orphans:?}");
@@ -254,6 +244,7 @@ mod tests {
                 "crates/gone/src/generated.rs"
             ]
         );
+        assert_eq!(orphans[0].dirs, ["crates/gone/src"]);
         assert!(
             orphans[0]
                 .reason()
