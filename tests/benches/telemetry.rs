@@ -153,6 +153,9 @@ async fn call(ejento: &Ejento) {
     std::hint::black_box(answer);
 }
 
+/// The path template of the call every session makes.
+const TEMPLATE: &str = "/api/v2/users/me";
+
 /// The SDK's own work for one call by the conventions, done by hand around `call` (the
 /// "floor" session): what cxkit's spans and default metric ask of the SDK, without cxkit.
 struct ByHand {
@@ -180,9 +183,28 @@ impl ByHand {
         }
     }
 
+    /// An attempt's attributes before its answer, made for each call as an instrumentation
+    /// would: `http.request.method`, `server.address`, `server.port` and `url.template`.
+    /// With room for the status, which the answer adds.
+    fn attributes(&self) -> Vec<KeyValue> {
+        let mut attributes = Vec::with_capacity(5);
+        attributes.extend([
+            KeyValue::new("http.request.method", "GET"),
+            KeyValue::new(
+                "server.address",
+                self.platform.host_str().unwrap_or_default().to_owned(),
+            ),
+            KeyValue::new(
+                "server.port",
+                i64::from(self.platform.port_or_known_default().unwrap_or(0)),
+            ),
+            KeyValue::new("url.template", TEMPLATE),
+        ]);
+        attributes
+    }
+
     /// What the conventions ask of the SDK for one call (`FLOOR`), or one of its parts alone.
     async fn call(&self, ejento: &Ejento, session: usize) {
-        const TEMPLATE: &str = "/api/v2/users/me";
         match session {
             FLOOR_SPAN => {
                 let mut attempt = self.tracer.build_with_context(
@@ -198,19 +220,8 @@ impl ByHand {
             FLOOR_METRIC => {
                 let started = Instant::now();
                 call(ejento).await;
-                let attributes = [
-                    KeyValue::new("http.request.method", "GET"),
-                    KeyValue::new(
-                        "server.address",
-                        self.platform.host_str().unwrap_or_default().to_owned(),
-                    ),
-                    KeyValue::new(
-                        "server.port",
-                        i64::from(self.platform.port_or_known_default().unwrap_or(0)),
-                    ),
-                    KeyValue::new("url.template", TEMPLATE),
-                    KeyValue::new("http.response.status_code", 200_i64),
-                ];
+                let mut attributes = self.attributes();
+                attributes.push(KeyValue::new("http.response.status_code", 200_i64));
                 self.duration
                     .record(started.elapsed().as_secs_f64(), &attributes);
                 return;
@@ -230,14 +241,7 @@ impl ByHand {
             &parent,
         );
         let cx = parent.with_span(operation);
-        let host = self.platform.host_str().unwrap_or_default().to_owned();
-        let port = i64::from(self.platform.port_or_known_default().unwrap_or(0));
-        let mut attributes = vec![
-            KeyValue::new("http.request.method", "GET"),
-            KeyValue::new("server.address", host),
-            KeyValue::new("server.port", port),
-            KeyValue::new("url.template", TEMPLATE),
-        ];
+        let mut attributes = self.attributes();
         let mut span_attributes = attributes.clone();
         span_attributes.push(KeyValue::new(
             "url.full",
@@ -276,7 +280,7 @@ fn main() {
     let (fake, platform) = servers.block_on(async {
         let fake = FakeEjento::start().await;
         let app = Router::new().route(
-            "/api/v2/users/me",
+            TEMPLATE,
             get(|| async {
                 ([(header::CONTENT_TYPE, "application/json")], USER_JSON).into_response()
             }),
@@ -291,11 +295,15 @@ fn main() {
 
     // `CXKIT_BENCH_SPAN_PROCESSOR=batch`: the SDK's batch processor, which exports on a thread
     // of its own, instead of the simple one, which exports on the caller's.
-    let batch = std::env::var("CXKIT_BENCH_SPAN_PROCESSOR").as_deref() == Ok("batch");
-    let tracer_provider = match std::env::var("CXKIT_BENCH_SPAN_PROCESSOR").as_deref() {
-        Ok("batch") => SdkTracerProvider::builder().with_batch_exporter(DiscardSpans),
-        Ok("simple") | Err(_) => SdkTracerProvider::builder().with_simple_exporter(DiscardSpans),
+    let batch = match std::env::var("CXKIT_BENCH_SPAN_PROCESSOR").as_deref() {
+        Ok("batch") => true,
+        Ok("simple") | Err(_) => false,
         Ok(other) => panic!("CXKIT_BENCH_SPAN_PROCESSOR: `simple` or `batch`, not `{other}`"),
+    };
+    let tracer_provider = if batch {
+        SdkTracerProvider::builder().with_batch_exporter(DiscardSpans)
+    } else {
+        SdkTracerProvider::builder().with_simple_exporter(DiscardSpans)
     }
     .build();
     let meter_provider = SdkMeterProvider::builder()
@@ -366,10 +374,12 @@ fn main() {
         );
         return;
     }
-    let differences = |k: usize| -> f64 {
-        let mut d: Vec<f64> = cpu[k].iter().zip(&cpu[0]).map(|(a, b)| a - b).collect();
+    // The median of session `k`'s paired differences to session `base`, round by round.
+    let over = |k: usize, base: usize| -> f64 {
+        let mut d: Vec<f64> = cpu[k].iter().zip(&cpu[base]).map(|(a, b)| a - b).collect();
         median(&mut d)
     };
+    let differences = |k: usize| over(k, 0);
     let figures = [
         ("telemetry_off_client_cpu_ns", median(&mut cpu[0].clone())),
         ("telemetry_sdk_client_cpu_ns", median(&mut cpu[1].clone())),
@@ -398,10 +408,7 @@ fn main() {
             differences(FLOOR_METRIC),
         ),
         // cxkit's own share: its SDK session over the floor, paired round by round.
-        ("telemetry_sdk_over_floor_ns", {
-            let mut d: Vec<f64> = cpu[1].iter().zip(&cpu[FLOOR]).map(|(a, b)| a - b).collect();
-            median(&mut d)
-        }),
+        ("telemetry_sdk_over_floor_ns", over(1, FLOOR)),
     ];
     for (name, value) in &figures {
         println!("  {name} = {value:.0} ns");
