@@ -10,6 +10,8 @@
 
 use serde_json::Value;
 
+use crate::provenance::is_url;
+
 /// `text` with every bare URL an autolink and every tag-like `<` escaped, outside code spans.
 pub fn doc_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
@@ -18,7 +20,7 @@ pub fn doc_text(text: &str) -> String {
     while let Some(c) = rest.chars().next() {
         if c == '`' {
             in_code = !in_code;
-        } else if !in_code && (rest.starts_with("http://") || rest.starts_with("https://")) {
+        } else if !in_code && is_url(rest) {
             let url = &rest[..url_len(rest)];
             if out.ends_with('<') || out.ends_with("](") {
                 out.push_str(url);
@@ -31,7 +33,7 @@ pub fn doc_text(text: &str) -> String {
             continue;
         } else if !in_code && c == '<' {
             let after = &rest[1..];
-            let autolink = after.starts_with("http://") || after.starts_with("https://");
+            let autolink = is_url(after);
             // Not twice: text already made into documentation stays as it is.
             let escaped = out.ends_with('\\');
             if !autolink

@@ -81,7 +81,7 @@ pub(crate) fn provenance_with(op: &Value, facts: Option<&OpFacts>) -> String {
     let sources: Vec<String> = ext::sources(op)
         .into_iter()
         .map(|s| {
-            if s.starts_with("http://") || s.starts_with("https://") {
+            if crate::provenance::is_url(s) {
                 format!("<{s}>")
             } else {
                 format!("`{s}`")
