@@ -480,19 +480,17 @@ async fn every_registry_system_is_checked_with_the_credentials_the_registry_name
             .contains("proto-messaging"),
         "platform28 has credentials without a live_env variable"
     );
-    let systems: Vec<&str> = registry
+    let systems: Vec<(&str, System)> = registry
         .cli
         .iter()
         .map(|cli| cli.name.as_str())
-        .filter(|name| {
-            matches!(
-                System::parse_in(&root, name),
-                Ok(System::Registry(parsed)) if parsed == *name
-            )
+        .filter_map(|name| match System::parse_in(&root, name) {
+            Ok(system @ System::Registry(parsed)) if parsed == name => Some((name, system)),
+            _ => None,
         })
         .collect();
     assert!(systems.len() >= 2, "{systems:?}");
-    for name in systems {
+    for (name, system) in systems {
         let apis: Vec<_> = registry.apis_of(name).collect();
         let vars: Vec<&str> = apis
             .iter()
@@ -526,7 +524,7 @@ async fn every_registry_system_is_checked_with_the_credentials_the_registry_name
         }
         let server = FakeEjento::start().await;
         let report = cxkit_live::check(CheckConfig {
-            system: System::parse_in(&root, name).unwrap(),
+            system,
             base_url: server.base_url().to_owned(),
             specs: Vec::new(),
             root: root.clone(),
