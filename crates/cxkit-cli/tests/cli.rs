@@ -1003,14 +1003,13 @@ async fn every_registry_login_keeps_sends_and_forgets_its_key() {
             .find(|o| o["method"] == "GET" && o["handwritten"] == false)
             .unwrap_or_else(|| panic!("{name}: no generated GET operation: {operations}"));
         let template = operation["path"].as_str().unwrap();
+        // The path parameters the login's ids fill, by the command line's own rule.
+        let id_params = login.id_params();
         let filled_by = |param: &str| {
-            login.fills.get(param).cloned().or_else(|| {
-                login
-                    .ids
-                    .iter()
-                    .any(|id| id == param)
-                    .then(|| param.to_owned())
-            })
+            id_params
+                .iter()
+                .find(|(_, filled)| *filled == param)
+                .map(|(id, _)| *id)
         };
         let mut args = vec![
             name.to_owned(),
