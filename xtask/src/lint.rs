@@ -307,11 +307,7 @@ fn check_parameters(spec: &Spec, path: &str, op: &Value, bad: &mut impl FnMut(St
             None => true,
         })
         .collect();
-    let templated: BTreeSet<&str> = path
-        .split('{')
-        .skip(1)
-        .filter_map(|s| s.split('}').next())
-        .collect();
+    let templated: BTreeSet<&str> = cxkit_spec::template_params(path).collect();
     let mut declared = BTreeSet::new();
     for p in params {
         let name = p.get("name").and_then(Value::as_str).unwrap_or("?");

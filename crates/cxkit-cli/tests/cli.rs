@@ -1016,11 +1016,7 @@ async fn every_registry_login_keeps_sends_and_forgets_its_key() {
             operation["name"].as_str().unwrap().to_owned(),
         ];
         let mut expected = template.to_owned();
-        for param in template
-            .split('{')
-            .skip(1)
-            .filter_map(|s| s.split('}').next())
-        {
+        for param in cxkit_spec::template_params(template) {
             let value = match filled_by(param) {
                 Some(id) => format!("{id}-value"),
                 None => {

@@ -517,7 +517,7 @@ async fn every_registry_system_is_checked_with_the_credentials_the_registry_name
             )
             .expect("a spec");
             for path in spec["paths"].as_object().expect("paths").keys() {
-                for param in path.split('{').skip(1).filter_map(|s| s.split('}').next()) {
+                for param in cxkit_spec::template_params(path) {
                     params.insert(param.to_owned(), format!("{param}-1"));
                 }
             }

@@ -21,4 +21,4 @@ pub mod yaml;
 pub use refs::RefError;
 pub use registry::{Api, CliSystem, Feature, Registry, Testkit};
 pub use security::Placement;
-pub use spec::{METHODS, Problem, Spec, op_label};
+pub use spec::{METHODS, Problem, Spec, op_label, template_params};

@@ -148,6 +148,16 @@ impl Spec {
     }
 }
 
+/// The names of a path template's parameters, in order.
+///
+/// ```
+/// let names: Vec<&str> = cxkit_spec::template_params("/a/{x}/b/{y}").collect();
+/// assert_eq!(names, ["x", "y"]);
+/// ```
+pub fn template_params(path: &str) -> impl Iterator<Item = &str> {
+    path.split('{').skip(1).filter_map(|s| s.split('}').next())
+}
+
 /// How an operation is named in problems: its `operationId`, or `METHOD /path` without one.
 pub fn op_label(path: &str, method: &str, op: &Value) -> String {
     op.get("operationId")
