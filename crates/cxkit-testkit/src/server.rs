@@ -67,6 +67,19 @@ impl Recorded {
         self.header("authorization")?.strip_prefix("Bearer ")
     }
 
+    /// Whether some header carries `credential`, as it is or as `Bearer <credential>`: that a
+    /// key was sent, whichever header its scheme names.
+    pub fn header_carries(&self, credential: &str) -> bool {
+        self.headers
+            .iter()
+            .any(|(_, v)| v == credential || v.strip_prefix("Bearer ") == Some(credential))
+    }
+
+    /// Whether the URL, its path or its query as sent, holds `text` anywhere.
+    pub fn url_contains(&self, text: &str) -> bool {
+        self.path.contains(text) || self.query.as_deref().is_some_and(|q| q.contains(text))
+    }
+
     /// The path parameter `name` of the matched operation (`{agent_id}` → `param("agent_id")`).
     pub fn param(&self, name: &str) -> Option<&str> {
         self.params
